@@ -1,0 +1,147 @@
+//! The `nhidb` command line: thin over the service layer, like the console and the API.
+
+use crate::domain::actor::Actor;
+use crate::server::{self, ServerConfig};
+use crate::service;
+use crate::state::AppState;
+use crate::store::Store;
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "nhidb", version, about = "nhidb — the Non-Human Identities Database")]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, env = "NHIDB_DATABASE_URL", default_value = "sqlite://nhidb.sqlite", global = true)]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "NHIDB_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub db_max_connections: u32,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve the console and the API.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill an empty database with realistic demo data.
+    SeedDemo(SeedArgs),
+    /// Work with the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "NHIDB_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Directory holding the built browser bundle (pkg/).
+    #[arg(long, env = "NHIDB_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many identities to create.
+    #[arg(long, env = "NHIDB_SEED_IDENTITIES", default_value_t = service::seed::DEFAULT_IDENTITIES)]
+    pub identities: usize,
+    /// Do nothing (successfully) when the database already holds identities.
+    #[arg(long)]
+    pub if_empty: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; prints `ok (N events, head HASH)` or the first sequence that fails.
+    Verify,
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("NHIDB_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn open(cli: &Cli) -> Result<Store, String> {
+    let store = Store::connect(&cli.database_url, cli.db_max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match execute(&cli).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(cli: &Cli) -> Result<ExitCode, String> {
+    match &cli.command {
+        Command::Migrate => {
+            open(cli).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => {
+            let store = open(cli).await?;
+            let config = ServerConfig { addr: args.addr, site_root: args.site_root.clone() };
+            let listener = tokio::net::TcpListener::bind(config.addr)
+                .await
+                .map_err(|e| format!("Cannot listen on {}: {e}", config.addr))?;
+            let local = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(database = store.backend().name(), "nhidb listening on http://{local}");
+            let state = AppState { store, leptos_options: server::leptos_options(&config) };
+            server::serve(state, listener).await.map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SeedDemo(args) => seed(cli, args).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open(cli).await?;
+            let report = service::audit::verify(&store, &Actor::system("cli"))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", report.summary());
+            Ok(if report.broken.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
+    let store = open(cli).await?;
+    if !service::seed::is_empty(&store).await.map_err(|e| e.to_string())? {
+        if args.if_empty {
+            println!("database already holds data; demo seed skipped");
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err("The database already holds identities; demo data goes into an empty database only.".into());
+    }
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(args.identities as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} seeding {bar:40} {pos}/{len} identities ({per_sec}, {eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    };
+    let started = std::time::Instant::now();
+    service::seed::demo(&store, args.identities, &|n| bar.set_position(n)).await.map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    println!("seeded {} identities in {:.1}s", args.identities, started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,313 @@
+//! The audit log is a hash chain: each event's hash covers the previous hash and the event's
+//! canonical form, so changing, inserting or dropping any event breaks every later link.
+//! Verification is pure so that it runs the same in the server, the CLI and offline on exports.
+
+use super::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The hash the first event links to.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    /// The identity or service the subject belongs to, so histories include related events.
+    pub context_id: Option<String>,
+    /// JSON text: a before/after summary. Hashed exactly as stored.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// What the service layer supplies; sequence, time and hashes are assigned when appending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub context_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+impl AuditEntry {
+    pub fn new(action: &str, subject_type: &str, subject_id: &str, detail: serde_json::Value) -> Self {
+        AuditEntry {
+            action: action.to_owned(),
+            subject_type: subject_type.to_owned(),
+            subject_id: subject_id.to_owned(),
+            context_id: None,
+            detail,
+        }
+    }
+
+    pub fn in_context(mut self, context_id: &str) -> Self {
+        self.context_id = Some(context_id.to_owned());
+        self
+    }
+}
+
+/// The fields that differ between two JSON objects, as `{"field": {"from": …, "to": …}}`: the
+/// before/after summary of an update, small enough to read in a history.
+pub fn changed_fields(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    let empty = serde_json::Map::new();
+    let before = before.as_object().unwrap_or(&empty);
+    let after = after.as_object().unwrap_or(&empty);
+    let mut changes = serde_json::Map::new();
+    for (key, to) in after {
+        let from = before.get(key).unwrap_or(&serde_json::Value::Null);
+        if from != to {
+            changes.insert(key.clone(), serde_json::json!({ "from": from, "to": to }));
+        }
+    }
+    serde_json::Value::Object(changes)
+}
+
+/// The canonical bytes of an event: a JSON array of its fields in a fixed order.
+#[allow(clippy::too_many_arguments)]
+pub fn canonical(
+    seq: i64,
+    at: &str,
+    actor_kind: &str,
+    actor_id: &str,
+    actor_name: &str,
+    action: &str,
+    subject_type: &str,
+    subject_id: &str,
+    context_id: Option<&str>,
+    detail: &str,
+) -> String {
+    serde_json::json!([seq, at, actor_kind, actor_id, actor_name, action, subject_type, subject_id, context_id, detail])
+        .to_string()
+}
+
+/// `sha256(prev_hash ‖ canonical)` as lower-case hex.
+pub fn chain_hash(prev_hash: &str, canonical: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+impl AuditEvent {
+    pub fn canonical(&self) -> String {
+        canonical(
+            self.seq,
+            &self.at.to_rfc3339(),
+            &self.actor_kind,
+            &self.actor_id,
+            &self.actor_name,
+            &self.action,
+            &self.subject_type,
+            &self.subject_id,
+            self.context_id.as_deref(),
+            &self.detail,
+        )
+    }
+
+    pub fn expected_hash(&self) -> String {
+        chain_hash(&self.prev_hash, &self.canonical())
+    }
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainReport {
+    /// Events that verified, from sequence 1.
+    pub verified: i64,
+    pub head_hash: String,
+    pub broken: Option<ChainBreak>,
+}
+
+impl ChainReport {
+    pub fn summary(&self) -> String {
+        match &self.broken {
+            None => format!("ok ({} events, head {})", self.verified, self.head_hash),
+            Some(b) => format!("FAILED at sequence {}: {}", b.seq(), b.describe()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChainBreak {
+    /// A sequence number is missing: an event was dropped (or inserted out of order).
+    Gap { expected: i64, found: i64 },
+    /// The event does not link to the hash of the event before it.
+    Link { seq: i64 },
+    /// The event's content does not match its hash: it was altered.
+    Content { seq: i64 },
+    /// The chain ends before the recorded head: events were dropped from the end.
+    Truncated { last_seq: i64, head_seq: i64 },
+}
+
+impl ChainBreak {
+    /// The first sequence number that does not verify.
+    pub fn seq(&self) -> i64 {
+        match self {
+            ChainBreak::Gap { expected, .. } => *expected,
+            ChainBreak::Link { seq } | ChainBreak::Content { seq } => *seq,
+            ChainBreak::Truncated { last_seq, .. } => last_seq + 1,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            ChainBreak::Gap { expected, found } => {
+                format!("sequence {expected} is missing (next event found is {found})")
+            }
+            ChainBreak::Link { seq } => format!("sequence {seq} does not link to the event before it"),
+            ChainBreak::Content { seq } => format!("sequence {seq} was altered: its content does not match its hash"),
+            ChainBreak::Truncated { last_seq, head_seq } => {
+                format!("the log ends at sequence {last_seq} but the chain head records {head_seq}")
+            }
+        }
+    }
+}
+
+/// Walks events in sequence order, one at a time, so verification runs in constant memory.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    expected_seq: i64,
+    prev_hash: String,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        ChainVerifier { expected_seq: 1, prev_hash: GENESIS_HASH.to_owned() }
+    }
+}
+
+impl ChainVerifier {
+    pub fn push(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
+        if event.seq != self.expected_seq {
+            return Err(ChainBreak::Gap { expected: self.expected_seq, found: event.seq });
+        }
+        if event.prev_hash != self.prev_hash {
+            return Err(ChainBreak::Link { seq: event.seq });
+        }
+        if event.expected_hash() != event.hash {
+            return Err(ChainBreak::Content { seq: event.seq });
+        }
+        self.expected_seq += 1;
+        self.prev_hash = event.hash.clone();
+        Ok(())
+    }
+
+    /// Events verified so far.
+    pub fn count(&self) -> i64 {
+        self.expected_seq - 1
+    }
+
+    pub fn head_hash(&self) -> &str {
+        &self.prev_hash
+    }
+
+    /// Checks the walked chain against the recorded head (sequence, hash).
+    pub fn finish(&self, head_seq: i64, head_hash: &str) -> Result<(), ChainBreak> {
+        if head_seq > self.count() {
+            return Err(ChainBreak::Truncated { last_seq: self.count(), head_seq });
+        }
+        if head_seq == self.count() && head_hash != self.prev_hash {
+            return Err(ChainBreak::Link { seq: head_seq });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<AuditEvent> {
+        let mut prev = GENESIS_HASH.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let mut e = AuditEvent {
+                    seq,
+                    at: Timestamp::from_micros(seq * 1_000_000),
+                    actor_kind: "system".into(),
+                    actor_id: "system".into(),
+                    actor_name: "test".into(),
+                    action: "identity.create".into(),
+                    subject_type: "identity".into(),
+                    subject_id: format!("id{seq}"),
+                    context_id: None,
+                    detail: format!("{{\"n\":{seq}}}"),
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = e.expected_hash();
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn verify(events: &[AuditEvent]) -> Result<i64, ChainBreak> {
+        let mut v = ChainVerifier::default();
+        for e in events {
+            v.push(e)?;
+        }
+        Ok(v.count())
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert_eq!(verify(&chain(5)), Ok(5));
+    }
+
+    #[test]
+    fn an_altered_event_is_named_by_its_sequence() {
+        let mut events = chain(5);
+        events[2].detail = "{\"n\":99}".into();
+        assert_eq!(verify(&events), Err(ChainBreak::Content { seq: 3 }));
+    }
+
+    #[test]
+    fn a_dropped_event_is_named_by_the_missing_sequence() {
+        let mut events = chain(5);
+        events.remove(1);
+        assert_eq!(verify(&events).unwrap_err().seq(), 2);
+    }
+
+    #[test]
+    fn a_recomputed_forgery_still_breaks_the_next_link() {
+        let mut events = chain(5);
+        events[2].detail = "{\"n\":99}".into();
+        events[2].hash = events[2].expected_hash();
+        assert_eq!(verify(&events), Err(ChainBreak::Link { seq: 4 }));
+    }
+
+    #[test]
+    fn dropping_the_tail_is_caught_by_the_head() {
+        let events = chain(5);
+        let mut v = ChainVerifier::default();
+        for e in &events[..3] {
+            v.push(e).unwrap();
+        }
+        assert_eq!(v.finish(5, &events[4].hash).unwrap_err().seq(), 4);
+    }
+
+    #[test]
+    fn only_changed_fields_are_summarised() {
+        let before = serde_json::json!({"name": "a", "kind": "ci_bot"});
+        let after = serde_json::json!({"name": "b", "kind": "ci_bot"});
+        assert_eq!(changed_fields(&before, &after), serde_json::json!({"name": {"from": "a", "to": "b"}}));
+    }
+
+    #[test]
+    fn the_canonical_form_is_stable() {
+        let e = &chain(1)[0];
+        assert_eq!(
+            e.canonical(),
+            r#"[1,"1970-01-01T00:00:01.000000Z","system","system","test","identity.create","identity","id1",null,"{\"n\":1}"]"#
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! Plain data types and pure rules, compiled for the server and the browser alike.
+//! Nothing here performs IO; the store and the service layer build on these types.
+
+#[macro_use]
+mod vocab;
+
+pub mod actor;
+pub mod assignment;
+pub mod audit;
+pub mod credential;
+pub mod identity;
+pub mod labels;
+pub mod name;
+pub mod overview;
+pub mod owner;
+pub mod page;
+pub mod role;
+pub mod scope;
+pub mod service;
+pub mod time;
+
+pub use time::Timestamp;

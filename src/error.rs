@@ -1,0 +1,198 @@
+//! The one error type of nhidb. Every variant has a stable code (documented in the README and used
+//! by pipelines to branch on), an HTTP status and a message that is safe to show to anyone.
+//! Internal failures carry only a request id; their cause is logged on the server.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A problem with one input field, shown next to that field in forms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("{}", summarize(errors))]
+    Validation { errors: Vec<FieldError> },
+    #[error("{message}")]
+    SecretMaterial { field: String, message: String },
+    #[error("{entity} {id} was not found.")]
+    NotFound { entity: String, id: String },
+    #[error("{message}")]
+    Conflict { field: Option<String>, message: String },
+    #[error("{message}")]
+    InvalidState { message: String },
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    #[error("You are not allowed to {action}.")]
+    Forbidden { action: String },
+    #[error("Something went wrong on our side. Quote request id {request_id} when reporting it.")]
+    Internal { request_id: String },
+    #[error("The server could not be reached or answered unexpectedly: {message}")]
+    Transport { message: String },
+}
+
+fn summarize(errors: &[FieldError]) -> String {
+    match errors {
+        [] => "The input is not valid.".to_owned(),
+        [one] => one.message.clone(),
+        [first, rest @ ..] => format!("{} (and {} more problems)", first.message, rest.len()),
+    }
+}
+
+impl AppError {
+    /// Stable, documented code. Never renumber: pipelines match on these.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation { .. } => "NHI-VAL-001",
+            AppError::SecretMaterial { .. } => "NHI-CRED-001",
+            AppError::NotFound { .. } => "NHI-NF-001",
+            AppError::Conflict { .. } => "NHI-CONFLICT-001",
+            AppError::InvalidState { .. } => "NHI-STATE-001",
+            AppError::Unauthenticated => "NHI-AUTH-001",
+            AppError::Forbidden { .. } => "NHI-AUTH-002",
+            AppError::Internal { .. } => "NHI-INT-001",
+            AppError::Transport { .. } => "NHI-NET-001",
+        }
+    }
+
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::Validation { .. } | AppError::SecretMaterial { .. } => 422,
+            AppError::NotFound { .. } => 404,
+            AppError::Conflict { .. } | AppError::InvalidState { .. } => 409,
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden { .. } => 403,
+            AppError::Internal { .. } => 500,
+            AppError::Transport { .. } => 502,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation { errors: vec![FieldError { field: field.into(), message: message.into() }] }
+    }
+
+    pub fn not_found(entity: impl Into<String>, id: impl fmt::Display) -> Self {
+        AppError::NotFound { entity: entity.into(), id: id.to_string() }
+    }
+
+    pub fn conflict(field: Option<&str>, message: impl Into<String>) -> Self {
+        AppError::Conflict { field: field.map(str::to_owned), message: message.into() }
+    }
+
+    pub fn invalid_state(message: impl Into<String>) -> Self {
+        AppError::InvalidState { message: message.into() }
+    }
+
+    pub fn forbidden(action: impl Into<String>) -> Self {
+        AppError::Forbidden { action: action.into() }
+    }
+
+    /// The message a form shows next to `field`, if this error is about that field.
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        match self {
+            AppError::Validation { errors } => {
+                errors.iter().find(|e| e.field == field).map(|e| e.message.clone())
+            }
+            AppError::SecretMaterial { field: f, message } if f == field => Some(message.clone()),
+            AppError::Conflict { field: Some(f), message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// Logs an unexpected failure with its cause and returns the safe error the caller may show.
+    #[cfg(feature = "ssr")]
+    pub fn internal(context: &str, cause: impl fmt::Display) -> Self {
+        let request_id = ulid::Ulid::new().to_string();
+        tracing::error!(%request_id, context, error = %cause, "internal error");
+        AppError::Internal { request_id }
+    }
+}
+
+/// Collects field errors while parsing a form so that every problem is reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<FieldError>);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the parsed value, or records the error against `field` and returns `None`.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.0.push(FieldError { field: field.to_owned(), message });
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::Validation { errors: self.0 }) }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            // Malformed arguments are the caller's mistake and worth telling them about.
+            E::Args(message) | E::MissingArg(message) => AppError::invalid("request", message),
+            other => AppError::Transport { message: other.to_string() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_a_distinct_code() {
+        let all = [
+            AppError::invalid("f", "m"),
+            AppError::SecretMaterial { field: "f".into(), message: "m".into() },
+            AppError::not_found("Identity", "x"),
+            AppError::conflict(None, "m"),
+            AppError::invalid_state("m"),
+            AppError::Unauthenticated,
+            AppError::forbidden("x"),
+            AppError::Internal { request_id: "r".into() },
+            AppError::Transport { message: "m".into() },
+        ];
+        let mut codes: Vec<_> = all.iter().map(AppError::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+
+    #[test]
+    fn internal_errors_show_only_the_request_id() {
+        let e = AppError::Internal { request_id: "01ABC".into() };
+        assert_eq!(e.to_string(), "Something went wrong on our side. Quote request id 01ABC when reporting it.");
+    }
+
+    #[test]
+    fn field_message_finds_the_error_for_that_field() {
+        let e = AppError::Validation {
+            errors: vec![
+                FieldError { field: "name".into(), message: "bad name".into() },
+                FieldError { field: "kind".into(), message: "bad kind".into() },
+            ],
+        };
+        assert_eq!(e.field_message("kind").as_deref(), Some("bad kind"));
+        assert_eq!(e.field_message("owner"), None);
+        assert_eq!(e.to_string(), "bad name (and 1 more problems)");
+    }
+}

@@ -1,0 +1,30 @@
+use super::require;
+use crate::domain::actor::{Actor, Capability};
+use crate::domain::audit::{ChainReport, ChainVerifier};
+use crate::error::AppError;
+use crate::store::{audit, Store};
+
+const BATCH: i64 = 5_000;
+
+/// Walks the whole audit chain from the first event and checks every link and hash, and that
+/// the chain reaches the recorded head.
+pub async fn verify(store: &Store, actor: &Actor) -> Result<ChainReport, AppError> {
+    require(actor, Capability::Audit)?;
+    let mut conn = store.read().await?;
+    // Read the head first: events appended while we walk lie beyond it and are not judged.
+    let (head_seq, head_hash) = audit::head(&mut conn).await?;
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    while after < head_seq {
+        let batch = audit::batch_after(&mut conn, after, BATCH.min(head_seq - after)).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for event in &batch {
+            if let Err(broken) = verifier.push(event) {
+                return Ok(ChainReport { verified: verifier.count(), head_hash: head_hash.clone(), broken: Some(broken) });
+            }
+        }
+    }
+    let broken = verifier.finish(head_seq, &head_hash).err();
+    Ok(ChainReport { verified: verifier.count(), head_hash: verifier.head_hash().to_owned(), broken })
+}

@@ -1,0 +1,17 @@
+//! Use cases. Each public function is one thing a person or pipeline does: it checks the
+//! actor's capability, parses input with the domain types, and — for changes — writes the rows
+//! and their audit event in one transaction. The browser, the REST API and the CLI call only these.
+
+pub mod audit;
+pub mod credentials;
+pub mod identities;
+pub mod overview;
+pub mod seed;
+pub mod services;
+
+use crate::domain::actor::{Actor, Capability};
+use crate::error::AppError;
+
+pub fn require(actor: &Actor, capability: Capability) -> Result<(), AppError> {
+    if actor.can(capability) { Ok(()) } else { Err(AppError::forbidden(capability.description())) }
+}

@@ -1,0 +1,113 @@
+use super::{db_error, ts, ts_opt};
+use crate::domain::assignment::Assignment;
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+#[derive(sqlx::FromRow)]
+struct AssignmentRow {
+    id: String,
+    identity_id: String,
+    identity_name: String,
+    role_id: String,
+    role_slug: String,
+    role_version: i64,
+    role_current_version: i64,
+    scope: String,
+    granted_by: String,
+    change_request_id: Option<String>,
+    granted_at: String,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl AssignmentRow {
+    fn into_assignment(self) -> Result<Assignment, AppError> {
+        Ok(Assignment {
+            id: self.id,
+            identity_id: self.identity_id,
+            identity_name: self.identity_name,
+            role_id: self.role_id,
+            role_slug: self.role_slug,
+            role_version: self.role_version,
+            role_current_version: self.role_current_version,
+            scope: self.scope,
+            granted_by: self.granted_by,
+            change_request_id: self.change_request_id,
+            granted_at: ts(&self.granted_at)?,
+            expires_at: ts_opt(self.expires_at.as_deref())?,
+            revoked_at: ts_opt(self.revoked_at.as_deref())?,
+        })
+    }
+}
+
+const SELECT: &str = "select a.id, a.identity_id, i.name as identity_name, a.role_id, r.slug as role_slug, \
+    a.role_version, r.current_version as role_current_version, sc.path as scope, a.granted_by, a.change_request_id, \
+    a.granted_at, a.expires_at, a.revoked_at \
+    from assignments a join identities i on i.id = a.identity_id join roles r on r.id = a.role_id \
+    join scopes sc on sc.id = a.scope_id";
+
+pub struct NewAssignment<'a> {
+    pub id: &'a str,
+    pub identity_id: &'a str,
+    pub role_id: &'a str,
+    pub role_version: i64,
+    pub scope_id: &'a str,
+    pub granted_by: &'a str,
+    pub change_request_id: Option<&'a str>,
+    pub expires_at: Option<Timestamp>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, new: &NewAssignment<'_>, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query(
+        "insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, change_request_id, \
+         granted_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(new.id)
+    .bind(new.identity_id)
+    .bind(new.role_id)
+    .bind(new.role_version)
+    .bind(new.scope_id)
+    .bind(new.granted_by)
+    .bind(new.change_request_id)
+    .bind(at.to_rfc3339())
+    .bind(new.expires_at.map(|t| t.to_rfc3339()))
+    .execute(conn)
+    .await
+    .map_err(db_error("insert assignment"))?;
+    Ok(())
+}
+
+/// Every assignment the identity has or had, newest first.
+pub async fn of_identity(conn: &mut AnyConnection, identity_id: &str) -> Result<Vec<Assignment>, AppError> {
+    sqlx::query_as::<_, AssignmentRow>(&format!("{SELECT} where a.identity_id = $1 order by a.granted_at desc, a.id"))
+        .bind(identity_id)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("assignments of identity"))?
+        .into_iter()
+        .map(AssignmentRow::into_assignment)
+        .collect()
+}
+
+/// Ends every assignment of the identity that is not revoked yet; returns how many.
+pub async fn revoke_all_of_identity(
+    conn: &mut AnyConnection,
+    identity_id: &str,
+    by: &str,
+    at: Timestamp,
+    reason: &str,
+) -> Result<u64, AppError> {
+    let done = sqlx::query(
+        "update assignments set revoked_at = $2, revoked_by = $3, revoke_reason = $4 \
+         where identity_id = $1 and revoked_at is null",
+    )
+    .bind(identity_id)
+    .bind(at.to_rfc3339())
+    .bind(by)
+    .bind(reason)
+    .execute(conn)
+    .await
+    .map_err(db_error("revoke assignments of identity"))?;
+    Ok(done.rows_affected())
+}

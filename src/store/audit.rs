@@ -1,0 +1,133 @@
+use super::{db_error, ts};
+use crate::domain::actor::Actor;
+use crate::domain::audit::{AuditEntry, AuditEvent};
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    at: String,
+    actor_kind: String,
+    actor_id: String,
+    actor_name: String,
+    action: String,
+    subject_type: String,
+    subject_id: String,
+    context_id: Option<String>,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl EventRow {
+    fn into_event(self) -> Result<AuditEvent, AppError> {
+        Ok(AuditEvent {
+            seq: self.seq,
+            at: ts(&self.at)?,
+            actor_kind: self.actor_kind,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            action: self.action,
+            subject_type: self.subject_type,
+            subject_id: self.subject_id,
+            context_id: self.context_id,
+            detail: self.detail,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+const SELECT: &str = "select seq, at, actor_kind, actor_id, actor_name, action, subject_type, subject_id, context_id, \
+    detail, prev_hash, hash from audit_events";
+
+/// Appends an event to the chain inside the caller's transaction. Bumping the head row first
+/// locks it (PostgreSQL row lock; SQLite's single writer), so concurrent appends queue instead
+/// of linking to the same previous hash.
+pub async fn append(conn: &mut AnyConnection, actor: &Actor, entry: AuditEntry) -> Result<AuditEvent, AppError> {
+    let (seq, prev_hash): (i64, String) =
+        sqlx::query_as("update audit_head set seq = seq + 1 where id = 1 returning seq, hash")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error("advance audit head"))?;
+    let mut event = AuditEvent {
+        seq,
+        at: Timestamp::now(),
+        actor_kind: actor.kind.as_str().to_owned(),
+        actor_id: actor.id.clone(),
+        actor_name: actor.name.clone(),
+        action: entry.action,
+        subject_type: entry.subject_type,
+        subject_id: entry.subject_id,
+        context_id: entry.context_id,
+        detail: entry.detail.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    event.hash = event.expected_hash();
+    sqlx::query(
+        "insert into audit_events (seq, at, actor_kind, actor_id, actor_name, action, subject_type, subject_id, \
+         context_id, detail, prev_hash, hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(event.seq)
+    .bind(event.at.to_rfc3339())
+    .bind(&event.actor_kind)
+    .bind(&event.actor_id)
+    .bind(&event.actor_name)
+    .bind(&event.action)
+    .bind(&event.subject_type)
+    .bind(&event.subject_id)
+    .bind(&event.context_id)
+    .bind(&event.detail)
+    .bind(&event.prev_hash)
+    .bind(&event.hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error("insert audit event"))?;
+    sqlx::query("update audit_head set hash = $1 where id = 1")
+        .bind(&event.hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error("update audit head"))?;
+    Ok(event)
+}
+
+/// The recorded head of the chain: (last sequence, its hash).
+pub async fn head(conn: &mut AnyConnection) -> Result<(i64, String), AppError> {
+    sqlx::query_as("select seq, hash from audit_head where id = 1")
+        .fetch_one(conn)
+        .await
+        .map_err(db_error("audit head"))
+}
+
+/// Events after `after_seq` in sequence order, at most `limit`: the chain is walked in batches
+/// so verification needs constant memory however long the log grows.
+pub async fn batch_after(conn: &mut AnyConnection, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>, AppError> {
+    sqlx::query_as::<_, EventRow>(&format!("{SELECT} where seq > $1 order by seq limit $2"))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("audit batch"))?
+        .into_iter()
+        .map(EventRow::into_event)
+        .collect()
+}
+
+/// The latest events about `id`, as subject or as context (an identity's credentials, say).
+pub async fn about(conn: &mut AnyConnection, id: &str, limit: i64) -> Result<Vec<AuditEvent>, AppError> {
+    sqlx::query_as::<_, EventRow>(&format!(
+        "{SELECT} where seq in (select seq from audit_events where subject_id = $1 \
+         union select seq from audit_events where context_id = $1) order by seq desc limit $2"
+    ))
+    .bind(id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("audit events about"))?
+    .into_iter()
+    .map(EventRow::into_event)
+    .collect()
+}

@@ -1,0 +1,119 @@
+use super::{db_error, ts, ts_opt, unique_or, vocab};
+use crate::domain::credential::{Credential, CredentialKind, Fingerprint};
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    id: String,
+    identity_id: String,
+    assignment_id: Option<String>,
+    role_slug: Option<String>,
+    role_version: Option<i64>,
+    kind: String,
+    fingerprint: String,
+    description: String,
+    created_at: String,
+    rotated_at: Option<String>,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl CredentialRow {
+    fn into_credential(self) -> Result<Credential, AppError> {
+        let role_label = match (self.role_slug, self.role_version) {
+            (Some(slug), Some(version)) => Some(format!("{slug} v{version}")),
+            _ => None,
+        };
+        Ok(Credential {
+            id: self.id,
+            identity_id: self.identity_id,
+            assignment_id: self.assignment_id,
+            role_label,
+            kind: vocab(&self.kind, CredentialKind::parse)?,
+            fingerprint: Fingerprint::from_stored(self.fingerprint),
+            description: self.description,
+            created_at: ts(&self.created_at)?,
+            rotated_at: ts_opt(self.rotated_at.as_deref())?,
+            expires_at: ts_opt(self.expires_at.as_deref())?,
+            last_used_at: ts_opt(self.last_used_at.as_deref())?,
+            revoked_at: ts_opt(self.revoked_at.as_deref())?,
+        })
+    }
+}
+
+const SELECT: &str = "select c.id, c.identity_id, c.assignment_id, r.slug as role_slug, a.role_version, c.kind, \
+    c.fingerprint, c.description, c.created_at, c.rotated_at, c.expires_at, c.last_used_at, c.revoked_at \
+    from credentials c left join assignments a on a.id = c.assignment_id left join roles r on r.id = a.role_id";
+
+pub struct NewCredential<'a> {
+    pub id: &'a str,
+    pub identity_id: &'a str,
+    pub assignment_id: Option<&'a str>,
+    pub kind: CredentialKind,
+    pub fingerprint: &'a Fingerprint,
+    pub description: &'a str,
+    pub expires_at: Option<Timestamp>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, new: &NewCredential<'_>, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query(
+        "insert into credentials (id, identity_id, assignment_id, kind, fingerprint, description, created_at, expires_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new.id)
+    .bind(new.identity_id)
+    .bind(new.assignment_id)
+    .bind(new.kind.as_str())
+    .bind(new.fingerprint.as_str())
+    .bind(new.description)
+    .bind(at.to_rfc3339())
+    .bind(new.expires_at.map(|t| t.to_rfc3339()))
+    .execute(conn)
+    .await
+    .map_err(unique_or("insert credential", || {
+        AppError::conflict(
+            Some("fingerprint"),
+            "A credential with this fingerprint is already registered; a key belongs to one identity only.",
+        )
+    }))?;
+    Ok(())
+}
+
+pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Credential>, AppError> {
+    sqlx::query_as::<_, CredentialRow>(&format!("{SELECT} where c.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("credential by id"))?
+        .map(CredentialRow::into_credential)
+        .transpose()
+}
+
+/// The identity's credentials, newest first. An identity holds a handful, so no paging.
+pub async fn of_identity(conn: &mut AnyConnection, identity_id: &str) -> Result<Vec<Credential>, AppError> {
+    sqlx::query_as::<_, CredentialRow>(&format!("{SELECT} where c.identity_id = $1 order by c.created_at desc, c.id"))
+        .bind(identity_id)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("credentials of identity"))?
+        .into_iter()
+        .map(CredentialRow::into_credential)
+        .collect()
+}
+
+/// Revokes every credential of the identity that is not revoked yet; returns how many.
+pub async fn revoke_all_of_identity(conn: &mut AnyConnection, identity_id: &str, at: Timestamp, reason: &str) -> Result<u64, AppError> {
+    let done = sqlx::query(
+        "update credentials set revoked_at = $2, revoke_reason = $3 where identity_id = $1 and revoked_at is null",
+    )
+    .bind(identity_id)
+    .bind(at.to_rfc3339())
+    .bind(reason)
+    .execute(conn)
+    .await
+    .map_err(db_error("revoke credentials of identity"))?;
+    Ok(done.rows_affected())
+}

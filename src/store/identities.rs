@@ -1,0 +1,215 @@
+use super::{contains_pattern, count, db_error, split_page, ts, ts_opt, unique_or, vocab, Sql};
+use crate::domain::identity::{Identity, IdentityDraft, IdentityFilter, IdentityKind, IdentityStatus};
+use crate::domain::labels::Labels;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+#[derive(sqlx::FromRow)]
+struct IdentityRow {
+    id: String,
+    name: String,
+    kind: String,
+    status: String,
+    owner_id: String,
+    owner_name: String,
+    service_id: Option<String>,
+    service_name: Option<String>,
+    description: String,
+    labels: String,
+    created_at: String,
+    updated_at: String,
+    last_seen_at: Option<String>,
+}
+
+impl IdentityRow {
+    fn into_identity(self) -> Result<Identity, AppError> {
+        Ok(Identity {
+            id: self.id,
+            name: self.name,
+            kind: vocab(&self.kind, IdentityKind::parse)?,
+            status: vocab(&self.status, IdentityStatus::parse)?,
+            owner_id: self.owner_id,
+            owner_name: self.owner_name,
+            service_id: self.service_id,
+            service_name: self.service_name,
+            description: self.description,
+            labels: Labels::from_json(&self.labels),
+            created_at: ts(&self.created_at)?,
+            updated_at: ts(&self.updated_at)?,
+            last_seen_at: ts_opt(self.last_seen_at.as_deref())?,
+        })
+    }
+}
+
+const SELECT: &str = "select i.id, i.name, i.kind, i.status, i.owner_id, o.name as owner_name, \
+    i.service_id, s.name as service_name, i.description, i.labels, i.created_at, i.updated_at, i.last_seen_at \
+    from identities i join owners o on o.id = i.owner_id left join services s on s.id = i.service_id";
+
+fn name_taken(draft: &IdentityDraft) -> AppError {
+    let place = if draft.service_id.is_some() { "in this service" } else { "without a service" };
+    AppError::conflict(Some("name"), format!("An identity named \"{}\" already exists {place}.", draft.name))
+}
+
+async fn replace_labels(conn: &mut AnyConnection, id: &str, labels: &Labels) -> Result<(), AppError> {
+    sqlx::query("delete from identity_labels where identity_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error("clear labels"))?;
+    for (key, value) in labels.iter() {
+        sqlx::query("insert into identity_labels (identity_id, key, value) values ($1, $2, $3)")
+            .bind(id)
+            .bind(key.clone())
+            .bind(value.clone())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error("insert label"))?;
+    }
+    Ok(())
+}
+
+pub async fn insert(conn: &mut AnyConnection, id: &str, draft: &IdentityDraft, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query(
+        "insert into identities (id, name, kind, owner_id, service_id, status, description, labels, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $8)",
+    )
+    .bind(id)
+    .bind(draft.name.as_str())
+    .bind(draft.kind.as_str())
+    .bind(&draft.owner_id)
+    .bind(&draft.service_id)
+    .bind(&draft.description)
+    .bind(draft.labels.to_json())
+    .bind(at.to_rfc3339())
+    .execute(&mut *conn)
+    .await
+    .map_err(unique_or("insert identity", || name_taken(draft)))?;
+    replace_labels(conn, id, &draft.labels).await
+}
+
+pub async fn update(conn: &mut AnyConnection, id: &str, draft: &IdentityDraft, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query(
+        "update identities set name = $2, kind = $3, owner_id = $4, service_id = $5, description = $6, labels = $7, \
+         updated_at = $8 where id = $1",
+    )
+    .bind(id)
+    .bind(draft.name.as_str())
+    .bind(draft.kind.as_str())
+    .bind(&draft.owner_id)
+    .bind(&draft.service_id)
+    .bind(&draft.description)
+    .bind(draft.labels.to_json())
+    .bind(at.to_rfc3339())
+    .execute(&mut *conn)
+    .await
+    .map_err(unique_or("update identity", || name_taken(draft)))?;
+    replace_labels(conn, id, &draft.labels).await
+}
+
+pub async fn set_status(conn: &mut AnyConnection, id: &str, status: IdentityStatus, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query(
+        "update identities set status = $2, updated_at = $3, \
+         retired_at = case when $2 = 'retired' then $3 else retired_at end where id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(at.to_rfc3339())
+    .execute(conn)
+    .await
+    .map_err(db_error("set identity status"))?;
+    Ok(())
+}
+
+pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Identity>, AppError> {
+    sqlx::query_as::<_, IdentityRow>(&format!("{SELECT} where i.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("identity by id"))?
+        .map(IdentityRow::into_identity)
+        .transpose()
+}
+
+fn push_filter(sql: &mut Sql, filter: &IdentityFilter) {
+    sql.push(" where 1 = 1");
+    if let Some(kind) = filter.kind {
+        sql.push(" and i.kind = ").bind(kind.as_str());
+    }
+    if let Some(status) = filter.status {
+        sql.push(" and i.status = ").bind(status.as_str());
+    }
+    if let Some(owner) = &filter.owner_id {
+        sql.push(" and i.owner_id = ").bind(owner.clone());
+    }
+    if let Some(service) = &filter.service_id {
+        sql.push(" and i.service_id = ").bind(service.clone());
+    }
+    if let Some((key, value)) = &filter.label {
+        sql.push(" and exists (select 1 from identity_labels l where l.identity_id = i.id and l.key = ")
+            .bind(key.clone())
+            .push(" and l.value = ")
+            .bind(value.clone())
+            .push(")");
+    }
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        sql.push(" and (lower(i.name) like ").bind(pattern.clone()).push(" escape '\\'");
+        sql.push(" or lower(i.description) like ").bind(pattern).push(" escape '\\')");
+    }
+}
+
+/// Identities matching `filter`, by name, a page at a time, with the total count.
+pub async fn list(conn: &mut AnyConnection, filter: &IdentityFilter, page: &PageRequest) -> Result<Page<Identity>, AppError> {
+    let size = page.size();
+    let mut sql = Sql::new(SELECT);
+    push_filter(&mut sql, filter);
+    if let Some(after) = &page.after {
+        sql.push(" and (i.name, i.id) > (select name, id from identities where id = ").bind(after.clone()).push(")");
+    }
+    sql.push(" order by i.name, i.id limit ").bind(i64::from(size) + 1);
+    let (text, args) = sql.into_parts();
+    let rows = sqlx::query_as_with::<_, IdentityRow, _>(&text, args)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error("list identities"))?;
+    let (rows, next_cursor) = split_page(rows, size, |r| r.id.clone());
+
+    let mut count_sql = Sql::new("select count(*) from identities i");
+    push_filter(&mut count_sql, filter);
+    let total = count(conn, count_sql, "count identities").await?;
+    let items = rows.into_iter().map(IdentityRow::into_identity).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor, total })
+}
+
+/// Number of identities per status, for the overview.
+pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, AppError> {
+    sqlx::query_as("select status, count(*) from identities group by status order by status")
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("count identities by status"))
+}
+
+/// Number of non-retired identities per kind, for the overview.
+pub async fn count_by_kind(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, AppError> {
+    sqlx::query_as("select kind, count(*) from identities where status <> 'retired' group by kind order by kind")
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("count identities by kind"))
+}
+
+pub async fn count_all(conn: &mut AnyConnection) -> Result<i64, AppError> {
+    sqlx::query_scalar("select count(*) from identities").fetch_one(conn).await.map_err(db_error("count identities"))
+}
+
+/// Records when the identity was last seen using a credential (from usage reports).
+pub async fn touch_last_seen(conn: &mut AnyConnection, id: &str, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query("update identities set last_seen_at = $2 where id = $1 and (last_seen_at is null or last_seen_at < $2)")
+        .bind(id)
+        .bind(at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(db_error("touch identity last seen"))?;
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! All SQL lives here. Functions are named after what they return or change; they take a
+//! connection so the service layer decides the transaction. No business rules: those are in
+//! `domain` and `service`.
+//!
+//! One code path serves both backends through sqlx's `Any` driver. The SQL is written in the
+//! common dialect of SQLite and PostgreSQL (`$1` placeholders, `returning`, `on conflict`), and
+//! values travel as text and 64-bit integers, which both backends store identically.
+
+pub mod assignments;
+pub mod audit;
+pub mod credentials;
+pub mod identities;
+pub mod owners;
+pub mod roles;
+pub mod scopes;
+pub mod services;
+mod sql;
+
+pub use sql::Sql;
+
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The database behind nhidb: a pool plus what is needed to open write transactions safely.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer at a time; queueing writers here (fairly, without polling)
+    /// instead of in SQLite's busy handler keeps latency flat under concurrent writes.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+/// A write transaction. Dropping it without `commit` rolls back.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.tx.commit().await.map_err(|e| AppError::internal("commit", e))
+    }
+}
+
+/// A new time-ordered id (ULID): sortable, unguessable enough for URLs, never reused.
+pub fn new_id() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+/// Stored timestamps were written by nhidb; one that does not parse means the row was damaged.
+pub fn ts(text: &str) -> Result<Timestamp, AppError> {
+    text.parse().map_err(|e: String| AppError::internal("stored timestamp", e))
+}
+
+pub fn ts_opt(text: Option<&str>) -> Result<Option<Timestamp>, AppError> {
+    text.map(ts).transpose()
+}
+
+/// Stored vocabulary values were written by nhidb; see `ts`.
+pub fn vocab<T>(text: &str, parse: fn(&str) -> Result<T, String>) -> Result<T, AppError> {
+    parse(text).map_err(|e| AppError::internal("stored value", e))
+}
+
+/// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern matching `text` anywhere.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped: String = text.to_lowercase().chars().flat_map(|c| match c {
+        '%' | '_' | '\\' => vec!['\\', c],
+        c => vec![c],
+    }).collect();
+    format!("%{escaped}%")
+}
+
+/// Lists fetch one row more than the page size: if it comes back there is a next page, whose
+/// cursor is the last row kept.
+pub fn split_page<R>(mut rows: Vec<R>, size: u32, cursor_of: impl Fn(&R) -> String) -> (Vec<R>, Option<String>) {
+    if rows.len() > size as usize {
+        rows.truncate(size as usize);
+        let cursor = rows.last().map(cursor_of);
+        (rows, cursor)
+    } else {
+        (rows, None)
+    }
+}
+
+/// Runs a `select count(*) ...` built with `Sql`.
+pub async fn count(conn: &mut AnyConnection, sql: Sql, context: &'static str) -> Result<i64, AppError> {
+    let (text, args) = sql.into_parts();
+    sqlx::query_scalar_with(&text, args).fetch_one(conn).await.map_err(db_error(context))
+}
+
+/// Turns a database error into the safe internal error, logging the cause with `context`.
+pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
+    move |e| AppError::internal(context, e)
+}
+
+/// True when the error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+/// Maps a unique violation to `conflict`, anything else to an internal error.
+pub fn unique_or(context: &'static str, conflict: impl FnOnce() -> AppError) -> impl FnOnce(sqlx::Error) -> AppError {
+    move |e| if is_unique_violation(&e) { conflict() } else { AppError::internal(context, e) }
+}
+
+fn backend_of(url: &str) -> Result<Backend, String> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(format!("Unsupported database URL \"{url}\": use sqlite://FILE or postgres://USER@HOST/DB."))
+    }
+}
+
+/// SQLite files are created on first use; an explicit `mode=` in the URL wins.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+impl Store {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, String> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let url = match backend {
+            Backend::Sqlite => with_create_mode(url),
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(|e| format!("Invalid database URL: {e}"))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers proceed during a write; synchronous=FULL makes every
+                        // acknowledged commit durable across a crash or power loss.
+                        conn.execute(sqlx::raw_sql(
+                            "pragma journal_mode = wal; pragma synchronous = full; \
+                             pragma foreign_keys = on; pragma busy_timeout = 10000;",
+                        ))
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| format!("Cannot open the {} database: {e}", backend.name()))?;
+        Ok(Store { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> Result<(), String> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(|e| format!("Migration failed: {e}"))
+    }
+
+    /// A pooled connection for reads (each statement sees committed data).
+    pub async fn read(&self) -> Result<PoolConnection<Any>, AppError> {
+        self.pool.acquire().await.map_err(db_error("acquire connection"))
+    }
+
+    /// Opens a write transaction. On SQLite it takes the write lock up front (`begin immediate`),
+    /// so a transaction never fails half-way because another writer got there first.
+    pub async fn begin(&self) -> Result<WriteTx, AppError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let guard = self.sqlite_writer.clone().lock_owned().await;
+                let tx = self.pool.begin_with("begin immediate").await.map_err(db_error("begin"))?;
+                Ok(WriteTx { tx, _writer: Some(guard) })
+            }
+            Backend::Postgres => {
+                let tx = self.pool.begin().await.map_err(db_error("begin"))?;
+                Ok(WriteTx { tx, _writer: None })
+            }
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.read().await?.ping().await.map_err(db_error("ping"))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

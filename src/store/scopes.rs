@@ -1,0 +1,56 @@
+use super::{db_error, new_id, vocab};
+use crate::domain::scope::{Scope, ScopeKind, ScopePath};
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+#[derive(sqlx::FromRow)]
+struct ScopeRow {
+    id: String,
+    path: String,
+    kind: String,
+    description: String,
+}
+
+impl ScopeRow {
+    fn into_scope(self) -> Result<Scope, AppError> {
+        Ok(Scope {
+            id: self.id,
+            path: ScopePath::parse(&self.path).map_err(|e| AppError::internal("stored scope path", e))?,
+            kind: vocab(&self.kind, ScopeKind::parse)?,
+            description: self.description,
+        })
+    }
+}
+
+pub async fn by_path(conn: &mut AnyConnection, path: &ScopePath) -> Result<Option<Scope>, AppError> {
+    sqlx::query_as::<_, ScopeRow>("select id, path, kind, description from scopes where path = $1")
+        .bind(path.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("scope by path"))?
+        .map(ScopeRow::into_scope)
+        .transpose()
+}
+
+/// Returns the scope at `path`, creating it and any missing ancestors (as namespaces) first.
+pub async fn ensure(conn: &mut AnyConnection, path: &ScopePath, kind: ScopeKind, at: Timestamp) -> Result<Scope, AppError> {
+    if let Some(existing) = by_path(conn, path).await? {
+        return Ok(existing);
+    }
+    let parent_id = match path.parent() {
+        Some(parent) => Some(Box::pin(ensure(conn, &parent, ScopeKind::Namespace, at)).await?.id),
+        None => None,
+    };
+    let id = new_id();
+    sqlx::query("insert into scopes (id, path, kind, parent_id, description, created_at) values ($1, $2, $3, $4, '', $5)")
+        .bind(&id)
+        .bind(path.as_str())
+        .bind(kind.as_str())
+        .bind(parent_id)
+        .bind(at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(db_error("insert scope"))?;
+    Ok(Scope { id, path: path.clone(), kind, description: String::new() })
+}

@@ -1,0 +1,44 @@
+//! A small SQL builder for lists whose filters are optional. sqlx's `QueryBuilder` writes `?`
+//! placeholders for the `Any` driver, which PostgreSQL rejects; this writes `$n`, which both
+//! backends accept.
+
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Encode, Type};
+
+#[derive(Default)]
+pub struct Sql {
+    text: String,
+    args: AnyArguments<'static>,
+    count: usize,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Sql { text: text.to_owned(), ..Default::default() }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a `$n` placeholder bound to `value`.
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: Encode<'static, Any> + Type<Any> + Send + 'static,
+    {
+        self.count += 1;
+        self.text.push_str(&format!("${}", self.count));
+        // Encoding into the Any buffer only copies the value; it cannot fail for our types.
+        let _ = self.args.add(value);
+        self
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn into_parts(self) -> (String, AnyArguments<'static>) {
+        (self.text, self.args)
+    }
+}

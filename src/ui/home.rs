@@ -1,0 +1,91 @@
+//! The overview: how big the ledger is and where to go next.
+
+use super::components::{ErrorNotice, Loading, PageHeader};
+use super::format::count;
+use crate::domain::identity::{IdentityKind, IdentityStatus};
+use crate::domain::overview::Overview;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[server(prefix = "/rpc", endpoint = "overview")]
+pub async fn get_overview() -> Result<Overview, AppError> {
+    let (store, actor) = super::session::context().await?;
+    crate::service::overview::get(&store, &actor).await
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| get_overview());
+    view! {
+        <Title text="Overview"/>
+        <PageHeader title="Overview" subtitle="The ledger of machine identities and what they may do."/>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => view! { <OverviewTiles overview=o/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OverviewTiles(overview: Overview) -> impl IntoView {
+    let status_count = |status: IdentityStatus| {
+        overview.identities_by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0)
+    };
+    let active = status_count(IdentityStatus::Active);
+    let suspended = status_count(IdentityStatus::Suspended);
+    let retired = status_count(IdentityStatus::Retired);
+    let max_kind = overview.identities_by_kind.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let kinds = overview
+        .identities_by_kind
+        .iter()
+        .map(|(kind, n)| {
+            let label = IdentityKind::parse(kind).map(|k| k.label()).unwrap_or("Other");
+            let width = format!("width: {:.1}%", (*n as f64 / max_kind as f64) * 100.0);
+            view! {
+                <li>
+                    <A href=format!("/identities?kind={kind}")>{label}</A>
+                    <span class="bar" aria-hidden="true"><span class="bar-fill" style=width></span></span>
+                    <span class="bar-value">{count(*n)}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="tiles" aria-label="Totals">
+            <A href="/identities?status=active" attr:class="tile">
+                <span class="tile-value">{count(active)}</span>
+                <span class="tile-label">"Active identities"</span>
+            </A>
+            <A href="/identities?status=suspended" attr:class="tile">
+                <span class="tile-value">{count(suspended)}</span>
+                <span class="tile-label">"Suspended"</span>
+            </A>
+            <A href="/identities?status=retired" attr:class="tile">
+                <span class="tile-value">{count(retired)}</span>
+                <span class="tile-label">"Retired (kept for history)"</span>
+            </A>
+            <A href="/services?status=active" attr:class="tile">
+                <span class="tile-value">{count(overview.services_active)}</span>
+                <span class="tile-label">"Active services"</span>
+            </A>
+            <div class="tile">
+                <span class="tile-value">{count(overview.roles_active)}</span>
+                <span class="tile-label">"Roles"</span>
+            </div>
+            <div class="tile">
+                <span class="tile-value">{count(overview.audit_events)}</span>
+                <span class="tile-label">"Audit events"</span>
+            </div>
+        </section>
+        <section class="card">
+            <h2>"Identities in use by kind"</h2>
+            <ul class="bars">{kinds}</ul>
+        </section>
+    }
+}

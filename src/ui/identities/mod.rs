@@ -1,0 +1,95 @@
+//! Identity pages and the server functions behind them.
+
+pub mod detail;
+pub mod form;
+pub mod list;
+
+use crate::domain::credential::Credential;
+use crate::domain::identity::{Identity, IdentityDetail, IdentityQuery};
+use crate::domain::page::{Choice, Page};
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Owners and services to choose from in filters and forms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LedgerChoices {
+    pub owners: Vec<Choice>,
+    pub services: Vec<Choice>,
+}
+
+#[server(prefix = "/rpc", endpoint = "ledger/choices")]
+pub async fn load_choices() -> Result<LedgerChoices, AppError> {
+    let (store, actor) = crate::ui::session::context().await?;
+    let (owners, services) = crate::service::services::choices(&store, &actor).await?;
+    Ok(LedgerChoices { owners, services })
+}
+
+#[server(prefix = "/rpc", endpoint = "identities/list")]
+pub async fn list_identities(query: IdentityQuery) -> Result<Page<Identity>, AppError> {
+    let (store, actor) = crate::ui::session::context().await?;
+    let (filter, page) = query.to_filter()?;
+    crate::service::identities::list(&store, &actor, &filter, &page).await
+}
+
+#[server(prefix = "/rpc", endpoint = "identities/detail")]
+pub async fn load_identity(id: String) -> Result<IdentityDetail, AppError> {
+    let (store, actor) = crate::ui::session::context().await?;
+    crate::service::identities::detail(&store, &actor, &id).await
+}
+
+#[server(prefix = "/rpc", endpoint = "identities/create")]
+pub async fn create_identity(
+    name: String,
+    kind: String,
+    owner_id: String,
+    service_id: Option<String>,
+    description: String,
+    labels: String,
+) -> Result<String, AppError> {
+    use crate::domain::identity::IdentityInput;
+    let (store, actor) = crate::ui::session::context().await?;
+    let input = IdentityInput { name, kind, owner_id, service_id, description, labels };
+    let identity = crate::service::identities::create(&store, &actor, &input).await?;
+    leptos_axum::redirect(&format!("/identities/{}", identity.id));
+    Ok(identity.id)
+}
+
+#[server(prefix = "/rpc", endpoint = "identities/update")]
+pub async fn update_identity(
+    id: String,
+    name: String,
+    kind: String,
+    owner_id: String,
+    service_id: Option<String>,
+    description: String,
+    labels: String,
+) -> Result<String, AppError> {
+    use crate::domain::identity::IdentityInput;
+    let (store, actor) = crate::ui::session::context().await?;
+    let input = IdentityInput { name, kind, owner_id, service_id, description, labels };
+    let identity = crate::service::identities::update(&store, &actor, &id, &input).await?;
+    leptos_axum::redirect(&format!("/identities/{}", identity.id));
+    Ok(identity.id)
+}
+
+#[server(prefix = "/rpc", endpoint = "identities/status")]
+pub async fn change_identity_status(id: String, status: String, reason: String) -> Result<Identity, AppError> {
+    let (store, actor) = crate::ui::session::context().await?;
+    crate::service::identities::change_status(&store, &actor, &id, &status, &reason).await
+}
+
+#[server(prefix = "/rpc", endpoint = "credentials/register")]
+pub async fn register_credential(
+    identity_id: String,
+    kind: String,
+    fingerprint: String,
+    description: String,
+    expires_at: Option<String>,
+    assignment_id: Option<String>,
+) -> Result<Credential, AppError> {
+    use crate::domain::credential::CredentialInput;
+    let (store, actor) = crate::ui::session::context().await?;
+    let input = CredentialInput { kind, fingerprint, description, expires_at, assignment_id };
+    crate::service::credentials::register(&store, &actor, &identity_id, &input).await
+}

@@ -1,0 +1,93 @@
+use super::list::status_tone;
+use super::load_service;
+use crate::domain::service::{ServiceDetail, ServiceStatus};
+use crate::ui::components::{Badge, EmptyState, ErrorNotice, History, Loading, PageHeader};
+use crate::ui::format::{count, or_dash};
+use crate::ui::identities::list::IdentityRows;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ServicePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let detail = Resource::new(move || id.get(), load_service);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(detail) => view! { <ServiceView detail/> }.into_any(),
+                    Err(e) => view! {
+                        <Title text="Service"/>
+                        <PageHeader title="Service"/>
+                        <ErrorNotice error=e/>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ServiceView(detail: ServiceDetail) -> impl IntoView {
+    let ServiceDetail { service, identities, history } = detail;
+    let active = service.status == ServiceStatus::Active;
+    let more = (identities.next_cursor.is_some()).then(|| {
+        view! {
+            <p><A href=format!("/identities?service={}", service.id)>{format!("All {} identities of this service »", count(identities.total))}</A></p>
+        }
+    });
+    let new_identity_href = format!("/identities/new?service={}", service.id);
+    let edit_href = format!("/services/{}/edit", service.id);
+    view! {
+        <Title text=service.name.clone()/>
+        <PageHeader title=service.name.clone() subtitle=service.display_name.clone()>
+            {active.then(|| view! {
+                <A href=new_identity_href attr:class="button">"New identity"</A>
+                <A href=edit_href attr:class="button">"Edit"</A>
+            })}
+        </PageHeader>
+        <section class="status-bar"><Badge tone=status_tone(service.status) text=service.status.label()/></section>
+        <section class="card">
+            <h2>"Attributes"</h2>
+            <dl class="attributes">
+                <dt>"Service id"</dt><dd><code>{service.id.clone()}</code></dd>
+                <dt>"Owner"</dt><dd>{service.owner_name.clone()}</dd>
+                <dt>"Description"</dt><dd>{or_dash(&service.description)}</dd>
+                <dt>"Created"</dt><dd>{service.created_at.short()}</dd>
+                <dt>"Updated"</dt><dd>{service.updated_at.short()}</dd>
+            </dl>
+        </section>
+        <section class="card">
+            <h2>{format!("Identities ({})", count(identities.total))}</h2>
+            {if identities.items.is_empty() {
+                view! { <EmptyState text="This service has no identities."/> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Kind"</th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col">"Owner"</th>
+                                    <th scope="col">"Labels"</th>
+                                    <th scope="col">"Last seen"</th>
+                                </tr>
+                            </thead>
+                            <tbody><IdentityRows identities=identities.items hide_service=true/></tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            {more}
+        </section>
+        <section class="card">
+            <h2>"History"</h2>
+            <History events=history/>
+        </section>
+    }
+}

@@ -1,0 +1,96 @@
+//! The console over real HTTP: pages render on the server, server functions change data through
+//! the service layer and answer errors with stable codes.
+
+mod support;
+
+use support::{owner, spawn_app, TestDb};
+
+store_tests!(
+    health_reports_the_backend,
+    pages_render_fully_on_the_server,
+    an_identity_created_through_the_form_endpoint_is_listed,
+    bad_form_input_gets_field_errors_and_writes_nothing,
+    an_unknown_page_is_a_404,
+);
+
+async fn health_reports_the_backend(db: TestDb) {
+    let app = spawn_app(&db).await;
+    let res = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    let expected = if db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    assert_eq!(body["database"], expected);
+}
+
+async fn pages_render_fully_on_the_server(db: TestDb) {
+    nhidb::service::seed::demo(&db.store, 30, &|_| {}).await.unwrap();
+    let app = spawn_app(&db).await;
+    for (path, expect) in [
+        ("/", "Active identities"),
+        ("/identities", "identities-table"),
+        ("/identities?kind=ci_bot", "CI bot"),
+        ("/services", "payments-api"),
+        ("/identities/new", "Create identity"),
+        ("/services/new", "Create service"),
+    ] {
+        let res = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(expect), "{path} should contain {expect}");
+        assert!(html.contains("/pkg/nhidb.js"), "{path} loads the hydration bundle");
+        assert!(!html.contains("Loading…"), "{path} is rendered, not a loading shell");
+    }
+    let html = app.client.get(format!("{}/identities?kind=robot", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("is not a known identity kind"), "a bad filter is explained");
+}
+
+async fn an_identity_created_through_the_form_endpoint_is_listed(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let app = spawn_app(&db).await;
+    let res = app
+        .client
+        .post(format!("{}/rpc/identities/create", app.base))
+        .header("accept", "application/json")
+        .form(&[
+            ("name", "svc-from-form"),
+            ("kind", "api_client"),
+            ("owner_id", owner.as_str()),
+            ("service_id", ""),
+            ("description", "made over HTTP"),
+            ("labels", "team=a"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let html = app.client.get(format!("{}/identities?q=svc-from-form", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("svc-from-form") && html.contains("made over HTTP"));
+}
+
+async fn bad_form_input_gets_field_errors_and_writes_nothing(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let app = spawn_app(&db).await;
+    let res = app
+        .client
+        .post(format!("{}/rpc/identities/create", app.base))
+        .header("accept", "application/json")
+        .form(&[("name", "Bad Name"), ("kind", "robot"), ("owner_id", owner.as_str()), ("description", ""), ("labels", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error() || res.status().is_server_error());
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Identity name may contain only"), "{body}");
+    assert!(body.contains("is not a known identity kind"), "{body}");
+    assert!(!body.contains("sqlx") && !body.contains("SQL"), "no internals leak: {body}");
+    let total = nhidb::service::identities::list(&db.store, &support::admin(), &Default::default(), &Default::default()).await.unwrap().total;
+    assert_eq!(total, 0);
+}
+
+async fn an_unknown_page_is_a_404(db: TestDb) {
+    let app = spawn_app(&db).await;
+    let res = app.client.get(format!("{}/no/such/page", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+}

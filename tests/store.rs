@@ -1,0 +1,244 @@
+//! The store test suite: every test runs against SQLite and, when configured, PostgreSQL.
+
+mod support;
+
+use nhidb::domain::actor::ConsoleRole;
+use nhidb::domain::credential::CredentialInput;
+use nhidb::domain::identity::{IdentityFilter, IdentityKind, IdentityStatus};
+use nhidb::domain::page::PageRequest;
+use nhidb::domain::service::ServiceInput;
+use nhidb::error::AppError;
+use nhidb::service::{audit, credentials, identities, seed, services};
+use sqlx::Connection;
+use support::{admin, identity_input, operator, owner, TestDb};
+
+store_tests!(
+    migrations_can_run_again,
+    an_identity_round_trips,
+    a_duplicate_name_in_one_service_is_a_conflict,
+    the_same_name_may_live_in_two_services,
+    lists_filter_and_page_without_gaps_or_repeats,
+    role_versions_cannot_be_rewritten_or_deleted,
+    concurrent_writers_do_not_fork_the_audit_chain,
+    a_tampered_audit_row_is_named_by_its_sequence,
+    retiring_revokes_credentials_and_assignments,
+    a_viewer_cannot_change_the_ledger,
+    pasted_secrets_are_refused_and_nothing_is_written,
+    demo_seed_fills_an_empty_ledger_once,
+);
+
+async fn migrations_can_run_again(db: TestDb) {
+    db.store.migrate().await.expect("second migration run is a no-op");
+}
+
+async fn an_identity_round_trips(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let mut input = identity_input("svc-orders", "service_account", &owner, None);
+    input.labels = "team=orders, env=prod".into();
+    input.description = "Reads orders ünïcode ✓".into();
+    let created = identities::create(&db.store, &admin(), &input).await.unwrap();
+    let fetched = identities::get(&db.store, &admin(), &created.id).await.unwrap();
+    assert_eq!(created, fetched);
+    assert_eq!(fetched.kind, IdentityKind::ServiceAccount);
+    assert_eq!(fetched.status, IdentityStatus::Active);
+    assert_eq!(fetched.labels.to_text(), "env=prod, team=orders");
+    assert_eq!(fetched.description, "Reads orders ünïcode ✓");
+    assert_eq!(fetched.owner_name, "team-a");
+}
+
+async fn a_duplicate_name_in_one_service_is_a_conflict(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let service = services::create(&db.store, &admin(), &ServiceInput { name: "orders-api".into(), owner_id: owner.clone(), ..Default::default() })
+        .await
+        .unwrap();
+    let input = identity_input("svc-orders", "service_account", &owner, Some(&service.id));
+    identities::create(&db.store, &admin(), &input).await.unwrap();
+    let err = identities::create(&db.store, &admin(), &input).await.unwrap_err();
+    assert_eq!(err.code(), "NHI-CONFLICT-001", "{err:?}");
+    assert_eq!(err.http_status(), 409);
+    assert!(err.field_message("name").unwrap().contains("already exists in this service"));
+}
+
+async fn the_same_name_may_live_in_two_services(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    for name in ["orders-api", "billing-api"] {
+        let service = services::create(&db.store, &admin(), &ServiceInput { name: name.into(), owner_id: owner.clone(), ..Default::default() })
+            .await
+            .unwrap();
+        identities::create(&db.store, &admin(), &identity_input("deploy-bot", "ci_bot", &owner, Some(&service.id))).await.unwrap();
+    }
+}
+
+async fn lists_filter_and_page_without_gaps_or_repeats(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    for i in 0..7 {
+        let kind = if i % 2 == 0 { "ci_bot" } else { "workload" };
+        let mut input = identity_input(&format!("id-{i}"), kind, &owner, None);
+        input.labels = format!("shard={}", i % 3);
+        identities::create(&db.store, &admin(), &input).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest { after: after.clone(), limit: Some(3) })
+            .await
+            .unwrap();
+        assert_eq!(page.total, 7);
+        seen.extend(page.items.iter().map(|i| i.name.clone()));
+        match page.next_cursor {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..7).map(|i| format!("id-{i}")).collect::<Vec<_>>());
+
+    let bots = IdentityFilter { kind: Some(IdentityKind::CiBot), ..Default::default() };
+    let page = identities::list(&db.store, &admin(), &bots, &PageRequest::default()).await.unwrap();
+    assert_eq!(page.total, 4);
+    assert!(page.items.iter().all(|i| i.kind == IdentityKind::CiBot));
+
+    let labelled = IdentityFilter { label: Some(("shard".into(), "1".into())), ..Default::default() };
+    let names: Vec<_> = identities::list(&db.store, &admin(), &labelled, &PageRequest::default()).await.unwrap().items.into_iter().map(|i| i.name).collect();
+    assert_eq!(names, ["id-1", "id-4"]);
+
+    let text = IdentityFilter { text: Some("ID-5".into()), ..Default::default() };
+    assert_eq!(identities::list(&db.store, &admin(), &text, &PageRequest::default()).await.unwrap().total, 1);
+
+    // LIKE wildcards typed by a user are matched literally.
+    let wildcard = IdentityFilter { text: Some("%".into()), ..Default::default() };
+    assert_eq!(identities::list(&db.store, &admin(), &wildcard, &PageRequest::default()).await.unwrap().total, 0);
+}
+
+async fn role_versions_cannot_be_rewritten_or_deleted(db: TestDb) {
+    seed::demo(&db.store, 5, &|_| {}).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let update = sqlx::query("update role_versions set description = 'changed'").execute(&mut conn).await;
+    assert!(update.unwrap_err().to_string().contains("immutable"));
+    let delete = sqlx::query("delete from role_versions").execute(&mut conn).await;
+    assert!(delete.unwrap_err().to_string().contains("immutable"));
+    let permissions = sqlx::query("update role_version_permissions set action = 'admin'").execute(&mut conn).await;
+    assert!(permissions.unwrap_err().to_string().contains("immutable"));
+    let audit_delete = sqlx::query("delete from audit_events").execute(&mut conn).await;
+    assert!(audit_delete.unwrap_err().to_string().contains("append-only"));
+}
+
+async fn concurrent_writers_do_not_fork_the_audit_chain(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let store = db.store.clone();
+        let owner = owner.clone();
+        tasks.push(tokio::spawn(async move {
+            identities::create(&store, &admin(), &identity_input(&format!("parallel-{i}"), "workload", &owner, None)).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let report = audit::verify(&db.store, &admin()).await.unwrap();
+    assert_eq!(report.broken, None, "{}", report.summary());
+    assert_eq!(report.verified, 24);
+}
+
+async fn a_tampered_audit_row_is_named_by_its_sequence(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    for i in 0..5 {
+        identities::create(&db.store, &admin(), &identity_input(&format!("t-{i}"), "workload", &owner, None)).await.unwrap();
+    }
+    assert!(audit::verify(&db.store, &admin()).await.unwrap().broken.is_none());
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let bypass = if db.url.starts_with("sqlite") {
+        "drop trigger audit_events_append_only_update"
+    } else {
+        "alter table audit_events disable trigger audit_events_append_only"
+    };
+    sqlx::query(bypass).execute(&mut conn).await.unwrap();
+    sqlx::query("update audit_events set actor_name = 'someone else' where seq = 3").execute(&mut conn).await.unwrap();
+    let report = audit::verify(&db.store, &admin()).await.unwrap();
+    let broken = report.broken.clone().expect("tampering must be detected");
+    assert_eq!(broken.seq(), 3, "{}", report.summary());
+    assert_eq!(report.verified, 2);
+}
+
+async fn retiring_revokes_credentials_and_assignments(db: TestDb) {
+    seed::demo(&db.store, 40, &|_| {}).await.unwrap();
+    // Find an active identity holding a credential that is not revoked.
+    let page = identities::list(
+        &db.store,
+        &admin(),
+        &IdentityFilter { status: Some(IdentityStatus::Active), ..Default::default() },
+        &PageRequest { after: None, limit: Some(200) },
+    )
+    .await
+    .unwrap();
+    let mut target = None;
+    for identity in &page.items {
+        let detail = identities::detail(&db.store, &admin(), &identity.id).await.unwrap();
+        if detail.credentials.iter().any(|c| c.revoked_at.is_none()) && !detail.assignments.is_empty() {
+            target = Some(identity.id.clone());
+            break;
+        }
+    }
+    let id = target.expect("seed has an active identity with credentials");
+    let retired = identities::change_status(&db.store, &admin(), &id, "retired", "service shut down").await.unwrap();
+    assert_eq!(retired.status, IdentityStatus::Retired);
+    let detail = identities::detail(&db.store, &admin(), &id).await.unwrap();
+    assert!(detail.credentials.iter().all(|c| c.revoked_at.is_some()));
+    assert!(detail.assignments.iter().all(|a| a.revoked_at.is_some()));
+    let event = &detail.history[0];
+    assert_eq!(event.action, "identity.retire");
+    assert!(event.detail.contains("service shut down"));
+
+    let again = identities::change_status(&db.store, &admin(), &id, "active", "").await.unwrap_err();
+    assert_eq!(again.code(), "NHI-STATE-001");
+    let reasonless = identities::change_status(&db.store, &admin(), &page.items[1].id, "suspended", " ").await.unwrap_err();
+    assert!(reasonless.field_message("reason").is_some());
+}
+
+async fn a_viewer_cannot_change_the_ledger(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let viewer = operator(&[ConsoleRole::Viewer]);
+    let err = identities::create(&db.store, &viewer, &identity_input("svc-x", "workload", &owner, None)).await.unwrap_err();
+    assert_eq!(err, AppError::forbidden("change the ledger (requires the requester or admin console role)"));
+    assert_eq!(err.http_status(), 403);
+    assert_eq!(identities::list(&db.store, &viewer, &IdentityFilter::default(), &PageRequest::default()).await.unwrap().total, 0);
+    assert_eq!(audit::verify(&db.store, &viewer).await.unwrap_err().code(), "NHI-AUTH-002");
+}
+
+async fn pasted_secrets_are_refused_and_nothing_is_written(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let identity = identities::create(&db.store, &admin(), &identity_input("svc-x", "workload", &owner, None)).await.unwrap();
+    let input = CredentialInput {
+        kind: "ssh_key".into(),
+        fingerprint: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----".into(),
+        ..Default::default()
+    };
+    let err = credentials::register(&db.store, &admin(), &identity.id, &input).await.unwrap_err();
+    assert_eq!(err.code(), "NHI-CRED-001");
+    let detail = identities::detail(&db.store, &admin(), &identity.id).await.unwrap();
+    assert!(detail.credentials.is_empty());
+    assert_eq!(detail.history.len(), 1, "only the creation is audited");
+
+    let ok = CredentialInput { kind: "api_key".into(), fingerprint: format!("SHA256:{}", "A".repeat(43)), ..Default::default() };
+    credentials::register(&db.store, &admin(), &identity.id, &ok).await.unwrap();
+    let dup = credentials::register(&db.store, &admin(), &identity.id, &ok).await.unwrap_err();
+    assert_eq!(dup.code(), "NHI-CONFLICT-001");
+}
+
+async fn demo_seed_fills_an_empty_ledger_once(db: TestDb) {
+    seed::demo(&db.store, 120, &|_| {}).await.unwrap();
+    let all = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest::default()).await.unwrap();
+    assert_eq!(all.total, 120);
+    let kinds: std::collections::BTreeSet<_> = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest { after: None, limit: Some(200) })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| i.kind)
+        .collect();
+    assert_eq!(kinds.len(), IdentityKind::ALL.len(), "every kind is represented");
+    assert!(seed::demo(&db.store, 10, &|_| {}).await.is_err(), "a second seed is refused");
+    assert!(audit::verify(&db.store, &admin()).await.unwrap().broken.is_none());
+}

@@ -1,0 +1,165 @@
+//! Shared test scaffolding: a fresh, migrated database per test on SQLite (a temp file) and, when
+//! `NHIDB_TEST_POSTGRES_URL` is set, on PostgreSQL (a new database, dropped afterwards).
+
+#![allow(dead_code)]
+
+use nhidb::domain::actor::{Actor, ActorKind, ConsoleRole};
+use nhidb::store::Store;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async; a short-lived runtime on its own thread removes the database.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("nhidb.sqlite").display());
+    let store = Store::connect(&url, 5).await.expect("connect sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    TestDb { store, url, cleanup: Cleanup::Sqlite(dir) }
+}
+
+static PG_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// `None` when no PostgreSQL is configured; the caller skips (and says so).
+pub async fn postgres() -> Option<TestDb> {
+    let admin_url = std::env::var("NHIDB_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+    let name = format!(
+        "nhidb_test_{}_{}_{}",
+        std::process::id(),
+        PG_COUNTER.fetch_add(1, Ordering::SeqCst),
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to NHIDB_TEST_POSTGRES_URL");
+        sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create test database");
+    }
+    let url = database_url(&admin_url, &name);
+    let store = Store::connect(&url, 5).await.expect("connect postgres");
+    store.migrate().await.expect("migrate postgres");
+    Some(TestDb { store, url, cleanup: Cleanup::Postgres { admin_url, name } })
+}
+
+/// The admin URL with its database replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+pub fn operator(roles: &[ConsoleRole]) -> Actor {
+    Actor { kind: ActorKind::Operator, id: "op-test".into(), name: "test operator".into(), roles: roles.to_vec() }
+}
+
+pub fn admin() -> Actor {
+    operator(&[ConsoleRole::Admin])
+}
+
+/// One store test, generated once per backend: `sqlite::<name>` always, `postgres::<name>` when
+/// PostgreSQL is configured, so CI output shows both.
+#[macro_export]
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::support::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    match super::support::postgres().await {
+                        Some(db) => super::$name(db).await,
+                        None => eprintln!("skipped: NHIDB_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A fixture owner (teams are created by seeding or administration, not by these tests' subject).
+pub async fn owner(store: &Store, name: &str) -> String {
+    use nhidb::domain::owner::{Owner, OwnerKind, OwnerStatus};
+    let owner = Owner {
+        id: nhidb::store::new_id(),
+        kind: OwnerKind::Team,
+        name: name.to_owned(),
+        email: None,
+        status: OwnerStatus::Active,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    nhidb::store::owners::insert(tx.conn(), &owner, nhidb::domain::Timestamp::now()).await.expect("insert owner");
+    tx.commit().await.expect("commit");
+    owner.id
+}
+
+pub fn identity_input(name: &str, kind: &str, owner_id: &str, service_id: Option<&str>) -> nhidb::domain::identity::IdentityInput {
+    nhidb::domain::identity::IdentityInput {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        owner_id: owner_id.to_owned(),
+        service_id: service_id.map(str::to_owned),
+        description: String::new(),
+        labels: String::new(),
+    }
+}
+
+/// A running server on a free port over `db`, like production but in-process.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+pub async fn spawn_app(db: &TestDb) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = nhidb::server::ServerConfig { addr, site_root: "target/site".into() };
+    let state = nhidb::state::AppState { store: db.store.clone(), leptos_options: nhidb::server::leptos_options(&config) };
+    tokio::spawn(async move {
+        nhidb::server::serve(state, listener).await.expect("serve");
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp { base: format!("http://{addr}"), client }
+}
