@@ -30,8 +30,18 @@ pub fn leptos_options(config: &ServerConfig) -> LeptosOptions {
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok", "database": state.store.backend().name() }))),
+    let checked = async {
+        state.store.ping().await?;
+        state.store.durability().await
+    };
+    match checked.await {
+        Ok(settings) => {
+            let settings: serde_json::Map<_, _> = settings.into_iter().map(|(k, v)| (k, v.into())).collect();
+            (
+                StatusCode::OK,
+                Json(serde_json::json!({ "status": "ok", "database": state.store.backend().name(), "settings": settings })),
+            )
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "status": "unavailable", "code": e.code(), "message": e.to_string() })),

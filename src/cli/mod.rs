@@ -54,10 +54,10 @@ pub struct SeedArgs {
     #[arg(long, env = "NHIDB_SEED_IDENTITIES", default_value_t = service::seed::DEFAULT_IDENTITIES)]
     pub identities: usize,
     /// Do nothing (successfully) when the database already holds identities.
-    #[arg(long)]
+    #[arg(long, env = "NHIDB_SEED_IF_EMPTY")]
     pub if_empty: bool,
     /// No progress bar.
-    #[arg(long, short)]
+    #[arg(long, short, env = "NHIDB_QUIET")]
     pub quiet: bool,
 }
 
@@ -70,7 +70,11 @@ pub enum AuditCommand {
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("NHIDB_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 async fn open(cli: &Cli) -> Result<Store, String> {

@@ -190,14 +190,8 @@ pub async fn demo(store: &Store, identity_count: usize, progress: &(dyn Fn(u64) 
         let batch = BATCH.min(identity_count - written);
         let mut tx = store.begin().await?;
         for n in written..written + batch {
-            seed_identity(tx.conn(), &catalog, &mut rng, n, now).await?;
+            seed_identity(tx.conn(), &actor, &catalog, &mut rng, n, now).await?;
         }
-        audit::append(
-            tx.conn(),
-            &actor,
-            AuditEntry::new("seed.identities", "ledger", "demo", json!({ "from": written, "count": batch })),
-        )
-        .await?;
         tx.commit().await?;
         written += batch;
         progress(written as u64);
@@ -292,6 +286,7 @@ fn title_case(name: &str) -> String {
 
 async fn seed_identity(
     conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
     catalog: &Catalog,
     rng: &mut StdRng,
     n: usize,
@@ -342,6 +337,7 @@ async fn seed_identity(
     let candidates = roles_for(kind);
     let held = rng.gen_range(1..=candidates.len().min(3));
     let mut first_assignment = None;
+    let mut granted = Vec::new();
     for slug in candidates.iter().take(held) {
         let Some((role_id, current, scope_id)) = catalog.roles.get(slug) else { continue };
         // A quarter of holders are still pinned to an older version.
@@ -356,9 +352,11 @@ async fn seed_identity(
             assignments::revoke_all_of_identity(conn, &id, "seed-demo", now, "identity retired").await?;
         }
         first_assignment.get_or_insert(assignment_id);
+        granted.push(format!("{slug} v{version}"));
     }
 
-    for _ in 0..rng.gen_range(0..=2) {
+    let credential_count = rng.gen_range(0..=2);
+    for _ in 0..credential_count {
         let expires = match rng.gen_range(0..10) {
             0 => Some(now.plus_days(-rng.gen_range(1..90))),
             1 | 2 => Some(now.plus_days(rng.gen_range(1..30))),
@@ -374,5 +372,17 @@ async fn seed_identity(
     if status == IdentityStatus::Retired {
         credentials::revoke_all_of_identity(conn, &id, now, "identity retired").await?;
     }
+    // Each seeded identity gets its creation event, so histories and the chain look as they
+    // would after real use.
+    let mut entry = AuditEntry::new("identity.create", "identity", &id, json!({
+        "after": { "name": name, "kind": kind.as_str(), "status": status.as_str() },
+        "roles": granted.join(", "),
+        "credentials": credential_count,
+        "seeded": true,
+    }));
+    if let Some((service_id, ..)) = service {
+        entry = entry.in_context(service_id);
+    }
+    audit::append(conn, actor, entry).await?;
     Ok(())
 }

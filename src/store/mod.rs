@@ -219,6 +219,30 @@ impl Store {
         }
     }
 
+    /// The durability settings a connection actually runs with (SQLite only; PostgreSQL's are
+    /// the server's), so operators and tests can see them rather than trust them.
+    pub async fn durability(&self) -> Result<Vec<(String, String)>, AppError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(vec![]);
+        }
+        let mut conn = self.read().await?;
+        let journal: String = sqlx::query_scalar("pragma journal_mode").fetch_one(&mut *conn).await.map_err(db_error("pragma"))?;
+        let synchronous: i64 = sqlx::query_scalar("pragma synchronous").fetch_one(&mut *conn).await.map_err(db_error("pragma"))?;
+        let foreign_keys: i64 = sqlx::query_scalar("pragma foreign_keys").fetch_one(&mut *conn).await.map_err(db_error("pragma"))?;
+        let synchronous = match synchronous {
+            0 => "off",
+            1 => "normal",
+            2 => "full",
+            3 => "extra",
+            _ => "unknown",
+        };
+        Ok(vec![
+            ("journal_mode".to_owned(), journal),
+            ("synchronous".to_owned(), synchronous.to_owned()),
+            ("foreign_keys".to_owned(), if foreign_keys == 1 { "on" } else { "off" }.to_owned()),
+        ])
+    }
+
     pub async fn ping(&self) -> Result<(), AppError> {
         self.read().await?.ping().await.map_err(db_error("ping"))
     }

@@ -11,8 +11,10 @@ use leptos_router::components::A;
 
 #[server(prefix = "/rpc", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
-    let (store, actor) = super::session::context().await?;
-    crate::service::overview::get(&store, &actor).await
+    crate::ui::session::run(|store, actor| async move {
+        crate::service::overview::get(&store, &actor).await
+    })
+    .await
 }
 
 #[component]

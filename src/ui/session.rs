@@ -26,6 +26,28 @@ pub async fn actor() -> Result<Actor, AppError> {
 }
 
 /// Store and actor, the pair nearly every server function starts with.
-pub async fn context() -> Result<(Store, Actor), AppError> {
+async fn context() -> Result<(Store, Actor), AppError> {
     Ok((store()?, actor().await?))
+}
+
+/// Runs a server function's body with the store and actor, and gives a failure its HTTP status
+/// (422, 404, 403 …) instead of the blanket 500 server functions answer by default. During
+/// server rendering the status applies to the page, so a missing identity's page is a 404.
+pub async fn run<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(Store, Actor) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = match context().await {
+        Ok((store, actor)) => body(store, actor).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                http::StatusCode::from_u16(e.http_status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+    result
 }

@@ -67,30 +67,28 @@ fn IdentityView(
                 credentials=credentials.iter().filter(|c| c.revoked_at.is_none()).count()
                 assignments=active_assignments.len()/>
         </section>
-        <div class="grid-2">
-            <section class="card">
-                <h2>"Attributes"</h2>
-                <dl class="attributes">
-                    <dt>"Identity id"</dt><dd><code>{identity.id.clone()}</code></dd>
-                    <dt>"Kind"</dt><dd>{identity.kind.label()}</dd>
-                    <dt>"Owner"</dt><dd>{identity.owner_name.clone()}</dd>
-                    <dt>"Service"</dt>
-                    <dd>{match service {
-                        Some((id, name)) => view! { <A href=format!("/services/{id}")>{name}</A> }.into_any(),
-                        None => view! { <span class="muted">"No service"</span> }.into_any(),
-                    }}</dd>
-                    <dt>"Labels"</dt><dd><LabelChips labels=identity.labels.clone()/></dd>
-                    <dt>"Description"</dt><dd>{or_dash(&identity.description)}</dd>
-                    <dt>"Created"</dt><dd>{identity.created_at.short()}</dd>
-                    <dt>"Updated"</dt><dd>{identity.updated_at.short()}</dd>
-                    <dt>"Last seen"</dt><dd>{when(&identity.last_seen_at)}</dd>
-                </dl>
-            </section>
-            <section class="card">
-                <h2>"Role assignments"</h2>
-                <AssignmentTable assignments as_of/>
-            </section>
-        </div>
+        <section class="card">
+            <h2>"Attributes"</h2>
+            <dl class="attributes attributes-2">
+                <dt>"Identity id"</dt><dd><code>{identity.id.clone()}</code></dd>
+                <dt>"Kind"</dt><dd>{identity.kind.label()}</dd>
+                <dt>"Owner"</dt><dd>{identity.owner_name.clone()}</dd>
+                <dt>"Service"</dt>
+                <dd>{match service {
+                    Some((id, name)) => view! { <A href=format!("/services/{id}")>{name}</A> }.into_any(),
+                    None => view! { <span class="muted">"No service"</span> }.into_any(),
+                }}</dd>
+                <dt>"Labels"</dt><dd><LabelChips labels=identity.labels.clone()/></dd>
+                <dt>"Description"</dt><dd>{or_dash(&identity.description)}</dd>
+                <dt>"Created"</dt><dd>{identity.created_at.short()}</dd>
+                <dt>"Updated"</dt><dd>{identity.updated_at.short()}</dd>
+                <dt>"Last seen"</dt><dd>{when(&identity.last_seen_at)}</dd>
+            </dl>
+        </section>
+        <section class="card">
+            <h2>"Role assignments"</h2>
+            <AssignmentTable assignments as_of/>
+        </section>
         <section class="card">
             <h2>"Credentials"</h2>
             <p class="muted small">"Metadata only: nhidb records fingerprints, never secrets."</p>
@@ -239,7 +237,7 @@ fn AssignmentTable(assignments: Vec<Assignment>, as_of: Timestamp) -> impl IntoV
             let state = if a.revoked_at.is_some() { ("retired", "Revoked") } else if !active { ("danger", "Expired") } else { ("active", "Active") };
             view! {
                 <tr>
-                    <td class="strong">{a.role_slug.clone()}</td>
+                    <td class="strong nowrap">{a.role_slug.clone()}</td>
                     <td class="nowrap">
                         {format!("v{}", a.role_version)}
                         {outdated.then(|| view! {

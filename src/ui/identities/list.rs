@@ -4,7 +4,7 @@ use super::{load_choices, list_identities, LedgerChoices};
 use crate::domain::identity::{Identity, IdentityKind, IdentityQuery, IdentityStatus};
 use crate::domain::page::{Choice, Page};
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, LabelChips, Loading, PageHeader, Pager};
-use crate::ui::format::{query_string, when};
+use crate::ui::format::{date, query_string, when};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -138,12 +138,12 @@ pub fn IdentityRows(identities: Vec<Identity>, #[prop(optional)] hide_service: b
                     </td>
                     <td><Badge tone="kind" text=i.kind.label()/></td>
                     <td><Badge tone=status_tone(i.status) text=i.status.label()/></td>
-                    <td>{i.owner_name.clone()}</td>
+                    <td class="nowrap">{i.owner_name.clone()}</td>
                     {(!hide_service).then(|| view! {
-                        <td>{service.map(|(id, name)| view! { <A href=format!("/services/{id}")>{name}</A> })}</td>
+                        <td class="nowrap">{service.map(|(id, name)| view! { <A href=format!("/services/{id}")>{name}</A> })}</td>
                     })}
                     <td><LabelChips labels=i.labels.clone()/></td>
-                    <td class="nowrap">{when(&i.last_seen_at)}</td>
+                    <td class="nowrap" title=when(&i.last_seen_at)>{date(&i.last_seen_at)}</td>
                 </tr>
             }
         })

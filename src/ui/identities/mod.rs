@@ -20,22 +20,28 @@ pub struct LedgerChoices {
 
 #[server(prefix = "/rpc", endpoint = "ledger/choices")]
 pub async fn load_choices() -> Result<LedgerChoices, AppError> {
-    let (store, actor) = crate::ui::session::context().await?;
-    let (owners, services) = crate::service::services::choices(&store, &actor).await?;
-    Ok(LedgerChoices { owners, services })
+    crate::ui::session::run(|store, actor| async move {
+        let (owners, services) = crate::service::services::choices(&store, &actor).await?;
+        Ok(LedgerChoices { owners, services })
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "identities/list")]
 pub async fn list_identities(query: IdentityQuery) -> Result<Page<Identity>, AppError> {
-    let (store, actor) = crate::ui::session::context().await?;
-    let (filter, page) = query.to_filter()?;
-    crate::service::identities::list(&store, &actor, &filter, &page).await
+    crate::ui::session::run(|store, actor| async move {
+        let (filter, page) = query.to_filter()?;
+        crate::service::identities::list(&store, &actor, &filter, &page).await
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "identities/detail")]
 pub async fn load_identity(id: String) -> Result<IdentityDetail, AppError> {
-    let (store, actor) = crate::ui::session::context().await?;
-    crate::service::identities::detail(&store, &actor, &id).await
+    crate::ui::session::run(|store, actor| async move {
+        crate::service::identities::detail(&store, &actor, &id).await
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "identities/create")]
@@ -47,12 +53,14 @@ pub async fn create_identity(
     description: String,
     labels: String,
 ) -> Result<String, AppError> {
-    use crate::domain::identity::IdentityInput;
-    let (store, actor) = crate::ui::session::context().await?;
-    let input = IdentityInput { name, kind, owner_id, service_id, description, labels };
-    let identity = crate::service::identities::create(&store, &actor, &input).await?;
-    leptos_axum::redirect(&format!("/identities/{}", identity.id));
-    Ok(identity.id)
+    crate::ui::session::run(|store, actor| async move {
+        use crate::domain::identity::IdentityInput;
+        let input = IdentityInput { name, kind, owner_id, service_id, description, labels };
+        let identity = crate::service::identities::create(&store, &actor, &input).await?;
+        leptos_axum::redirect(&format!("/identities/{}", identity.id));
+        Ok(identity.id)
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "identities/update")]
@@ -65,18 +73,22 @@ pub async fn update_identity(
     description: String,
     labels: String,
 ) -> Result<String, AppError> {
-    use crate::domain::identity::IdentityInput;
-    let (store, actor) = crate::ui::session::context().await?;
-    let input = IdentityInput { name, kind, owner_id, service_id, description, labels };
-    let identity = crate::service::identities::update(&store, &actor, &id, &input).await?;
-    leptos_axum::redirect(&format!("/identities/{}", identity.id));
-    Ok(identity.id)
+    crate::ui::session::run(|store, actor| async move {
+        use crate::domain::identity::IdentityInput;
+        let input = IdentityInput { name, kind, owner_id, service_id, description, labels };
+        let identity = crate::service::identities::update(&store, &actor, &id, &input).await?;
+        leptos_axum::redirect(&format!("/identities/{}", identity.id));
+        Ok(identity.id)
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "identities/status")]
 pub async fn change_identity_status(id: String, status: String, reason: String) -> Result<Identity, AppError> {
-    let (store, actor) = crate::ui::session::context().await?;
-    crate::service::identities::change_status(&store, &actor, &id, &status, &reason).await
+    crate::ui::session::run(|store, actor| async move {
+        crate::service::identities::change_status(&store, &actor, &id, &status, &reason).await
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "credentials/register")]
@@ -88,8 +100,10 @@ pub async fn register_credential(
     expires_at: Option<String>,
     assignment_id: Option<String>,
 ) -> Result<Credential, AppError> {
-    use crate::domain::credential::CredentialInput;
-    let (store, actor) = crate::ui::session::context().await?;
-    let input = CredentialInput { kind, fingerprint, description, expires_at, assignment_id };
-    crate::service::credentials::register(&store, &actor, &identity_id, &input).await
+    crate::ui::session::run(|store, actor| async move {
+        use crate::domain::credential::CredentialInput;
+        let input = CredentialInput { kind, fingerprint, description, expires_at, assignment_id };
+        crate::service::credentials::register(&store, &actor, &identity_id, &input).await
+    })
+    .await
 }

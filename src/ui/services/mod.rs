@@ -11,25 +11,31 @@ use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "services/list")]
 pub async fn list_services(query: ServiceQuery) -> Result<Page<Service>, AppError> {
-    let (store, actor) = crate::ui::session::context().await?;
-    let (filter, page) = query.to_filter()?;
-    crate::service::services::list(&store, &actor, &filter, &page).await
+    crate::ui::session::run(|store, actor| async move {
+        let (filter, page) = query.to_filter()?;
+        crate::service::services::list(&store, &actor, &filter, &page).await
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "services/detail")]
 pub async fn load_service(id: String) -> Result<ServiceDetail, AppError> {
-    let (store, actor) = crate::ui::session::context().await?;
-    crate::service::services::detail(&store, &actor, &id).await
+    crate::ui::session::run(|store, actor| async move {
+        crate::service::services::detail(&store, &actor, &id).await
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "services/create")]
 pub async fn create_service(name: String, display_name: String, owner_id: String, description: String) -> Result<String, AppError> {
-    use crate::domain::service::ServiceInput;
-    let (store, actor) = crate::ui::session::context().await?;
-    let input = ServiceInput { name, display_name, owner_id, description };
-    let service = crate::service::services::create(&store, &actor, &input).await?;
-    leptos_axum::redirect(&format!("/services/{}", service.id));
-    Ok(service.id)
+    crate::ui::session::run(|store, actor| async move {
+        use crate::domain::service::ServiceInput;
+        let input = ServiceInput { name, display_name, owner_id, description };
+        let service = crate::service::services::create(&store, &actor, &input).await?;
+        leptos_axum::redirect(&format!("/services/{}", service.id));
+        Ok(service.id)
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "services/update")]
@@ -40,10 +46,12 @@ pub async fn update_service(
     owner_id: String,
     description: String,
 ) -> Result<String, AppError> {
-    use crate::domain::service::ServiceInput;
-    let (store, actor) = crate::ui::session::context().await?;
-    let input = ServiceInput { name, display_name, owner_id, description };
-    let service = crate::service::services::update(&store, &actor, &id, &input).await?;
-    leptos_axum::redirect(&format!("/services/{}", service.id));
-    Ok(service.id)
+    crate::ui::session::run(|store, actor| async move {
+        use crate::domain::service::ServiceInput;
+        let input = ServiceInput { name, display_name, owner_id, description };
+        let service = crate::service::services::update(&store, &actor, &id, &input).await?;
+        leptos_axum::redirect(&format!("/services/{}", service.id));
+        Ok(service.id)
+    })
+    .await
 }

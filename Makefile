@@ -1,0 +1,79 @@
+# nhidb — two commands on a fresh machine:
+#   make run    build and serve the console with demo data at http://127.0.0.1:3000 (SQLite)
+#   make test   unit, store, integration and browser tests
+# Both install what they need first, and skip what is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Builds are cached outside the clone, so a fresh clone (and CI) reuses earlier work.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/nhidb/target
+export LEPTOS_OUTPUT_NAME := nhidb
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# The wasm-bindgen CLI must match the library version locked in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+# binaryen 116 from crates.io; Debian's 108 silently breaks hydration of release bundles.
+WASM_OPT_VERSION := 116
+
+BIN := $(CARGO_TARGET_DIR)/debug/nhidb
+RELEASE_BIN := $(CARGO_TARGET_DIR)/release/nhidb
+SITE_ROOT := $(CURDIR)/target/site
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+export NHIDB_DATABASE_URL ?= sqlite://nhidb.sqlite
+export NHIDB_ADDR ?= 127.0.0.1:3000
+
+.PHONY: run test tools test-tools build release wasm-opt test-release test-rust test-browser bench clean-db help
+
+help:
+	@echo "make run           build, migrate, seed demo data (first run) and serve http://$(NHIDB_ADDR)"
+	@echo "make test          unit, store, integration and browser tests (PostgreSQL too if NHIDB_TEST_POSTGRES_URL is set)"
+	@echo "make release       optimised build (installs wasm-opt from crates.io once)"
+	@echo "make test-release  browser test proving the release bundle hydrates"
+	@echo "make clean-db      delete the local SQLite database"
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" \
+		|| cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+build: tools
+	cargo leptos build
+
+run: build
+	$(BIN) migrate
+	$(BIN) seed-demo --if-empty
+	@echo "nhidb console: http://$(NHIDB_ADDR)"
+	NHIDB_SITE_ROOT=$(SITE_ROOT) $(BIN) serve
+
+test-tools:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@[ -f end2end/node_modules/.installed ] && [ end2end/node_modules/.installed -nt end2end/package-lock.json ] \
+		|| { npm ci --prefix end2end --no-audit --no-fund && touch end2end/node_modules/.installed; }
+
+test: build test-tools test-rust test-browser
+
+test-rust:
+	cargo test --features ssr
+
+test-browser: build test-tools
+	NHIDB_BIN=$(BIN) NHIDB_SITE_ROOT=$(SITE_ROOT) npm --prefix end2end test
+
+wasm-opt:
+	@wasm-opt --version 2>/dev/null | grep -q "version $(WASM_OPT_VERSION)" || cargo install wasm-opt --locked
+	@case "$$(command -v wasm-opt)" in "$(HOME)/.cargo/bin/wasm-opt") ;; \
+		*) echo "wasm-opt on PATH is not ~/.cargo/bin/wasm-opt" >&2; exit 1;; esac
+
+release: tools wasm-opt
+	cargo leptos build --release
+
+test-release: release test-tools
+	NHIDB_BIN=$(RELEASE_BIN) NHIDB_SITE_ROOT=$(SITE_ROOT) npm --prefix end2end run test-release
+
+clean-db:
+	rm -f nhidb.sqlite nhidb.sqlite-wal nhidb.sqlite-shm

@@ -1,0 +1,40 @@
+// The optimised release bundle (wasm-opt'd, size-optimised) hydrates and drives the client-side
+// router: a broken wasm-opt produces a bundle that loads but never hydrates.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hydrated, launchBrowser, newPage, startApp } from '../support/app.mjs';
+
+let app;
+let browser;
+
+before(async () => {
+  app = await startApp({ identities: 40 });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+test('the release bundle is the optimised one and it hydrates', async () => {
+  const wasm = await fetch(`${app.base}/pkg/nhidb.wasm`);
+  assert.equal(wasm.status, 200);
+  const size = (await wasm.arrayBuffer()).byteLength;
+  assert.ok(size < 4_000_000, `release wasm is size-optimised (${size} bytes)`);
+
+  const page = await newPage(browser);
+  await page.goto(`${app.base}/identities`);
+  await hydrated(page);
+  await page.selectOption('select[name="status"]', 'suspended');
+  await page.click('button:has-text("Apply filters")');
+  await page.waitForURL(/status=suspended/);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#identities-table tbody tr td:nth-child(3)')].every((td) => td.textContent.trim() === 'Suspended'),
+  );
+  await page.click('nav.sidenav a:has-text("Services")');
+  await page.waitForSelector('#services-table');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});

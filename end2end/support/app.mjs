@@ -1,0 +1,98 @@
+// Starts a real nhidb server (the binary under test) on a free port with a fresh SQLite
+// database seeded with demo data, and a headless Debian Chromium to drive it.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} must be set (the Makefile sets it; see README "Tests")`);
+  return value;
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startApp({ identities = 80 } = {}) {
+  const bin = required('NHIDB_BIN');
+  const siteRoot = required('NHIDB_SITE_ROOT');
+  const dir = mkdtempSync(join(tmpdir(), 'nhidb-e2e-'));
+  const env = { ...process.env, NHIDB_DATABASE_URL: `sqlite://${join(dir, 'nhidb.sqlite')}`, NHIDB_LOG: 'warn' };
+  await run(bin, ['seed-demo', '--identities', String(identities), '--quiet'], { env });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--site-root', siteRoot], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null) throw new Error(`nhidb serve exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('nhidb did not become healthy within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+// A page that records uncaught errors and console errors: a panic in the wasm bundle or a
+// hydration mismatch shows up there, and every test asserts there were none.
+export async function newPage(browser, { width = 1280, height = 900 } = {}) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // A refused submission (4xx) is logged by Chromium as a failed resource; that is the app
+    // working. Server errors (5xx) and everything else count as problems.
+    const refused = /Failed to load resource: the server responded with a status of 4\d\d/.test(m.text());
+    if (m.type() === 'error' && !refused) page.problems.push(`console: ${m.text()}`);
+  });
+  return page;
+}
+
+export async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}

@@ -1,0 +1,88 @@
+//! The `nhidb` binary end to end: audit verification names tampering, and a write acknowledged
+//! over HTTP survives the server being killed with SIGKILL right after the response.
+
+mod support;
+
+use std::process::Stdio;
+use support::TestDb;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+store_tests!(audit_verify_names_the_tampered_sequence_and_fails, an_acknowledged_write_survives_sigkill);
+
+fn nhidb(db: &TestDb) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nhidb"));
+    cmd.env("NHIDB_DATABASE_URL", &db.url).env("NHIDB_LOG", "warn").kill_on_drop(true);
+    cmd
+}
+
+async fn verify(db: &TestDb) -> (bool, String) {
+    let out = nhidb(db).args(["audit", "verify"]).output().await.expect("run nhidb audit verify");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn audit_verify_names_the_tampered_sequence_and_fails(db: TestDb) {
+    let seeded = nhidb(&db).args(["seed-demo", "--identities", "20", "--quiet"]).output().await.unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+
+    let (ok, out) = verify(&db).await;
+    assert!(ok, "{out}");
+    assert!(out.starts_with("ok (21 events, head "), "{out}");
+
+    sqlx::any::install_default_drivers();
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let bypass = if db.url.starts_with("sqlite") {
+        "drop trigger audit_events_append_only_update"
+    } else {
+        "alter table audit_events disable trigger audit_events_append_only"
+    };
+    sqlx::query(bypass).execute(&mut conn).await.unwrap();
+    sqlx::query("update audit_events set detail = '{}' where seq = 7").execute(&mut conn).await.unwrap();
+
+    let (ok, out) = verify(&db).await;
+    assert!(!ok, "verify must exit non-zero after tampering: {out}");
+    assert!(out.contains("FAILED at sequence 7"), "{out}");
+}
+
+async fn an_acknowledged_write_survives_sigkill(db: TestDb) {
+    let seeded = nhidb(&db).args(["seed-demo", "--identities", "3", "--quiet"]).output().await.unwrap();
+    assert!(seeded.status.success());
+    let owner_id = nhidb::service::services::choices(&db.store, &support::admin()).await.unwrap().0[0].id.clone();
+
+    let mut server = nhidb(&db)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("NHIDB_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nhidb serve");
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next_line().await.unwrap().expect("server printed its address");
+        if let Some(at) = line.find("listening on ") {
+            let rest = &line[at + "listening on ".len()..];
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining the server's log so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = client
+        .post(format!("{base}/rpc/identities/create"))
+        .header("accept", "application/json")
+        .form(&[("name", "survivor"), ("kind", "workload"), ("owner_id", owner_id.as_str()), ("description", ""), ("labels", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    server.start_kill().unwrap(); // SIGKILL: no shutdown, no flush, no goodbye.
+    server.wait().await.unwrap();
+
+    let store = nhidb::store::Store::connect(&db.url, 2).await.unwrap();
+    let filter = nhidb::domain::identity::IdentityFilter { text: Some("survivor".into()), ..Default::default() };
+    let found = nhidb::service::identities::list(&store, &support::admin(), &filter, &Default::default()).await.unwrap();
+    assert_eq!(found.total, 1, "the acknowledged identity is in the database after SIGKILL");
+    let (ok, out) = verify(&db).await;
+    assert!(ok, "{out}");
+}
