@@ -18,6 +18,11 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 # binaryen 116 from crates.io; Debian's 108 silently breaks hydration of release bundles.
 WASM_OPT_VERSION := 116
 
+# cargo-leptos compiles debug builds with `--cfg erase_components`. Tests are compiled with the
+# same flags so they share its artifacts (no second full build) and never replace the server
+# binary with one whose HTML the browser bundle would not hydrate.
+DEBUG_RUSTFLAGS := --cfg erase_components
+
 BIN := $(CARGO_TARGET_DIR)/debug/nhidb
 RELEASE_BIN := $(CARGO_TARGET_DIR)/release/nhidb
 SITE_ROOT := $(CURDIR)/target/site
@@ -56,10 +61,10 @@ test-tools:
 	@[ -f end2end/node_modules/.installed ] && [ end2end/node_modules/.installed -nt end2end/package-lock.json ] \
 		|| { npm ci --prefix end2end --no-audit --no-fund && touch end2end/node_modules/.installed; }
 
-test: build test-tools test-rust test-browser
+test: test-tools test-rust test-browser
 
-test-rust:
-	cargo test --features ssr
+test-rust: tools
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test --features ssr
 
 test-browser: build test-tools
 	NHIDB_BIN=$(BIN) NHIDB_SITE_ROOT=$(SITE_ROOT) npm --prefix end2end test
