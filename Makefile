@@ -26,6 +26,9 @@ DEBUG_RUSTFLAGS := --cfg erase_components
 BIN := $(CARGO_TARGET_DIR)/debug/nhidb
 RELEASE_BIN := $(CARGO_TARGET_DIR)/release/nhidb
 SITE_ROOT := $(CURDIR)/target/site
+# Release bundles go to their own site root: a debug server must never serve a release bundle
+# (or the reverse), whose markup would not match.
+RELEASE_SITE_ROOT := $(CURDIR)/target/site-release
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export NHIDB_DATABASE_URL ?= sqlite://nhidb.sqlite
@@ -35,8 +38,10 @@ export NHIDB_ADDR ?= 127.0.0.1:3000
 
 help:
 	@echo "make run           build, migrate, seed demo data (first run) and serve http://$(NHIDB_ADDR)"
-	@echo "make test          unit, store, integration and browser tests (PostgreSQL too if NHIDB_TEST_POSTGRES_URL is set)"
-	@echo "make release       optimised build (installs wasm-opt from crates.io once)"
+	@echo "make test          unit, store, integration and browser tests, release bundle included"
+	@echo "                   (PostgreSQL too if NHIDB_TEST_POSTGRES_URL is set)"
+	@echo "make test-rust     only the Rust tests;  make test-browser  only the debug browser tests"
+	@echo "make release       optimised build (installs wasm-opt from crates.io once) into target/site-release"
 	@echo "make test-release  browser test proving the release bundle hydrates"
 	@echo "make clean-db      delete the local SQLite database"
 
@@ -61,7 +66,7 @@ test-tools:
 	@[ -f end2end/node_modules/.installed ] && [ end2end/node_modules/.installed -nt end2end/package-lock.json ] \
 		|| { npm ci --prefix end2end --no-audit --no-fund && touch end2end/node_modules/.installed; }
 
-test: test-tools test-rust test-browser
+test: test-tools test-rust test-browser test-release
 
 test-rust: tools
 	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test --features ssr
@@ -75,10 +80,10 @@ wasm-opt:
 		*) echo "wasm-opt on PATH is not ~/.cargo/bin/wasm-opt" >&2; exit 1;; esac
 
 release: tools wasm-opt
-	cargo leptos build --release
+	LEPTOS_SITE_ROOT=target/site-release cargo leptos build --release
 
 test-release: release test-tools
-	NHIDB_BIN=$(RELEASE_BIN) NHIDB_SITE_ROOT=$(SITE_ROOT) npm --prefix end2end run test-release
+	NHIDB_BIN=$(RELEASE_BIN) NHIDB_SITE_ROOT=$(RELEASE_SITE_ROOT) npm --prefix end2end run test-release
 
 clean-db:
 	rm -f nhidb.sqlite nhidb.sqlite-wal nhidb.sqlite-shm

@@ -72,6 +72,22 @@ test('filter by kind, create an identity, find it, open it, suspend it', async (
   await page.close();
 });
 
+test('client-side navigation loads every list and page without server errors', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${app.base}/`);
+  await hydrated(page);
+  await page.click('nav.sidenav a:has-text("Services")');
+  await page.waitForSelector('#services-table');
+  await page.click('#services-table tbody tr a.strong >> nth=0');
+  await page.waitForSelector('h2:has-text("Identities")');
+  await page.click('nav.sidenav a:has-text("Identities")');
+  await page.waitForSelector('#identities-table');
+  await page.click('nav.sidenav a:has-text("Overview")');
+  await page.waitForSelector('.tiles');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('bad input keeps what was typed and shows the error next to the field', async () => {
   const page = await newPage(browser);
   await page.goto(`${app.base}/identities/new`);

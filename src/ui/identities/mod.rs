@@ -27,7 +27,7 @@ pub async fn load_choices() -> Result<LedgerChoices, AppError> {
     .await
 }
 
-#[server(prefix = "/rpc", endpoint = "identities/list")]
+#[server(prefix = "/rpc", endpoint = "identities/list", input = leptos::server_fn::codec::Json)]
 pub async fn list_identities(query: IdentityQuery) -> Result<Page<Identity>, AppError> {
     crate::ui::session::run(|store, actor| async move {
         let (filter, page) = query.to_filter()?;

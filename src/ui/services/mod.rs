@@ -9,7 +9,7 @@ use crate::domain::service::{Service, ServiceDetail, ServiceQuery};
 use crate::error::AppError;
 use leptos::prelude::*;
 
-#[server(prefix = "/rpc", endpoint = "services/list")]
+#[server(prefix = "/rpc", endpoint = "services/list", input = leptos::server_fn::codec::Json)]
 pub async fn list_services(query: ServiceQuery) -> Result<Page<Service>, AppError> {
     crate::ui::session::run(|store, actor| async move {
         let (filter, page) = query.to_filter()?;
