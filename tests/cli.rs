@@ -29,16 +29,7 @@ async fn audit_verify_names_the_tampered_sequence_and_fails(db: TestDb) {
     assert!(ok, "{out}");
     assert!(out.starts_with("ok (21 events, head "), "{out}");
 
-    sqlx::any::install_default_drivers();
-    use sqlx::Connection;
-    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
-    let bypass = if db.url.starts_with("sqlite") {
-        "drop trigger audit_events_append_only_update"
-    } else {
-        "alter table audit_events disable trigger audit_events_append_only"
-    };
-    sqlx::query(bypass).execute(&mut conn).await.unwrap();
-    sqlx::query("update audit_events set detail = '{}' where seq = 7").execute(&mut conn).await.unwrap();
+    support::tamper_audit(&db, "update audit_events set detail = '{}' where seq = 7").await;
 
     let (ok, out) = verify(&db).await;
     assert!(!ok, "verify must exit non-zero after tampering: {out}");

@@ -147,15 +147,7 @@ async fn a_tampered_audit_row_is_named_by_its_sequence(db: TestDb) {
         identities::create(&db.store, &admin(), &identity_input(&format!("t-{i}"), "workload", &owner, None)).await.unwrap();
     }
     assert!(audit::verify(&db.store, &admin()).await.unwrap().broken.is_none());
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
-    let bypass = if db.url.starts_with("sqlite") {
-        "drop trigger audit_events_append_only_update"
-    } else {
-        "alter table audit_events disable trigger audit_events_append_only"
-    };
-    sqlx::query(bypass).execute(&mut conn).await.unwrap();
-    sqlx::query("update audit_events set actor_name = 'someone else' where seq = 3").execute(&mut conn).await.unwrap();
+    support::tamper_audit(&db, "update audit_events set actor_name = 'someone else' where seq = 3").await;
     let report = audit::verify(&db.store, &admin()).await.unwrap();
     let broken = report.broken.clone().expect("tampering must be detected");
     assert_eq!(broken.seq(), 3, "{}", report.summary());

@@ -200,3 +200,65 @@ pub fn History(events: Vec<crate::domain::audit::AuditEvent>) -> impl IntoView {
         .collect_view();
     view! { <ol class="history">{items}</ol> }.into_any()
 }
+
+/// A data table with its header row; `headers` ending in `#` are right-aligned numbers.
+#[component]
+pub fn Table(#[prop(into)] id: String, headers: &'static [&'static str], children: Children) -> impl IntoView {
+    let headers = headers
+        .iter()
+        .map(|h| match h.strip_suffix('#') {
+            Some(h) => view! { <th scope="col" class="num">{h.trim()}</th> },
+            None => view! { <th scope="col" class="">{*h}</th> },
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="table" id=id>
+                <thead><tr>{headers}</tr></thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// `<option>`s for a picker: a first, empty choice (`placeholder`), then `choices`.
+#[component]
+pub fn ChoiceOptions(
+    choices: Vec<crate::domain::page::Choice>,
+    #[prop(into)] selected: Option<String>,
+    placeholder: &'static str,
+    /// The empty choice cannot be picked again once something is chosen (required fields).
+    #[prop(optional)]
+    required: bool,
+) -> impl IntoView {
+    let nothing = selected.as_deref().is_none_or(str::is_empty);
+    let items = choices
+        .into_iter()
+        .map(|c| {
+            let is_selected = selected.as_deref() == Some(c.id.as_str());
+            view! { <option value=c.id selected=is_selected>{c.label}</option> }
+        })
+        .collect_view();
+    view! {
+        <option value="" disabled=required selected=nothing>{placeholder}</option>
+        {items}
+    }
+}
+
+/// The end of a form: what went wrong (if anything), the submit button, a way back.
+#[component]
+pub fn FormActions(
+    error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+    #[prop(into)] submit: String,
+    pending: Memo<bool>,
+    #[prop(into)] cancel_href: String,
+) -> impl IntoView {
+    view! {
+        <div class="form-actions">
+            <FormError error fields/>
+            <button type="submit" class="button primary" disabled=pending>{submit}</button>
+            <A href=cancel_href attr:class="button ghost">"Cancel"</A>
+        </div>
+    }
+}

@@ -167,3 +167,18 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
         .expect("client");
     TestApp { base: format!("http://{addr}"), client }
 }
+
+/// Changes stored audit events behind nhidb's back, as a privileged database user could: first
+/// disabling the append-only trigger, then running `tamper` (SQL).
+pub async fn tamper_audit(db: &TestDb, tamper: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.expect("connect");
+    let bypass = if db.url.starts_with("sqlite") {
+        "drop trigger audit_events_append_only_update"
+    } else {
+        "alter table audit_events disable trigger audit_events_append_only"
+    };
+    sqlx::query(bypass).execute(&mut conn).await.expect("bypass trigger");
+    sqlx::query(tamper).execute(&mut conn).await.expect("tamper");
+}

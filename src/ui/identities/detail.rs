@@ -7,7 +7,7 @@ use crate::domain::credential::{Credential, CredentialKind, CredentialState};
 use crate::domain::identity::{IdentityDetail, IdentityStatus};
 use crate::domain::Timestamp;
 use crate::ui::components::{
-    submission_error, successes, Badge, EmptyState, ErrorNotice, FieldError, FormError, History, LabelChips, Loading, PageHeader,
+    submission_error, successes, Badge, EmptyState, Table, ErrorNotice, FieldError, FormError, History, LabelChips, Loading, PageHeader,
 };
 use crate::ui::format::{date, or_dash, short_fingerprint, when};
 use leptos::prelude::*;
@@ -204,22 +204,9 @@ fn CredentialTable(credentials: Vec<Credential>, as_of: Timestamp) -> impl IntoV
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table class="table" id="credentials-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Fingerprint"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"State"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table id="credentials-table" headers=&["Kind", "Fingerprint", "Role", "Created", "Expires", "Last used", "State"]>
+            {rows}
+        </Table>
     }
     .into_any()
 }
@@ -255,21 +242,9 @@ fn AssignmentTable(assignments: Vec<Assignment>, as_of: Timestamp) -> impl IntoV
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table class="table" id="assignments-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Pinned version"</th>
-                        <th scope="col">"Scope"</th>
-                        <th scope="col">"Granted"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"State"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table id="assignments-table" headers=&["Role", "Pinned version", "Scope", "Granted", "Expires", "State"]>
+            {rows}
+        </Table>
     }
     .into_any()
 }

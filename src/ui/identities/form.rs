@@ -4,10 +4,9 @@
 use super::{load_identity, load_choices, CreateIdentity, LedgerChoices, UpdateIdentity};
 use crate::domain::identity::{IdentityInput, IdentityKind, IdentityStatus};
 use crate::error::AppError;
-use crate::ui::components::{submission_error, ErrorNotice, FieldError, FormError, Loading, PageHeader};
+use crate::ui::components::{submission_error, ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 const FIELDS: &[&str] = &["name", "kind", "owner_id", "service_id", "description", "labels"];
@@ -32,11 +31,7 @@ pub fn NewIdentityPage() -> impl IntoView {
                             view! {
                                 <ActionForm action attr:class="card form-grid" attr:id="identity-form">
                                     <IdentityFields initial choices error/>
-                                    <div class="form-actions">
-                                        <FormError error fields=FIELDS/>
-                                        <button type="submit" class="button primary" disabled=action.pending()>"Create identity"</button>
-                                        <A href="/identities" attr:class="button ghost">"Cancel"</A>
-                                    </div>
+                                    <FormActions error fields=FIELDS submit="Create identity" pending=action.pending() cancel_href="/identities"/>
                                 </ActionForm>
                             }
                             .into_any()
@@ -84,11 +79,7 @@ pub fn EditIdentityPage() -> impl IntoView {
                             <ActionForm action attr:class="card form-grid" attr:id="identity-form">
                                 <input type="hidden" name="id" value=identity.id.clone()/>
                                 <IdentityFields initial choices error/>
-                                <div class="form-actions">
-                                    <FormError error fields=FIELDS/>
-                                    <button type="submit" class="button primary" disabled=action.pending()>"Save changes"</button>
-                                    <A href=back attr:class="button ghost">"Cancel"</A>
-                                </div>
+                                <FormActions error fields=FIELDS submit="Save changes" pending=action.pending() cancel_href=back/>
                             </ActionForm>
                         }
                         .into_any()
@@ -106,24 +97,6 @@ fn IdentityFields(initial: IdentityInput, choices: LedgerChoices, error: Signal<
     let kinds = IdentityKind::ALL
         .iter()
         .map(|k| view! { <option value=k.as_str() selected=kind == k.as_str()>{k.label()}</option> })
-        .collect_view();
-    let owner = initial.owner_id.clone();
-    let owners = choices
-        .owners
-        .into_iter()
-        .map(|c| {
-            let selected = c.id == owner;
-            view! { <option value=c.id selected=selected>{c.label}</option> }
-        })
-        .collect_view();
-    let service = initial.service_id.clone().unwrap_or_default();
-    let services = choices
-        .services
-        .into_iter()
-        .map(|c| {
-            let selected = c.id == service;
-            view! { <option value=c.id selected=selected>{c.label}</option> }
-        })
         .collect_view();
     view! {
         <div class="field">
@@ -144,16 +117,14 @@ fn IdentityFields(initial: IdentityInput, choices: LedgerChoices, error: Signal<
         <div class="field">
             <label for="identity-owner">"Owner"</label>
             <select id="identity-owner" name="owner_id" required>
-                <option value="" disabled selected=initial.owner_id.is_empty()>"Choose an owner"</option>
-                {owners}
+                <ChoiceOptions choices=choices.owners selected=initial.owner_id.clone() placeholder="Choose an owner" required=true/>
             </select>
             <FieldError error field="owner_id"/>
         </div>
         <div class="field">
             <label for="identity-service">"Service"</label>
             <select id="identity-service" name="service_id">
-                <option value="">"No service"</option>
-                {services}
+                <ChoiceOptions choices=choices.services selected=initial.service_id.clone() placeholder="No service"/>
             </select>
             <FieldError error field="service_id"/>
         </div>

@@ -2,8 +2,8 @@
 
 use super::{load_choices, list_identities, LedgerChoices};
 use crate::domain::identity::{Identity, IdentityKind, IdentityQuery, IdentityStatus};
-use crate::domain::page::{Choice, Page};
-use crate::ui::components::{Badge, EmptyState, ErrorNotice, LabelChips, Loading, PageHeader, Pager};
+use crate::domain::page::Page;
+use crate::ui::components::{Badge, ChoiceOptions, EmptyState, ErrorNotice, LabelChips, Loading, PageHeader, Pager, Table};
 use crate::ui::format::{date, query_string, when};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -63,17 +63,6 @@ pub fn IdentitiesPage() -> impl IntoView {
     }
 }
 
-fn options(choices: &[Choice], selected: Option<&str>, any: &'static str) -> impl IntoView + use<> {
-    let items = choices
-        .iter()
-        .map(|c| view! { <option value=c.id.clone() selected=selected == Some(c.id.as_str())>{c.label.clone()}</option> })
-        .collect_view();
-    view! {
-        <option value="">{any}</option>
-        {items}
-    }
-}
-
 #[component]
 fn Filters(query: IdentityQuery, choices: LedgerChoices) -> impl IntoView {
     let kind = query.kind.clone();
@@ -102,11 +91,11 @@ fn Filters(query: IdentityQuery, choices: LedgerChoices) -> impl IntoView {
             </label>
             <label class="filter">
                 <span>"Owner"</span>
-                <select name="owner">{options(&choices.owners, query.owner.as_deref(), "Any owner")}</select>
+                <select name="owner"><ChoiceOptions choices=choices.owners selected=query.owner.clone() placeholder="Any owner"/></select>
             </label>
             <label class="filter">
                 <span>"Service"</span>
-                <select name="service">{options(&choices.services, query.service.as_deref(), "Any service")}</select>
+                <select name="service"><ChoiceOptions choices=choices.services selected=query.service.clone() placeholder="Any service"/></select>
             </label>
             <label class="filter">
                 <span>"Label"</span>
@@ -160,24 +149,9 @@ fn IdentityTable(page: Page<Identity>, query: IdentityQuery) -> impl IntoView {
     let next_href = page.next_cursor.as_deref().map(|c| href(&query, Some(c)));
     let first_href = query.after.is_some().then(|| href(&query, None));
     view! {
-        <div class="table-wrap">
-            <table class="table" id="identities-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Owner"</th>
-                        <th scope="col">"Service"</th>
-                        <th scope="col">"Labels"</th>
-                        <th scope="col">"Last seen"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <IdentityRows identities=page.items/>
-                </tbody>
-            </table>
-        </div>
+        <Table id="identities-table" headers=&["Name", "Kind", "Status", "Owner", "Service", "Labels", "Last seen"]>
+            <IdentityRows identities=page.items/>
+        </Table>
         <Pager shown total=page.total noun="identities" next_href first_href/>
     }
     .into_any()

@@ -1,7 +1,7 @@
 use super::list::status_tone;
 use super::load_service;
 use crate::domain::service::{ServiceDetail, ServiceStatus};
-use crate::ui::components::{Badge, EmptyState, ErrorNotice, History, Loading, PageHeader};
+use crate::ui::components::{Badge, EmptyState, ErrorNotice, History, Loading, PageHeader, Table};
 use crate::ui::format::{count, or_dash};
 use crate::ui::identities::list::IdentityRows;
 use leptos::prelude::*;
@@ -66,21 +66,9 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 view! { <EmptyState text="This service has no identities."/> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
-                        <table class="table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Name"</th>
-                                    <th scope="col">"Kind"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col">"Owner"</th>
-                                    <th scope="col">"Labels"</th>
-                                    <th scope="col">"Last seen"</th>
-                                </tr>
-                            </thead>
-                            <tbody><IdentityRows identities=identities.items hide_service=true/></tbody>
-                        </table>
-                    </div>
+                    <Table id="service-identities-table" headers=&["Name", "Kind", "Status", "Owner", "Labels", "Last seen"]>
+                        <IdentityRows identities=identities.items hide_service=true/>
+                    </Table>
                 }.into_any()
             }}
             {more}

@@ -2,11 +2,10 @@ use super::{load_service, CreateService, UpdateService};
 use crate::domain::page::Choice;
 use crate::domain::service::{ServiceInput, ServiceStatus};
 use crate::error::AppError;
-use crate::ui::components::{submission_error, ErrorNotice, FieldError, FormError, Loading, PageHeader};
+use crate::ui::components::{submission_error, ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader};
 use crate::ui::identities::load_choices;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 const FIELDS: &[&str] = &["name", "display_name", "owner_id", "description"];
@@ -25,11 +24,7 @@ pub fn NewServicePage() -> impl IntoView {
                     Ok(choices) => view! {
                         <ActionForm action attr:class="card form-grid" attr:id="service-form">
                             <ServiceFields initial=ServiceInput::default() owners=choices.owners error/>
-                            <div class="form-actions">
-                                <FormError error fields=FIELDS/>
-                                <button type="submit" class="button primary" disabled=action.pending()>"Create service"</button>
-                                <A href="/services" attr:class="button ghost">"Cancel"</A>
-                            </div>
+                            <FormActions error fields=FIELDS submit="Create service" pending=action.pending() cancel_href="/services"/>
                         </ActionForm>
                     }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
@@ -71,11 +66,8 @@ pub fn EditServicePage() -> impl IntoView {
                             <ActionForm action attr:class="card form-grid" attr:id="service-form">
                                 <input type="hidden" name="id" value=service.id.clone()/>
                                 <ServiceFields initial owners=choices.owners error/>
-                                <div class="form-actions">
-                                    <FormError error fields=FIELDS/>
-                                    <button type="submit" class="button primary" disabled=action.pending()>"Save changes"</button>
-                                    <A href=format!("/services/{}", service.id) attr:class="button ghost">"Cancel"</A>
-                                </div>
+                                <FormActions error fields=FIELDS submit="Save changes" pending=action.pending()
+                                    cancel_href=format!("/services/{}", service.id)/>
                             </ActionForm>
                         }.into_any()
                     }
@@ -88,14 +80,6 @@ pub fn EditServicePage() -> impl IntoView {
 
 #[component]
 fn ServiceFields(initial: ServiceInput, owners: Vec<Choice>, error: Signal<Option<AppError>>) -> impl IntoView {
-    let owner = initial.owner_id.clone();
-    let owners = owners
-        .into_iter()
-        .map(|c| {
-            let selected = c.id == owner;
-            view! { <option value=c.id selected=selected>{c.label}</option> }
-        })
-        .collect_view();
     view! {
         <div class="field">
             <label for="service-name">"Name"</label>
@@ -113,8 +97,7 @@ fn ServiceFields(initial: ServiceInput, owners: Vec<Choice>, error: Signal<Optio
         <div class="field">
             <label for="service-owner">"Owner"</label>
             <select id="service-owner" name="owner_id" required>
-                <option value="" disabled selected=initial.owner_id.is_empty()>"Choose an owner"</option>
-                {owners}
+                <ChoiceOptions choices=owners selected=initial.owner_id.clone() placeholder="Choose an owner" required=true/>
             </select>
             <FieldError error field="owner_id"/>
         </div>

@@ -1,7 +1,7 @@
 use super::list_services;
 use crate::domain::page::Page;
 use crate::domain::service::{Service, ServiceQuery, ServiceStatus};
-use crate::ui::components::{Badge, EmptyState, ErrorNotice, Loading, PageHeader, Pager};
+use crate::ui::components::{Badge, EmptyState, ErrorNotice, Loading, PageHeader, Pager, Table};
 use crate::ui::format::{count, query_string};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -100,20 +100,9 @@ fn ServiceTable(page: Page<Service>, query: ServiceQuery) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table class="table" id="services-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Service"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Owner"</th>
-                        <th scope="col" class="num">"Identities in use"</th>
-                        <th scope="col">"Created"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table id="services-table" headers=&["Service", "Status", "Owner", "Identities in use #", "Created"]>
+            {rows}
+        </Table>
         <Pager shown total=page.total noun="services" next_href first_href/>
     }
     .into_any()
