@@ -29,6 +29,13 @@ pub enum AppError {
     Unauthenticated,
     #[error("You are not allowed to {action}.")]
     Forbidden { action: String },
+    /// Deliberately the same message whether or not the account exists.
+    #[error("E-mail or password is not correct.")]
+    BadCredentials,
+    #[error("Too many sign-in attempts. Try again in {retry_after_seconds} seconds.")]
+    Throttled { retry_after_seconds: i64 },
+    #[error("This request did not come from the nhidb console (origin or CSRF token missing or wrong). Reload the page and try again.")]
+    CrossSite,
     #[error("Something went wrong on our side. Quote request id {request_id} when reporting it.")]
     Internal { request_id: String },
     #[error("The server could not be reached or answered unexpectedly: {message}")]
@@ -54,6 +61,9 @@ impl AppError {
             AppError::InvalidState { .. } => "NHI-STATE-001",
             AppError::Unauthenticated => "NHI-AUTH-001",
             AppError::Forbidden { .. } => "NHI-AUTH-002",
+            AppError::BadCredentials => "NHI-AUTH-003",
+            AppError::Throttled { .. } => "NHI-AUTH-004",
+            AppError::CrossSite => "NHI-AUTH-005",
             AppError::Internal { .. } => "NHI-INT-001",
             AppError::Transport { .. } => "NHI-NET-001",
         }
@@ -64,8 +74,9 @@ impl AppError {
             AppError::Validation { .. } | AppError::SecretMaterial { .. } => 422,
             AppError::NotFound { .. } => 404,
             AppError::Conflict { .. } | AppError::InvalidState { .. } => 409,
-            AppError::Unauthenticated => 401,
-            AppError::Forbidden { .. } => 403,
+            AppError::Unauthenticated | AppError::BadCredentials => 401,
+            AppError::Forbidden { .. } | AppError::CrossSite => 403,
+            AppError::Throttled { .. } => 429,
             AppError::Internal { .. } => 500,
             AppError::Transport { .. } => 502,
         }
@@ -168,6 +179,9 @@ mod tests {
             AppError::invalid_state("m"),
             AppError::Unauthenticated,
             AppError::forbidden("x"),
+            AppError::BadCredentials,
+            AppError::Throttled { retry_after_seconds: 1 },
+            AppError::CrossSite,
             AppError::Internal { request_id: "r".into() },
             AppError::Transport { message: "m".into() },
         ];

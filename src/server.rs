@@ -3,8 +3,11 @@
 
 use crate::state::AppState;
 use crate::ui::{shell, App};
-use axum::extract::State;
+use crate::web::{guard, headers};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::config::LeptosOptions;
@@ -49,20 +52,37 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
     }
 }
 
+/// Server functions pass through the RPC guard; everything else goes straight on.
+async fn guard_server_functions(state: State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/rpc/") {
+        guard::guard_rpc(state, request, next).await
+    } else {
+        next.run(request).await
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    // Layers run outermost (last added) first: headers on every answer, then who is calling,
+    // then sign-in for pages, then the server-function guard.
     Router::new()
         .route("/healthz", get(healthz))
+        .nest(crate::api::PREFIX, crate::api::router(state.clone()))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), guard_server_functions))
+        .layer(from_fn(guard::require_sign_in))
+        .layer(from_fn_with_state(state.clone(), guard::authenticate))
+        .layer(from_fn_with_state(state.clone(), headers::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -27,7 +27,8 @@ async fn audit_verify_names_the_tampered_sequence_and_fails(db: TestDb) {
 
     let (ok, out) = verify(&db).await;
     assert!(ok, "{out}");
-    assert!(out.starts_with("ok (21 events, head "), "{out}");
+    // 20 identities, the catalog and the six demo operators.
+    assert!(out.starts_with("ok (27 events, head "), "{out}");
 
     support::tamper_audit(&db, "update audit_events set detail = '{}' where seq = 7").await;
 
@@ -59,10 +60,32 @@ async fn an_acknowledged_write_survives_sigkill(db: TestDb) {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = client
+        .post(format!("{base}/rpc/auth/sign-in"))
+        .header("origin", &base)
+        .header("accept", "application/json")
+        .form(&[("email", "requester@example.com"), ("password", "nhidb-demo-requester")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let cookie = format!("__Host-nhidb_session={}", support::session_cookie(&signed_in).unwrap());
+    let session: serde_json::Value =
+        client.post(format!("{base}/rpc/auth/session")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
     let res = client
         .post(format!("{base}/rpc/identities/create"))
+        .header("origin", &base)
+        .header("cookie", &cookie)
         .header("accept", "application/json")
-        .form(&[("name", "survivor"), ("kind", "workload"), ("owner_id", owner_id.as_str()), ("description", ""), ("labels", "")])
+        .form(&[
+            ("name", "survivor"),
+            ("kind", "workload"),
+            ("owner_id", owner_id.as_str()),
+            ("description", ""),
+            ("labels", ""),
+            ("_csrf", csrf.as_str()),
+        ])
         .send()
         .await
         .unwrap();

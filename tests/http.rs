@@ -3,6 +3,7 @@
 
 mod support;
 
+use nhidb::domain::actor::ConsoleRole;
 use support::{owner, spawn_app, TestDb};
 
 store_tests!(
@@ -33,6 +34,7 @@ async fn health_reports_the_backend(db: TestDb) {
 async fn pages_render_fully_on_the_server(db: TestDb) {
     nhidb::service::seed::demo(&db.store, 30, &|_| {}).await.unwrap();
     let app = spawn_app(&db).await;
+    let admin = app.signed_in_as(&[ConsoleRole::Admin]).await;
     for (path, expect) in [
         ("/", "Active identities"),
         ("/identities", "identities-table"),
@@ -41,51 +43,55 @@ async fn pages_render_fully_on_the_server(db: TestDb) {
         ("/identities/new", "Create identity"),
         ("/services/new", "Create service"),
     ] {
-        let res = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        let res = app.get(Some(&admin), path).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         let html = res.text().await.unwrap();
         assert!(html.contains(expect), "{path} should contain {expect}");
         assert!(html.contains("/pkg/nhidb.js"), "{path} loads the hydration bundle");
         assert!(!html.contains("Loading…"), "{path} is rendered, not a loading shell");
     }
-    let res = app.client.get(format!("{}/identities?kind=robot", app.base)).send().await.unwrap();
+    let res = app.get(Some(&admin), "/identities?kind=robot").send().await.unwrap();
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("is not a known identity kind"), "a bad filter is explained");
-    let res = app.client.get(format!("{}/identities/01J0000000000000000000000X", app.base)).send().await.unwrap();
+    let res = app.get(Some(&admin), "/identities/01J0000000000000000000000X").send().await.unwrap();
     assert_eq!(res.status(), 404, "a missing identity's page is a 404");
 }
 
 async fn an_identity_created_through_the_form_endpoint_is_listed(db: TestDb) {
     let owner = owner(&db.store, "team-a").await;
     let app = spawn_app(&db).await;
+    let requester = app.signed_in_as(&[ConsoleRole::Requester]).await;
     let res = app
-        .client
-        .post(format!("{}/rpc/identities/create", app.base))
-        .header("accept", "application/json")
-        .form(&[
-            ("name", "svc-from-form"),
-            ("kind", "api_client"),
-            ("owner_id", owner.as_str()),
-            ("service_id", ""),
-            ("description", "made over HTTP"),
-            ("labels", "team=a"),
-        ])
+        .post_form(
+            Some(&requester),
+            "/rpc/identities/create",
+            &[
+                ("name", "svc-from-form"),
+                ("kind", "api_client"),
+                ("owner_id", owner.as_str()),
+                ("service_id", ""),
+                ("description", "made over HTTP"),
+                ("labels", "team=a"),
+            ],
+        )
         .send()
         .await
         .unwrap();
     assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-    let html = app.client.get(format!("{}/identities?q=svc-from-form", app.base)).send().await.unwrap().text().await.unwrap();
+    let html = app.get(Some(&requester), "/identities?q=svc-from-form").send().await.unwrap().text().await.unwrap();
     assert!(html.contains("svc-from-form") && html.contains("made over HTTP"));
 }
 
 async fn bad_form_input_gets_field_errors_and_writes_nothing(db: TestDb) {
     let owner = owner(&db.store, "team-a").await;
     let app = spawn_app(&db).await;
+    let requester = app.signed_in_as(&[ConsoleRole::Requester]).await;
     let res = app
-        .client
-        .post(format!("{}/rpc/identities/create", app.base))
-        .header("accept", "application/json")
-        .form(&[("name", "Bad Name"), ("kind", "robot"), ("owner_id", owner.as_str()), ("description", ""), ("labels", "")])
+        .post_form(
+            Some(&requester),
+            "/rpc/identities/create",
+            &[("name", "Bad Name"), ("kind", "robot"), ("owner_id", owner.as_str()), ("description", ""), ("labels", "")],
+        )
         .send()
         .await
         .unwrap();
@@ -100,7 +106,8 @@ async fn bad_form_input_gets_field_errors_and_writes_nothing(db: TestDb) {
 
 async fn an_unknown_page_is_a_404(db: TestDb) {
     let app = spawn_app(&db).await;
-    let res = app.client.get(format!("{}/no/such/page", app.base)).send().await.unwrap();
+    let viewer = app.signed_in_as(&[ConsoleRole::Viewer]).await;
+    let res = app.get(Some(&viewer), "/no/such/page").send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }

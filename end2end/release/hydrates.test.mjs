@@ -3,7 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hydrated, launchBrowser, newPage, startApp } from '../support/app.mjs';
+import { DEMO, hydrated, launchBrowser, newPage, signIn, startApp } from '../support/app.mjs';
 
 let app;
 let browser;
@@ -25,6 +25,7 @@ test('the release bundle is the optimised one and it hydrates', async () => {
   assert.ok(size < 4_000_000, `release wasm is size-optimised (${size} bytes)`);
 
   const page = await newPage(browser);
+  await signIn(page, app.base, DEMO.viewer);
   await page.goto(`${app.base}/identities`);
   await hydrated(page);
   await page.selectOption('select[name="status"]', 'suspended');

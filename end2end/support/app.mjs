@@ -29,17 +29,31 @@ async function freePort() {
   });
 }
 
-export async function startApp({ identities = 80 } = {}) {
+// The demo operators `nhidb seed-demo` creates (README, "Demo accounts").
+export const DEMO = {
+  admin: ['admin@example.com', 'nhidb-demo-admin'],
+  requester: ['requester@example.com', 'nhidb-demo-requester'],
+  approver: ['approver@example.com', 'nhidb-demo-approver'],
+  approver2: ['approver2@example.com', 'nhidb-demo-approver2'],
+  auditor: ['auditor@example.com', 'nhidb-demo-auditor'],
+  viewer: ['viewer@example.com', 'nhidb-demo-viewer'],
+};
+
+export async function startApp({ identities = 80, seed = true } = {}) {
   const bin = required('NHIDB_BIN');
   const siteRoot = required('NHIDB_SITE_ROOT');
   const dir = mkdtempSync(join(tmpdir(), 'nhidb-e2e-'));
   const env = { ...process.env, NHIDB_DATABASE_URL: `sqlite://${join(dir, 'nhidb.sqlite')}`, NHIDB_LOG: 'warn' };
-  await run(bin, ['seed-demo', '--identities', String(identities), '--quiet'], { env });
+  if (seed) await run(bin, ['seed-demo', '--identities', String(identities), '--quiet'], { env });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--site-root', siteRoot], {
     env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
   });
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -55,6 +69,8 @@ export async function startApp({ identities = 80 } = {}) {
   }
   return {
     base,
+    // What `nhidb serve` printed, e.g. the first-run link.
+    output: () => stdout,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
@@ -78,10 +94,10 @@ export async function launchBrowser() {
   });
 }
 
-// A page that records uncaught errors and console errors: a panic in the wasm bundle or a
-// hydration mismatch shows up there, and every test asserts there were none.
-export async function newPage(browser, { width = 1280, height = 900 } = {}) {
-  const page = await browser.newPage({ viewport: { width, height } });
+// Records uncaught errors and console errors on the page: a panic in the wasm bundle, a
+// hydration mismatch or a Content-Security-Policy violation shows up there, and every test
+// asserts there were none.
+function watch(page) {
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
@@ -90,7 +106,24 @@ export async function newPage(browser, { width = 1280, height = 900 } = {}) {
     const refused = /Failed to load resource: the server responded with a status of 4\d\d/.test(m.text());
     if (m.type() === 'error' && !refused) page.problems.push(`console: ${m.text()}`);
   });
+}
+
+// A browser context of its own (cookies and all), as a separate person would have.
+export async function newPage(browser, { width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  watch(page);
+  page.on('close', () => context.close());
   return page;
+}
+
+export async function signIn(page, base, [email, password]) {
+  await page.goto(`${base}/sign-in`);
+  await hydrated(page);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('#sign-in-form button[type="submit"]');
+  await page.waitForSelector('.operator-name');
 }
 
 export async function hydrated(page) {

@@ -3,7 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hydrated, launchBrowser, newPage, startApp } from '../support/app.mjs';
+import { DEMO, hydrated, launchBrowser, newPage, signIn, startApp } from '../support/app.mjs';
 
 let app;
 let browser;
@@ -20,6 +20,7 @@ after(async () => {
 
 test('filter by kind, create an identity, find it, open it, suspend it', async () => {
   const page = await newPage(browser);
+  await signIn(page, app.base, DEMO.requester);
   await page.goto(`${app.base}/identities`);
   await hydrated(page);
   assert.match(await page.locator('h1').textContent(), /Identities/);
@@ -74,8 +75,7 @@ test('filter by kind, create an identity, find it, open it, suspend it', async (
 
 test('client-side navigation loads every list and page without server errors', async () => {
   const page = await newPage(browser);
-  await page.goto(`${app.base}/`);
-  await hydrated(page);
+  await signIn(page, app.base, DEMO.viewer);
   await page.click('nav.sidenav a:has-text("Services")');
   await page.waitForSelector('#services-table');
   await page.click('#services-table tbody tr a.strong >> nth=0');
@@ -90,6 +90,7 @@ test('client-side navigation loads every list and page without server errors', a
 
 test('bad input keeps what was typed and shows the error next to the field', async () => {
   const page = await newPage(browser);
+  await signIn(page, app.base, DEMO.requester);
   await page.goto(`${app.base}/identities/new`);
   await hydrated(page);
   await page.fill('#identity-name', 'Not A Valid Name');
@@ -109,6 +110,7 @@ test('bad input keeps what was typed and shows the error next to the field', asy
 
 test('a pasted private key is refused as secret material', async () => {
   const page = await newPage(browser);
+  await signIn(page, app.base, DEMO.requester);
   await page.goto(`${app.base}/identities?status=active`);
   await hydrated(page);
   await page.locator('#identities-table tbody tr a.strong').first().click();
@@ -129,6 +131,7 @@ test('a pasted private key is refused as secret material', async () => {
 
 test('the layout holds on a narrow window', async () => {
   const page = await newPage(browser, { width: 420, height: 900 });
+  await signIn(page, app.base, DEMO.viewer);
   await page.goto(`${app.base}/identities`);
   await hydrated(page);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -1,14 +1,20 @@
-//! The `nhidb` command line: thin over the service layer, like the console and the API.
+//! The `nhidb` command line: thin over the service layer, like the console and the API. It acts
+//! as the local system (whoever can run it can read the database anyway), and every change it
+//! makes is audited as `system/cli`.
 
+mod access;
+
+use crate::domain::access::{AccessPolicy, ThrottlePolicy};
 use crate::domain::actor::Actor;
 use crate::server::{self, ServerConfig};
 use crate::service;
-use crate::state::AppState;
+use crate::state::{AppState, WebConfig};
 use crate::store::Store;
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(name = "nhidb", version, about = "nhidb — the Non-Human Identities Database")]
@@ -31,11 +37,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Fill an empty database with realistic demo data.
+    /// Fill an empty database with realistic demo data and demo operators.
     SeedDemo(SeedArgs),
     /// Work with the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage console operators (for scripted setups).
+    #[command(subcommand)]
+    Operator(access::OperatorCommand),
+    /// Manage pipeline tokens.
+    #[command(subcommand)]
+    Token(access::TokenCommand),
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +58,45 @@ pub struct ServeArgs {
     /// Directory holding the built browser bundle (pkg/).
     #[arg(long, env = "NHIDB_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+    /// The URL people use to reach nhidb, when behind a proxy (https://nhidb.example.com).
+    #[arg(long, env = "NHIDB_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy.
+    #[arg(long, env = "NHIDB_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Sign a session out after this many minutes without use.
+    #[arg(long, env = "NHIDB_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: i64,
+    /// Sign a session out this many hours after sign-in.
+    #[arg(long, env = "NHIDB_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: i64,
+    /// Failed sign-ins per account (within 15 minutes) before it is locked.
+    #[arg(long, env = "NHIDB_SIGNIN_MAX_FAILURES", default_value_t = 5)]
+    pub signin_max_failures: i64,
+    /// How long a locked account (or client address) stays locked.
+    #[arg(long, env = "NHIDB_SIGNIN_LOCK_SECONDS", default_value_t = 900)]
+    pub signin_lock_seconds: i64,
+}
+
+impl ServeArgs {
+    pub fn web_config(&self) -> WebConfig {
+        let defaults = AccessPolicy::default();
+        WebConfig {
+            access: AccessPolicy {
+                session_idle_seconds: self.session_idle_minutes.max(1) * 60,
+                session_absolute_seconds: self.session_max_hours.max(1) * 3600,
+                account_throttle: ThrottlePolicy {
+                    max_failures: self.signin_max_failures.max(1),
+                    lock_seconds: self.signin_lock_seconds.max(1),
+                    ..defaults.account_throttle
+                },
+                address_throttle: ThrottlePolicy { lock_seconds: self.signin_lock_seconds.max(1), ..defaults.address_throttle },
+                ..defaults
+            },
+            public_url: self.public_url.clone(),
+            trust_proxy: self.trust_proxy,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +134,10 @@ async fn open(cli: &Cli) -> Result<Store, String> {
     Ok(store)
 }
 
+fn cli_actor() -> Actor {
+    Actor::system("cli")
+}
+
 pub async fn run(cli: Cli) -> ExitCode {
     match execute(&cli).await {
         Ok(code) => code,
@@ -100,28 +155,39 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve(args) => {
-            let store = open(cli).await?;
-            let config = ServerConfig { addr: args.addr, site_root: args.site_root.clone() };
-            let listener = tokio::net::TcpListener::bind(config.addr)
-                .await
-                .map_err(|e| format!("Cannot listen on {}: {e}", config.addr))?;
-            let local = listener.local_addr().map_err(|e| e.to_string())?;
-            tracing::info!(database = store.backend().name(), "nhidb listening on http://{local}");
-            let state = AppState { store, leptos_options: server::leptos_options(&config) };
-            server::serve(state, listener).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Serve(args) => serve(cli, args).await,
         Command::SeedDemo(args) => seed(cli, args).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open(cli).await?;
-            let report = service::audit::verify(&store, &Actor::system("cli"))
-                .await
-                .map_err(|e| e.to_string())?;
+            let report = service::audit::verify(&store, &cli_actor()).await.map_err(|e| e.to_string())?;
             println!("{}", report.summary());
             Ok(if report.broken.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Operator(command) => access::operator(&open(cli).await?, command).await,
+        Command::Token(command) => access::token(&open(cli).await?, command).await,
     }
+}
+
+async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
+    let store = open(cli).await?;
+    let config = ServerConfig { addr: args.addr, site_root: args.site_root.clone() };
+    let web = args.web_config();
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("Cannot listen on {}: {e}", config.addr))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(token) = service::bootstrap::prepare(&store, &web.access).await.map_err(|e| e.to_string())? {
+        let base = web.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        println!(
+            "First run: no operator exists yet. Open {}/bootstrap?token={token} within {} minutes to create the first administrator.",
+            base.trim_end_matches('/'),
+            web.access.bootstrap_seconds / 60
+        );
+    }
+    tracing::info!(database = store.backend().name(), "nhidb listening on http://{local}");
+    let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
+    server::serve(state, listener).await.map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
@@ -147,5 +213,12 @@ async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
     service::seed::demo(&store, args.identities, &|n| bar.set_position(n)).await.map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     println!("seeded {} identities in {:.1}s", args.identities, started.elapsed().as_secs_f64());
+    let operators = service::seed::demo_operators(&store).await.map_err(|e| e.to_string())?;
+    if !operators.is_empty() {
+        println!("demo operators (for demos only; change or disable them anywhere real):");
+        for (email, role, password) in operators {
+            println!("  {email:<24} {role:<10} password: {password}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

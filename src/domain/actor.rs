@@ -1,6 +1,7 @@
 //! Who is acting. Every service-layer call receives an `Actor` and checks a `Capability` before
 //! touching data; the console and the API only decide how the actor is recognised.
 
+use super::token::TokenScope;
 use serde::{Deserialize, Serialize};
 
 vocabulary!(
@@ -25,6 +26,12 @@ pub enum Capability {
     Audit,
     /// Operators, tokens, policies, templates.
     Administer,
+    /// Create services from templates (pipelines).
+    Provision,
+    /// Retire services and everything they own (pipelines).
+    Decommission,
+    /// Report credential and identity usage (pipelines).
+    ReportUsage,
 }
 
 impl Capability {
@@ -35,17 +42,34 @@ impl Capability {
             Capability::EditLedger => "change the ledger (requires the requester or admin console role)",
             Capability::Audit => "read or verify the audit log (requires the auditor or admin console role)",
             Capability::Administer => "administer nhidb (requires the admin console role)",
+            Capability::Provision => "provision services (requires the provision token scope)",
+            Capability::Decommission => "decommission services (requires the decommission token scope)",
+            Capability::ReportUsage => "report usage (requires the report-usage token scope)",
         }
     }
 
-    fn granted_by(&self, role: ConsoleRole) -> bool {
+    /// Whether an operator holding `role` has this capability.
+    pub fn granted_by(&self, role: ConsoleRole) -> bool {
         use ConsoleRole::*;
         match self {
             Capability::ReadLedger => true,
-            Capability::EditLedger => matches!(role, Requester | Admin),
+            Capability::EditLedger | Capability::Provision | Capability::Decommission => matches!(role, Requester | Admin),
             Capability::Audit => matches!(role, Auditor | Admin),
             Capability::Administer => role == Admin,
+            Capability::ReportUsage => false,
         }
+    }
+
+    /// Whether a pipeline token holding `scope` has this capability. Tokens never administer
+    /// nhidb and never edit the ledger outside the pipeline use cases.
+    pub fn granted_by_scope(&self, scope: TokenScope) -> bool {
+        matches!(
+            (self, scope),
+            (Capability::ReadLedger, TokenScope::Read)
+                | (Capability::Provision, TokenScope::Provision)
+                | (Capability::Decommission, TokenScope::Decommission)
+                | (Capability::ReportUsage, TokenScope::ReportUsage)
+        )
     }
 }
 
@@ -62,17 +86,33 @@ pub struct Actor {
     pub kind: ActorKind,
     pub id: String,
     pub name: String,
+    /// Console roles (operators).
     pub roles: Vec<ConsoleRole>,
+    /// Token scopes (pipeline tokens).
+    #[serde(default)]
+    pub scopes: Vec<TokenScope>,
 }
 
 impl Actor {
     /// nhidb itself: migrations, seeding, the scheduler. Allowed everything, always audited.
     pub fn system(name: &str) -> Self {
-        Actor { kind: ActorKind::System, id: "system".to_owned(), name: name.to_owned(), roles: vec![] }
+        Actor { kind: ActorKind::System, id: "system".to_owned(), name: name.to_owned(), roles: vec![], scopes: vec![] }
+    }
+
+    pub fn operator(id: &str, name: &str, roles: Vec<ConsoleRole>) -> Self {
+        Actor { kind: ActorKind::Operator, id: id.to_owned(), name: name.to_owned(), roles, scopes: vec![] }
+    }
+
+    pub fn token(id: &str, name: &str, scopes: Vec<TokenScope>) -> Self {
+        Actor { kind: ActorKind::Token, id: id.to_owned(), name: name.to_owned(), roles: vec![], scopes }
     }
 
     pub fn can(&self, capability: Capability) -> bool {
-        self.kind == ActorKind::System || self.roles.iter().any(|r| capability.granted_by(*r))
+        match self.kind {
+            ActorKind::System => true,
+            ActorKind::Operator => self.roles.iter().any(|r| capability.granted_by(*r)),
+            ActorKind::Token => self.scopes.iter().any(|s| capability.granted_by_scope(*s)),
+        }
     }
 
     pub fn has_role(&self, role: ConsoleRole) -> bool {
@@ -85,7 +125,20 @@ mod tests {
     use super::*;
 
     fn operator(roles: &[ConsoleRole]) -> Actor {
-        Actor { kind: ActorKind::Operator, id: "op".into(), name: "op".into(), roles: roles.to_vec() }
+        Actor::operator("op", "op", roles.to_vec())
+    }
+
+    #[test]
+    fn a_token_can_only_what_its_scopes_say() {
+        let token = Actor::token("t", "ci", vec![TokenScope::Read, TokenScope::Provision]);
+        assert!(token.can(Capability::ReadLedger) && token.can(Capability::Provision));
+        assert!(!token.can(Capability::Decommission));
+        assert!(!token.can(Capability::EditLedger) && !token.can(Capability::Administer));
+    }
+
+    #[test]
+    fn console_roles_do_not_report_usage() {
+        assert!(!operator(&[ConsoleRole::Admin]).can(Capability::ReportUsage));
     }
 
     #[test]

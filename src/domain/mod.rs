@@ -4,6 +4,7 @@
 #[macro_use]
 mod vocab;
 
+pub mod access;
 pub mod actor;
 pub mod assignment;
 pub mod audit;
@@ -11,6 +12,7 @@ pub mod credential;
 pub mod identity;
 pub mod labels;
 pub mod name;
+pub mod operator;
 pub mod overview;
 pub mod owner;
 pub mod page;
@@ -18,5 +20,6 @@ pub mod role;
 pub mod scope;
 pub mod service;
 pub mod time;
+pub mod token;
 
 pub use time::Timestamp;

@@ -3,11 +3,16 @@
 //! and their audit event in one transaction. The browser, the REST API and the CLI call only these.
 
 pub mod audit;
+pub mod auth;
+pub mod bootstrap;
 pub mod credentials;
 pub mod identities;
+pub mod operators;
 pub mod overview;
+pub mod secrets;
 pub mod seed;
 pub mod services;
+pub mod tokens;
 
 use crate::domain::actor::{Actor, Capability};
 use crate::error::AppError;

@@ -386,3 +386,34 @@ async fn seed_identity(
     audit::append(conn, actor, entry).await?;
     Ok(())
 }
+
+/// The demo operators: one per console role plus a second approver (privileged changes need two).
+/// Their passwords are public (README); they exist for demos and tests only.
+pub const DEMO_OPERATORS: &[(&str, &str, &str, &str)] = &[
+    ("Ada Admin", "admin@example.com", "admin", "nhidb-demo-admin"),
+    ("Rui Requester", "requester@example.com", "requester", "nhidb-demo-requester"),
+    ("Amara Approver", "approver@example.com", "approver", "nhidb-demo-approver"),
+    ("Bo Approver", "approver2@example.com", "approver", "nhidb-demo-approver2"),
+    ("Aud Auditor", "auditor@example.com", "auditor", "nhidb-demo-auditor"),
+    ("Vic Viewer", "viewer@example.com", "viewer", "nhidb-demo-viewer"),
+];
+
+/// Creates the demo operators that do not exist yet; returns those created.
+pub async fn demo_operators(store: &Store) -> Result<Vec<(&'static str, &'static str, &'static str)>, AppError> {
+    let actor = Actor::system("seed-demo");
+    let mut created = Vec::new();
+    for (name, email, role, password) in DEMO_OPERATORS {
+        let exists = crate::store::operators::by_email(&mut *store.read().await?, email).await?.is_some();
+        if exists {
+            continue;
+        }
+        let input = crate::domain::operator::OperatorInput {
+            name: (*name).to_owned(),
+            email: (*email).to_owned(),
+            roles: vec![(*role).to_owned()],
+        };
+        super::operators::create(store, &actor, &input, Some(password)).await?;
+        created.push((*email, *role, *password));
+    }
+    Ok(created)
+}

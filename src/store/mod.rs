@@ -8,13 +8,18 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod bootstrap;
 pub mod credentials;
 pub mod identities;
+pub mod operators;
 pub mod owners;
 pub mod roles;
 pub mod scopes;
 pub mod services;
+pub mod sessions;
 mod sql;
+pub mod throttle;
+pub mod tokens;
 
 pub use sql::Sql;
 

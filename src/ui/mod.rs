@@ -1,21 +1,35 @@
 //! The console: Leptos pages rendered on the server and hydrated in the browser. Pages call
 //! server functions, which are thin adapters over the service layer.
 
+pub mod auth;
 pub mod components;
 pub mod format;
 pub mod home;
 pub mod identities;
+pub mod rpc;
 pub mod services;
 #[cfg(feature = "ssr")]
 pub mod session;
+pub mod settings;
 
+use crate::domain::actor::Capability;
+use crate::domain::operator::SessionView;
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's Content-Security-Policy names this response's script nonce, which Leptos puts
+    // on its hydration scripts.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = http::HeaderValue::from_str(&crate::web::headers::page_csp(&nonce)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,9 +49,39 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The signed-in operator, loaded once per page load and shared by every component.
+#[derive(Clone, Copy)]
+pub struct CurrentSession(pub Resource<Result<Option<SessionView>, AppError>>);
+
+/// The signed-in operator, if any (read inside a `Suspense`).
+pub fn use_session() -> Option<SessionView> {
+    use_context::<CurrentSession>().and_then(|s| s.0.get()).and_then(Result::ok).flatten()
+}
+
+/// Whether the signed-in operator's roles allow `capability`: the UI hides what they cannot do
+/// (the server refuses it regardless).
+pub fn can(capability: Capability) -> bool {
+    use_session().is_some_and(|s| s.can(capability))
+}
+
+/// Shows `children` only to operators whose roles allow `capability`.
+#[component]
+pub fn IfCan(capability: Capability, children: ChildrenFn) -> impl IntoView {
+    view! { <Transition fallback=|| ()>{move || can(capability).then(|| children())}</Transition> }
+}
+
+/// The session's CSRF token, sent with every state-changing form. Every state-changing server
+/// function takes it as its `_csrf` argument (which `web::guard` checks before the function
+/// runs): `ActionForm` sends only a function's arguments, so a token outside them would be lost.
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    view! { <input type="hidden" name="_csrf" value=move || use_session().map(|s| s.csrf_token).unwrap_or_default()/> }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(CurrentSession(Resource::new(|| (), |_| auth::current_session())));
     // Browser tests wait for this marker: effects run only once the page has hydrated.
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -48,28 +92,46 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/nhidb.css"/>
         <Title formatter=|title: String| if title.is_empty() { "nhidb".to_owned() } else { format!("{title} · nhidb") }/>
         <Router>
-            <div class="app">
-                <SideNav/>
-                <main class="content" id="main">
-                    <Routes fallback=|| view! { <NotFound/> }>
-                        <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
-                        <Route path=path!("/identities") view=identities::list::IdentitiesPage ssr=SsrMode::Async/>
-                        <Route path=path!("/identities/new") view=identities::form::NewIdentityPage ssr=SsrMode::Async/>
-                        <Route path=path!("/identities/:id") view=identities::detail::IdentityPage ssr=SsrMode::Async/>
-                        <Route path=path!("/identities/:id/edit") view=identities::form::EditIdentityPage ssr=SsrMode::Async/>
-                        <Route path=path!("/services") view=services::list::ServicesPage ssr=SsrMode::Async/>
-                        <Route path=path!("/services/new") view=services::form::NewServicePage ssr=SsrMode::Async/>
-                        <Route path=path!("/services/:id") view=services::detail::ServicePage ssr=SsrMode::Async/>
-                        <Route path=path!("/services/:id/edit") view=services::form::EditServicePage ssr=SsrMode::Async/>
-                    </Routes>
-                </main>
-            </div>
+            <Routes fallback=|| view! { <ConsoleLayout><NotFound/></ConsoleLayout> }>
+                <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/bootstrap") view=auth::BootstrapPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=|| view! { <ConsoleLayout><Outlet/></ConsoleLayout> } ssr=SsrMode::Async>
+                    <Route path=path!("") view=home::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/identities") view=identities::list::IdentitiesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/identities/new") view=identities::form::NewIdentityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/identities/:id") view=identities::detail::IdentityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/identities/:id/edit") view=identities::form::EditIdentityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/services") view=services::list::ServicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/services/new") view=services::form::NewServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/services/:id") view=services::detail::ServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/services/:id/edit") view=services::form::EditServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account") view=settings::account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/operators") view=settings::operators::OperatorsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view=settings::tokens::TokensPage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
         </Router>
     }
 }
 
 #[component]
+fn ConsoleLayout(children: Children) -> impl IntoView {
+    view! {
+        <div class="app">
+            <SideNav/>
+            <main class="content" id="main">{children()}</main>
+        </div>
+    }
+}
+
+#[component]
 fn SideNav() -> impl IntoView {
+    let sign_out = ServerAction::<auth::SignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            auth::hard_navigate("/sign-in");
+        }
+    });
     view! {
         <nav class="sidenav" aria-label="Main">
             <a class="brand" href="/">
@@ -82,7 +144,30 @@ fn SideNav() -> impl IntoView {
                 <li class="nav-section">"Ledger"</li>
                 <li><A href="/identities">"Identities"</A></li>
                 <li><A href="/services">"Services"</A></li>
+                <li class="nav-section">"Settings"</li>
+                <li><A href="/settings/account">"My account"</A></li>
+                <Transition fallback=|| ()>
+                    {move || can(Capability::Administer).then(|| view! {
+                        <li><A href="/settings/operators">"Operators"</A></li>
+                        <li><A href="/settings/tokens">"Pipeline tokens"</A></li>
+                    })}
+                </Transition>
             </ul>
+            <Transition fallback=|| ()>
+                {move || use_session().map(|s| {
+                    let roles = s.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+                    view! {
+                        <div class="operator">
+                            <span class="operator-name">{s.name.clone()}</span>
+                            <span class="operator-roles">{if roles.is_empty() { "no console role".to_owned() } else { roles }}</span>
+                            <ActionForm action=sign_out attr:class="sign-out">
+                                <CsrfField/>
+                                <button type="submit" class="button ghost nav-button">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    }
+                })}
+            </Transition>
         </nav>
     }
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use nhidb::domain::actor::{Actor, ActorKind, ConsoleRole};
+use nhidb::domain::actor::{Actor, ConsoleRole};
 use nhidb::store::Store;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -86,7 +86,7 @@ fn database_url(admin_url: &str, name: &str) -> String {
 }
 
 pub fn operator(roles: &[ConsoleRole]) -> Actor {
-    Actor { kind: ActorKind::Operator, id: "op-test".into(), name: "test operator".into(), roles: roles.to_vec() }
+    Actor::operator("op-test", "test operator", roles.to_vec())
 }
 
 pub fn admin() -> Actor {
@@ -151,13 +151,29 @@ pub fn identity_input(name: &str, kind: &str, owner_id: &str, service_id: Option
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    pub store: Store,
+}
+
+/// A signed-in console session as a browser holds it: the cookie and the page's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
 }
 
 pub async fn spawn_app(db: &TestDb) -> TestApp {
+    spawn_app_with(db, nhidb::state::WebConfig::default()).await
+}
+
+pub async fn spawn_app_with(db: &TestDb, config: nhidb::state::WebConfig) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let config = nhidb::server::ServerConfig { addr, site_root: "target/site".into() };
-    let state = nhidb::state::AppState { store: db.store.clone(), leptos_options: nhidb::server::leptos_options(&config) };
+    let server_config = nhidb::server::ServerConfig { addr, site_root: "target/site".into() };
+    let state = nhidb::state::AppState {
+        store: db.store.clone(),
+        config: std::sync::Arc::new(config),
+        leptos_options: nhidb::server::leptos_options(&server_config),
+    };
     tokio::spawn(async move {
         nhidb::server::serve(state, listener).await.expect("serve");
     });
@@ -165,7 +181,109 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    TestApp { base: format!("http://{addr}"), client }
+    TestApp { base: format!("http://{addr}"), client, store: db.store.clone() }
+}
+
+static OPERATOR_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The value of the session cookie a response sets, if any.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("__Host-nhidb_session=").map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+        .filter(|v| !v.is_empty())
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A new operator with `roles`; returns (e-mail, password).
+    pub async fn operator_with(&self, roles: &[ConsoleRole]) -> (String, String) {
+        let n = OPERATOR_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let email = format!("op{n}-{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
+        let password = "a long enough password".to_owned();
+        let input = nhidb::domain::operator::OperatorInput {
+            name: format!("Operator {n}"),
+            email: email.clone(),
+            roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        };
+        nhidb::service::operators::create(&self.store, &Actor::system("test"), &input, Some(&password)).await.expect("create operator");
+        (email, password)
+    }
+
+    /// Signs in over HTTP, like the sign-in form.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/rpc/auth/sign-in"))
+            .header("origin", &self.base)
+            .header("accept", "application/json")
+            .form(&[("email", email), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .expect("sign-in request")
+    }
+
+    pub async fn browser(&self, email: &str, password: &str) -> Browser {
+        let response = self.sign_in(email, password).await;
+        assert_eq!(response.status(), 200, "sign-in failed: {}", response.text().await.unwrap_or_default());
+        let cookie = session_cookie(&response).expect("session cookie");
+        let session: serde_json::Value = self
+            .client
+            .post(self.url("/rpc/auth/session"))
+            .header("cookie", format!("__Host-nhidb_session={cookie}"))
+            .send()
+            .await
+            .expect("session request")
+            .json()
+            .await
+            .expect("session json");
+        let csrf = session["csrf_token"].as_str().expect("csrf token").to_owned();
+        Browser { cookie, csrf }
+    }
+
+    pub async fn signed_in_as(&self, roles: &[ConsoleRole]) -> Browser {
+        let (email, password) = self.operator_with(roles).await;
+        self.browser(&email, &password).await
+    }
+
+    pub fn get(&self, browser: Option<&Browser>, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.get(self.url(path));
+        match browser {
+            Some(b) => request.header("cookie", format!("__Host-nhidb_session={}", b.cookie)),
+            None => request,
+        }
+    }
+
+    /// A form post from a console page: same origin, session cookie and CSRF token.
+    pub fn post_form(&self, browser: Option<&Browser>, path: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        let request = self.client.post(self.url(path)).header("origin", &self.base).header("accept", "application/json");
+        let request = match browser {
+            Some(b) => {
+                fields.push(("_csrf", b.csrf.as_str()));
+                request.header("cookie", format!("__Host-nhidb_session={}", b.cookie))
+            }
+            None => request,
+        };
+        request.form(&fields)
+    }
+
+    /// A pipeline token with `scopes`; returns its secret.
+    pub async fn token(&self, scopes: &[&str]) -> String {
+        let owner_id = owner(&self.store, &format!("token-owner-{}", ulid::Ulid::new())).await;
+        let input = nhidb::domain::token::TokenInput {
+            name: "test pipeline".into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            owner_id,
+            expires_in_days: "30".into(),
+        };
+        nhidb::service::tokens::create(&self.store, &Actor::system("test"), &input).await.expect("create token").secret
+    }
 }
 
 /// Changes stored audit events behind nhidb's back, as a privileged database user could: first

@@ -10,6 +10,8 @@ use crate::ui::components::{
     submission_error, successes, Badge, EmptyState, Table, ErrorNotice, FieldError, FormError, History, LabelChips, Loading, PageHeader,
 };
 use crate::ui::format::{date, or_dash, short_fingerprint, when};
+use crate::domain::actor::Capability;
+use crate::ui::{CsrfField, IfCan};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -54,18 +56,25 @@ fn IdentityView(
     let active_assignments: Vec<Assignment> = assignments.iter().filter(|a| a.is_active(as_of)).cloned().collect();
     let service = identity.service_id.clone().zip(identity.service_name.clone());
     let edit_href = format!("/identities/{}/edit", identity.id);
+    let identity_id = identity.id.clone();
+    let status_id = identity.id.clone();
+    let active_count = active_assignments.len();
+    let open_credentials = credentials.iter().filter(|c| c.revoked_at.is_none()).count();
     view! {
         <Title text=identity.name.clone()/>
         <PageHeader title=identity.name.clone() subtitle=format!("{} · owned by {}", identity.kind.label(), identity.owner_name)>
             {(!retired).then(|| view! {
-                <A href=edit_href attr:class="button">"Edit"</A>
+                <IfCan capability=Capability::EditLedger>
+                    <A href=edit_href.clone() attr:class="button">"Edit"</A>
+                </IfCan>
             })}
         </PageHeader>
         <section class="status-bar">
             <Badge tone=status_tone(identity.status) text=identity.status.label()/>
-            <StatusActions id=identity.id.clone() status=identity.status action=status_action
-                credentials=credentials.iter().filter(|c| c.revoked_at.is_none()).count()
-                assignments=active_assignments.len()/>
+            <IfCan capability=Capability::EditLedger>
+                <StatusActions id=status_id.clone() status=identity.status action=status_action
+                    credentials=open_credentials assignments=active_count/>
+            </IfCan>
         </section>
         <section class="card">
             <h2>"Attributes"</h2>
@@ -94,7 +103,9 @@ fn IdentityView(
             <p class="muted small">"Metadata only: nhidb records fingerprints, never secrets."</p>
             <CredentialTable credentials as_of/>
             {(!retired).then(|| view! {
-                <RegisterCredentialForm identity_id=identity.id.clone() assignments=active_assignments action=credential_action/>
+                <IfCan capability=Capability::EditLedger>
+                    <RegisterCredentialForm identity_id=identity_id.clone() assignments=active_assignments.clone() action=credential_action/>
+                </IfCan>
             })}
         </section>
         <section class="card">
@@ -118,6 +129,7 @@ fn StatusActions(
         let id = id.clone();
         view! {
             <ActionForm action attr:class="inline-form">
+                <CsrfField/>
                 <input type="hidden" name="id" value=id/>
                 <input type="hidden" name="status" value="active"/>
                 <input type="hidden" name="reason" value=""/>
@@ -131,6 +143,7 @@ fn StatusActions(
             <details class="action-panel">
                 <summary class="button">"Suspend…"</summary>
                 <ActionForm action attr:class="stack" attr:id="suspend-form">
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="status" value="suspended"/>
                     <label for="suspend-reason">"Reason (recorded in the audit log)"</label>
@@ -147,6 +160,7 @@ fn StatusActions(
             <details class="action-panel">
                 <summary class="button danger-outline">"Retire…"</summary>
                 <ActionForm action attr:class="stack" attr:id="retire-form">
+                    <CsrfField/>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="status" value="retired"/>
                     <p class="small">
@@ -268,6 +282,7 @@ fn RegisterCredentialForm(
         <details class="form-panel">
             <summary class="button">"Register credential…"</summary>
             <ActionForm action attr:class="form-grid" attr:id="credential-form">
+                <CsrfField/>
                 <input type="hidden" name="identity_id" value=identity_id/>
                 <div class="field">
                     <label for="cred-kind">"Kind"</label>

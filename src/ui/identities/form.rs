@@ -5,6 +5,7 @@ use super::{load_identity, load_choices, CreateIdentity, LedgerChoices, UpdateId
 use crate::domain::identity::{IdentityInput, IdentityKind, IdentityStatus};
 use crate::error::AppError;
 use crate::ui::components::{submission_error, ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader};
+use crate::ui::CsrfField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -30,6 +31,7 @@ pub fn NewIdentityPage() -> impl IntoView {
                             let initial = IdentityInput { service_id: preset_service, ..Default::default() };
                             view! {
                                 <ActionForm action attr:class="card form-grid" attr:id="identity-form">
+                                    <CsrfField/>
                                     <IdentityFields initial choices error/>
                                     <FormActions error fields=FIELDS submit="Create identity" pending=action.pending() cancel_href="/identities"/>
                                 </ActionForm>
@@ -77,6 +79,7 @@ pub fn EditIdentityPage() -> impl IntoView {
                             <Title text=format!("Edit {}", identity.name)/>
                             <PageHeader title=format!("Edit {}", identity.name)/>
                             <ActionForm action attr:class="card form-grid" attr:id="identity-form">
+                                    <CsrfField/>
                                 <input type="hidden" name="id" value=identity.id.clone()/>
                                 <IdentityFields initial choices error/>
                                 <FormActions error fields=FIELDS submit="Save changes" pending=action.pending() cancel_href=back/>

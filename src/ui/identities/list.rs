@@ -5,6 +5,8 @@ use crate::domain::identity::{Identity, IdentityKind, IdentityQuery, IdentitySta
 use crate::domain::page::Page;
 use crate::ui::components::{Badge, ChoiceOptions, EmptyState, ErrorNotice, LabelChips, Loading, PageHeader, Pager, Table};
 use crate::ui::format::{date, query_string, when};
+use crate::domain::actor::Capability;
+use crate::ui::IfCan;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -44,7 +46,9 @@ pub fn IdentitiesPage() -> impl IntoView {
     view! {
         <Title text="Identities"/>
         <PageHeader title="Identities" subtitle="Service accounts, machine users, API clients, CI bots, devices and workloads.">
-            <A href="/identities/new" attr:class="button primary">"New identity"</A>
+            <IfCan capability=Capability::EditLedger>
+                <A href="/identities/new" attr:class="button primary">"New identity"</A>
+            </IfCan>
         </PageHeader>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

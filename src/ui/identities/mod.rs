@@ -46,6 +46,7 @@ pub async fn load_identity(id: String) -> Result<IdentityDetail, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "identities/create")]
 pub async fn create_identity(
+    _csrf: String,
     name: String,
     kind: String,
     owner_id: String,
@@ -65,6 +66,7 @@ pub async fn create_identity(
 
 #[server(prefix = "/rpc", endpoint = "identities/update")]
 pub async fn update_identity(
+    _csrf: String,
     id: String,
     name: String,
     kind: String,
@@ -84,7 +86,7 @@ pub async fn update_identity(
 }
 
 #[server(prefix = "/rpc", endpoint = "identities/status")]
-pub async fn change_identity_status(id: String, status: String, reason: String) -> Result<Identity, AppError> {
+pub async fn change_identity_status(_csrf: String, id: String, status: String, reason: String) -> Result<Identity, AppError> {
     crate::ui::session::run(|store, actor| async move {
         crate::service::identities::change_status(&store, &actor, &id, &status, &reason).await
     })
@@ -93,6 +95,7 @@ pub async fn change_identity_status(id: String, status: String, reason: String) 
 
 #[server(prefix = "/rpc", endpoint = "credentials/register")]
 pub async fn register_credential(
+    _csrf: String,
     identity_id: String,
     kind: String,
     fingerprint: String,

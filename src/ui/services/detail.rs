@@ -4,6 +4,8 @@ use crate::domain::service::{ServiceDetail, ServiceStatus};
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, History, Loading, PageHeader, Table};
 use crate::ui::format::{count, or_dash};
 use crate::ui::identities::list::IdentityRows;
+use crate::domain::actor::Capability;
+use crate::ui::IfCan;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -45,8 +47,10 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
         <Title text=service.name.clone()/>
         <PageHeader title=service.name.clone() subtitle=service.display_name.clone()>
             {active.then(|| view! {
-                <A href=new_identity_href attr:class="button">"New identity"</A>
-                <A href=edit_href attr:class="button">"Edit"</A>
+                <IfCan capability=Capability::EditLedger>
+                    <A href=new_identity_href.clone() attr:class="button">"New identity"</A>
+                    <A href=edit_href.clone() attr:class="button">"Edit"</A>
+                </IfCan>
             })}
         </PageHeader>
         <section class="status-bar"><Badge tone=status_tone(service.status) text=service.status.label()/></section>

@@ -4,6 +4,7 @@ use crate::domain::service::{ServiceInput, ServiceStatus};
 use crate::error::AppError;
 use crate::ui::components::{submission_error, ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader};
 use crate::ui::identities::load_choices;
+use crate::ui::CsrfField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -23,6 +24,7 @@ pub fn NewServicePage() -> impl IntoView {
                 match choices.await {
                     Ok(choices) => view! {
                         <ActionForm action attr:class="card form-grid" attr:id="service-form">
+                            <CsrfField/>
                             <ServiceFields initial=ServiceInput::default() owners=choices.owners error/>
                             <FormActions error fields=FIELDS submit="Create service" pending=action.pending() cancel_href="/services"/>
                         </ActionForm>
@@ -64,6 +66,7 @@ pub fn EditServicePage() -> impl IntoView {
                             <Title text=format!("Edit {}", service.name)/>
                             <PageHeader title=format!("Edit {}", service.name)/>
                             <ActionForm action attr:class="card form-grid" attr:id="service-form">
+                            <CsrfField/>
                                 <input type="hidden" name="id" value=service.id.clone()/>
                                 <ServiceFields initial owners=choices.owners error/>
                                 <FormActions error fields=FIELDS submit="Save changes" pending=action.pending()

@@ -3,6 +3,8 @@ use crate::domain::page::Page;
 use crate::domain::service::{Service, ServiceQuery, ServiceStatus};
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, Loading, PageHeader, Pager, Table};
 use crate::ui::format::{count, query_string};
+use crate::domain::actor::Capability;
+use crate::ui::IfCan;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -35,7 +37,9 @@ pub fn ServicesPage() -> impl IntoView {
     view! {
         <Title text="Services"/>
         <PageHeader title="Services" subtitle="The applications that own machine identities.">
-            <A href="/services/new" attr:class="button primary">"New service"</A>
+            <IfCan capability=Capability::EditLedger>
+                <A href="/services/new" attr:class="button primary">"New service"</A>
+            </IfCan>
         </PageHeader>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

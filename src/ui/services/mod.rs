@@ -27,7 +27,7 @@ pub async fn load_service(id: String) -> Result<ServiceDetail, AppError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "services/create")]
-pub async fn create_service(name: String, display_name: String, owner_id: String, description: String) -> Result<String, AppError> {
+pub async fn create_service(_csrf: String, name: String, display_name: String, owner_id: String, description: String) -> Result<String, AppError> {
     crate::ui::session::run(|store, actor| async move {
         use crate::domain::service::ServiceInput;
         let input = ServiceInput { name, display_name, owner_id, description };
@@ -40,6 +40,7 @@ pub async fn create_service(name: String, display_name: String, owner_id: String
 
 #[server(prefix = "/rpc", endpoint = "services/update")]
 pub async fn update_service(
+    _csrf: String,
     id: String,
     name: String,
     display_name: String,

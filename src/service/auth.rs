@@ -1,0 +1,253 @@
+//! Sign-in, sessions and pipeline-token authentication.
+//!
+//! Session ids are 256-bit random values given to the browser in a cookie; the database keeps
+//! only their SHA-256, so a copy of the database cannot be used to ride a session. The same holds
+//! for pipeline tokens.
+
+use super::secrets::{random_token, sha256_hex, verify_password};
+use crate::domain::access::{after_failure, failure_delay_ms, locked_for, session_expiry, AccessPolicy, ThrottlePolicy, ThrottleState};
+use crate::domain::actor::{Actor, ActorKind};
+use crate::domain::audit::AuditEntry;
+use crate::domain::operator::{parse_email, OperatorStatus, SessionSummary, SessionView};
+use crate::domain::token::{secret_hash, SECRET_PREFIX};
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use crate::store::{audit, operators, sessions, throttle, tokens, Store};
+use serde_json::json;
+use std::time::Duration;
+
+/// Where a request comes from, for throttling and the session list.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An authenticated console session: the actor, what the browser may see, and the stored hash
+/// that identifies it (for sign-out).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub actor: Actor,
+    pub view: SessionView,
+    pub id_hash: String,
+}
+
+/// A new session: the secret cookie value (shown to nobody else) and its lifetime.
+#[derive(Debug, Clone)]
+pub struct SessionCookie {
+    pub value: String,
+    pub max_age_seconds: i64,
+}
+
+fn anonymous() -> Actor {
+    Actor { kind: ActorKind::System, id: "anonymous".into(), name: "anonymous".into(), roles: vec![], scopes: vec![] }
+}
+
+fn actor_of(view: &SessionView) -> Actor {
+    Actor::operator(&view.operator_id, &view.name, view.roles.clone())
+}
+
+/// Refuses when either the account or the client address is locked.
+async fn check_locks(store: &Store, keys: &[String], now: Timestamp) -> Result<(), AppError> {
+    let mut conn = store.read().await?;
+    for key in keys {
+        let state = throttle::get(&mut conn, key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState {
+            failures,
+            window_started_at,
+            locked_until,
+        });
+        if let Some(seconds) = locked_for(state.as_ref(), now) {
+            return Err(AppError::Throttled { retry_after_seconds: seconds });
+        }
+    }
+    Ok(())
+}
+
+/// Records a failed sign-in against both keys and the audit log; returns the highest failure count.
+async fn record_failure(store: &Store, email: &str, keys: &[(String, ThrottlePolicy)], client: &Client) -> Result<i64, AppError> {
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    let mut worst = 0;
+    for (key, rule) in keys {
+        let state = throttle::get(tx.conn(), key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState {
+            failures,
+            window_started_at,
+            locked_until,
+        });
+        let next = after_failure(state, now, *rule);
+        throttle::put(tx.conn(), key, next.failures, next.window_started_at, next.locked_until).await?;
+        worst = worst.max(next.failures);
+    }
+    audit::append(
+        tx.conn(),
+        &anonymous(),
+        AuditEntry::new("auth.sign_in_failed", "operator", email, json!({ "client": client.addr, "failures": worst })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(worst)
+}
+
+/// Signs an operator in. Failures look the same whether or not the account exists, are slowed
+/// down, and lock the account (and a noisy client address) for a while.
+pub async fn sign_in(store: &Store, policy: &AccessPolicy, email: &str, password: &str, client: &Client) -> Result<(SessionCookie, Session), AppError> {
+    let email = parse_email(email).map_err(|e| AppError::invalid("email", e))?;
+    let account_key = format!("account:{email}");
+    let address_key = format!("addr:{}", client.addr.as_deref().unwrap_or("unknown"));
+    check_locks(store, &[account_key.clone(), address_key.clone()], Timestamp::now()).await?;
+
+    let (operator, stored) = {
+        let mut conn = store.read().await?;
+        match operators::by_email(&mut conn, &email).await? {
+            Some(op) => {
+                let hash = operators::password_hash(&mut conn, &op.id).await?;
+                (Some(op), hash)
+            }
+            None => (None, None),
+        }
+    };
+    let verified = verify_password(password.to_owned(), stored).await?;
+    let operator = match operator {
+        Some(op) if verified && op.status == OperatorStatus::Active => op,
+        _ => {
+            let keys = [(account_key, policy.account_throttle), (address_key, policy.address_throttle)];
+            let failures = record_failure(store, &email, &keys, client).await?;
+            tokio::time::sleep(Duration::from_millis(failure_delay_ms(failures))).await;
+            return Err(AppError::BadCredentials);
+        }
+    };
+
+    let now = Timestamp::now();
+    let value = random_token(32);
+    let id_hash = sha256_hex(&value);
+    let csrf_token = random_token(32);
+    let mut tx = store.begin().await?;
+    throttle::clear(tx.conn(), &account_key).await?;
+    sessions::insert(
+        tx.conn(),
+        &sessions::NewSession {
+            id_hash: &id_hash,
+            operator_id: &operator.id,
+            csrf_token: &csrf_token,
+            expires_at: now.plus_seconds(policy.session_absolute_seconds),
+            client_addr: client.addr.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+        },
+        now,
+    )
+    .await?;
+    operators::record_sign_in(tx.conn(), &operator.id, now).await?;
+    let view = SessionView {
+        operator_id: operator.id.clone(),
+        name: operator.name.clone(),
+        email: operator.email.clone(),
+        roles: operator.roles.clone(),
+        csrf_token,
+    };
+    let actor = actor_of(&view);
+    audit::append(
+        tx.conn(),
+        &actor,
+        AuditEntry::new("auth.sign_in", "operator", &operator.id, json!({ "client": client.addr, "session": &id_hash[..12] })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((SessionCookie { value, max_age_seconds: policy.session_absolute_seconds }, Session { actor, view, id_hash }))
+}
+
+/// How often a session's last-seen time is written: often enough for idle timeouts to be
+/// accurate to the minute, rarely enough not to turn every page view into a write.
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// The session behind a cookie value, if it is live: not ended, not idle or expired, and its
+/// operator still active (disabling an operator stops their sessions at the next request).
+pub async fn resolve_session(store: &Store, policy: &AccessPolicy, cookie_value: &str) -> Result<Option<Session>, AppError> {
+    let id_hash = sha256_hex(cookie_value);
+    let Some(record) = sessions::by_hash(&mut *store.read().await?, &id_hash).await? else { return Ok(None) };
+    if record.ended_at.is_some() || record.operator.status != OperatorStatus::Active {
+        return Ok(None);
+    }
+    let now = Timestamp::now();
+    if let Some(reason) = session_expiry(record.last_seen_at, record.expires_at, now, policy) {
+        let mut tx = store.begin().await?;
+        sessions::end(tx.conn(), &id_hash, now, reason).await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
+    if record.last_seen_at.plus_seconds(TOUCH_EVERY_SECONDS) <= now {
+        let mut tx = store.begin().await?;
+        sessions::touch(tx.conn(), &id_hash, now).await?;
+        tx.commit().await?;
+    }
+    let view = SessionView {
+        operator_id: record.operator.id.clone(),
+        name: record.operator.name.clone(),
+        email: record.operator.email.clone(),
+        roles: record.operator.roles.clone(),
+        csrf_token: record.csrf_token,
+    };
+    Ok(Some(Session { actor: actor_of(&view), view, id_hash }))
+}
+
+pub async fn sign_out(store: &Store, session: &Session) -> Result<(), AppError> {
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    sessions::end(tx.conn(), &session.id_hash, now, "signed out").await?;
+    audit::append(
+        tx.conn(),
+        &session.actor,
+        AuditEntry::new("auth.sign_out", "operator", &session.view.operator_id, json!({ "session": &session.id_hash[..12] })),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Ends every session of the signed-in operator, this one included.
+pub async fn sign_out_everywhere(store: &Store, session: &Session) -> Result<u64, AppError> {
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    let ended = sessions::end_all_of_operator(tx.conn(), &session.view.operator_id, now, "signed out everywhere").await?;
+    audit::append(
+        tx.conn(),
+        &session.actor,
+        AuditEntry::new("auth.sign_out_everywhere", "operator", &session.view.operator_id, json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+pub async fn my_sessions(store: &Store, session: &Session) -> Result<Vec<SessionSummary>, AppError> {
+    let records = sessions::open_of_operator(&mut *store.read().await?, &session.view.operator_id, Timestamp::now()).await?;
+    Ok(records
+        .into_iter()
+        .map(|r| SessionSummary {
+            handle: r.id_hash[..12].to_owned(),
+            current: r.id_hash == session.id_hash,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            client_addr: r.client_addr,
+            user_agent: r.user_agent,
+        })
+        .collect())
+}
+
+/// The pipeline token behind an `Authorization: Bearer` value, as an actor. Unknown, revoked and
+/// expired tokens are all simply "not authenticated".
+pub async fn resolve_token(store: &Store, bearer: &str) -> Result<Actor, AppError> {
+    if !bearer.starts_with(SECRET_PREFIX) {
+        return Err(AppError::Unauthenticated);
+    }
+    let now = Timestamp::now();
+    let token = tokens::by_secret_hash(&mut *store.read().await?, &secret_hash(bearer))
+        .await?
+        .filter(|t| t.is_usable(now))
+        .ok_or(AppError::Unauthenticated)?;
+    if token.last_used_at.is_none_or(|t| t.plus_seconds(TOUCH_EVERY_SECONDS) <= now) {
+        let mut tx = store.begin().await?;
+        tokens::touch(tx.conn(), &token.id, now).await?;
+        tx.commit().await?;
+    }
+    Ok(Actor::token(&token.id, &token.name, token.scopes))
+}

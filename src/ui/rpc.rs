@@ -1,0 +1,70 @@
+//! Every server function of the console, with who may call it. The HTTP guard refuses calls to
+//! endpoints missing here, and a test calls each endpoint listed by the server-function registry
+//! to prove the table and the real behaviour agree. Adding a server function means adding it
+//! here, or it cannot be called.
+
+use crate::domain::actor::Capability;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not: signing in, first run, "who am I".
+    Public,
+    /// Any signed-in operator: their own account.
+    SignedIn,
+    /// Signed-in operators whose console roles grant the capability.
+    Needs(Capability),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rpc {
+    pub path: &'static str,
+    pub access: Access,
+    /// State-changing calls must prove they come from the console (origin and CSRF token).
+    pub changes_state: bool,
+}
+
+const fn read(path: &'static str, access: Access) -> Rpc {
+    Rpc { path, access, changes_state: false }
+}
+
+const fn write(path: &'static str, access: Access) -> Rpc {
+    Rpc { path, access, changes_state: true }
+}
+
+use Access::{Needs, Public, SignedIn};
+use Capability::{Administer, EditLedger, ReadLedger};
+
+pub const RPCS: &[Rpc] = &[
+    read("/rpc/auth/session", Public),
+    write("/rpc/auth/sign-in", Public),
+    write("/rpc/auth/sign-out", SignedIn),
+    write("/rpc/auth/sign-out-everywhere", SignedIn),
+    read("/rpc/bootstrap/status", Public),
+    write("/rpc/bootstrap/complete", Public),
+    read("/rpc/account/sessions", SignedIn),
+    write("/rpc/account/password", SignedIn),
+    read("/rpc/overview", Needs(ReadLedger)),
+    read("/rpc/ledger/choices", Needs(ReadLedger)),
+    read("/rpc/identities/list", Needs(ReadLedger)),
+    read("/rpc/identities/detail", Needs(ReadLedger)),
+    write("/rpc/identities/create", Needs(EditLedger)),
+    write("/rpc/identities/update", Needs(EditLedger)),
+    write("/rpc/identities/status", Needs(EditLedger)),
+    write("/rpc/credentials/register", Needs(EditLedger)),
+    read("/rpc/services/list", Needs(ReadLedger)),
+    read("/rpc/services/detail", Needs(ReadLedger)),
+    write("/rpc/services/create", Needs(EditLedger)),
+    write("/rpc/services/update", Needs(EditLedger)),
+    read("/rpc/operators/list", Needs(Administer)),
+    write("/rpc/operators/create", Needs(Administer)),
+    write("/rpc/operators/update", Needs(Administer)),
+    write("/rpc/operators/status", Needs(Administer)),
+    write("/rpc/operators/reset-password", Needs(Administer)),
+    read("/rpc/tokens/list", Needs(Administer)),
+    write("/rpc/tokens/create", Needs(Administer)),
+    write("/rpc/tokens/revoke", Needs(Administer)),
+];
+
+pub fn lookup(path: &str) -> Option<&'static Rpc> {
+    RPCS.iter().find(|r| r.path == path)
+}
