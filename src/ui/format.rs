@@ -41,6 +41,25 @@ pub fn count(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// "Chrome on Linux" from a User-Agent string; the full string belongs in a tooltip.
+pub fn browser_summary(user_agent: &str) -> String {
+    let browser = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl")]
+        .iter()
+        .find(|(marker, _)| user_agent.contains(marker))
+        .map(|(_, name)| *name);
+    let os = [("Windows", "Windows"), ("Mac OS X", "macOS"), ("Android", "Android"), ("iPhone", "iOS"), ("Linux", "Linux")]
+        .iter()
+        .find(|(marker, _)| user_agent.contains(marker))
+        .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => format!("a browser on {o}"),
+        (None, None) if user_agent.trim().is_empty() => NONE.to_owned(),
+        (None, None) => user_agent.chars().take(40).collect(),
+    }
+}
+
 /// A query string from key/value pairs, skipping empty values.
 pub fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
     let parts: Vec<String> = pairs
@@ -75,6 +94,13 @@ mod tests {
     fn query_strings_skip_empty_values_and_encode() {
         assert_eq!(query_string(&[("kind", Some("ci_bot")), ("q", Some("")), ("label", Some("team=a b"))]), "?kind=ci_bot&label=team%3Da%20b");
         assert_eq!(query_string(&[("q", None)]), "");
+    }
+
+    #[test]
+    fn user_agents_read_as_browser_and_system() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+        assert_eq!(browser_summary(chrome), "Chrome on Linux");
+        assert_eq!(browser_summary(""), NONE);
     }
 
     #[test]

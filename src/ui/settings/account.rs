@@ -4,7 +4,7 @@ use crate::domain::operator::SessionSummary;
 use crate::error::AppError;
 use crate::ui::auth::hard_navigate;
 use crate::ui::components::{submission_error, successes, Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
-use crate::ui::format::or_dash;
+use crate::ui::format::{browser_summary, or_dash};
 use crate::ui::{use_session, CsrfField};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -106,7 +106,7 @@ pub fn AccountPage() -> impl IntoView {
                                     <td class="nowrap">{s.last_seen_at.short()}</td>
                                     <td class="nowrap">{s.expires_at.short()}</td>
                                     <td>{or_dash(s.client_addr.as_deref().unwrap_or_default())}</td>
-                                    <td class="small muted">{or_dash(s.user_agent.as_deref().unwrap_or_default())}</td>
+                                    <td title=s.user_agent.clone().unwrap_or_default()>{browser_summary(s.user_agent.as_deref().unwrap_or_default())}</td>
                                     <td>{s.current.then(|| view! { <Badge tone="active" text="This browser"/> })}</td>
                                 </tr>
                             }).collect_view();

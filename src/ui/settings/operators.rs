@@ -210,34 +210,38 @@ fn OperatorTable(
             let (name, email, roles_checked, prefix) = (o.name.clone(), o.email.clone(), o.roles.clone(), o.id.clone());
             view! {
                 <tr>
-                    <td class="strong">{o.name.clone()}</td>
+                    <td class="strong nowrap">{o.name.clone()}</td>
                     <td>{o.email.clone()}</td>
                     <td>{roles}</td>
                     <td><Badge tone=if active { "active" } else { "retired" } text=o.status.label()/></td>
                     <td class="nowrap">{when(&o.last_sign_in_at)}</td>
                     <td class="row-actions">
                         <details class="action-panel">
-                            <summary class="button">"Edit…"</summary>
-                            <ActionForm action=update attr:class="stack">
-                                <CsrfField/>
-                                <input type="hidden" name="id" value=edit_id/>
-                                <label>"Name"<input type="text" name="name" value=name required/></label>
-                                <label>"E-mail"<input type="email" name="email" value=email required/></label>
-                                <div class="checks"><RoleBoxes checked=roles_checked prefix=prefix/></div>
-                                <button type="submit" class="button primary">"Save"</button>
-                            </ActionForm>
+                            <summary class="button">"Manage…"</summary>
+                            <div class="stack panel-body">
+                                <ActionForm action=update attr:class="stack">
+                                    <CsrfField/>
+                                    <input type="hidden" name="id" value=edit_id/>
+                                    <label>"Name"<input type="text" name="name" value=name required/></label>
+                                    <label>"E-mail"<input type="email" name="email" value=email required/></label>
+                                    <div class="checks"><RoleBoxes checked=roles_checked prefix=prefix/></div>
+                                    <button type="submit" class="button primary">"Save"</button>
+                                </ActionForm>
+                                <div class="panel-actions">
+                                    <ActionForm action=status attr:class="inline-form">
+                                        <CsrfField/>
+                                        <input type="hidden" name="id" value=status_id/>
+                                        <input type="hidden" name="status" value=next_status/>
+                                        <button type="submit" class="button">{verb}</button>
+                                    </ActionForm>
+                                    <ActionForm action=reset attr:class="inline-form">
+                                        <CsrfField/>
+                                        <input type="hidden" name="id" value=reset_id/>
+                                        <button type="submit" class="button">"Reset password"</button>
+                                    </ActionForm>
+                                </div>
+                            </div>
                         </details>
-                        <ActionForm action=status attr:class="inline-form">
-                            <CsrfField/>
-                            <input type="hidden" name="id" value=status_id/>
-                            <input type="hidden" name="status" value=next_status/>
-                            <button type="submit" class="button">{verb}</button>
-                        </ActionForm>
-                        <ActionForm action=reset attr:class="inline-form">
-                            <CsrfField/>
-                            <input type="hidden" name="id" value=reset_id/>
-                            <button type="submit" class="button">"Reset password"</button>
-                        </ActionForm>
                     </td>
                 </tr>
             }

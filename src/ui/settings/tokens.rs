@@ -4,7 +4,7 @@ use super::operators::OneTimeSecret;
 use crate::domain::token::{IssuedToken, PipelineToken, TokenScope};
 use crate::domain::Timestamp;
 use crate::error::AppError;
-use crate::ui::components::{submission_error, successes, Badge, ChoiceOptions, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
+use crate::ui::components::{submission_error, successes, Badge, ChoiceOptions, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
 use crate::ui::format::when;
 use crate::ui::identities::load_choices;
 use crate::ui::CsrfField;
@@ -139,6 +139,9 @@ pub fn TokensPage() -> impl IntoView {
 
 #[component]
 fn TokenTable(list: TokenList, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+    if list.tokens.is_empty() {
+        return view! { <EmptyState text="No pipeline tokens yet. Create one below for each pipeline, with the fewest scopes it needs."/> }.into_any();
+    }
     let now = list.as_of;
     let rows = list
         .tokens
@@ -178,4 +181,5 @@ fn TokenTable(list: TokenList, revoke: ServerAction<RevokeToken>) -> impl IntoVi
     view! {
         <Table id="tokens-table" headers=&["Name", "Token", "Scopes", "Owner", "Expires", "Last used", "State", ""]>{rows}</Table>
     }
+    .into_any()
 }
