@@ -1,32 +1,21 @@
 // The optimised release bundle (wasm-opt'd, size-optimised) hydrates and drives the client-side
 // router: a broken wasm-opt produces a bundle that loads but never hydrates.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, hydrated, launchBrowser, newPage, signIn, startApp } from '../support/app.mjs';
+import { DEMO, appAndBrowser, hydrated, newPage, signIn } from '../support/app.mjs';
 
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp({ identities: 40 });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const ctx = appAndBrowser({ identities: 40 });
 
 test('the release bundle is the optimised one and it hydrates', async () => {
-  const wasm = await fetch(`${app.base}/pkg/nhidb.wasm`);
+  const wasm = await fetch(`${ctx.app.base}/pkg/nhidb.wasm`);
   assert.equal(wasm.status, 200);
   const size = (await wasm.arrayBuffer()).byteLength;
   assert.ok(size < 4_000_000, `release wasm is size-optimised (${size} bytes)`);
 
-  const page = await newPage(browser);
-  await signIn(page, app.base, DEMO.viewer);
-  await page.goto(`${app.base}/identities`);
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.viewer);
+  await page.goto(`${ctx.app.base}/identities`);
   await hydrated(page);
   await page.selectOption('select[name="status"]', 'suspended');
   await page.click('button:has-text("Apply filters")');

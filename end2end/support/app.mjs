@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
@@ -128,4 +129,19 @@ export async function signIn(page, base, [email, password]) {
 
 export async function hydrated(page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+// Starts an app and a browser before the tests of a file and stops them after; the returned
+// object carries `app` and `browser` once the tests run.
+export function appAndBrowser(options) {
+  const context = {};
+  before(async () => {
+    context.app = await startApp(options);
+    context.browser = await launchBrowser();
+  });
+  after(async () => {
+    await context.browser?.close();
+    await context.app?.stop();
+  });
+  return context;
 }

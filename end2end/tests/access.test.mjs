@@ -1,26 +1,15 @@
 // Signing in and out, what each console role sees, the server refusing what the UI hides, the
 // first-run flow, and tokens shown once — in Chromium, under the console's CSP.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, hydrated, launchBrowser, newPage, signIn, startApp } from '../support/app.mjs';
+import { DEMO, appAndBrowser, hydrated, newPage, signIn, startApp } from '../support/app.mjs';
 
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp({ identities: 40 });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const ctx = appAndBrowser({ identities: 40 });
 
 test('sign in, see the console, sign out', async () => {
-  const page = await newPage(browser);
-  await page.goto(`${app.base}/identities?kind=ci_bot`);
+  const page = await newPage(ctx.browser);
+  await page.goto(`${ctx.app.base}/identities?kind=ci_bot`);
   await page.waitForURL(/\/sign-in\?next=/);
   await hydrated(page);
 
@@ -37,16 +26,16 @@ test('sign in, see the console, sign out', async () => {
 
   await page.click('.sign-out button');
   await page.waitForURL(/\/sign-in$/);
-  await page.goto(`${app.base}/identities`);
+  await page.goto(`${ctx.app.base}/identities`);
   await page.waitForURL(/\/sign-in\?next=/);
   assert.deepEqual(page.problems, []);
   await page.close();
 });
 
 test('a viewer sees no edit controls, and the server refuses a forced edit', async () => {
-  const page = await newPage(browser);
-  await signIn(page, app.base, DEMO.viewer);
-  await page.goto(`${app.base}/identities`);
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.viewer);
+  await page.goto(`${ctx.app.base}/identities`);
   await hydrated(page);
   assert.equal(await page.locator('a:has-text("New identity")').count(), 0);
   await page.locator('#identities-table tbody tr a.strong').first().click();
@@ -69,8 +58,8 @@ test('a viewer sees no edit controls, and the server refuses a forced edit', asy
 });
 
 test('an admin creates a pipeline token and sees its secret exactly once', async () => {
-  const page = await newPage(browser);
-  await signIn(page, app.base, DEMO.admin);
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.admin);
   await page.click('nav a:has-text("Pipeline tokens")');
   await page.waitForSelector('#token-form');
   await page.fill('#token-name', 'browser test pipeline');
@@ -83,7 +72,7 @@ test('an admin creates a pipeline token and sees its secret exactly once', async
   assert.match(secret, /^nhidb_[a-z2-7]{40,}$/);
   await page.waitForSelector('#tokens-table td:has-text("browser test pipeline")');
 
-  const whoami = await fetch(`${app.base}/api/v1/whoami`, { headers: { Authorization: `Bearer ${secret}` } });
+  const whoami = await fetch(`${ctx.app.base}/api/v1/whoami`, { headers: { Authorization: `Bearer ${secret}` } });
   assert.equal(whoami.status, 200);
 
   await page.reload();
@@ -103,7 +92,7 @@ test('first run: the printed link creates the first admin', async () => {
       if (!link) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(link, `nhidb serve printed a first-run link: ${fresh.output()}`);
-    const page = await newPage(browser);
+    const page = await newPage(ctx.browser);
     await page.goto(link);
     await hydrated(page);
     await page.fill('#name', 'First Admin');

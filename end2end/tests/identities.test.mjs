@@ -1,27 +1,16 @@
 // The identities workflow in a real browser: list, filter, create through the form, find it,
 // open it, suspend it, register a credential — after hydration, so the client side is exercised.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, hydrated, launchBrowser, newPage, signIn, startApp } from '../support/app.mjs';
+import { DEMO, appAndBrowser, hydrated, newPage, signIn } from '../support/app.mjs';
 
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const ctx = appAndBrowser();
 
 test('filter by kind, create an identity, find it, open it, suspend it', async () => {
-  const page = await newPage(browser);
-  await signIn(page, app.base, DEMO.requester);
-  await page.goto(`${app.base}/identities`);
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.requester);
+  await page.goto(`${ctx.app.base}/identities`);
   await hydrated(page);
   assert.match(await page.locator('h1').textContent(), /Identities/);
   const allRows = await page.locator('#identities-table tbody tr').count();
@@ -52,7 +41,7 @@ test('filter by kind, create an identity, find it, open it, suspend it', async (
   const createdUrl = page.url();
 
   // It is listed, and opens from the list.
-  await page.goto(`${app.base}/identities?q=e2e-deploy`);
+  await page.goto(`${ctx.app.base}/identities?q=e2e-deploy`);
   await hydrated(page);
   const row = page.locator('#identities-table tbody tr', { hasText: 'e2e-deploy-bot' });
   assert.equal(await row.count(), 1);
@@ -74,8 +63,8 @@ test('filter by kind, create an identity, find it, open it, suspend it', async (
 });
 
 test('client-side navigation loads every list and page without server errors', async () => {
-  const page = await newPage(browser);
-  await signIn(page, app.base, DEMO.viewer);
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.viewer);
   await page.click('nav.sidenav a:has-text("Services")');
   await page.waitForSelector('#services-table');
   await page.click('#services-table tbody tr a.strong >> nth=0');
@@ -89,9 +78,9 @@ test('client-side navigation loads every list and page without server errors', a
 });
 
 test('bad input keeps what was typed and shows the error next to the field', async () => {
-  const page = await newPage(browser);
-  await signIn(page, app.base, DEMO.requester);
-  await page.goto(`${app.base}/identities/new`);
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.requester);
+  await page.goto(`${ctx.app.base}/identities/new`);
   await hydrated(page);
   await page.fill('#identity-name', 'Not A Valid Name');
   await page.selectOption('#identity-kind', 'workload');
@@ -109,9 +98,9 @@ test('bad input keeps what was typed and shows the error next to the field', asy
 });
 
 test('a pasted private key is refused as secret material', async () => {
-  const page = await newPage(browser);
-  await signIn(page, app.base, DEMO.requester);
-  await page.goto(`${app.base}/identities?status=active`);
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.requester);
+  await page.goto(`${ctx.app.base}/identities?status=active`);
   await hydrated(page);
   await page.locator('#identities-table tbody tr a.strong').first().click();
   await page.waitForSelector('summary:has-text("Register credential")');
@@ -130,9 +119,9 @@ test('a pasted private key is refused as secret material', async () => {
 });
 
 test('the layout holds on a narrow window', async () => {
-  const page = await newPage(browser, { width: 420, height: 900 });
-  await signIn(page, app.base, DEMO.viewer);
-  await page.goto(`${app.base}/identities`);
+  const page = await newPage(ctx.browser, { width: 420, height: 900 });
+  await signIn(page, ctx.app.base, DEMO.viewer);
+  await page.goto(`${ctx.app.base}/identities`);
   await hydrated(page);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `no horizontal scroll of the page itself (overflow ${overflow}px)`);

@@ -24,6 +24,10 @@ pub async fn current_session() -> Result<Option<SessionView>, AppError> {
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<String, AppError> {
     crate::ui::session::run_public(|state, client| async move {
         let (cookie, _) = crate::service::auth::sign_in(&state.store, &state.config.access, &email, &password, &client).await?;
+        // A session this browser held before is ended, not just replaced in the cookie jar.
+        if let Ok(previous) = crate::ui::session::session() {
+            crate::service::auth::sign_out(&state.store, &previous).await?;
+        }
         crate::ui::session::set_session_cookie(&cookie.value, cookie.max_age_seconds);
         Ok(safe_next(next.as_deref()))
     })

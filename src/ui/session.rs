@@ -45,12 +45,7 @@ where
     F: FnOnce(Store, Actor) -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
-    let result = match (state(), session()) {
-        (Ok(state), Ok(session)) => body(state.store, session.actor).await,
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
-    give_page_status(&result);
-    result
+    run_session(|store, session| body(store, session.actor)).await
 }
 
 /// Runs a server function's body that needs the whole session (the operator's own account).

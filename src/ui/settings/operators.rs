@@ -10,10 +10,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-/// One checkbox per console role; checked boxes arrive as `Some("on")`.
+/// One checkbox per console role, in `ConsoleRole::ALL` order; checked boxes arrive as `Some("on")`.
 #[cfg(feature = "ssr")]
-fn roles_from(boxes: [(ConsoleRole, Option<String>); 5]) -> Vec<String> {
-    boxes.into_iter().filter(|(_, on)| on.is_some()).map(|(r, _)| r.as_str().to_owned()).collect()
+fn roles_from(boxes: [Option<String>; 5]) -> Vec<String> {
+    ConsoleRole::ALL.iter().zip(boxes).filter(|(_, on)| on.is_some()).map(|(r, _)| r.as_str().to_owned()).collect()
 }
 
 #[server(prefix = "/rpc", endpoint = "operators/list")]
@@ -42,13 +42,7 @@ pub async fn create_operator(
     role_admin: Option<String>,
 ) -> Result<CreatedOperator, AppError> {
     crate::ui::session::run(|store, actor| async move {
-        let roles = roles_from([
-            (ConsoleRole::Viewer, role_viewer),
-            (ConsoleRole::Requester, role_requester),
-            (ConsoleRole::Approver, role_approver),
-            (ConsoleRole::Auditor, role_auditor),
-            (ConsoleRole::Admin, role_admin),
-        ]);
+        let roles = roles_from([role_viewer, role_requester, role_approver, role_auditor, role_admin]);
         let input = crate::domain::operator::OperatorInput { name, email, roles };
         let (operator, password) = crate::service::operators::create(&store, &actor, &input, password.as_deref()).await?;
         Ok(CreatedOperator { operator, password })
@@ -70,13 +64,7 @@ pub async fn update_operator(
     role_admin: Option<String>,
 ) -> Result<Operator, AppError> {
     crate::ui::session::run(|store, actor| async move {
-        let roles = roles_from([
-            (ConsoleRole::Viewer, role_viewer),
-            (ConsoleRole::Requester, role_requester),
-            (ConsoleRole::Approver, role_approver),
-            (ConsoleRole::Auditor, role_auditor),
-            (ConsoleRole::Admin, role_admin),
-        ]);
+        let roles = roles_from([role_viewer, role_requester, role_approver, role_auditor, role_admin]);
         crate::service::operators::update(&store, &actor, &id, &crate::domain::operator::OperatorInput { name, email, roles }).await
     })
     .await
