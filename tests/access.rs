@@ -29,6 +29,8 @@ fn roles_for(capability: Capability) -> (&'static [ConsoleRole], &'static [Conso
         Capability::Audit => (&[ConsoleRole::Viewer], &[ConsoleRole::Auditor]),
         Capability::Administer => (&[ConsoleRole::Requester], &[ConsoleRole::Admin]),
         Capability::ReportUsage => (&[ConsoleRole::Admin], &[]),
+        Capability::Propose => (&[ConsoleRole::Viewer], &[ConsoleRole::Requester]),
+        Capability::Decide => (&[ConsoleRole::Requester], &[ConsoleRole::Approver]),
     }
 }
 

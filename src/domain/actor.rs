@@ -32,6 +32,10 @@ pub enum Capability {
     Decommission,
     /// Report credential and identity usage (pipelines).
     ReportUsage,
+    /// File change requests (role definitions, grants).
+    Propose,
+    /// Approve or reject other people's change requests.
+    Decide,
 }
 
 impl Capability {
@@ -45,6 +49,8 @@ impl Capability {
             Capability::Provision => "provision services (requires the provision token scope)",
             Capability::Decommission => "decommission services (requires the decommission token scope)",
             Capability::ReportUsage => "report usage (requires the report-usage token scope)",
+            Capability::Propose => "propose changes (requires the requester or admin console role)",
+            Capability::Decide => "decide change requests (requires the approver console role)",
         }
     }
 
@@ -57,6 +63,8 @@ impl Capability {
             Capability::Audit => matches!(role, Auditor | Admin),
             Capability::Administer => role == Admin,
             Capability::ReportUsage => false,
+            Capability::Propose => matches!(role, Requester | Admin),
+            Capability::Decide => role == Approver,
         }
     }
 
@@ -69,6 +77,8 @@ impl Capability {
                 | (Capability::Provision, TokenScope::Provision)
                 | (Capability::Decommission, TokenScope::Decommission)
                 | (Capability::ReportUsage, TokenScope::ReportUsage)
+                // Pipelines may file role changes (roles as code); people decide them.
+                | (Capability::Propose, TokenScope::Provision)
         )
     }
 }

@@ -8,6 +8,7 @@ pub mod access;
 pub mod actor;
 pub mod assignment;
 pub mod audit;
+pub mod change;
 pub mod credential;
 pub mod identity;
 pub mod labels;

@@ -143,6 +143,314 @@ impl RoleDefinition {
     }
 }
 
+impl RoleDefinition {
+    /// Resources on which this definition grants both a read and a write (or admin) action:
+    /// separation of duties wants that split across roles unless it is justified.
+    pub fn read_write_overlaps(&self) -> Vec<String> {
+        let mut overlaps: Vec<String> = self
+            .permissions
+            .iter()
+            .filter(|p| p.class() == ActionClass::Read)
+            .filter(|r| self.permissions.iter().any(|w| w.resource == r.resource && w.class() != ActionClass::Read))
+            .map(|p| p.resource.clone())
+            .collect();
+        overlaps.sort();
+        overlaps.dedup();
+        overlaps
+    }
+
+    /// Refuses a definition that combines read and write on a resource without a justification.
+    pub fn check_justification(&self) -> Result<(), String> {
+        let overlaps = self.read_write_overlaps();
+        if !overlaps.is_empty() && self.justification.as_deref().is_none_or(|j| j.trim().len() < 10) {
+            return Err(format!(
+                "This role both reads and writes {}; separation of duties needs a justification (at least 10 characters) for that.",
+                overlaps.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A role definition as typed into a form or a roles-as-code file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DefinitionInput {
+    pub scope: String,
+    #[serde(default)]
+    pub description: String,
+    /// One `action on type:name` per line.
+    pub permissions: String,
+    #[serde(default)]
+    pub justification: String,
+}
+
+impl DefinitionInput {
+    pub fn parse(&self, problems: &mut crate::error::Problems) -> Option<RoleDefinition> {
+        let scope = problems.check("scope", ScopePath::parse(&self.scope));
+        let description = problems.check("description", super::name::text(&self.description, "Description", 2000, false));
+        let lines: Vec<&str> = self.permissions.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let permissions = if lines.is_empty() {
+            problems.add("permissions", "A role needs at least one permission, e.g. `read on api:orders`.");
+            None
+        } else {
+            problems.check("permissions", lines.iter().map(|l| Permission::parse_line(l)).collect::<Result<Vec<_>, _>>())
+        };
+        let justification = self.justification.trim();
+        let justification = (!justification.is_empty()).then(|| justification.to_owned());
+        let definition = RoleDefinition::new(scope?, description?, permissions?, justification);
+        problems.check("justification", definition.check_justification())?;
+        Some(definition)
+    }
+}
+
+impl RoleDefinition {
+    /// The permission lines, as a form or file shows them.
+    pub fn permissions_text(&self) -> String {
+        self.permissions.iter().map(Permission::to_string).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// How two versions of a role differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDiff {
+    pub added: Vec<Permission>,
+    pub removed: Vec<Permission>,
+    pub unchanged: Vec<Permission>,
+    /// (from, to) when the scope changed.
+    pub scope: Option<(String, String)>,
+    pub description: Vec<TextSpan>,
+    /// (from, to) when the justification changed.
+    pub justification: Option<(Option<String>, Option<String>)>,
+}
+
+impl RoleDiff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.scope.is_none()
+            && self.justification.is_none()
+            && self.description.iter().all(|s| s.change == SpanChange::Same)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanChange {
+    Same,
+    Added,
+    Removed,
+}
+
+/// A run of words in a text diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSpan {
+    pub change: SpanChange,
+    pub text: String,
+}
+
+/// A word-level diff (longest common subsequence): descriptions are short, so the quadratic
+/// table is small.
+pub fn text_diff(before: &str, after: &str) -> Vec<TextSpan> {
+    let a: Vec<&str> = before.split_whitespace().collect();
+    let b: Vec<&str> = after.split_whitespace().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let mut spans: Vec<TextSpan> = Vec::new();
+    let mut push = |change: SpanChange, word: &str| match spans.last_mut() {
+        Some(last) if last.change == change => {
+            last.text.push(' ');
+            last.text.push_str(word);
+        }
+        _ => spans.push(TextSpan { change, text: word.to_owned() }),
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            push(SpanChange::Same, a[i]);
+            i += 1;
+            j += 1;
+        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
+            push(SpanChange::Removed, a[i]);
+            i += 1;
+        } else {
+            push(SpanChange::Added, b[j]);
+            j += 1;
+        }
+    }
+    a[i..].iter().for_each(|w| push(SpanChange::Removed, w));
+    b[j..].iter().for_each(|w| push(SpanChange::Added, w));
+    spans
+}
+
+/// What changes from `before` to `after`. `before` is `None` for a new role.
+pub fn diff(before: Option<&RoleDefinition>, after: &RoleDefinition) -> RoleDiff {
+    let empty = Vec::new();
+    let old = before.map(|b| &b.permissions).unwrap_or(&empty);
+    let added = after.permissions.iter().filter(|p| !old.contains(p)).cloned().collect();
+    let removed = old.iter().filter(|p| !after.permissions.contains(p)).cloned().collect();
+    let unchanged = after.permissions.iter().filter(|p| old.contains(p)).cloned().collect();
+    let scope = match before {
+        Some(b) if b.scope != after.scope => Some((b.scope.to_string(), after.scope.to_string())),
+        None => Some((String::new(), after.scope.to_string())),
+        _ => None,
+    };
+    let justification = match before {
+        Some(b) if b.justification != after.justification => Some((b.justification.clone(), after.justification.clone())),
+        None if after.justification.is_some() => Some((None, after.justification.clone())),
+        _ => None,
+    };
+    RoleDiff {
+        added,
+        removed,
+        unchanged,
+        scope,
+        description: text_diff(before.map(|b| b.description.as_str()).unwrap_or(""), &after.description),
+        justification,
+    }
+}
+
+/// The catalog's sort orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CatalogSort {
+    Slug,
+    Holders,
+    Changed,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleFilter {
+    pub text: Option<String>,
+    pub scope_prefix: Option<ScopePath>,
+    pub sensitivity: Option<Sensitivity>,
+    pub status: Option<RoleStatus>,
+    pub action: Option<String>,
+    pub resource: Option<String>,
+}
+
+/// The catalog as addressed by a URL or API query string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleQuery {
+    pub q: Option<String>,
+    pub scope: Option<String>,
+    pub sensitivity: Option<String>,
+    pub status: Option<String>,
+    pub action: Option<String>,
+    pub resource: Option<String>,
+    /// `slug` (default), `holders` or `changed`.
+    pub sort: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl RoleQuery {
+    pub fn to_filter(&self) -> Result<(RoleFilter, CatalogSort, super::page::PageRequest), crate::error::AppError> {
+        use super::page::present;
+        let mut problems = crate::error::Problems::new();
+        let scope_prefix = present(&self.scope).and_then(|s| problems.check("scope", ScopePath::parse(s)));
+        let sensitivity = present(&self.sensitivity).and_then(|s| problems.check("sensitivity", Sensitivity::parse(s)));
+        let status = present(&self.status).and_then(|s| problems.check("status", RoleStatus::parse(s)));
+        let action = present(&self.action).and_then(|a| {
+            problems.check("action", classify(a).map(|_| a.to_owned()).ok_or_else(|| format!("\"{a}\" is not a known action.")))
+        });
+        let sort = match present(&self.sort) {
+            None | Some("slug") => CatalogSort::Slug,
+            Some("holders") => CatalogSort::Holders,
+            Some("changed") => CatalogSort::Changed,
+            Some(other) => {
+                problems.add("sort", format!("\"{other}\" is not a sort order; use slug, holders or changed."));
+                CatalogSort::Slug
+            }
+        };
+        problems.into_result()?;
+        let filter = RoleFilter {
+            text: present(&self.q).map(str::to_owned),
+            scope_prefix,
+            sensitivity,
+            status,
+            action,
+            resource: present(&self.resource).map(str::to_owned),
+        };
+        Ok((filter, sort, super::page::PageRequest { after: present(&self.after).map(str::to_owned), limit: self.limit }))
+    }
+}
+
+/// Everything the role page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleDetail {
+    pub role: Role,
+    /// Newest first.
+    pub versions: Vec<RoleVersion>,
+    pub holders: Vec<VersionHolders>,
+    /// (identity id, name, pinned version) of the first holders by name.
+    pub some_holders: Vec<(String, String, i64)>,
+    pub requests: Vec<super::change::ChangeRequest>,
+}
+
+impl RoleDetail {
+    pub fn current(&self) -> Option<&RoleVersion> {
+        self.versions.iter().find(|v| v.version == self.role.current_version)
+    }
+
+    /// "37 on v3, 5 still on v2".
+    pub fn holders_summary(&self) -> String {
+        if self.holders.is_empty() {
+            return "No holders".to_owned();
+        }
+        self.holders
+            .iter()
+            .map(|h| {
+                if h.version == self.role.current_version {
+                    format!("{} on v{}", h.holders, h.version)
+                } else {
+                    format!("{} still on v{}", h.holders, h.version)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A proposal for a new role.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewRoleInput {
+    pub slug: String,
+    pub display_name: String,
+    pub sensitivity: String,
+    #[serde(flatten)]
+    pub definition: DefinitionInput,
+    pub reason: String,
+}
+
+/// A proposal for a new version of a role.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleVersionInput {
+    #[serde(flatten)]
+    pub definition: DefinitionInput,
+    #[serde(default)]
+    pub move_holders: bool,
+    pub reason: String,
+}
+
+/// Holders of a role at one pinned version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionHolders {
+    pub version: i64,
+    pub holders: i64,
+}
+
+/// A role as the catalog lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleSummary {
+    pub role: Role,
+    pub scope: String,
+    pub holders: i64,
+    pub last_change: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleVersion {
     pub role_id: String,
@@ -194,6 +502,78 @@ mod tests {
         let b = RoleDefinition::new(scope, "d".into(), vec![perm("read", "api:b"), perm("read", "api:a"), perm("read", "api:a")], None);
         assert_eq!(a.content_hash(), b.content_hash());
         assert!(a.content_hash().starts_with("sha256:"));
+    }
+
+    fn def(scope: &str, description: &str, perms: &[(&str, &str)]) -> RoleDefinition {
+        RoleDefinition::new(
+            ScopePath::parse(scope).unwrap(),
+            description.into(),
+            perms.iter().map(|(a, r)| perm(a, r)).collect(),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_diff_names_added_removed_and_unchanged_permissions() {
+        let v1 = def("prod", "Writes logs", &[("write", "logs:*"), ("read", "api:a")]);
+        let v2 = def("prod", "Writes logs", &[("write", "logs:*"), ("upload", "metrics:*")]);
+        let d = diff(Some(&v1), &v2);
+        assert_eq!(d.added, [perm("upload", "metrics:*")]);
+        assert_eq!(d.removed, [perm("read", "api:a")]);
+        assert_eq!(d.unchanged, [perm("write", "logs:*")]);
+        assert_eq!(d.scope, None);
+        assert!(!d.is_empty());
+    }
+
+    #[test]
+    fn a_scope_change_is_reported_with_both_sides() {
+        let d = diff(Some(&def("prod", "", &[("read", "db:x")])), &def("prod/payments", "", &[("read", "db:x")]));
+        assert_eq!(d.scope, Some(("prod".into(), "prod/payments".into())));
+    }
+
+    #[test]
+    fn identical_definitions_have_an_empty_diff() {
+        let v = def("prod", "Same words", &[("read", "db:x")]);
+        assert!(diff(Some(&v), &v.clone()).is_empty());
+    }
+
+    #[test]
+    fn description_changes_are_diffed_word_by_word() {
+        let spans = text_diff("reads the orders API", "reads the invoices API daily");
+        let rendered: Vec<String> = spans
+            .iter()
+            .map(|s| match s.change {
+                SpanChange::Same => s.text.clone(),
+                SpanChange::Added => format!("+[{}]", s.text),
+                SpanChange::Removed => format!("-[{}]", s.text),
+            })
+            .collect();
+        assert_eq!(rendered, ["reads the", "-[orders]", "+[invoices]", "API", "+[daily]"]);
+    }
+
+    #[test]
+    fn a_new_role_diffs_against_nothing() {
+        let d = diff(None, &def("prod", "New", &[("read", "db:x")]));
+        assert_eq!(d.added.len(), 1);
+        assert_eq!(d.scope, Some((String::new(), "prod".into())));
+    }
+
+    #[test]
+    fn read_and_write_on_one_resource_need_a_justification() {
+        let both = def("prod", "", &[("read", "db:ledger"), ("write", "db:ledger"), ("read", "db:other")]);
+        assert_eq!(both.read_write_overlaps(), ["db:ledger"]);
+        assert!(both.check_justification().unwrap_err().contains("db:ledger"));
+        let justified = RoleDefinition { justification: Some("Ledger reconciliation job must read and fix rows".into()), ..both };
+        assert!(justified.check_justification().is_ok());
+    }
+
+    #[test]
+    fn a_definition_form_reports_each_bad_line() {
+        let mut problems = crate::error::Problems::new();
+        let input = DefinitionInput { scope: "prod".into(), permissions: "read on api:x\nfly to the moon".into(), ..Default::default() };
+        assert!(input.parse(&mut problems).is_none());
+        let e = problems.into_result().unwrap_err();
+        assert!(e.field_message("permissions").unwrap().contains("fly to the moon"));
     }
 
     #[test]

@@ -5,10 +5,12 @@
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod changes;
 pub mod credentials;
 pub mod identities;
 pub mod operators;
 pub mod overview;
+pub mod roles;
 pub mod secrets;
 pub mod seed;
 pub mod services;

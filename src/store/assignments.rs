@@ -111,3 +111,65 @@ pub async fn revoke_all_of_identity(
     .map_err(db_error("revoke assignments of identity"))?;
     Ok(done.rows_affected())
 }
+
+/// Moves every active holder of the role on an older version to `to_version`: each old
+/// assignment ends ("moved to vN") and a new one starts, so the history keeps who held what
+/// when. Credentials follow their assignment. Returns how many moved.
+pub async fn move_holders(conn: &mut AnyConnection, role_id: &str, to_version: i64, change_request_id: &str, at: Timestamp) -> Result<u64, AppError> {
+    let old: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "select id, identity_id, scope_id, expires_at from assignments where role_id = $1 and role_version < $2 and revoked_at is null",
+    )
+    .bind(role_id)
+    .bind(to_version)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error("holders to move"))?;
+    let reason = format!("moved to v{to_version}");
+    for (id, identity_id, scope_id, expires_at) in &old {
+        sqlx::query("update assignments set revoked_at = $2, revoked_by = 'change request', revoke_reason = $3 where id = $1")
+            .bind(id)
+            .bind(at.to_rfc3339())
+            .bind(&reason)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error("end moved assignment"))?;
+        let new_id = super::new_id();
+        let expires_at = super::ts_opt(expires_at.as_deref())?;
+        insert(
+            conn,
+            &NewAssignment {
+                id: &new_id,
+                identity_id,
+                role_id,
+                role_version: to_version,
+                scope_id,
+                granted_by: "change request",
+                change_request_id: Some(change_request_id),
+                expires_at,
+            },
+            at,
+        )
+        .await?;
+        sqlx::query("update credentials set assignment_id = $2 where assignment_id = $1")
+            .bind(id)
+            .bind(&new_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error("move credentials to new assignment"))?;
+    }
+    Ok(old.len() as u64)
+}
+
+/// Ends every active assignment of the role; returns how many.
+pub async fn revoke_all_of_role(conn: &mut AnyConnection, role_id: &str, at: Timestamp, reason: &str) -> Result<u64, AppError> {
+    let done = sqlx::query(
+        "update assignments set revoked_at = $2, revoked_by = 'change request', revoke_reason = $3 where role_id = $1 and revoked_at is null",
+    )
+    .bind(role_id)
+    .bind(at.to_rfc3339())
+    .bind(reason)
+    .execute(conn)
+    .await
+    .map_err(db_error("revoke assignments of role"))?;
+    Ok(done.rows_affected())
+}

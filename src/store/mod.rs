@@ -8,6 +8,7 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod changes;
 pub mod bootstrap;
 pub mod credentials;
 pub mod identities;
@@ -96,13 +97,23 @@ pub fn vocab<T>(text: &str, parse: fn(&str) -> Result<T, String>) -> Result<T, A
     parse(text).map_err(|e| AppError::internal("stored value", e))
 }
 
-/// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern matching `text` anywhere.
+fn escape_like(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}
+
+/// A `like ... escape '\'` pattern matching lower-cased `text` anywhere.
 pub fn contains_pattern(text: &str) -> String {
-    let escaped: String = text.to_lowercase().chars().flat_map(|c| match c {
-        '%' | '_' | '\\' => vec!['\\', c],
-        c => vec![c],
-    }).collect();
-    format!("%{escaped}%")
+    format!("%{}%", escape_like(&text.to_lowercase()))
+}
+
+/// A `like ... escape '\'` pattern matching the paths below `prefix`.
+pub fn below_pattern(prefix: &str) -> String {
+    format!("{}/%", escape_like(prefix))
 }
 
 /// Lists fetch one row more than the page size: if it comes back there is a next page, whose

@@ -1,5 +1,6 @@
-use super::{db_error, ts, unique_or, vocab};
-use crate::domain::role::{Role, RoleDefinition, RoleStatus, Sensitivity};
+use super::{below_pattern, contains_pattern, count, db_error, split_page, ts, unique_or, vocab, Sql};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::role::{CatalogSort, Role, RoleDefinition, RoleFilter, RoleStatus, RoleSummary, RoleVersion, Sensitivity, VersionHolders};
 use crate::domain::Timestamp;
 use crate::error::AppError;
 use sqlx::AnyConnection;
@@ -121,4 +122,230 @@ pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {
         .fetch_one(conn)
         .await
         .map_err(db_error("count roles"))
+}
+
+pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Role>, AppError> {
+    sqlx::query_as::<_, RoleRow>(&format!("{SELECT} where id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("role by id"))?
+        .map(RoleRow::into_role)
+        .transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    role_id: String,
+    version: i64,
+    definition: String,
+    content_hash: String,
+    author: String,
+    change_request_id: Option<String>,
+    created_at: String,
+}
+
+impl VersionRow {
+    fn into_version(self) -> Result<RoleVersion, AppError> {
+        Ok(RoleVersion {
+            role_id: self.role_id,
+            version: self.version,
+            definition: serde_json::from_str(&self.definition).map_err(|e| AppError::internal("stored role definition", e))?,
+            content_hash: self.content_hash,
+            author: self.author,
+            change_request_id: self.change_request_id,
+            created_at: ts(&self.created_at)?,
+        })
+    }
+}
+
+const VERSION_SELECT: &str =
+    "select role_id, version, definition, content_hash, author, change_request_id, created_at from role_versions";
+
+/// Every version of a role, newest first.
+pub async fn versions(conn: &mut AnyConnection, role_id: &str) -> Result<Vec<RoleVersion>, AppError> {
+    sqlx::query_as::<_, VersionRow>(&format!("{VERSION_SELECT} where role_id = $1 order by version desc"))
+        .bind(role_id)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("role versions"))?
+        .into_iter()
+        .map(VersionRow::into_version)
+        .collect()
+}
+
+pub async fn version(conn: &mut AnyConnection, role_id: &str, version: i64) -> Result<Option<RoleVersion>, AppError> {
+    sqlx::query_as::<_, VersionRow>(&format!("{VERSION_SELECT} where role_id = $1 and version = $2"))
+        .bind(role_id)
+        .bind(version)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("role version"))?
+        .map(VersionRow::into_version)
+        .transpose()
+}
+
+/// Points the role at a newly applied version.
+pub async fn set_current_version(conn: &mut AnyConnection, role_id: &str, version: i64, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query("update roles set current_version = $2, updated_at = $3 where id = $1")
+        .bind(role_id)
+        .bind(version)
+        .bind(at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(db_error("set role current version"))?;
+    Ok(())
+}
+
+pub async fn set_status(conn: &mut AnyConnection, role_id: &str, status: RoleStatus, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query("update roles set status = $2, updated_at = $3 where id = $1")
+        .bind(role_id)
+        .bind(status.as_str())
+        .bind(at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(db_error("set role status"))?;
+    Ok(())
+}
+
+/// Active (unrevoked, unexpired) holders of a role per pinned version, newest version first.
+pub async fn holders_by_version(conn: &mut AnyConnection, role_id: &str, now: Timestamp) -> Result<Vec<VersionHolders>, AppError> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "select role_version, count(*) from assignments where role_id = $1 and revoked_at is null \
+         and (expires_at is null or expires_at > $2) group by role_version order by role_version desc",
+    )
+    .bind(role_id)
+    .bind(now.to_rfc3339())
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("holders by version"))?;
+    Ok(rows.into_iter().map(|(version, holders)| VersionHolders { version, holders }).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct CatalogRow {
+    id: String,
+    slug: String,
+    display_name: String,
+    description: String,
+    sensitivity: String,
+    status: String,
+    current_version: i64,
+    created_at: String,
+    updated_at: String,
+    scope: String,
+    holders: i64,
+}
+
+fn push_catalog_filter(sql: &mut Sql, filter: &RoleFilter) {
+    sql.push(" where 1 = 1");
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        sql.push(" and (lower(r.slug) like ").bind(pattern.clone()).push(" escape '\\'");
+        sql.push(" or lower(r.display_name) like ").bind(pattern).push(" escape '\\')");
+    }
+    if let Some(prefix) = &filter.scope_prefix {
+        sql.push(" and (sc.path = ").bind(prefix.to_string()).push(" or sc.path like ").bind(below_pattern(prefix.as_str()));
+        sql.push(" escape '\\')");
+    }
+    if let Some(sensitivity) = filter.sensitivity {
+        sql.push(" and r.sensitivity = ").bind(sensitivity.as_str());
+    }
+    if let Some(status) = filter.status {
+        sql.push(" and r.status = ").bind(status.as_str());
+    }
+    if filter.action.is_some() || filter.resource.is_some() {
+        sql.push(" and exists (select 1 from role_version_permissions p where p.role_id = r.id and p.version = r.current_version");
+        if let Some(action) = &filter.action {
+            sql.push(" and p.action = ").bind(action.clone());
+        }
+        if let Some(resource) = &filter.resource {
+            sql.push(" and lower(p.resource) like ").bind(contains_pattern(resource)).push(" escape '\\'");
+        }
+        sql.push(")");
+    }
+}
+
+const CATALOG_FROM: &str = " from roles r join role_versions v on v.role_id = r.id and v.version = r.current_version \
+    join scopes sc on sc.id = v.scope_id";
+
+/// The role catalog: each role with its current scope and active holder count. The cursor
+/// carries the sort key and the id (`key~id`), so every sort order pages by keyset.
+pub async fn catalog(conn: &mut AnyConnection, filter: &RoleFilter, sort: CatalogSort, page: &PageRequest, now: Timestamp) -> Result<Page<RoleSummary>, AppError> {
+    let size = page.size();
+    let mut query = Sql::new("select * from (select r.id, r.slug, r.display_name, r.description, r.sensitivity, r.status, \
+        r.current_version, r.created_at, r.updated_at, sc.path as scope, \
+        (select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null \
+        and (a.expires_at is null or a.expires_at > ");
+    query.bind(now.to_rfc3339()).push(")) as holders").push(CATALOG_FROM);
+    push_catalog_filter(&mut query, filter);
+    query.push(") c");
+    let (key, descending) = match sort {
+        CatalogSort::Slug => ("c.slug", false),
+        CatalogSort::Holders => ("c.holders", true),
+        CatalogSort::Changed => ("c.updated_at", true),
+    };
+    if let Some((value, id)) = page.after.as_deref().and_then(|a| a.rsplit_once('~')) {
+        query.push(&format!(" where ({key}, c.id) {} (", if descending { "<" } else { ">" }));
+        match sort {
+            CatalogSort::Holders => query.bind(value.parse::<i64>().unwrap_or(0)),
+            _ => query.bind(value.to_owned()),
+        };
+        query.push(", ").bind(id.to_owned()).push(")");
+    }
+    let direction = if descending { "desc" } else { "asc" };
+    query.push(&format!(" order by {key} {direction}, c.id {direction} limit ")).bind(i64::from(size) + 1);
+    let (text, args) = query.into_parts();
+    let rows = sqlx::query_as_with::<_, CatalogRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("role catalog"))?;
+    let (rows, next_cursor) = split_page(rows, size, |r| {
+        let key = match sort {
+            CatalogSort::Slug => r.slug.clone(),
+            CatalogSort::Holders => r.holders.to_string(),
+            CatalogSort::Changed => r.updated_at.clone(),
+        };
+        format!("{key}~{}", r.id)
+    });
+
+    let mut count_sql = Sql::new("select count(*)");
+    count_sql.push(CATALOG_FROM);
+    push_catalog_filter(&mut count_sql, filter);
+    let total = count(conn, count_sql, "count roles").await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            Ok(RoleSummary {
+                last_change: ts(&r.updated_at)?,
+                scope: r.scope,
+                holders: r.holders,
+                role: RoleRow {
+                    id: r.id,
+                    slug: r.slug,
+                    display_name: r.display_name,
+                    description: r.description,
+                    sensitivity: r.sensitivity,
+                    status: r.status,
+                    current_version: r.current_version,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                }
+                .into_role()?,
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(Page { items, next_cursor, total })
+}
+
+/// The first holders of a role (active grants), by identity name, for the role page.
+pub async fn some_holders(conn: &mut AnyConnection, role_id: &str, now: Timestamp, limit: i64) -> Result<Vec<(String, String, i64)>, AppError> {
+    sqlx::query_as(
+        "select i.id, i.name, a.role_version from assignments a join identities i on i.id = a.identity_id \
+         where a.role_id = $1 and a.revoked_at is null and (a.expires_at is null or a.expires_at > $2) \
+         order by i.name, i.id limit $3",
+    )
+    .bind(role_id)
+    .bind(now.to_rfc3339())
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("some holders"))
 }

@@ -1,11 +1,13 @@
 //! The console: Leptos pages rendered on the server and hydrated in the browser. Pages call
 //! server functions, which are thin adapters over the service layer.
 
+pub mod approvals;
 pub mod auth;
 pub mod components;
 pub mod format;
 pub mod home;
 pub mod identities;
+pub mod roles;
 pub mod rpc;
 pub mod services;
 #[cfg(feature = "ssr")]
@@ -105,6 +107,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services/new") view=services::form::NewServicePage ssr=SsrMode::Async/>
                     <Route path=path!("/services/:id") view=services::detail::ServicePage ssr=SsrMode::Async/>
                     <Route path=path!("/services/:id/edit") view=services::form::EditServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/roles") view=roles::catalog::RolesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/new") view=roles::propose::NewRolePage ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/:id") view=roles::detail::RolePage ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/:id/propose") view=roles::propose::NewVersionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/approvals") view=approvals::queue::ApprovalsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/approvals/:id") view=approvals::review::ReviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/policy") view=settings::policy::PolicyPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/account") view=settings::account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/operators") view=settings::operators::OperatorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/tokens") view=settings::tokens::TokensPage ssr=SsrMode::Async/>
@@ -144,12 +153,16 @@ fn SideNav() -> impl IntoView {
                 <li class="nav-section">"Ledger"</li>
                 <li><A href="/identities">"Identities"</A></li>
                 <li><A href="/services">"Services"</A></li>
+                <li class="nav-section">"Access"</li>
+                <li><A href="/roles">"Roles"</A></li>
+                <li><A href="/approvals">"Approvals"</A></li>
                 <li class="nav-section">"Settings"</li>
                 <li><A href="/settings/account">"My account"</A></li>
                 <Transition fallback=|| ()>
                     {move || can(Capability::Administer).then(|| view! {
                         <li><A href="/settings/operators">"Operators"</A></li>
                         <li><A href="/settings/tokens">"Pipeline tokens"</A></li>
+                        <li><A href="/settings/policy">"Approval policy"</A></li>
                     })}
                 </Transition>
             </ul>

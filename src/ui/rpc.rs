@@ -32,7 +32,7 @@ const fn write(path: &'static str, access: Access) -> Rpc {
 }
 
 use Access::{Needs, Public, SignedIn};
-use Capability::{Administer, EditLedger, ReadLedger};
+use Capability::{Administer, Decide, EditLedger, Propose, ReadLedger};
 
 pub const RPCS: &[Rpc] = &[
     read("/rpc/auth/session", Public),
@@ -55,6 +55,18 @@ pub const RPCS: &[Rpc] = &[
     read("/rpc/services/detail", Needs(ReadLedger)),
     write("/rpc/services/create", Needs(EditLedger)),
     write("/rpc/services/update", Needs(EditLedger)),
+    read("/rpc/roles/catalog", Needs(ReadLedger)),
+    read("/rpc/roles/detail", Needs(ReadLedger)),
+    read("/rpc/roles/diff", Needs(ReadLedger)),
+    write("/rpc/roles/propose-create", Needs(Propose)),
+    write("/rpc/roles/propose-version", Needs(Propose)),
+    write("/rpc/roles/propose-retire", Needs(Propose)),
+    read("/rpc/changes/list", Needs(ReadLedger)),
+    read("/rpc/changes/review", Needs(ReadLedger)),
+    write("/rpc/changes/decide", Needs(Decide)),
+    write("/rpc/changes/cancel", Needs(Propose)),
+    read("/rpc/policy/get", Needs(Administer)),
+    write("/rpc/policy/set", Needs(Administer)),
     read("/rpc/operators/list", Needs(Administer)),
     write("/rpc/operators/create", Needs(Administer)),
     write("/rpc/operators/update", Needs(Administer)),

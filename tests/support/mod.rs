@@ -300,3 +300,11 @@ pub async fn tamper_audit(db: &TestDb, tamper: &str) {
     sqlx::query(bypass).execute(&mut conn).await.expect("bypass trigger");
     sqlx::query(tamper).execute(&mut conn).await.expect("tamper");
 }
+
+/// Runs one SQL statement against the test database, for states a test cannot wait for.
+pub async fn sql(db: &TestDb, statement: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.expect("connect");
+    sqlx::query(statement).execute(&mut conn).await.expect("statement");
+}

@@ -2,4 +2,5 @@
 
 pub mod account;
 pub mod operators;
+pub mod policy;
 pub mod tokens;

@@ -1,0 +1,70 @@
+//! The rendering of a role diff: permissions added, removed and unchanged, scope and
+//! justification changes, and the description's words.
+
+use crate::domain::role::{ActionClass, Permission, RoleDiff, SpanChange};
+use leptos::prelude::*;
+
+fn class_badge(permission: &Permission) -> impl IntoView + use<> {
+    let class = permission.class();
+    let tone = match class {
+        ActionClass::Read => "kind",
+        ActionClass::Write => "warning",
+        ActionClass::Admin => "danger",
+    };
+    view! { <span class=format!("badge badge-{tone}")>{class.label()}</span> }
+}
+
+#[component]
+pub fn DiffView(diff: RoleDiff) -> impl IntoView {
+    let RoleDiff { added, removed, unchanged, scope, description, justification } = diff;
+    let rows = added
+        .into_iter()
+        .map(|p| ("added", "+", p))
+        .chain(removed.into_iter().map(|p| ("removed", "−", p)))
+        .chain(unchanged.into_iter().map(|p| ("unchanged", " ", p)))
+        .map(|(change, mark, p)| {
+            let badge = class_badge(&p);
+            view! {
+                <tr class=format!("diff-{change}")>
+                    <td class="diff-mark" aria-label=change>{mark}</td>
+                    <td><code>{p.action.clone()}</code></td>
+                    <td><code>{p.resource.clone()}</code></td>
+                    <td>{badge}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let description = description
+        .into_iter()
+        .map(|span| match span.change {
+            SpanChange::Same => view! { <span>{span.text}" "</span> }.into_any(),
+            SpanChange::Added => view! { <ins>{span.text}</ins>" " }.into_any(),
+            SpanChange::Removed => view! { <del>{span.text}</del>" " }.into_any(),
+        })
+        .collect_view();
+    view! {
+        <div class="diff">
+            {scope.map(|(from, to)| view! {
+                <p class="diff-line">
+                    <span class="muted">"Scope: "</span>
+                    {(!from.is_empty()).then(|| view! { <del><code>{from.clone()}</code></del>" → " })}
+                    <ins><code>{to}</code></ins>
+                </p>
+            })}
+            <div class="table-wrap">
+                <table class="table diff-table" id="diff-table">
+                    <thead><tr><th scope="col"></th><th scope="col">"Action"</th><th scope="col">"Resource"</th><th scope="col">"Class"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            <p class="diff-line"><span class="muted">"Description: "</span>{description}</p>
+            {justification.map(|(from, to)| view! {
+                <p class="diff-line">
+                    <span class="muted">"Justification: "</span>
+                    {from.map(|f| view! { <del>{f}</del>" → " })}
+                    {to.map(|t| view! { <ins>{t}</ins> })}
+                </p>
+            })}
+        </div>
+    }
+}
