@@ -79,6 +79,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Housekeeping that must happen even when nobody looks: pending change requests whose time ran
+/// out are closed (and audited) every minute.
+pub fn spawn_housekeeping(store: crate::store::Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match crate::service::changes::expire_due(&store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "closed change requests whose time ran out"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+            }
+        }
+    });
+}
+
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -8,7 +8,11 @@ use support::TestDb;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-store_tests!(audit_verify_names_the_tampered_sequence_and_fails, an_acknowledged_write_survives_sigkill);
+store_tests!(
+    audit_verify_names_the_tampered_sequence_and_fails,
+    an_acknowledged_write_survives_sigkill,
+    roles_plan_prints_the_exact_diff_and_apply_only_files_requests,
+);
 
 fn nhidb(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nhidb"));
@@ -99,4 +103,57 @@ async fn an_acknowledged_write_survives_sigkill(db: TestDb) {
     assert_eq!(found.total, 1, "the acknowledged identity is in the database after SIGKILL");
     let (ok, out) = verify(&db).await;
     assert!(ok, "{out}");
+}
+
+async fn roles_plan_prints_the_exact_diff_and_apply_only_files_requests(db: TestDb) {
+    let seeded = nhidb(&db).args(["seed-demo", "--identities", "10", "--quiet"]).output().await.unwrap();
+    assert!(seeded.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("roles.yaml");
+    let exported = nhidb(&db).args(["roles", "export", "--out"]).arg(&file).output().await.unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+
+    let plan = nhidb(&db).args(["roles", "plan"]).arg(&file).output().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&plan.stdout), "No changes. The catalog matches the file.\n");
+
+    // Edit the file as someone would in a pull request.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replace("  permissions:\n  - write on logs:*\n", "  permissions:\n  - write on logs:*\n  - upload on metrics:logs\n");
+    let text = text.replace(
+        "roles:\n",
+        "roles:\n- slug: report-reader\n  display_name: Report reader\n  sensitivity: standard\n  scope: prod/reports\n  description: Reads reports\n  permissions:\n  - read on bucket:reports\n",
+    );
+    std::fs::write(&file, text).unwrap();
+
+    let plan = nhidb(&db).args(["roles", "plan"]).arg(&file).output().await.unwrap();
+    assert!(plan.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&plan.stdout),
+        concat!(
+            "  + report-reader: new role (standard)\n",
+            "      + read on bucket:reports\n",
+            "        scope: prod/reports\n",
+            "        description changed\n",
+            "  ~ log-writer: new version v2 (from v1)\n",
+            "      + upload on metrics:logs\n",
+            "Plan: 1 to create, 1 new version(s), 0 to retire.\n",
+        )
+    );
+
+    let apply = nhidb(&db).args(["roles", "apply", "--reason", "Reporting and log metrics"]).arg(&file).output().await.unwrap();
+    assert!(apply.status.success(), "{}", String::from_utf8_lossy(&apply.stderr));
+    let out = String::from_utf8_lossy(&apply.stdout);
+    assert_eq!(out.matches("pending approval").count(), 2, "{out}");
+
+    let admin = support::admin();
+    let log_writer = nhidb::service::roles::detail(&db.store, &admin, "log-writer").await.unwrap();
+    assert_eq!(log_writer.role.current_version, 1, "apply changed nothing by itself");
+    assert!(nhidb::service::roles::detail(&db.store, &admin, "report-reader").await.is_err(), "the new role waits for approval");
+    let pending = nhidb::service::changes::list(&db.store, &admin, &nhidb::domain::change::ChangeQuery { state: Some("pending".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(pending.total, 2);
+
+    let again = nhidb(&db).args(["roles", "apply"]).arg(&file).output().await.unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing to file"), "applying twice files nothing new");
 }

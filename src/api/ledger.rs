@@ -6,7 +6,8 @@ use crate::domain::page::Page;
 use crate::domain::service::{Service, ServiceDetail, ServiceQuery};
 use crate::service;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use super::extract::ApiQuery;
+use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
@@ -17,7 +18,7 @@ pub async fn whoami(Extension(ApiActor(actor)): Extension<ApiActor>) -> Json<Val
 pub async fn list_identities(
     State(state): State<AppState>,
     Extension(ApiActor(actor)): Extension<ApiActor>,
-    Query(query): Query<IdentityQuery>,
+    ApiQuery(query): ApiQuery<IdentityQuery>,
 ) -> Result<Json<Page<Identity>>, ApiError> {
     let (filter, page) = query.to_filter()?;
     Ok(Json(service::identities::list(&state.store, &actor, &filter, &page).await?))
@@ -34,7 +35,7 @@ pub async fn get_identity(
 pub async fn list_services(
     State(state): State<AppState>,
     Extension(ApiActor(actor)): Extension<ApiActor>,
-    Query(query): Query<ServiceQuery>,
+    ApiQuery(query): ApiQuery<ServiceQuery>,
 ) -> Result<Json<Page<Service>>, ApiError> {
     let (filter, page) = query.to_filter()?;
     Ok(Json(service::services::list(&state.store, &actor, &filter, &page).await?))

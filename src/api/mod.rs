@@ -6,7 +6,9 @@
 //! what the access test walks.
 
 mod error;
+mod extract;
 mod ledger;
+mod roles;
 
 pub use error::ApiError;
 
@@ -92,13 +94,20 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
 }
 
 fn routes() -> Routes {
-    use Capability::ReadLedger;
+    use Capability::{Propose, ReadLedger};
     Routes::new()
         .add(Method::GET, "/whoami", None, ledger::whoami)
         .add(Method::GET, "/identities", Some(ReadLedger), ledger::list_identities)
         .add(Method::GET, "/identities/{id}", Some(ReadLedger), ledger::get_identity)
         .add(Method::GET, "/services", Some(ReadLedger), ledger::list_services)
         .add(Method::GET, "/services/{id}", Some(ReadLedger), ledger::get_service)
+        .add(Method::GET, "/roles", Some(ReadLedger), roles::catalog)
+        .add(Method::GET, "/roles/export", Some(ReadLedger), roles::export)
+        .add(Method::GET, "/roles/{id}", Some(ReadLedger), roles::detail)
+        .add(Method::POST, "/roles/plan", Some(ReadLedger), roles::plan)
+        .add(Method::POST, "/roles/apply", Some(Propose), roles::apply)
+        .add(Method::GET, "/change-requests", Some(ReadLedger), roles::list_changes)
+        .add(Method::GET, "/change-requests/{id}", Some(ReadLedger), roles::get_change)
 }
 
 /// Every API route with its requirement, for documentation and the access test.

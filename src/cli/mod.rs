@@ -3,6 +3,7 @@
 //! makes is audited as `system/cli`.
 
 mod access;
+mod roles;
 
 use crate::domain::access::{AccessPolicy, ThrottlePolicy};
 use crate::domain::actor::Actor;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Manage pipeline tokens.
     #[command(subcommand)]
     Token(access::TokenCommand),
+    /// The role catalog as code: export, plan, apply (apply files change requests).
+    #[command(subcommand)]
+    Roles(roles::RolesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +169,7 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         }
         Command::Operator(command) => access::operator(&open(cli).await?, command).await,
         Command::Token(command) => access::token(&open(cli).await?, command).await,
+        Command::Roles(command) => roles::roles(&open(cli).await?, command).await,
     }
 }
 
@@ -185,6 +190,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
         );
     }
     tracing::info!(database = store.backend().name(), "nhidb listening on http://{local}");
+    server::spawn_housekeeping(store.clone());
     let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
     server::serve(state, listener).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)

@@ -18,6 +18,7 @@ pub mod overview;
 pub mod owner;
 pub mod page;
 pub mod role;
+pub mod roles_code;
 pub mod scope;
 pub mod service;
 pub mod time;

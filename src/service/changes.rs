@@ -26,7 +26,7 @@ fn reason(input: &str) -> Result<String, String> {
     Ok(reason)
 }
 
-async fn file(
+pub(crate) async fn file(
     store: &Store,
     actor: &Actor,
     payload: ChangePayload,

@@ -11,6 +11,7 @@ pub mod identities;
 pub mod operators;
 pub mod overview;
 pub mod roles;
+pub mod roles_code;
 pub mod secrets;
 pub mod seed;
 pub mod services;

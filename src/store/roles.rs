@@ -349,3 +349,22 @@ pub async fn some_holders(conn: &mut AnyConnection, role_id: &str, now: Timestam
     .await
     .map_err(db_error("some holders"))
 }
+
+/// Every role with its current version, by slug: the whole catalog as code sees it.
+pub async fn all_with_current(conn: &mut AnyConnection) -> Result<Vec<(Role, RoleVersion)>, AppError> {
+    let roles = sqlx::query_as::<_, RoleRow>(&format!("{SELECT} order by slug"))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error("all roles"))?
+        .into_iter()
+        .map(RoleRow::into_role)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(roles.len());
+    for role in roles {
+        let current = version(conn, &role.id, role.current_version)
+            .await?
+            .ok_or_else(|| AppError::internal("role without current version", &role.id))?;
+        out.push((role, current));
+    }
+    Ok(out)
+}
