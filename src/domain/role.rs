@@ -448,6 +448,8 @@ pub struct RoleSummary {
     pub role: Role,
     pub scope: String,
     pub holders: i64,
+    /// Holders still pinned to an older version.
+    pub outdated_holders: i64,
     pub last_change: Timestamp,
 }
 

@@ -235,6 +235,7 @@ struct CatalogRow {
     updated_at: String,
     scope: String,
     holders: i64,
+    outdated_holders: i64,
 }
 
 fn push_catalog_filter(sql: &mut Sql, filter: &RoleFilter) {
@@ -277,7 +278,9 @@ pub async fn catalog(conn: &mut AnyConnection, filter: &RoleFilter, sort: Catalo
         r.current_version, r.created_at, r.updated_at, sc.path as scope, \
         (select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null \
         and (a.expires_at is null or a.expires_at > ");
-    query.bind(now.to_rfc3339()).push(")) as holders").push(CATALOG_FROM);
+    query.bind(now.to_rfc3339()).push(")) as holders, ");
+    query.push("(select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null and a.role_version < r.current_version \
+        and (a.expires_at is null or a.expires_at > ").bind(now.to_rfc3339()).push(")) as outdated_holders").push(CATALOG_FROM);
     push_catalog_filter(&mut query, filter);
     query.push(") c");
     let (key, descending) = match sort {
@@ -317,6 +320,7 @@ pub async fn catalog(conn: &mut AnyConnection, filter: &RoleFilter, sort: Catalo
                 last_change: ts(&r.updated_at)?,
                 scope: r.scope,
                 holders: r.holders,
+                outdated_holders: r.outdated_holders,
                 role: RoleRow {
                     id: r.id,
                     slug: r.slug,

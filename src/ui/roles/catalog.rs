@@ -152,7 +152,12 @@ fn RoleTable(page: Page<RoleSummary>, query: RoleQuery) -> impl IntoView {
                     <td><code>{s.scope.clone()}</code></td>
                     <td><Badge tone=sensitivity_tone(role.sensitivity) text=role.sensitivity.label()/></td>
                     <td class="nowrap">{format!("v{}", role.current_version)}</td>
-                    <td class="num">{count(s.holders)}</td>
+                    <td class="num">
+                        {count(s.holders)}
+                        {(s.outdated_holders > 0).then(|| view! {
+                            <div class="small muted">{format!("{} on older versions", count(s.outdated_holders))}</div>
+                        })}
+                    </td>
                     <td class="nowrap">{s.last_change.date()}</td>
                     <td><Badge tone=if role.status == RoleStatus::Active { "active" } else { "retired" } text=role.status.label()/></td>
                 </tr>
