@@ -80,7 +80,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Housekeeping that must happen even when nobody looks: pending change requests whose time ran
-/// out are closed (and audited) every minute.
+/// out are closed, and grants whose time ran out recorded (both audited), every minute.
 pub fn spawn_housekeeping(store: crate::store::Store) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -89,6 +89,11 @@ pub fn spawn_housekeeping(store: crate::store::Store) {
             match crate::service::changes::expire_due(&store).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "closed change requests whose time ran out"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+            }
+            match crate::service::access::record_expired_grants(&store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "recorded grants whose time ran out"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
             }
         }

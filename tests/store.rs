@@ -200,8 +200,22 @@ async fn a_viewer_cannot_change_the_ledger(db: TestDb) {
 }
 
 async fn pasted_secrets_are_refused_and_nothing_is_written(db: TestDb) {
-    let owner = owner(&db.store, "team-a").await;
-    let identity = identities::create(&db.store, &admin(), &identity_input("svc-x", "workload", &owner, None)).await.unwrap();
+    seed::demo(&db.store, 10, &|_| {}).await.unwrap();
+    let active = IdentityFilter { status: Some(IdentityStatus::Active), ..Default::default() };
+    let candidates = identities::list(&db.store, &admin(), &active, &PageRequest::default()).await.unwrap().items;
+    let mut picked = None;
+    for candidate in candidates {
+        let detail = identities::detail(&db.store, &admin(), &candidate.id).await.unwrap();
+        if detail.assignments.iter().any(|a| a.revoked_at.is_none()) {
+            picked = Some(detail);
+            break;
+        }
+    }
+    let detail = picked.expect("a seeded identity with a role");
+    let identity = detail.identity.clone();
+    let assignment_id = detail.assignments.iter().find(|a| a.revoked_at.is_none()).unwrap().id.clone();
+    let credentials_before = detail.credentials.len();
+    let history_before = detail.history.len();
     let input = CredentialInput {
         kind: "ssh_key".into(),
         fingerprint: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----".into(),
@@ -210,10 +224,13 @@ async fn pasted_secrets_are_refused_and_nothing_is_written(db: TestDb) {
     let err = credentials::register(&db.store, &admin(), &identity.id, &input).await.unwrap_err();
     assert_eq!(err.code(), "NHI-CRED-001");
     let detail = identities::detail(&db.store, &admin(), &identity.id).await.unwrap();
-    assert!(detail.credentials.is_empty());
-    assert_eq!(detail.history.len(), 1, "only the creation is audited");
+    assert_eq!(detail.credentials.len(), credentials_before);
+    assert_eq!(detail.history.len(), history_before, "a refused registration writes no audit event");
 
-    let ok = CredentialInput { kind: "api_key".into(), fingerprint: format!("SHA256:{}", "A".repeat(43)), ..Default::default() };
+    let unlinked = CredentialInput { kind: "api_key".into(), fingerprint: format!("SHA256:{}", "A".repeat(43)), ..Default::default() };
+    let err = credentials::register(&db.store, &admin(), &identity.id, &unlinked).await.unwrap_err();
+    assert!(err.field_message("assignment_id").is_some(), "a credential without a role assignment is refused");
+    let ok = CredentialInput { assignment_id: Some(assignment_id), ..unlinked };
     credentials::register(&db.store, &admin(), &identity.id, &ok).await.unwrap();
     let dup = credentials::register(&db.store, &admin(), &identity.id, &ok).await.unwrap_err();
     assert_eq!(dup.code(), "NHI-CONFLICT-001");

@@ -11,8 +11,32 @@ vocabulary!(
         RoleCreate = "role_create", "New role";
         RoleVersion = "role_version", "New role version";
         RoleRetire = "role_retire", "Retire role";
+        Grant = "grant", "Grant";
+        Revoke = "revoke", "Revoke";
+        Access = "access", "Access changes";
+        MoveHolders = "move_holders", "Move holders";
     }
 );
+
+/// One role to grant: the version is pinned when the grant is applied (the role's current one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantItem {
+    pub identity_id: String,
+    pub identity_name: String,
+    pub role_id: String,
+    pub role_slug: String,
+    pub scope: super::scope::ScopePath,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// One assignment to end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeItem {
+    pub assignment_id: String,
+    pub identity_id: String,
+    pub identity_name: String,
+    pub role_slug: String,
+}
 
 vocabulary!(
     /// pending → applied (approved and applied together) | rejected | cancelled | expired.
@@ -60,6 +84,19 @@ pub enum ChangePayload {
     RoleRetire {
         role_id: String,
     },
+    /// Grants and revocations filed together (one from an identity page, many from the matrix).
+    Access {
+        grants: Vec<GrantItem>,
+        revokes: Vec<RevokeItem>,
+    },
+    /// Moves the holders still on older versions of a role to its current version.
+    MoveHolders {
+        role_id: String,
+        role_slug: String,
+        /// Only holders on this version; all older versions when absent.
+        from_version: Option<i64>,
+        to_version: i64,
+    },
 }
 
 impl ChangePayload {
@@ -68,6 +105,26 @@ impl ChangePayload {
             ChangePayload::RoleCreate { .. } => ChangeKind::RoleCreate,
             ChangePayload::RoleVersion { .. } => ChangeKind::RoleVersion,
             ChangePayload::RoleRetire { .. } => ChangeKind::RoleRetire,
+            ChangePayload::Access { grants, revokes } => match (grants.len(), revokes.len()) {
+                (1, 0) => ChangeKind::Grant,
+                (0, 1) => ChangeKind::Revoke,
+                _ => ChangeKind::Access,
+            },
+            ChangePayload::MoveHolders { .. } => ChangeKind::MoveHolders,
+        }
+    }
+
+    /// The identities a request changes directly (grants and revocations).
+    pub fn identities(&self) -> Vec<String> {
+        match self {
+            ChangePayload::Access { grants, revokes } => {
+                let mut ids: Vec<String> =
+                    grants.iter().map(|g| g.identity_id.clone()).chain(revokes.iter().map(|r| r.identity_id.clone())).collect();
+                ids.sort();
+                ids.dedup();
+                ids
+            }
+            _ => vec![],
         }
     }
 }
@@ -97,13 +154,16 @@ pub struct ApprovalPolicy {
     pub privileged_approvals: i64,
     /// Pending requests expire after this many hours.
     pub expiry_hours: i64,
+    /// Revocations wait for approval too (off: they take effect at once, audited).
+    #[serde(default)]
+    pub revocations_need_approval: bool,
     #[serde(default)]
     pub groups: Vec<ApproverGroup>,
 }
 
 impl Default for ApprovalPolicy {
     fn default() -> Self {
-        ApprovalPolicy { standard_approvals: 1, privileged_approvals: 2, expiry_hours: 7 * 24, groups: vec![] }
+        ApprovalPolicy { standard_approvals: 1, privileged_approvals: 2, expiry_hours: 7 * 24, revocations_need_approval: false, groups: vec![] }
     }
 }
 
@@ -228,6 +288,8 @@ pub struct ChangeReview {
     /// The definition before the change, when there is one.
     pub base_version: Option<i64>,
     pub status: PolicyStatus,
+    /// Who gains and loses which permissions, and the separation-of-duty findings.
+    pub blast: Option<super::blast::BlastRadius>,
     /// Holders per pinned version of the role today, and how many would move.
     pub holders_pinned: i64,
     pub holders_moving: i64,

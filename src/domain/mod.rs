@@ -8,6 +8,7 @@ pub mod access;
 pub mod actor;
 pub mod assignment;
 pub mod audit;
+pub mod blast;
 pub mod change;
 pub mod credential;
 pub mod identity;
@@ -21,6 +22,7 @@ pub mod role;
 pub mod roles_code;
 pub mod scope;
 pub mod service;
+pub mod sod;
 pub mod time;
 pub mod token;
 

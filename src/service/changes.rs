@@ -188,7 +188,20 @@ pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRevi
             let holders: i64 = roles::holders_by_version(&mut conn, role_id, now).await?.iter().map(|h| h.holders).sum();
             (None, None, holders, 0)
         }
+        ChangePayload::Access { .. } => (None, None, 0, 0),
+        ChangePayload::MoveHolders { role_id, from_version, to_version, .. } => {
+            let moving: i64 = roles::holders_by_version(&mut conn, role_id, now)
+                .await?
+                .iter()
+                .filter(|h| h.version < *to_version && from_version.is_none_or(|f| f == h.version))
+                .map(|h| h.holders)
+                .sum();
+            (None, None, 0, moving)
+        }
     };
+    // The blast radius is what the reviewer decides on; for closed requests it would describe a
+    // present that no longer applies, so it is shown while pending only.
+    let blast = if request.state.is_open() { Some(super::access::blast_radius(&mut conn, &request, now).await?) } else { None };
     let status = policy.evaluate(request.sensitivity, &request.requester_id, &request.decisions);
     let cannot_decide = if actor.can(Capability::Decide) || actor.kind == ActorKind::Operator {
         decision_refusal(&actor.id, &actor.roles, &request.requester_id, request.state, &request.decisions)
@@ -196,7 +209,7 @@ pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRevi
         Some("Only approvers decide change requests.".to_owned())
     };
     let can_cancel = request.state.is_open() && request.requester_id == actor.id;
-    Ok(ChangeReview { request, diff, base_version, status, holders_pinned, holders_moving, cannot_decide, can_cancel })
+    Ok(ChangeReview { request, diff, base_version, status, blast, holders_pinned, holders_moving, cannot_decide, can_cancel })
 }
 
 /// Records an approver's decision; when it completes the policy the change is applied in the
@@ -294,6 +307,10 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
                     role.slug, role.current_version
                 )));
             }
+            if *move_holders {
+                // Holders who would move must not end up in a separation-of-duty conflict.
+                super::access::check_separation(conn, request, now).await?;
+            }
             let version = role.current_version + 1;
             let scope = scopes::ensure(conn, &definition.scope, ScopeKind::Namespace, now).await?;
             roles::insert_version(conn, role_id, version, &scope.id, definition, &request.requester_name, Some(&request.id), now).await?;
@@ -321,6 +338,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
             .await?;
             Ok(json!({ "role_id": role_id, "assignments_revoked": revoked }))
         }
+        ChangePayload::Access { .. } | ChangePayload::MoveHolders { .. } => super::access::apply(conn, actor, request, now).await,
     }
 }
 

@@ -23,11 +23,14 @@ pub async fn register(store: &Store, actor: &Actor, identity_id: &str, input: &C
     if identity.status == IdentityStatus::Retired {
         return Err(AppError::invalid_state("A retired identity cannot receive credentials."));
     }
-    if let Some(assignment_id) = &draft.assignment_id {
-        let held = assignments::of_identity(tx.conn(), identity_id).await?;
-        if !held.iter().any(|a| &a.id == assignment_id && a.is_active(now)) {
-            return Err(AppError::invalid("assignment_id", "Choose one of this identity's active role assignments."));
-        }
+    // Every credential exercises one of the identity's roles: a key with no role is access
+    // nobody reviewed.
+    let Some(assignment_id) = &draft.assignment_id else {
+        return Err(AppError::invalid("assignment_id", "Choose the role assignment this credential exercises; grant a role first if there is none."));
+    };
+    let held = assignments::of_identity(tx.conn(), identity_id).await?;
+    if !held.iter().any(|a| &a.id == assignment_id && a.is_active(now)) {
+        return Err(AppError::invalid("assignment_id", "Choose one of this identity's active role assignments."));
     }
     let id = store::new_id();
     credentials::insert(

@@ -2,6 +2,7 @@
 //! actor's capability, parses input with the domain types, and — for changes — writes the rows
 //! and their audit event in one transaction. The browser, the REST API and the CLI call only these.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;

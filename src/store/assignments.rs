@@ -116,11 +116,25 @@ pub async fn revoke_all_of_identity(
 /// assignment ends ("moved to vN") and a new one starts, so the history keeps who held what
 /// when. Credentials follow their assignment. Returns how many moved.
 pub async fn move_holders(conn: &mut AnyConnection, role_id: &str, to_version: i64, change_request_id: &str, at: Timestamp) -> Result<u64, AppError> {
+    move_holders_from(conn, role_id, None, to_version, change_request_id, at).await
+}
+
+/// As `move_holders`, limited to holders on `from_version` when given.
+pub async fn move_holders_from(
+    conn: &mut AnyConnection,
+    role_id: &str,
+    from_version: Option<i64>,
+    to_version: i64,
+    change_request_id: &str,
+    at: Timestamp,
+) -> Result<u64, AppError> {
     let old: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "select id, identity_id, scope_id, expires_at from assignments where role_id = $1 and role_version < $2 and revoked_at is null",
+        "select id, identity_id, scope_id, expires_at from assignments where role_id = $1 and role_version < $2 \
+         and ($3 < 0 or role_version = $3) and revoked_at is null",
     )
     .bind(role_id)
     .bind(to_version)
+    .bind(from_version.unwrap_or(-1))
     .fetch_all(&mut *conn)
     .await
     .map_err(db_error("holders to move"))?;
@@ -172,4 +186,43 @@ pub async fn revoke_all_of_role(conn: &mut AnyConnection, role_id: &str, at: Tim
     .await
     .map_err(db_error("revoke assignments of role"))?;
     Ok(done.rows_affected())
+}
+
+/// One assignment with what it refers to.
+pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Assignment>, AppError> {
+    sqlx::query_as::<_, AssignmentRow>(&format!("{SELECT} where a.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("assignment by id"))?
+        .map(AssignmentRow::into_assignment)
+        .transpose()
+}
+
+pub async fn revoke(conn: &mut AnyConnection, id: &str, by: &str, at: Timestamp, reason: &str) -> Result<bool, AppError> {
+    let done = sqlx::query("update assignments set revoked_at = $2, revoked_by = $3, revoke_reason = $4 where id = $1 and revoked_at is null")
+        .bind(id)
+        .bind(at.to_rfc3339())
+        .bind(by)
+        .bind(reason)
+        .execute(conn)
+        .await
+        .map_err(db_error("revoke assignment"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether the identity already holds the role on exactly this scope (active).
+pub async fn holds(conn: &mut AnyConnection, identity_id: &str, role_id: &str, scope_id: &str, now: Timestamp) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from assignments where identity_id = $1 and role_id = $2 and scope_id = $3 and revoked_at is null \
+         and (expires_at is null or expires_at > $4)",
+    )
+    .bind(identity_id)
+    .bind(role_id)
+    .bind(scope_id)
+    .bind(now.to_rfc3339())
+    .fetch_one(conn)
+    .await
+    .map_err(db_error("holds role"))?;
+    Ok(n > 0)
 }

@@ -81,10 +81,35 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewRequest<'_>, at: Timestam
     .bind(new.reason)
     .bind(at.to_rfc3339())
     .bind(new.expires_at.to_rfc3339())
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(db_error("insert change request"))?;
+    for identity_id in new.payload.identities() {
+        sqlx::query("insert into change_request_identities (request_id, identity_id) values ($1, $2)")
+            .bind(new.id)
+            .bind(identity_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error("link change request to identity"))?;
+    }
     Ok(())
+}
+
+/// Pending requests that would change the identity (grants and revocations waiting).
+pub async fn pending_for_identity(conn: &mut AnyConnection, identity_id: &str) -> Result<Vec<ChangeRequest>, AppError> {
+    let rows = sqlx::query_as::<_, RequestRow>(&format!(
+        "{SELECT} where state = 'pending' and id in (select request_id from change_request_identities where identity_id = $1) order by created_at"
+    ))
+    .bind(identity_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error("pending requests for identity"))?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let decisions = decisions(conn, &row.id).await?;
+        items.push(row.into_request(decisions)?);
+    }
+    Ok(items)
 }
 
 #[derive(sqlx::FromRow)]

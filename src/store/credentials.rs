@@ -117,3 +117,22 @@ pub async fn revoke_all_of_identity(conn: &mut AnyConnection, identity_id: &str,
     .map_err(db_error("revoke credentials of identity"))?;
     Ok(done.rows_affected())
 }
+
+/// Revokes the credentials exercising an assignment that ended; returns their ids.
+pub async fn revoke_for_assignment(conn: &mut AnyConnection, assignment_id: &str, at: Timestamp, reason: &str) -> Result<Vec<String>, AppError> {
+    let ids: Vec<String> = sqlx::query_scalar("select id from credentials where assignment_id = $1 and revoked_at is null")
+        .bind(assignment_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error("credentials of assignment"))?;
+    sqlx::query(
+        "update credentials set revoked_at = $2, revoke_reason = $3, revoked_by_assignment = $1 where assignment_id = $1 and revoked_at is null",
+    )
+    .bind(assignment_id)
+    .bind(at.to_rfc3339())
+    .bind(reason)
+    .execute(conn)
+    .await
+    .map_err(db_error("revoke credentials of assignment"))?;
+    Ok(ids)
+}

@@ -6,6 +6,7 @@
 //! common dialect of SQLite and PostgreSQL (`$1` placeholders, `returning`, `on conflict`), and
 //! values travel as text and 64-bit integers, which both backends store identically.
 
+pub mod access;
 pub mod assignments;
 pub mod audit;
 pub mod changes;
@@ -18,6 +19,7 @@ pub mod roles;
 pub mod scopes;
 pub mod services;
 pub mod sessions;
+pub mod sod;
 mod sql;
 pub mod throttle;
 pub mod tokens;

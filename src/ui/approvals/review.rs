@@ -4,7 +4,7 @@
 use super::{load_review, state_tone, Cancel, Decide};
 use crate::domain::change::{ChangeReview, Verdict};
 use crate::ui::components::{submission_error, successes, Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader};
-use crate::ui::roles::diff::DiffView;
+use crate::ui::roles::diff::{BlastView, DiffView};
 use crate::ui::CsrfField;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,7 +33,7 @@ pub fn ReviewPage() -> impl IntoView {
 
 #[component]
 fn ReviewView(review: ChangeReview, decide: ServerAction<Decide>, cancel: ServerAction<Cancel>) -> impl IntoView {
-    let ChangeReview { request, diff, base_version, status, holders_pinned, holders_moving, cannot_decide, can_cancel } = review;
+    let ChangeReview { request, diff, base_version, status, blast, holders_pinned, holders_moving, cannot_decide, can_cancel } = review;
     let decide_error = submission_error(decide);
     let cancel_error = submission_error(cancel);
     let title = format!("{}: {}", request.kind.label(), request.subject);
@@ -125,5 +125,6 @@ fn ReviewView(review: ChangeReview, decide: ServerAction<Decide>, cancel: Server
                 <DiffView diff/>
             </section>
         })}
+        {blast.map(|blast| view! { <BlastView blast/> })}
     }
 }

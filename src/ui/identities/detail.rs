@@ -298,8 +298,7 @@ fn RegisterCredentialForm(
                 </div>
                 <div class="field">
                     <label for="cred-role">"Exercises role"</label>
-                    <select id="cred-role" name="assignment_id">
-                        <option value="">"— not linked yet —"</option>
+                    <select id="cred-role" name="assignment_id" required>
                         {assignment_options}
                     </select>
                     <FieldError error field="assignment_id"/>

@@ -68,3 +68,67 @@ pub fn DiffView(diff: RoleDiff) -> impl IntoView {
         </div>
     }
 }
+
+/// Who gains and loses what, and the separation-of-duty findings, for a pending request.
+#[component]
+pub fn BlastView(blast: crate::domain::blast::BlastRadius) -> impl IntoView {
+    let summary = blast.summary();
+    let list = |deltas: Vec<crate::domain::blast::Delta>, total: i64, sign: &'static str| {
+        let shown = deltas.len() as i64;
+        let rows = deltas
+            .into_iter()
+            .map(|d| {
+                let perms = d.permissions.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
+                view! {
+                    <tr>
+                        <td><a href=format!("/identities/{}", d.identity_id)>{d.identity_name}</a></td>
+                        <td>{d.role_slug}</td>
+                        <td><code>{d.scope}</code></td>
+                        <td class="small">{format!("{sign} {perms}")}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <tbody>{rows}</tbody>
+            {(total > shown).then(|| view! { <tbody><tr><td colspan="4" class="muted">{format!("… and {} more", total - shown)}</td></tr></tbody> })}
+        }
+    };
+    let findings = blast
+        .findings
+        .iter()
+        .map(|f| {
+            let tone = if f.blocks() { "notice notice-error" } else { "notice notice-info" };
+            let note = match &f.excepted_by {
+                Some(_) => " (covered by an exception)".to_owned(),
+                None => " — blocks approval".to_owned(),
+            };
+            view! { <p class=tone>{format!("{}{note}", f.message)}</p> }
+        })
+        .collect_view();
+    view! {
+        <section class="card" id="blast-radius">
+            <h2>"Blast radius"</h2>
+            <p class="holders-summary">{summary}</p>
+            {findings}
+            {(blast.gaining_count > 0).then(|| view! {
+                <h3>"Gaining"</h3>
+                <div class="table-wrap">
+                    <table class="table" id="blast-gaining">
+                        <thead><tr><th scope="col">"Identity"</th><th scope="col">"Role"</th><th scope="col">"Scope"</th><th scope="col">"Permissions"</th></tr></thead>
+                        {list(blast.gaining.clone(), blast.gaining_count, "+")}
+                    </table>
+                </div>
+            })}
+            {(blast.losing_count > 0).then(|| view! {
+                <h3>"Losing"</h3>
+                <div class="table-wrap">
+                    <table class="table" id="blast-losing">
+                        <thead><tr><th scope="col">"Identity"</th><th scope="col">"Role"</th><th scope="col">"Scope"</th><th scope="col">"Permissions"</th></tr></thead>
+                        {list(blast.losing.clone(), blast.losing_count, "−")}
+                    </table>
+                </div>
+            })}
+        </section>
+    }
+}

@@ -31,6 +31,7 @@ pub async fn save_policy(
     standard_approvals: String,
     privileged_approvals: String,
     expiry_hours: String,
+    revocations_need_approval: Option<String>,
     groups: String,
 ) -> Result<PolicyView, AppError> {
     crate::ui::session::run(|store, actor| async move {
@@ -40,6 +41,7 @@ pub async fn save_policy(
             standard_approvals: number("standard_approvals", &standard_approvals)?,
             privileged_approvals: number("privileged_approvals", &privileged_approvals)?,
             expiry_hours: number("expiry_hours", &expiry_hours)?,
+            revocations_need_approval: revocations_need_approval.is_some(),
             groups: groups_parsed,
         };
         let policy = crate::service::changes::set_policy(&store, &actor, &policy).await?;
@@ -78,6 +80,13 @@ pub fn PolicyPage() -> impl IntoView {
                                 <label for="expiry">"Pending requests expire after (hours)"</label>
                                 <input id="expiry" type="number" name="expiry_hours" min="1" max="2160" value=view.policy.expiry_hours.to_string()/>
                                 <FieldError error field="expiry_hours"/>
+                            </div>
+                            <div class="field">
+                                <label class="check" for="revocations">
+                                    <input type="checkbox" id="revocations" name="revocations_need_approval" checked=view.policy.revocations_need_approval/>
+                                    "Revocations need approval too"
+                                </label>
+                                <p class="help">"Off (the default): revoking access takes effect at once, audited."</p>
                             </div>
                             <div class="field field-wide">
                                 <label for="groups">"Approver groups"</label>

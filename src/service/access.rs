@@ -1,0 +1,686 @@
+//! Grants and revocations, separation of duties, blast radius, and the "who can / who holds"
+//! questions. Grants are change requests (applied when approved); revocations take effect at
+//! once unless the approval policy says otherwise.
+
+use super::changes::file;
+use super::require;
+use crate::domain::actor::{Actor, Capability};
+use crate::domain::audit::AuditEntry;
+use crate::domain::blast::{BlastRadius, Delta};
+use crate::domain::change::{ChangePayload, ChangeRequest, ChangeState, GrantItem, RevokeItem};
+use crate::domain::identity::IdentityStatus;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::role::{diff, ActionClass, Permission, RoleStatus, Sensitivity, VersionHolders};
+use crate::domain::scope::{ScopeKind, ScopePath};
+use crate::domain::sod::{conflicts, introduced, Finding, Holding, SodException, SodRule, SodRuleKind};
+use crate::domain::Timestamp;
+use crate::error::{AppError, Problems};
+use crate::store::access::{self, Capable, Holder};
+use crate::store::{self, assignments, audit, changes, credentials, identities, roles, scopes, sod, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+/// A grant as asked for in a form or by a pipeline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInput {
+    pub identity_id: String,
+    /// Role id or slug.
+    pub role: String,
+    /// Where it applies; the role's own scope when empty.
+    #[serde(default)]
+    pub scope: String,
+    /// `YYYY-MM-DD` or RFC 3339; no expiry when empty.
+    #[serde(default)]
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessInput {
+    #[serde(default)]
+    pub grants: Vec<GrantInput>,
+    /// Assignment ids to end.
+    #[serde(default)]
+    pub revokes: Vec<String>,
+    pub reason: String,
+}
+
+async fn sod_context(conn: &mut AnyConnection, identity_id: &str) -> Result<(Vec<SodRule>, Vec<SodException>), AppError> {
+    Ok((sod::rules(conn).await?, sod::exceptions_of(conn, identity_id).await?))
+}
+
+/// The conflicts `after` introduces over `before` for one identity.
+async fn new_findings(conn: &mut AnyConnection, identity_id: &str, before: &[Holding], after: &[Holding], now: Timestamp) -> Result<Vec<Finding>, AppError> {
+    let (rules, exceptions) = sod_context(conn, identity_id).await?;
+    let was = conflicts(identity_id, before, &rules, &exceptions, now);
+    Ok(introduced(&was, conflicts(identity_id, after, &rules, &exceptions, now)))
+}
+
+async fn resolve_role(conn: &mut AnyConnection, id_or_slug: &str) -> Result<Option<crate::domain::role::Role>, AppError> {
+    match roles::by_id(conn, id_or_slug).await? {
+        Some(role) => Ok(Some(role)),
+        None => roles::by_slug(conn, id_or_slug).await,
+    }
+}
+
+/// Parses and checks grants and revocations against the ledger; every problem is reported.
+async fn prepare(conn: &mut AnyConnection, input: &AccessInput, now: Timestamp) -> Result<(Vec<GrantItem>, Vec<RevokeItem>, Sensitivity), AppError> {
+    let mut problems = Problems::new();
+    let mut grants = Vec::new();
+    let mut sensitivity = Sensitivity::Standard;
+    for (n, g) in input.grants.iter().enumerate() {
+        let field = if input.grants.len() == 1 { "grant".to_owned() } else { format!("grant {}", n + 1) };
+        let Some(identity) = identities::by_id(conn, &g.identity_id).await? else {
+            problems.add(&field, "Choose an identity that exists.");
+            continue;
+        };
+        if identity.status != IdentityStatus::Active {
+            problems.add(&field, format!("{} is {}; only active identities receive grants.", identity.name, identity.status.label().to_lowercase()));
+            continue;
+        }
+        let Some(role) = resolve_role(conn, g.role.trim()).await? else {
+            problems.add("role", format!("No role \"{}\".", g.role.trim()));
+            continue;
+        };
+        if role.status == RoleStatus::Retired {
+            problems.add("role", format!("Role {} is retired and cannot be granted.", role.slug));
+            continue;
+        }
+        let Some(current) = roles::version(conn, &role.id, role.current_version).await? else {
+            return Err(AppError::internal("role without current version", &role.id));
+        };
+        let scope = if g.scope.trim().is_empty() { Ok(current.definition.scope.clone()) } else { ScopePath::parse(&g.scope) };
+        let Some(scope) = problems.check("scope", scope) else { continue };
+        if !current.definition.scope.covers(&scope) {
+            problems.add("scope", format!("{} applies within {}; {} is outside it.", role.slug, current.definition.scope, scope));
+            continue;
+        }
+        let expires_at = match g.expires_at.trim() {
+            "" => None,
+            text => match Timestamp::parse_user_input(text) {
+                Ok(t) if t > now => Some(t),
+                Ok(_) => {
+                    problems.add("expires_at", "The expiry must be in the future.");
+                    continue;
+                }
+                Err(e) => {
+                    problems.add("expires_at", e);
+                    continue;
+                }
+            },
+        };
+        if let Some(existing) = scopes::by_path(conn, &scope).await?
+            && assignments::holds(conn, &identity.id, &role.id, &existing.id, now).await?
+        {
+            problems.add(&field, format!("{} already holds {} on {}.", identity.name, role.slug, scope));
+            continue;
+        }
+        if role.sensitivity == Sensitivity::Privileged {
+            sensitivity = Sensitivity::Privileged;
+        }
+        grants.push(GrantItem { identity_id: identity.id, identity_name: identity.name, role_id: role.id, role_slug: role.slug, scope, expires_at });
+    }
+    let mut revokes = Vec::new();
+    for id in &input.revokes {
+        match assignments::by_id(conn, id).await? {
+            Some(a) if a.is_active(now) => {
+                if let Some(role) = roles::by_id(conn, &a.role_id).await?
+                    && role.sensitivity == Sensitivity::Privileged
+                {
+                    sensitivity = Sensitivity::Privileged;
+                }
+                revokes.push(RevokeItem { assignment_id: a.id, identity_id: a.identity_id, identity_name: a.identity_name, role_slug: a.role_slug })
+            }
+            Some(_) => problems.add("revoke", "That assignment already ended."),
+            None => problems.add("revoke", "Choose an assignment that exists."),
+        }
+    }
+    if grants.is_empty() && revokes.is_empty() {
+        problems.add("grant", "Nothing to change: add a grant or a revocation.");
+    }
+    problems.into_result()?;
+    Ok((grants, revokes, sensitivity))
+}
+
+/// Files grants and revocations as one change request. Revocations alone take effect at once
+/// (audited) unless the policy wants them approved.
+pub async fn propose(store: &Store, actor: &Actor, input: &AccessInput) -> Result<ChangeRequest, AppError> {
+    require(actor, Capability::Propose)?;
+    let reason = crate::domain::name::text(&input.reason, "Reason", 2000, true).map_err(|e| AppError::invalid("reason", e))?;
+    let now = Timestamp::now();
+    let (grants, revokes, sensitivity) = prepare(&mut *store.read().await?, input, now).await?;
+    let immediate = grants.is_empty() && !changes::policy(&mut *store.read().await?).await?.revocations_need_approval;
+    let subject = match (grants.as_slice(), revokes.as_slice()) {
+        ([g], []) => format!("{} → {}", g.identity_name, g.role_slug),
+        ([], [r]) => format!("{} ✕ {}", r.identity_name, r.role_slug),
+        _ => format!("{} grant(s), {} revocation(s)", grants.len(), revokes.len()),
+    };
+    let payload = ChangePayload::Access { grants, revokes };
+    let request = file(store, actor, payload, &subject, None, sensitivity, &reason).await?;
+    if !immediate {
+        return Ok(request);
+    }
+    let mut tx = store.begin().await?;
+    changes::lock(tx.conn(), &request.id, now).await?;
+    let outcome = apply(tx.conn(), actor, &request, now).await?;
+    if !changes::finish(tx.conn(), &request.id, ChangeState::Applied, now).await? {
+        return Err(AppError::conflict(None, "The revocation was changed meanwhile; reload."));
+    }
+    audit::append(
+        tx.conn(),
+        actor,
+        AuditEntry::new("change.applied", "change_request", &request.id, json!({ "subject": subject, "outcome": outcome, "immediate": true })),
+    )
+    .await?;
+    let applied = changes::by_id(tx.conn(), &request.id).await?.ok_or_else(|| AppError::not_found("Change request", &request.id))?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// Files "move the holders still on older versions of a role to its current version".
+pub async fn propose_move_holders(store: &Store, actor: &Actor, role_id: &str, from_version: Option<i64>, reason: &str) -> Result<ChangeRequest, AppError> {
+    require(actor, Capability::Propose)?;
+    let reason = crate::domain::name::text(reason, "Reason", 2000, true).map_err(|e| AppError::invalid("reason", e))?;
+    let mut conn = store.read().await?;
+    let role = resolve_role(&mut conn, role_id).await?.ok_or_else(|| AppError::not_found("Role", role_id))?;
+    let outdated: i64 = roles::holders_by_version(&mut conn, &role.id, Timestamp::now())
+        .await?
+        .iter()
+        .filter(|h| h.version < role.current_version && from_version.is_none_or(|v| v == h.version))
+        .map(|h| h.holders)
+        .sum();
+    if outdated == 0 {
+        return Err(AppError::invalid_state(format!("No holder of {} is on an older version to move.", role.slug)));
+    }
+    drop(conn);
+    let payload = ChangePayload::MoveHolders { role_id: role.id.clone(), role_slug: role.slug.clone(), from_version, to_version: role.current_version };
+    let subject = role.slug.clone();
+    file(store, actor, payload, &subject, Some(&role.id), role.sensitivity, &reason).await
+}
+
+/// A holding as a proposed grant would create it (pinned to the role's current version).
+async fn proposed_holding(conn: &mut AnyConnection, grant: &GrantItem) -> Result<Holding, AppError> {
+    let role = roles::by_id(conn, &grant.role_id).await?.ok_or_else(|| AppError::not_found("Role", &grant.role_id))?;
+    Ok(Holding {
+        assignment_id: None,
+        role_id: role.id.clone(),
+        role_slug: role.slug.clone(),
+        version: role.current_version,
+        scope: grant.scope.clone(),
+        permissions: access::version_permissions(conn, &role.id, role.current_version).await?,
+        expires_at: grant.expires_at,
+    })
+}
+
+/// What the request would do: who gains and loses which permissions, and the conflicts it
+/// would introduce.
+pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<BlastRadius, AppError> {
+    let mut blast = BlastRadius::default();
+    match &request.payload {
+        ChangePayload::Access { grants, revokes } => {
+            for identity_id in request.payload.identities() {
+                let before = access::holdings(conn, &identity_id, now).await?;
+                let mut after: Vec<Holding> = before
+                    .iter()
+                    .filter(|h| !revokes.iter().any(|r| h.assignment_id.as_deref() == Some(r.assignment_id.as_str())))
+                    .cloned()
+                    .collect();
+                for grant in grants.iter().filter(|g| g.identity_id == identity_id) {
+                    let holding = proposed_holding(conn, grant).await?;
+                    blast.gain(Delta {
+                        identity_id: identity_id.clone(),
+                        identity_name: grant.identity_name.clone(),
+                        role_slug: holding.role_slug.clone(),
+                        scope: holding.scope.to_string(),
+                        permissions: holding.permissions.clone(),
+                    });
+                    after.push(holding);
+                }
+                for revoke in revokes.iter().filter(|r| r.identity_id == identity_id) {
+                    if let Some(h) = before.iter().find(|h| h.assignment_id.as_deref() == Some(revoke.assignment_id.as_str())) {
+                        blast.lose(Delta {
+                            identity_id: identity_id.clone(),
+                            identity_name: revoke.identity_name.clone(),
+                            role_slug: h.role_slug.clone(),
+                            scope: h.scope.to_string(),
+                            permissions: h.permissions.clone(),
+                        });
+                    }
+                }
+                blast.findings.extend(new_findings(conn, &identity_id, &before, &after, now).await?);
+            }
+        }
+        ChangePayload::RoleVersion { role_id, base_version, definition, move_holders: true } => {
+            let base = access::version_permissions(conn, role_id, *base_version).await?;
+            let d = diff(Some(&crate::domain::role::RoleDefinition::new(definition.scope.clone(), String::new(), base, None)), definition);
+            moving_holders(conn, &mut blast, role_id, None, &d.added, &d.removed, definition.permissions.clone(), now).await?;
+        }
+        ChangePayload::MoveHolders { role_id, from_version, to_version, .. } => {
+            let target = access::version_permissions(conn, role_id, *to_version).await?;
+            moving_holders(conn, &mut blast, role_id, *from_version, &target, &[], target.clone(), now).await?;
+        }
+        ChangePayload::RoleRetire { role_id } => {
+            let (holders, _) = access::holders(conn, role_id, None, None, &PageRequest { after: None, limit: Some(50) }, 50, now).await?;
+            let total: i64 = roles::holders_by_version(conn, role_id, now).await?.iter().map(|h| h.holders).sum();
+            for h in holders {
+                let permissions = access::version_permissions(conn, role_id, h.version).await?;
+                blast.lose(Delta { identity_id: h.identity_id, identity_name: h.identity_name, role_slug: request.subject.clone(), scope: h.scope, permissions });
+            }
+            blast.losing_count = total;
+        }
+        ChangePayload::RoleCreate { .. } | ChangePayload::RoleVersion { .. } => {}
+    }
+    Ok(blast)
+}
+
+/// Blast radius of moving a role's holders to new permissions: the first named, all counted,
+/// and the separation-of-duty check run for every holder who could end up in conflict.
+#[allow(clippy::too_many_arguments)]
+async fn moving_holders(
+    conn: &mut AnyConnection,
+    blast: &mut BlastRadius,
+    role_id: &str,
+    from_version: Option<i64>,
+    gained: &[Permission],
+    lost: &[Permission],
+    new_permissions: Vec<Permission>,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let role = roles::by_id(conn, role_id).await?.ok_or_else(|| AppError::not_found("Role", role_id))?;
+    let counts: Vec<VersionHolders> = roles::holders_by_version(conn, role_id, now).await?;
+    let moving = |v: i64| from_version.map_or(v <= role.current_version, |f| f == v);
+    let (named, _) = access::holders(conn, role_id, None, None, &PageRequest { after: None, limit: Some(200) }, 200, now).await?;
+    for h in named.into_iter().filter(|h| moving(h.version)) {
+        blast.gain(Delta { identity_id: h.identity_id.clone(), identity_name: h.identity_name.clone(), role_slug: role.slug.clone(), scope: h.scope.clone(), permissions: gained.to_vec() });
+        blast.lose(Delta { identity_id: h.identity_id, identity_name: h.identity_name, role_slug: role.slug.clone(), scope: h.scope, permissions: lost.to_vec() });
+    }
+    let total: i64 = counts.iter().filter(|c| moving(c.version)).map(|c| c.holders).sum();
+    if !gained.is_empty() {
+        blast.gaining_count = total;
+    }
+    if !lost.is_empty() {
+        blast.losing_count = total;
+    }
+    // Only identities holding another role on a resource the change touches (or a role paired
+    // with this one) can end up in conflict; checking them alone keeps approval fast at scale.
+    let rules = sod::rules(conn).await?;
+    let paired: Vec<String> = rules
+        .iter()
+        .filter_map(|r| match &r.kind {
+            SodRuleKind::RolePair { role_a, role_b } if role_a == role_id => Some(role_b.clone()),
+            SodRuleKind::RolePair { role_a, role_b } if role_b == role_id => Some(role_a.clone()),
+            _ => None,
+        })
+        .collect();
+    let resources: Vec<String> = new_permissions.iter().map(|p| p.resource.clone()).collect();
+    for identity_id in access::conflict_candidates(conn, role_id, &resources, &paired, now).await? {
+        let before = access::holdings(conn, &identity_id, now).await?;
+        let after: Vec<Holding> = before
+            .iter()
+            .cloned()
+            .map(|mut h| {
+                if h.role_id == role_id && moving(h.version) {
+                    h.version = role.current_version.max(h.version);
+                    h.permissions = new_permissions.clone();
+                }
+                h
+            })
+            .collect();
+        blast.findings.extend(new_findings(conn, &identity_id, &before, &after, now).await?);
+    }
+    Ok(())
+}
+
+/// Refuses to apply a change that would leave anyone in an unexcepted conflict.
+pub async fn check_separation(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<(), AppError> {
+    let blast = blast_radius(conn, request, now).await?;
+    let blocking = blast.blocking();
+    if let Some(first) = blocking.first() {
+        return Err(AppError::invalid_state(format!(
+            "Separation of duties: {} {}Add an exception for it (Settings → Separation of duties) or reject the request.",
+            first.message,
+            if blocking.len() > 1 { format!("(and {} more conflicts) ", blocking.len() - 1) } else { String::new() },
+        )));
+    }
+    Ok(())
+}
+
+/// Ends an assignment and revokes the credentials exercising it, with the audit events.
+pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_id: &str, reason: &str, at: Timestamp) -> Result<usize, AppError> {
+    let Some(assignment) = assignments::by_id(conn, assignment_id).await? else {
+        return Err(AppError::not_found("Assignment", assignment_id));
+    };
+    if !assignments::revoke(conn, assignment_id, &actor.name, at, reason).await? {
+        return Ok(0);
+    }
+    let revoked = credentials::revoke_for_assignment(conn, assignment_id, at, &format!("assignment ended: {reason}")).await?;
+    audit::append(
+        conn,
+        actor,
+        AuditEntry::new("assignment.revoke", "assignment", assignment_id, json!({
+            "identity": assignment.identity_name, "role": assignment.role_slug, "version": assignment.role_version,
+            "reason": reason, "credentials_revoked": revoked,
+        }))
+        .in_context(&assignment.identity_id),
+    )
+    .await?;
+    Ok(revoked.len())
+}
+
+/// Carries out an approved access change inside the approving transaction.
+pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest, now: Timestamp) -> Result<serde_json::Value, AppError> {
+    match &request.payload {
+        ChangePayload::Access { grants, revokes } => {
+            check_separation(conn, request, now).await?;
+            let mut granted = Vec::new();
+            for grant in grants {
+                let role = roles::by_id(conn, &grant.role_id).await?.ok_or_else(|| AppError::not_found("Role", &grant.role_id))?;
+                if role.status == RoleStatus::Retired {
+                    return Err(AppError::invalid_state(format!("Role {} was retired meanwhile; reject this request.", role.slug)));
+                }
+                let identity = identities::by_id(conn, &grant.identity_id).await?.ok_or_else(|| AppError::not_found("Identity", &grant.identity_id))?;
+                if identity.status != IdentityStatus::Active {
+                    return Err(AppError::invalid_state(format!("{} is no longer active; reject this request.", identity.name)));
+                }
+                let scope = scopes::ensure(conn, &grant.scope, ScopeKind::Namespace, now).await?;
+                if assignments::holds(conn, &grant.identity_id, &role.id, &scope.id, now).await? {
+                    continue;
+                }
+                let id = store::new_id();
+                assignments::insert(
+                    conn,
+                    &assignments::NewAssignment {
+                        id: &id,
+                        identity_id: &grant.identity_id,
+                        role_id: &role.id,
+                        role_version: role.current_version,
+                        scope_id: &scope.id,
+                        granted_by: &request.requester_name,
+                        change_request_id: Some(&request.id),
+                        expires_at: grant.expires_at,
+                    },
+                    now,
+                )
+                .await?;
+                audit::append(
+                    conn,
+                    actor,
+                    AuditEntry::new("assignment.grant", "assignment", &id, json!({
+                        "identity": grant.identity_name, "role": role.slug, "version": role.current_version,
+                        "scope": grant.scope.to_string(), "expires_at": grant.expires_at.map(|t| t.to_rfc3339()),
+                        "change_request": request.id,
+                    }))
+                    .in_context(&grant.identity_id),
+                )
+                .await?;
+                granted.push(json!({ "assignment_id": id, "identity": grant.identity_name, "role": role.slug, "version": role.current_version }));
+            }
+            let mut revoked = 0;
+            for revoke in revokes {
+                end_assignment(conn, actor, &revoke.assignment_id, &format!("change request {}", request.id), now).await?;
+                revoked += 1;
+            }
+            Ok(json!({ "granted": granted, "revoked": revoked }))
+        }
+        ChangePayload::MoveHolders { role_id, from_version, to_version, role_slug } => {
+            check_separation(conn, request, now).await?;
+            let moved = assignments::move_holders_from(conn, role_id, *from_version, *to_version, &request.id, now).await?;
+            audit::append(
+                conn,
+                actor,
+                AuditEntry::new("role.move_holders", "role", role_id, json!({ "slug": role_slug, "to_version": to_version, "moved": moved, "change_request": request.id })),
+            )
+            .await?;
+            Ok(json!({ "moved": moved, "to_version": to_version }))
+        }
+        _ => Err(AppError::internal("apply access", "not an access change")),
+    }
+}
+
+/// Holders of a role with counts per pinned version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldersPage {
+    pub holders: Vec<Holder>,
+    pub next_cursor: Option<String>,
+    pub counts: Vec<VersionHolders>,
+    pub total: i64,
+}
+
+/// Largest page of holders one call returns.
+pub const MAX_HOLDERS_PAGE: u32 = 10_000;
+
+pub async fn holders(store: &Store, actor: &Actor, role: &str, version: Option<i64>, scope: Option<&ScopePath>, page: &PageRequest) -> Result<HoldersPage, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let now = Timestamp::now();
+    let mut conn = store.read().await?;
+    let role = resolve_role(&mut conn, role).await?.ok_or_else(|| AppError::not_found("Role", role))?;
+    let (holders, next_cursor) = access::holders(&mut conn, &role.id, version, scope, page, MAX_HOLDERS_PAGE, now).await?;
+    let counts = roles::holders_by_version(&mut conn, &role.id, now).await?;
+    let total = counts.iter().map(|c| c.holders).sum();
+    Ok(HoldersPage { holders, next_cursor, counts, total })
+}
+
+/// The holders' ids alone, without counts: the lean call the benchmark's list measures.
+pub async fn holder_list(store: &Store, actor: &Actor, role_id: &str, page: &PageRequest) -> Result<(Vec<Holder>, Option<String>), AppError> {
+    require(actor, Capability::ReadLedger)?;
+    access::holders(&mut *store.read().await?, role_id, None, None, page, MAX_HOLDERS_PAGE, Timestamp::now()).await
+}
+
+/// An identity's effective permissions: every active, unexpired assignment expanded with the
+/// permissions of its pinned version (so each permission shows the grant that gives it), and
+/// the separation-of-duty findings it currently has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveAccess {
+    pub holdings: Vec<Holding>,
+    pub findings: Vec<Finding>,
+    pub pending: Vec<ChangeRequest>,
+}
+
+pub async fn effective(store: &Store, actor: &Actor, identity_id: &str) -> Result<EffectiveAccess, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let now = Timestamp::now();
+    let mut conn = store.read().await?;
+    identities::by_id(&mut conn, identity_id).await?.ok_or_else(|| AppError::not_found("Identity", identity_id))?;
+    let holdings = access::holdings(&mut conn, identity_id, now).await?;
+    let (rules, exceptions) = sod_context(&mut conn, identity_id).await?;
+    let findings = conflicts(identity_id, &holdings, &rules, &exceptions, now);
+    let pending = changes::pending_for_identity(&mut conn, identity_id).await?;
+    Ok(EffectiveAccess { holdings, findings, pending })
+}
+
+/// The permissions alone (the benchmark's "effective permissions of one identity").
+pub async fn effective_permissions(store: &Store, actor: &Actor, identity_id: &str) -> Result<Vec<Holding>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    access::holdings(&mut *store.read().await?, identity_id, Timestamp::now()).await
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoCanQuery {
+    /// A specific action (`write`), or
+    pub action: Option<String>,
+    /// any action of a class (`read`, `write`, `admin`).
+    pub class: Option<String>,
+    pub resource: Option<String>,
+    pub scope: String,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub async fn who_can(store: &Store, actor: &Actor, query: &WhoCanQuery) -> Result<Page<Capable>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let mut problems = Problems::new();
+    let scope = problems.check("scope", ScopePath::parse(&query.scope));
+    let action = crate::domain::page::present(&query.action);
+    if let Some(a) = action
+        && crate::domain::role::classify(a).is_none()
+    {
+        problems.add("action", format!("\"{a}\" is not a known action."));
+    }
+    let class = crate::domain::page::present(&query.class);
+    if let Some(c) = class {
+        problems.check("class", ActionClass::parse(c));
+    }
+    if action.is_none() && class.is_none() {
+        problems.add("action", "Name an action (write) or a class of actions (read, write, admin).");
+    }
+    problems.into_result()?;
+    let page = PageRequest { after: crate::domain::page::present(&query.after).map(str::to_owned), limit: query.limit };
+    let resource = crate::domain::page::present(&query.resource);
+    let scope = scope.ok_or_else(|| AppError::invalid("scope", "A scope is required."))?;
+    access::who_can(&mut *store.read().await?, action, class, resource, &scope, &page, Timestamp::now()).await
+}
+
+pub async fn holders_at(store: &Store, actor: &Actor, role: &str, at: &str, page: &PageRequest) -> Result<Page<Holder>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let at = Timestamp::parse_user_input(at).or_else(|_| at.parse()).map_err(|e: String| AppError::invalid("at", e))?;
+    let mut conn = store.read().await?;
+    let role = resolve_role(&mut conn, role).await?.ok_or_else(|| AppError::not_found("Role", role))?;
+    access::holders_at(&mut conn, &role.id, at, page).await
+}
+
+/// Current violations: identities holding several roles, walked in id order a page at a time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Violations {
+    pub findings: Vec<(String, String, Finding)>,
+    /// Where the next page starts, when the walk did not reach the end.
+    pub next_cursor: Option<String>,
+}
+
+pub async fn violations(store: &Store, actor: &Actor, after: Option<&str>, limit: i64) -> Result<Violations, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let now = Timestamp::now();
+    let mut conn = store.read().await?;
+    let rules = sod::rules(&mut conn).await?;
+    let ids = sod::multi_holders(&mut conn, after.unwrap_or(""), limit, now).await?;
+    let mut out = Violations::default();
+    for id in &ids {
+        let holdings = access::holdings(&mut conn, id, now).await?;
+        let exceptions = sod::exceptions_of(&mut conn, id).await?;
+        let name = identities::by_id(&mut conn, id).await?.map(|i| i.name).unwrap_or_default();
+        for finding in conflicts(id, &holdings, &rules, &exceptions, now) {
+            out.findings.push((id.clone(), name.clone(), finding));
+        }
+    }
+    if ids.len() as i64 == limit {
+        out.next_cursor = ids.last().cloned();
+    }
+    Ok(out)
+}
+
+pub async fn sod_rules(store: &Store, actor: &Actor) -> Result<Vec<SodRule>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    sod::rules(&mut *store.read().await?).await
+}
+
+pub async fn add_role_pair(store: &Store, actor: &Actor, role_a: &str, role_b: &str, description: &str) -> Result<SodRule, AppError> {
+    require(actor, Capability::Administer)?;
+    let description = crate::domain::name::text(description, "Description", 500, true).map_err(|e| AppError::invalid("description", e))?;
+    let mut tx = store.begin().await?;
+    let a = resolve_role(tx.conn(), role_a).await?.ok_or_else(|| AppError::invalid("role_a", format!("No role \"{role_a}\".")))?;
+    let b = resolve_role(tx.conn(), role_b).await?.ok_or_else(|| AppError::invalid("role_b", format!("No role \"{role_b}\".")))?;
+    if a.id == b.id {
+        return Err(AppError::invalid("role_b", "A role cannot conflict with itself."));
+    }
+    let id = store::new_id();
+    sod::insert_pair(tx.conn(), &id, &a.id, &b.id, &description, &actor.name, Timestamp::now()).await?;
+    audit::append(tx.conn(), actor, AuditEntry::new("sod.rule_add", "sod_rule", &id, json!({ "roles": [a.slug, b.slug], "description": description }))).await?;
+    tx.commit().await?;
+    Ok(SodRule { id, kind: SodRuleKind::RolePair { role_a: a.id, role_b: b.id }, description, enabled: true })
+}
+
+pub async fn set_rule_enabled(store: &Store, actor: &Actor, rule_id: &str, enabled: bool) -> Result<(), AppError> {
+    require(actor, Capability::Administer)?;
+    let mut tx = store.begin().await?;
+    if !sod::set_enabled(tx.conn(), rule_id, enabled).await? {
+        return Err(AppError::not_found("Rule", rule_id));
+    }
+    audit::append(tx.conn(), actor, AuditEntry::new(if enabled { "sod.rule_enable" } else { "sod.rule_disable" }, "sod_rule", rule_id, json!({}))).await?;
+    tx.commit().await
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionInput {
+    pub rule_id: String,
+    pub identity_id: String,
+    #[serde(default)]
+    pub resource: String,
+    pub justification: String,
+    /// `YYYY-MM-DD` or RFC 3339; at most a year ahead.
+    pub expires_at: String,
+}
+
+/// An admin's exception to a rule for one identity; it expires.
+pub async fn add_exception(store: &Store, actor: &Actor, input: &ExceptionInput) -> Result<SodException, AppError> {
+    require(actor, Capability::Administer)?;
+    let now = Timestamp::now();
+    let mut problems = Problems::new();
+    let justification = problems.check("justification", crate::domain::name::text(&input.justification, "Justification", 1000, true));
+    let expires_at = problems.check("expires_at", Timestamp::parse_user_input(&input.expires_at));
+    if expires_at.is_some_and(|e| e <= now || e > now.plus_days(366)) {
+        problems.add("expires_at", "An exception expires within a year from now.");
+    }
+    problems.into_result()?;
+    let (Some(justification), Some(expires_at)) = (justification, expires_at) else {
+        return Err(AppError::invalid("request", "The exception form is incomplete."));
+    };
+    let mut tx = store.begin().await?;
+    let rules = sod::rules(tx.conn()).await?;
+    let rule = rules.iter().find(|r| r.id == input.rule_id).ok_or_else(|| AppError::invalid("rule_id", "Choose a rule from the list."))?;
+    let identity = identities::by_id(tx.conn(), &input.identity_id).await?.ok_or_else(|| AppError::invalid("identity_id", "Choose an identity that exists."))?;
+    let resource = crate::domain::page::present(&Some(input.resource.clone())).map(str::to_owned);
+    if rule.kind == SodRuleKind::ReadWrite && resource.is_none() {
+        return Err(AppError::invalid("resource", "Name the resource the read/write exception covers (db:ledger)."));
+    }
+    let exception = SodException {
+        id: store::new_id(),
+        rule_id: rule.id.clone(),
+        identity_id: identity.id.clone(),
+        resource,
+        justification,
+        approved_by: actor.name.clone(),
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
+    sod::insert_exception(tx.conn(), &exception).await?;
+    audit::append(
+        tx.conn(),
+        actor,
+        AuditEntry::new("sod.exception_add", "sod_exception", &exception.id, json!({
+            "rule": rule.id, "identity": identity.name, "resource": exception.resource,
+            "justification": exception.justification, "expires_at": exception.expires_at.to_rfc3339(),
+        }))
+        .in_context(&identity.id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(exception)
+}
+
+pub async fn exceptions(store: &Store, actor: &Actor) -> Result<Vec<SodException>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    sod::exceptions(&mut *store.read().await?).await
+}
+
+/// Records grants whose expiry passed (once each, audited) and revokes the credentials that
+/// exercised them. Expired grants already count nowhere; this makes the end visible.
+pub async fn record_expired_grants(store: &Store) -> Result<usize, AppError> {
+    let now = Timestamp::now();
+    let due = access::newly_expired(&mut *store.read().await?, now, 500).await?;
+    let system = Actor::system("grant expiry");
+    for (id, identity_id, role_slug) in &due {
+        let mut tx = store.begin().await?;
+        access::record_expiry(tx.conn(), id, now).await?;
+        let revoked = credentials::revoke_for_assignment(tx.conn(), id, now, "assignment expired").await?;
+        audit::append(
+            tx.conn(),
+            &system,
+            AuditEntry::new("assignment.expire", "assignment", id, json!({ "role": role_slug, "credentials_revoked": revoked })).in_context(identity_id),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(due.len())
+}

@@ -1,0 +1,328 @@
+//! Who holds what: the discoverability queries. Each is shaped to use one index range (see
+//! migration 0004) so it stays fast at millions of assignments.
+
+use super::{below_pattern, db_error, split_page, ts_opt, Sql};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::role::Permission;
+use crate::domain::scope::ScopePath;
+use crate::domain::sod::Holding;
+use crate::domain::Timestamp;
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+/// Active means not revoked and not expired at `$n`; written once so every query agrees.
+fn active(sql: &mut Sql, alias: &str, now: Timestamp) {
+    sql.push(&format!(" and {alias}.revoked_at is null and ({alias}.expires_at is null or {alias}.expires_at > "))
+        .bind(now.to_rfc3339())
+        .push(")");
+}
+
+/// The identity's active assignments, each with the permissions of its pinned version.
+pub async fn holdings(conn: &mut AnyConnection, identity_id: &str, now: Timestamp) -> Result<Vec<Holding>, AppError> {
+    let mut sql = Sql::new(
+        "select a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at, p.action, p.resource \
+         from assignments a join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id \
+         left join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
+         where a.identity_id = ",
+    );
+    sql.bind(identity_id.to_owned());
+    active(&mut sql, "a", now);
+    sql.push(" order by a.id, p.action, p.resource");
+    let (text, args) = sql.into_parts();
+    type Row = (String, String, String, i64, String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("holdings"))?;
+    let mut out: Vec<Holding> = Vec::new();
+    for (id, role_id, slug, version, scope, expires_at, action, resource) in rows {
+        if out.last().is_none_or(|h| h.assignment_id.as_deref() != Some(id.as_str())) {
+            out.push(Holding {
+                assignment_id: Some(id),
+                role_id,
+                role_slug: slug,
+                version,
+                scope: ScopePath::parse(&scope).map_err(|e| AppError::internal("stored scope", e))?,
+                permissions: Vec::new(),
+                expires_at: ts_opt(expires_at.as_deref())?,
+            });
+        }
+        if let (Some(action), Some(resource), Some(last)) = (action, resource, out.last_mut()) {
+            last.permissions.push(Permission { action, resource });
+        }
+    }
+    Ok(out)
+}
+
+pub async fn version_permissions(conn: &mut AnyConnection, role_id: &str, version: i64) -> Result<Vec<Permission>, AppError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select action, resource from role_version_permissions where role_id = $1 and version = $2 order by action, resource",
+    )
+    .bind(role_id)
+    .bind(version)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("version permissions"))?;
+    Ok(rows.into_iter().map(|(action, resource)| Permission { action, resource }).collect())
+}
+
+/// One holder of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub assignment_id: String,
+    pub identity_id: String,
+    pub identity_name: String,
+    pub version: i64,
+    pub scope: String,
+    pub granted_at: String,
+    pub expires_at: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct HolderRow {
+    id: String,
+    identity_id: String,
+    name: String,
+    role_version: i64,
+    path: String,
+    granted_at: String,
+    expires_at: Option<String>,
+}
+
+impl From<HolderRow> for Holder {
+    fn from(r: HolderRow) -> Self {
+        Holder {
+            assignment_id: r.id,
+            identity_id: r.identity_id,
+            identity_name: r.name,
+            version: r.role_version,
+            scope: r.path,
+            granted_at: r.granted_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+const HOLDER_SELECT: &str = "select a.id, a.identity_id, i.name, a.role_version, sc.path, a.granted_at, a.expires_at \
+    from assignments a join identities i on i.id = a.identity_id join scopes sc on sc.id = a.scope_id where a.role_id = ";
+
+/// Active holders of a role in identity order (the index order), a page at a time; optionally
+/// only those pinned to `version` and granted on `scope` or below it.
+pub async fn holders(
+    conn: &mut AnyConnection,
+    role_id: &str,
+    version: Option<i64>,
+    scope: Option<&ScopePath>,
+    page: &PageRequest,
+    max: u32,
+    now: Timestamp,
+) -> Result<(Vec<Holder>, Option<String>), AppError> {
+    let size = page.limit.unwrap_or(max).clamp(1, max);
+    let mut sql = Sql::new(HOLDER_SELECT);
+    sql.bind(role_id.to_owned());
+    active(&mut sql, "a", now);
+    if let Some(version) = version {
+        sql.push(" and a.role_version = ").bind(version);
+    }
+    if let Some(scope) = scope {
+        sql.push(" and (sc.path = ").bind(scope.to_string()).push(" or sc.path like ").bind(below_pattern(scope.as_str())).push(" escape '\\')");
+    }
+    if let Some(after) = &page.after {
+        sql.push(" and a.identity_id > ").bind(after.clone());
+    }
+    sql.push(" order by a.identity_id limit ").bind(i64::from(size) + 1);
+    let (text, args) = sql.into_parts();
+    let rows = sqlx::query_as_with::<_, HolderRow, _>(&text, args).fetch_all(conn).await.map_err(db_error("holders"))?;
+    let (rows, next) = split_page(rows, size, |r| r.identity_id.clone());
+    Ok((rows.into_iter().map(Holder::from).collect(), next))
+}
+
+/// Who held the role at `at`: granted before it, and neither revoked nor expired by then.
+pub async fn holders_at(conn: &mut AnyConnection, role_id: &str, at: Timestamp, page: &PageRequest) -> Result<Page<Holder>, AppError> {
+    let size = page.size();
+    let at_text = at.to_rfc3339();
+    let condition = |sql: &mut Sql| {
+        sql.push(" and a.granted_at <= ").bind(at_text.clone());
+        sql.push(" and (a.revoked_at is null or a.revoked_at > ").bind(at_text.clone()).push(")");
+        sql.push(" and (a.expires_at is null or a.expires_at > ").bind(at_text.clone()).push(")");
+    };
+    let mut sql = Sql::new(HOLDER_SELECT);
+    sql.bind(role_id.to_owned());
+    condition(&mut sql);
+    if let Some(after) = &page.after {
+        sql.push(" and a.identity_id > ").bind(after.clone());
+    }
+    sql.push(" order by a.identity_id limit ").bind(i64::from(size) + 1);
+    let (text, args) = sql.into_parts();
+    let rows = sqlx::query_as_with::<_, HolderRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("holders at"))?;
+    let (rows, next_cursor) = split_page(rows, size, |r| r.identity_id.clone());
+    let mut count = Sql::new("select count(*) from assignments a where a.role_id = ");
+    count.bind(role_id.to_owned());
+    condition(&mut count);
+    let total = super::count(conn, count, "count holders at").await?;
+    Ok(Page { items: rows.into_iter().map(Holder::from).collect(), next_cursor, total })
+}
+
+/// One identity that may do something on a scope, with the grant that allows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capable {
+    pub identity_id: String,
+    pub identity_name: String,
+    pub role_slug: String,
+    pub version: i64,
+    pub scope: String,
+    pub action: String,
+    pub resource: String,
+}
+
+/// Identities whose active grants allow `action` (or any action of `class`) on `resource`
+/// (when given) anywhere in `scope`: grants on the scope itself or on any scope above it.
+#[allow(clippy::too_many_arguments)]
+pub async fn who_can(
+    conn: &mut AnyConnection,
+    action: Option<&str>,
+    class: Option<&str>,
+    resource: Option<&str>,
+    scope: &ScopePath,
+    page: &PageRequest,
+    now: Timestamp,
+) -> Result<Page<Capable>, AppError> {
+    let size = page.size();
+    let mut ancestors = vec![scope.to_string()];
+    let mut current = scope.parent();
+    while let Some(parent) = current {
+        current = parent.parent();
+        ancestors.push(parent.to_string());
+    }
+    let from = |sql: &mut Sql| {
+        sql.push(" from assignments a join scopes sc on sc.id = a.scope_id \
+                  join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
+                  where sc.path in (");
+        for (i, path) in ancestors.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(path.clone());
+        }
+        sql.push(")");
+        active(sql, "a", now);
+        if let Some(action) = action {
+            sql.push(" and p.action = ").bind(action.to_owned());
+        }
+        if let Some(class) = class {
+            sql.push(" and p.action_class = ").bind(class.to_owned());
+        }
+        if let Some(resource) = resource {
+            // `db:*` in a role covers `db:ledger`: match the exact resource or its type's wildcard.
+            let wildcard = resource.split_once(':').map(|(ty, _)| format!("{ty}:*")).unwrap_or_default();
+            sql.push(" and p.resource in (").bind(resource.to_owned()).push(", ").bind(wildcard).push(")");
+        }
+    };
+    // A page of distinct identities first, in index order; then one allowing grant for each.
+    let mut ids_sql = Sql::new("select distinct a.identity_id");
+    from(&mut ids_sql);
+    if let Some(after) = &page.after {
+        ids_sql.push(" and a.identity_id > ").bind(after.clone());
+    }
+    ids_sql.push(" order by a.identity_id limit ").bind(i64::from(size) + 1);
+    let (text, args) = ids_sql.into_parts();
+    let ids: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("who can"))?;
+    let (ids, next_cursor) = split_page(ids, size, Clone::clone);
+    let mut items: Vec<Capable> = Vec::new();
+    if !ids.is_empty() {
+        let mut detail = Sql::new("select a.identity_id, i.name, r.slug, a.role_version, sc.path, p.action, p.resource");
+        from(&mut detail);
+        detail.push(" and a.identity_id in (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                detail.push(", ");
+            }
+            detail.bind(id.clone());
+        }
+        detail.push(")");
+        let text = detail.text().replace(
+            " from assignments a join scopes sc",
+            " from assignments a join identities i on i.id = a.identity_id join roles r on r.id = a.role_id join scopes sc",
+        );
+        let (_, args) = detail.into_parts();
+        type Row = (String, String, String, i64, String, String, String);
+        let rows: Vec<Row> = sqlx::query_as_with(&format!("{text} order by a.identity_id, r.slug"), args)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error("who can details"))?;
+        for (identity_id, identity_name, role_slug, version, scope, action, resource) in rows {
+            if items.last().is_none_or(|c| c.identity_id != identity_id) {
+                items.push(Capable { identity_id, identity_name, role_slug, version, scope, action, resource });
+            }
+        }
+    }
+    let mut count = Sql::new("select count(distinct a.identity_id)");
+    from(&mut count);
+    let total = super::count(conn, count, "count who can").await?;
+    Ok(Page { items, next_cursor, total })
+}
+
+/// Holders of `role_id` (active, on a version below `below_version` when given) who also hold
+/// another role whose pinned version touches one of `resources`, or one of `other_roles`: the
+/// only identities a change of this role can bring into a separation-of-duty conflict.
+pub async fn conflict_candidates(
+    conn: &mut AnyConnection,
+    role_id: &str,
+    resources: &[String],
+    other_roles: &[String],
+    now: Timestamp,
+) -> Result<Vec<String>, AppError> {
+    if resources.is_empty() && other_roles.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new("select distinct a.identity_id from assignments a join assignments b on b.identity_id = a.identity_id and b.role_id <> a.role_id where a.role_id = ");
+    sql.bind(role_id.to_owned());
+    active(&mut sql, "a", now);
+    active(&mut sql, "b", now);
+    sql.push(" and (1 = 0");
+    if !resources.is_empty() {
+        sql.push(" or exists (select 1 from role_version_permissions p where p.role_id = b.role_id and p.version = b.role_version and p.resource in (");
+        for (i, r) in resources.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(r.clone());
+        }
+        sql.push("))");
+    }
+    if !other_roles.is_empty() {
+        sql.push(" or b.role_id in (");
+        for (i, r) in other_roles.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(r.clone());
+        }
+        sql.push(")");
+    }
+    sql.push(") order by a.identity_id limit 100000");
+    let (text, args) = sql.into_parts();
+    sqlx::query_scalar_with(&text, args).fetch_all(conn).await.map_err(db_error("conflict candidates"))
+}
+
+/// Assignments whose expiry passed and that were not yet recorded as expired.
+pub async fn newly_expired(conn: &mut AnyConnection, now: Timestamp, limit: i64) -> Result<Vec<(String, String, String)>, AppError> {
+    sqlx::query_as(
+        "select a.id, a.identity_id, r.slug from assignments a join roles r on r.id = a.role_id \
+         where a.revoked_at is null and a.expires_at is not null and a.expires_at <= $1 and a.expiry_recorded_at is null \
+         order by a.expires_at limit $2",
+    )
+    .bind(now.to_rfc3339())
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("newly expired assignments"))
+}
+
+pub async fn record_expiry(conn: &mut AnyConnection, assignment_id: &str, at: Timestamp) -> Result<(), AppError> {
+    sqlx::query("update assignments set expiry_recorded_at = $2 where id = $1")
+        .bind(assignment_id)
+        .bind(at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(db_error("record assignment expiry"))?;
+    Ok(())
+}
