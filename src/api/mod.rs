@@ -5,6 +5,7 @@
 //! mounts it: a route cannot be added without saying who may call it, and the list it produces is
 //! what the access test walks.
 
+mod access;
 mod error;
 mod extract;
 mod ledger;
@@ -108,6 +109,12 @@ fn routes() -> Routes {
         .add(Method::POST, "/roles/apply", Some(Propose), roles::apply)
         .add(Method::GET, "/change-requests", Some(ReadLedger), roles::list_changes)
         .add(Method::GET, "/change-requests/{id}", Some(ReadLedger), roles::get_change)
+        .add(Method::POST, "/change-requests/access", Some(Propose), access::propose)
+        .add(Method::GET, "/roles/{id}/holders", Some(ReadLedger), access::holders)
+        .add(Method::GET, "/roles/{id}/holders-at", Some(ReadLedger), access::holders_at)
+        .add(Method::GET, "/identities/{id}/permissions", Some(ReadLedger), access::permissions)
+        .add(Method::GET, "/who-can", Some(ReadLedger), access::who_can)
+        .add(Method::GET, "/sod/violations", Some(ReadLedger), access::violations)
 }
 
 /// Every API route with its requirement, for documentation and the access test.

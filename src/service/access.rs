@@ -15,37 +15,11 @@ use crate::domain::scope::{ScopeKind, ScopePath};
 use crate::domain::sod::{conflicts, introduced, Finding, Holding, SodException, SodRule, SodRuleKind};
 use crate::domain::Timestamp;
 use crate::error::{AppError, Problems};
-use crate::store::access::{self, Capable, Holder};
+use crate::store::access;
+pub use crate::domain::discovery::{AccessInput, Capable, EffectiveAccess, ExceptionInput, GrantInput, Holder, HoldersPage, Violations, WhoCanQuery};
 use crate::store::{self, assignments, audit, changes, credentials, identities, roles, scopes, sod, Store};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::AnyConnection;
-
-/// A grant as asked for in a form or by a pipeline.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantInput {
-    pub identity_id: String,
-    /// Role id or slug.
-    pub role: String,
-    /// Where it applies; the role's own scope when empty.
-    #[serde(default)]
-    pub scope: String,
-    /// `YYYY-MM-DD` or RFC 3339; no expiry when empty.
-    #[serde(default)]
-    pub expires_at: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccessInput {
-    #[serde(default)]
-    pub grants: Vec<GrantInput>,
-    /// Assignment ids to end.
-    #[serde(default)]
-    pub revokes: Vec<String>,
-    pub reason: String,
-}
 
 async fn sod_context(conn: &mut AnyConnection, identity_id: &str) -> Result<(Vec<SodRule>, Vec<SodException>), AppError> {
     Ok((sod::rules(conn).await?, sod::exceptions_of(conn, identity_id).await?))
@@ -439,15 +413,6 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
     }
 }
 
-/// Holders of a role with counts per pinned version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HoldersPage {
-    pub holders: Vec<Holder>,
-    pub next_cursor: Option<String>,
-    pub counts: Vec<VersionHolders>,
-    pub total: i64,
-}
-
 /// Largest page of holders one call returns.
 pub const MAX_HOLDERS_PAGE: u32 = 10_000;
 
@@ -468,16 +433,6 @@ pub async fn holder_list(store: &Store, actor: &Actor, role_id: &str, page: &Pag
     access::holders(&mut *store.read().await?, role_id, None, None, page, MAX_HOLDERS_PAGE, Timestamp::now()).await
 }
 
-/// An identity's effective permissions: every active, unexpired assignment expanded with the
-/// permissions of its pinned version (so each permission shows the grant that gives it), and
-/// the separation-of-duty findings it currently has.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EffectiveAccess {
-    pub holdings: Vec<Holding>,
-    pub findings: Vec<Finding>,
-    pub pending: Vec<ChangeRequest>,
-}
-
 pub async fn effective(store: &Store, actor: &Actor, identity_id: &str) -> Result<EffectiveAccess, AppError> {
     require(actor, Capability::ReadLedger)?;
     let now = Timestamp::now();
@@ -494,18 +449,6 @@ pub async fn effective(store: &Store, actor: &Actor, identity_id: &str) -> Resul
 pub async fn effective_permissions(store: &Store, actor: &Actor, identity_id: &str) -> Result<Vec<Holding>, AppError> {
     require(actor, Capability::ReadLedger)?;
     access::holdings(&mut *store.read().await?, identity_id, Timestamp::now()).await
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WhoCanQuery {
-    /// A specific action (`write`), or
-    pub action: Option<String>,
-    /// any action of a class (`read`, `write`, `admin`).
-    pub class: Option<String>,
-    pub resource: Option<String>,
-    pub scope: String,
-    pub after: Option<String>,
-    pub limit: Option<u32>,
 }
 
 pub async fn who_can(store: &Store, actor: &Actor, query: &WhoCanQuery) -> Result<Page<Capable>, AppError> {
@@ -538,14 +481,6 @@ pub async fn holders_at(store: &Store, actor: &Actor, role: &str, at: &str, page
     let mut conn = store.read().await?;
     let role = resolve_role(&mut conn, role).await?.ok_or_else(|| AppError::not_found("Role", role))?;
     access::holders_at(&mut conn, &role.id, at, page).await
-}
-
-/// Current violations: identities holding several roles, walked in id order a page at a time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Violations {
-    pub findings: Vec<(String, String, Finding)>,
-    /// Where the next page starts, when the walk did not reach the end.
-    pub next_cursor: Option<String>,
 }
 
 pub async fn violations(store: &Store, actor: &Actor, after: Option<&str>, limit: i64) -> Result<Violations, AppError> {
@@ -598,17 +533,6 @@ pub async fn set_rule_enabled(store: &Store, actor: &Actor, rule_id: &str, enabl
     }
     audit::append(tx.conn(), actor, AuditEntry::new(if enabled { "sod.rule_enable" } else { "sod.rule_disable" }, "sod_rule", rule_id, json!({}))).await?;
     tx.commit().await
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExceptionInput {
-    pub rule_id: String,
-    pub identity_id: String,
-    #[serde(default)]
-    pub resource: String,
-    pub justification: String,
-    /// `YYYY-MM-DD` or RFC 3339; at most a year ahead.
-    pub expires_at: String,
 }
 
 /// An admin's exception to a rule for one identity; it expires.

@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod changes;
 pub mod credentials;
 pub mod identities;
+pub mod matrix;
 pub mod operators;
 pub mod overview;
 pub mod roles;

@@ -40,3 +40,14 @@ pub async fn version_diff(store: &Store, actor: &Actor, role_id: &str, from: i64
     let b = roles::version(&mut conn, role_id, to).await?.ok_or_else(|| missing(to))?;
     Ok(diff(Some(&a.definition), &b.definition))
 }
+
+/// Active roles to pick from when granting.
+pub async fn choices(store: &Store, actor: &Actor) -> Result<Vec<crate::domain::page::Choice>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    Ok(roles::all_with_current(&mut *store.read().await?)
+        .await?
+        .into_iter()
+        .filter(|(role, _)| role.status == crate::domain::role::RoleStatus::Active)
+        .map(|(role, v)| crate::domain::page::Choice { id: role.id, label: format!("{} (v{}, {})", role.slug, v.version, v.definition.scope) })
+        .collect())
+}

@@ -5,10 +5,10 @@ use super::{below_pattern, db_error, split_page, ts_opt, Sql};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::Permission;
 use crate::domain::scope::ScopePath;
+use crate::domain::discovery::{Capable, Holder};
 use crate::domain::sod::Holding;
 use crate::domain::Timestamp;
 use crate::error::AppError;
-use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 /// Active means not revoked and not expired at `$n`; written once so every query agrees.
@@ -62,18 +62,6 @@ pub async fn version_permissions(conn: &mut AnyConnection, role_id: &str, versio
     .await
     .map_err(db_error("version permissions"))?;
     Ok(rows.into_iter().map(|(action, resource)| Permission { action, resource }).collect())
-}
-
-/// One holder of a role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Holder {
-    pub assignment_id: String,
-    pub identity_id: String,
-    pub identity_name: String,
-    pub version: i64,
-    pub scope: String,
-    pub granted_at: String,
-    pub expires_at: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -159,18 +147,6 @@ pub async fn holders_at(conn: &mut AnyConnection, role_id: &str, at: Timestamp, 
     condition(&mut count);
     let total = super::count(conn, count, "count holders at").await?;
     Ok(Page { items: rows.into_iter().map(Holder::from).collect(), next_cursor, total })
-}
-
-/// One identity that may do something on a scope, with the grant that allows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capable {
-    pub identity_id: String,
-    pub identity_name: String,
-    pub role_slug: String,
-    pub version: i64,
-    pub scope: String,
-    pub action: String,
-    pub resource: String,
 }
 
 /// Identities whose active grants allow `action` (or any action of `class`) on `resource`
@@ -325,4 +301,15 @@ pub async fn record_expiry(conn: &mut AnyConnection, assignment_id: &str, at: Ti
         .await
         .map_err(db_error("record assignment expiry"))?;
     Ok(())
+}
+
+/// Identities with an active grant on `scope` or below it, in id order: the rows of a scope's matrix.
+pub async fn identities_on_scope(conn: &mut AnyConnection, scope: &ScopePath, limit: i64, now: Timestamp) -> Result<Vec<(String, String)>, AppError> {
+    let mut sql = Sql::new("select distinct a.identity_id, i.name from assignments a join scopes sc on sc.id = a.scope_id \
+        join identities i on i.id = a.identity_id where i.status = 'active' and (sc.path = ");
+    sql.bind(scope.to_string()).push(" or sc.path like ").bind(below_pattern(scope.as_str())).push(" escape '\\')");
+    active(&mut sql, "a", now);
+    sql.push(" order by i.name, a.identity_id limit ").bind(limit);
+    let (text, args) = sql.into_parts();
+    sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("identities on scope"))
 }

@@ -1,6 +1,7 @@
 //! The console: Leptos pages rendered on the server and hydrated in the browser. Pages call
 //! server functions, which are thin adapters over the service layer.
 
+pub mod access;
 pub mod approvals;
 pub mod auth;
 pub mod components;
@@ -111,6 +112,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/roles/new") view=roles::propose::NewRolePage ssr=SsrMode::Async/>
                     <Route path=path!("/roles/:id") view=roles::detail::RolePage ssr=SsrMode::Async/>
                     <Route path=path!("/roles/:id/propose") view=roles::propose::NewVersionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/:id/holders") view=access::holders::HoldersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access") view=access::discover::AccessPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sod") view=access::sod::SodPage ssr=SsrMode::Async/>
+                    <Route path=path!("/matrix") view=access::matrix::MatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals") view=approvals::queue::ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals/:id") view=approvals::review::ReviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/policy") view=settings::policy::PolicyPage ssr=SsrMode::Async/>
@@ -156,6 +161,9 @@ fn SideNav() -> impl IntoView {
                 <li class="nav-section">"Access"</li>
                 <li><A href="/roles">"Roles"</A></li>
                 <li><A href="/approvals">"Approvals"</A></li>
+                <li><A href="/matrix">"Assignment matrix"</A></li>
+                <li><A href="/access">"Who can…"</A></li>
+                <li><A href="/sod">"Separation of duties"</A></li>
                 <li class="nav-section">"Settings"</li>
                 <li><A href="/settings/account">"My account"</A></li>
                 <Transition fallback=|| ()>

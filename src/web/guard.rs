@@ -132,11 +132,13 @@ fn sent_csrf_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     if let Some(value) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Some(value.to_owned());
     }
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.starts_with("application/json") {
+        // JSON-encoded server functions carry the token as their `_csrf` argument.
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        return value.get("_csrf").and_then(|v| v.as_str()).map(str::to_owned);
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return None;
     }
     // Tokens are lower-case base32, which form encoding leaves as is.

@@ -94,8 +94,9 @@ fn IdentityView(
                 <dt>"Last seen"</dt><dd>{when(&identity.last_seen_at)}</dd>
             </dl>
         </section>
+        <crate::ui::access::identity::AccessSection identity_id=identity.id.clone() active=identity.status == IdentityStatus::Active/>
         <section class="card">
-            <h2>"Role assignments"</h2>
+            <h2>"Assignment history"</h2>
             <AssignmentTable assignments as_of/>
         </section>
         <section class="card">

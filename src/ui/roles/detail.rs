@@ -145,6 +145,7 @@ fn RoleView(detail: RoleDetail) -> impl IntoView {
                 <h2>"Holders"</h2>
                 <p class="holders-summary" id="holders-summary">{summary}</p>
                 <ul class="holder-list">{holders}</ul>
+                <p><A href=format!("/roles/{}/holders", role.id)>"All holders, by pinned version »"</A></p>
             </section>
         </div>
         <section class="card">
