@@ -105,9 +105,7 @@ impl AppError {
     /// The message a form shows next to `field`, if this error is about that field.
     pub fn field_message(&self, field: &str) -> Option<String> {
         match self {
-            AppError::Validation { errors } => {
-                errors.iter().find(|e| e.field == field).map(|e| e.message.clone())
-            }
+            AppError::Validation { errors } => errors.iter().find(|e| e.field == field).map(|e| e.message.clone()),
             AppError::SecretMaterial { field: f, message } if f == field => Some(message.clone()),
             AppError::Conflict { field: Some(f), message } if f == field => Some(message.clone()),
             _ => None,
@@ -200,10 +198,7 @@ mod tests {
     #[test]
     fn field_message_finds_the_error_for_that_field() {
         let e = AppError::Validation {
-            errors: vec![
-                FieldError { field: "name".into(), message: "bad name".into() },
-                FieldError { field: "kind".into(), message: "bad kind".into() },
-            ],
+            errors: vec![FieldError { field: "name".into(), message: "bad name".into() }, FieldError { field: "kind".into(), message: "bad kind".into() }],
         };
         assert_eq!(e.field_message("kind").as_deref(), Some("bad kind"));
         assert_eq!(e.field_message("owner"), None);

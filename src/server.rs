@@ -2,16 +2,16 @@
 //! `/healthz`. The REST API for pipelines mounts here as well.
 
 use crate::state::AppState;
-use crate::ui::{shell, App};
+use crate::ui::{App, shell};
 use crate::web::{guard, headers};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
 use tower_http::trace::TraceLayer;
 
@@ -24,12 +24,7 @@ pub struct ServerConfig {
 }
 
 pub fn leptos_options(config: &ServerConfig) -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("nhidb")
-        .site_root(config.site_root.as_str())
-        .site_pkg_dir("pkg")
-        .site_addr(config.addr)
-        .build()
+    LeptosOptions::builder().output_name("nhidb").site_root(config.site_root.as_str()).site_pkg_dir("pkg").site_addr(config.addr).build()
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
@@ -40,25 +35,15 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
     match checked.await {
         Ok(settings) => {
             let settings: serde_json::Map<_, _> = settings.into_iter().map(|(k, v)| (k, v.into())).collect();
-            (
-                StatusCode::OK,
-                Json(serde_json::json!({ "status": "ok", "database": state.store.backend().name(), "settings": settings })),
-            )
+            (StatusCode::OK, Json(serde_json::json!({ "status": "ok", "database": state.store.backend().name(), "settings": settings })))
         }
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "unavailable", "code": e.code(), "message": e.to_string() })),
-        ),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "code": e.code(), "message": e.to_string() }))),
     }
 }
 
 /// Server functions pass through the RPC guard; everything else goes straight on.
 async fn guard_server_functions(state: State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with("/rpc/") {
-        guard::guard_rpc(state, request, next).await
-    } else {
-        next.run(request).await
-    }
+    if request.uri().path().starts_with("/rpc/") { guard::guard_rpc(state, request, next).await } else { next.run(request).await }
 }
 
 pub fn router(state: AppState) -> Router {

@@ -6,7 +6,7 @@ mod support;
 use nhidb::domain::actor::{Capability, ConsoleRole};
 use nhidb::state::WebConfig;
 use nhidb::ui::rpc::{self, Access};
-use support::{spawn_app, spawn_app_with, Browser, TestApp, TestDb};
+use support::{Browser, TestApp, TestDb, spawn_app, spawn_app_with};
 
 store_tests!(
     every_server_function_is_guarded,
@@ -136,7 +136,8 @@ async fn state_changes_need_the_console_origin_and_csrf_token(db: TestDb) {
     assert_eq!(cross_site.status(), 403);
     assert!(cross_site.text().await.unwrap().contains("cross_site"), "refused as a cross-site request");
 
-    let without_token = app.client.post(app.url("/rpc/identities/create")).header("origin", &app.base).header("cookie", &cookie).form(&fields).send().await.unwrap();
+    let without_token =
+        app.client.post(app.url("/rpc/identities/create")).header("origin", &app.base).header("cookie", &cookie).form(&fields).send().await.unwrap();
     assert_eq!(without_token.status(), 403);
 
     let wrong_token = app
@@ -150,7 +151,14 @@ async fn state_changes_need_the_console_origin_and_csrf_token(db: TestDb) {
         .unwrap();
     assert_eq!(wrong_token.status(), 403);
 
-    let no_origin = app.client.post(app.url("/rpc/identities/create")).header("cookie", &cookie).form(&[fields.as_slice(), &[("_csrf", requester.csrf.as_str())]].concat()).send().await.unwrap();
+    let no_origin = app
+        .client
+        .post(app.url("/rpc/identities/create"))
+        .header("cookie", &cookie)
+        .form(&[fields.as_slice(), &[("_csrf", requester.csrf.as_str())]].concat())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_origin.status(), 403, "a request with neither Origin nor Sec-Fetch-Site is refused");
 
     let get = app.get(Some(&requester), "/rpc/identities/create?name=svc-get&kind=workload").send().await.unwrap();
@@ -264,11 +272,7 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable(db: TestDb) {
     let admin = app.signed_in_as(&[ConsoleRole::Admin]).await;
     let owner = support::owner(&db.store, "pipelines").await;
     let created = app
-        .post_form(
-            Some(&admin),
-            "/rpc/tokens/create",
-            &[("name", "deploy"), ("owner_id", owner.as_str()), ("expires_in_days", "30"), ("scope_read", "on")],
-        )
+        .post_form(Some(&admin), "/rpc/tokens/create", &[("name", "deploy"), ("owner_id", owner.as_str()), ("expires_in_days", "30"), ("scope_read", "on")])
         .send()
         .await
         .unwrap();
@@ -297,7 +301,9 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable(db: TestDb) {
     for table in tables {
         let dump: Vec<String> = if db.url.starts_with("sqlite") {
             let columns: Vec<String> = sqlx::query_scalar(&format!("select name from pragma_table_info('{table}')")).fetch_all(&mut conn).await.unwrap();
-            if columns.is_empty() { continue; }
+            if columns.is_empty() {
+                continue;
+            }
             let concat = columns.iter().map(|c| format!("quote(\"{c}\")")).collect::<Vec<_>>().join(" || '|' || ");
             sqlx::query_scalar(&format!("select {concat} from \"{table}\"")).fetch_all(&mut conn).await.unwrap()
         } else {
@@ -327,7 +333,11 @@ async fn the_first_admin_is_created_once_through_the_bootstrap_link(db: TestDb) 
     assert!(page.text().await.unwrap().contains("Create administrator"));
 
     let weak = app
-        .post_form(None, "/rpc/bootstrap/complete", &[("token", &token), ("name", "First Admin"), ("email", "first@example.com"), ("password", "short"), ("confirm", "short")])
+        .post_form(
+            None,
+            "/rpc/bootstrap/complete",
+            &[("token", &token), ("name", "First Admin"), ("email", "first@example.com"), ("password", "short"), ("confirm", "short")],
+        )
         .send()
         .await
         .unwrap();
@@ -337,7 +347,13 @@ async fn the_first_admin_is_created_once_through_the_bootstrap_link(db: TestDb) 
         .post_form(
             None,
             "/rpc/bootstrap/complete",
-            &[("token", &token), ("name", "First Admin"), ("email", "first@example.com"), ("password", "a good long password"), ("confirm", "a good long password")],
+            &[
+                ("token", &token),
+                ("name", "First Admin"),
+                ("email", "first@example.com"),
+                ("password", "a good long password"),
+                ("confirm", "a good long password"),
+            ],
         )
         .send()
         .await
@@ -349,7 +365,13 @@ async fn the_first_admin_is_created_once_through_the_bootstrap_link(db: TestDb) 
         .post_form(
             None,
             "/rpc/bootstrap/complete",
-            &[("token", &token), ("name", "Intruder"), ("email", "intruder@example.com"), ("password", "a good long password"), ("confirm", "a good long password")],
+            &[
+                ("token", &token),
+                ("name", "Intruder"),
+                ("email", "intruder@example.com"),
+                ("password", "a good long password"),
+                ("confirm", "a good long password"),
+            ],
         )
         .send()
         .await

@@ -95,7 +95,12 @@ async fn a_privileged_change_needs_two_distinct_approvers(db: TestDb) {
     seed::demo(&db.store, 10, &|_| {}).await.unwrap();
     let id = role_id(&db, "secrets-reader").await;
     let input = RoleVersionInput {
-        definition: DefinitionInput { scope: "prod".into(), description: "Reads secrets".into(), permissions: "read on secret:payments".into(), justification: String::new() },
+        definition: DefinitionInput {
+            scope: "prod".into(),
+            description: "Reads secrets".into(),
+            permissions: "read on secret:payments".into(),
+            justification: String::new(),
+        },
         move_holders: false,
         reason: "Narrow secrets access to payments".into(),
     };
@@ -160,7 +165,12 @@ async fn retiring_a_role_ends_its_assignments_and_its_id_is_never_reused(db: Tes
         slug: "report-reader".into(),
         display_name: "Report reader".into(),
         sensitivity: "standard".into(),
-        definition: DefinitionInput { scope: "prod/reports".into(), description: "Reads reports".into(), permissions: "read on bucket:reports".into(), justification: String::new() },
+        definition: DefinitionInput {
+            scope: "prod/reports".into(),
+            description: "Reads reports".into(),
+            permissions: "read on bucket:reports".into(),
+            justification: String::new(),
+        },
         reason: "Reporting jobs need read access".into(),
     };
     let created = changes::propose_role(&db.store, &requester(), &new_role).await.unwrap();

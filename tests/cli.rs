@@ -46,12 +46,7 @@ async fn an_acknowledged_write_survives_sigkill(db: TestDb) {
     assert!(seeded.status.success());
     let owner_id = nhidb::service::services::choices(&db.store, &support::admin()).await.unwrap().0[0].id.clone();
 
-    let mut server = nhidb(&db)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("NHIDB_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start nhidb serve");
+    let mut server = nhidb(&db).args(["serve", "--addr", "127.0.0.1:0"]).env("NHIDB_LOG", "info").stderr(Stdio::piped()).spawn().expect("start nhidb serve");
     let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
     let base = loop {
         let line = lines.next_line().await.unwrap().expect("server printed its address");
@@ -74,22 +69,14 @@ async fn an_acknowledged_write_survives_sigkill(db: TestDb) {
         .unwrap();
     assert_eq!(signed_in.status(), 200);
     let cookie = format!("__Host-nhidb_session={}", support::session_cookie(&signed_in).unwrap());
-    let session: serde_json::Value =
-        client.post(format!("{base}/rpc/auth/session")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    let session: serde_json::Value = client.post(format!("{base}/rpc/auth/session")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
     let csrf = session["csrf_token"].as_str().unwrap().to_owned();
     let res = client
         .post(format!("{base}/rpc/identities/create"))
         .header("origin", &base)
         .header("cookie", &cookie)
         .header("accept", "application/json")
-        .form(&[
-            ("name", "survivor"),
-            ("kind", "workload"),
-            ("owner_id", owner_id.as_str()),
-            ("description", ""),
-            ("labels", ""),
-            ("_csrf", csrf.as_str()),
-        ])
+        .form(&[("name", "survivor"), ("kind", "workload"), ("owner_id", owner_id.as_str()), ("description", ""), ("labels", ""), ("_csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();

@@ -3,12 +3,12 @@
 
 mod support;
 
+use nhidb::domain::Timestamp;
 use nhidb::domain::actor::{Actor, ConsoleRole};
 use nhidb::domain::change::{ApprovalPolicy, ChangeState};
 use nhidb::domain::credential::{CredentialInput, CredentialState};
 use nhidb::domain::page::PageRequest;
 use nhidb::domain::role::{DefinitionInput, RoleVersionInput};
-use nhidb::domain::Timestamp;
 use nhidb::service::access::{self, AccessInput, ExceptionInput, GrantInput, WhoCanQuery};
 use nhidb::service::{changes, credentials, identities, roles, seed};
 use support::TestDb;
@@ -99,7 +99,13 @@ async fn a_read_write_conflict_blocks_approval_until_an_exception_covers_it(db: 
     let exception = access::add_exception(
         &db.store,
         &support::admin(),
-        &ExceptionInput { rule_id: rule.clone(), identity_id: identity.clone(), resource: "db:*".into(), justification: "Repair job reads and fixes rows".into(), expires_at: Timestamp::now().plus_days(2).date() },
+        &ExceptionInput {
+            rule_id: rule.clone(),
+            identity_id: identity.clone(),
+            resource: "db:*".into(),
+            justification: "Repair job reads and fixes rows".into(),
+            expires_at: Timestamp::now().plus_days(2).date(),
+        },
     )
     .await
     .unwrap();
@@ -109,7 +115,13 @@ async fn a_read_write_conflict_blocks_approval_until_an_exception_covers_it(db: 
     access::add_exception(
         &db.store,
         &support::admin(),
-        &ExceptionInput { rule_id: rule, identity_id: identity.clone(), resource: "db:*".into(), justification: "Repair job reads and fixes rows".into(), expires_at: Timestamp::now().plus_days(2).date() },
+        &ExceptionInput {
+            rule_id: rule,
+            identity_id: identity.clone(),
+            resource: "db:*".into(),
+            justification: "Repair job reads and fixes rows".into(),
+            expires_at: Timestamp::now().plus_days(2).date(),
+        },
     )
     .await
     .unwrap();
@@ -125,7 +137,8 @@ async fn a_role_change_that_would_put_holders_in_conflict_is_blocked(db: TestDb)
     seed::demo(&db.store, 120, &|_| {}).await.unwrap();
     // A holder of both bucket-reader and log-writer (machine users hold both).
     let identity = holder_of(&db, "bucket-reader", None).await;
-    let mut holds_log_writer = access::effective_permissions(&db.store, &support::admin(), &identity).await.unwrap().iter().any(|h| h.role_slug == "log-writer");
+    let mut holds_log_writer =
+        access::effective_permissions(&db.store, &support::admin(), &identity).await.unwrap().iter().any(|h| h.role_slug == "log-writer");
     let mut identity = identity;
     if !holds_log_writer {
         let page = access::holders(&db.store, &support::admin(), "bucket-reader", None, None, &PageRequest { after: None, limit: Some(500) }).await.unwrap();
@@ -140,7 +153,12 @@ async fn a_role_change_that_would_put_holders_in_conflict_is_blocked(db: TestDb)
     assert!(holds_log_writer, "the seed has an identity with bucket-reader and log-writer");
     let role_id = roles::detail(&db.store, &support::admin(), "bucket-reader").await.unwrap().role.id;
     let input = RoleVersionInput {
-        definition: DefinitionInput { scope: "prod".into(), description: "Bucket reader".into(), permissions: "read on bucket:*\nlist on bucket:*\nread on logs:*".into(), justification: String::new() },
+        definition: DefinitionInput {
+            scope: "prod".into(),
+            description: "Bucket reader".into(),
+            permissions: "read on bucket:*\nlist on bucket:*\nread on logs:*".into(),
+            justification: String::new(),
+        },
         move_holders: true,
         reason: "Readers also need the logs".into(),
     };
@@ -171,12 +189,22 @@ async fn expired_grants_count_nowhere_and_their_end_is_audited(db: TestDb) {
     };
     assert!(holders(&db).await.holders.iter().any(|h| h.identity_id == identity));
 
-    support::sql(&db, &format!("update assignments set expires_at = '2000-01-01T00:00:00.000000Z' where identity_id = '{identity}' and change_request_id = '{}'", request.id)).await;
+    support::sql(
+        &db,
+        &format!("update assignments set expires_at = '2000-01-01T00:00:00.000000Z' where identity_id = '{identity}' and change_request_id = '{}'", request.id),
+    )
+    .await;
     let page = holders(&db).await;
     assert!(!page.holders.iter().any(|h| h.identity_id == identity), "gone from holders");
     assert_eq!(page.total, page.counts.iter().map(|c| c.holders).sum::<i64>());
-    assert!(!access::effective_permissions(&db.store, &support::admin(), &identity).await.unwrap().iter().any(|h| h.role_slug == "api-invoker"), "gone from effective permissions");
-    let who = access::who_can(&db.store, &support::admin(), &WhoCanQuery { action: Some("invoke".into()), scope: "prod/payments".into(), ..Default::default() }).await.unwrap();
+    assert!(
+        !access::effective_permissions(&db.store, &support::admin(), &identity).await.unwrap().iter().any(|h| h.role_slug == "api-invoker"),
+        "gone from effective permissions"
+    );
+    let who =
+        access::who_can(&db.store, &support::admin(), &WhoCanQuery { action: Some("invoke".into()), scope: "prod/payments".into(), ..Default::default() })
+            .await
+            .unwrap();
     assert!(!who.items.iter().any(|c| c.identity_id == identity), "gone from who-can");
 
     assert_eq!(access::record_expired_grants(&db.store).await.unwrap(), 1);
@@ -188,10 +216,22 @@ async fn expired_grants_count_nowhere_and_their_end_is_audited(db: TestDb) {
 async fn point_in_time_holders_see_before_and_after_a_revocation(db: TestDb) {
     seed::demo(&db.store, 40, &|_| {}).await.unwrap();
     let identity = holder_of(&db, "log-writer", None).await;
-    let assignment = identities::detail(&db.store, &support::admin(), &identity).await.unwrap().assignments.into_iter().find(|a| a.role_slug == "log-writer" && a.revoked_at.is_none()).unwrap();
+    let assignment = identities::detail(&db.store, &support::admin(), &identity)
+        .await
+        .unwrap()
+        .assignments
+        .into_iter()
+        .find(|a| a.role_slug == "log-writer" && a.revoked_at.is_none())
+        .unwrap();
     let before = Timestamp::now();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let revoked = access::propose(&db.store, &requester(), &AccessInput { grants: vec![], revokes: vec![assignment.id.clone()], reason: "Service no longer ships logs".into() }).await.unwrap();
+    let revoked = access::propose(
+        &db.store,
+        &requester(),
+        &AccessInput { grants: vec![], revokes: vec![assignment.id.clone()], reason: "Service no longer ships logs".into() },
+    )
+    .await
+    .unwrap();
     assert_eq!(revoked.state, ChangeState::Applied, "revocations take effect at once by default");
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let after = Timestamp::now();
@@ -204,8 +244,17 @@ async fn point_in_time_holders_see_before_and_after_a_revocation(db: TestDb) {
 
     changes::set_policy(&db.store, &support::admin(), &ApprovalPolicy { revocations_need_approval: true, ..Default::default() }).await.unwrap();
     let other = holder_of(&db, "log-writer", None).await;
-    let other_assignment = identities::detail(&db.store, &support::admin(), &other).await.unwrap().assignments.into_iter().find(|a| a.role_slug == "log-writer" && a.revoked_at.is_none()).unwrap();
-    let waiting = access::propose(&db.store, &requester(), &AccessInput { grants: vec![], revokes: vec![other_assignment.id], reason: "Needs review now".into() }).await.unwrap();
+    let other_assignment = identities::detail(&db.store, &support::admin(), &other)
+        .await
+        .unwrap()
+        .assignments
+        .into_iter()
+        .find(|a| a.role_slug == "log-writer" && a.revoked_at.is_none())
+        .unwrap();
+    let waiting =
+        access::propose(&db.store, &requester(), &AccessInput { grants: vec![], revokes: vec![other_assignment.id], reason: "Needs review now".into() })
+            .await
+            .unwrap();
     assert_eq!(waiting.state, ChangeState::Pending, "the policy can require approval for revocations");
 }
 
@@ -218,12 +267,19 @@ async fn revoking_an_assignment_revokes_its_credentials_at_once(db: TestDb) {
         &db.store,
         &support::admin(),
         &identity,
-        &CredentialInput { kind: "api_key".into(), fingerprint: format!("SHA256:{}", "B".repeat(43)), assignment_id: Some(assignment.id.clone()), ..Default::default() },
+        &CredentialInput {
+            kind: "api_key".into(),
+            fingerprint: format!("SHA256:{}", "B".repeat(43)),
+            assignment_id: Some(assignment.id.clone()),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
     assert_eq!(credential.state(Timestamp::now()), CredentialState::Active);
-    access::propose(&db.store, &requester(), &AccessInput { grants: vec![], revokes: vec![assignment.id.clone()], reason: "Role no longer needed".into() }).await.unwrap();
+    access::propose(&db.store, &requester(), &AccessInput { grants: vec![], revokes: vec![assignment.id.clone()], reason: "Role no longer needed".into() })
+        .await
+        .unwrap();
     let after = identities::detail(&db.store, &support::admin(), &identity).await.unwrap();
     let credential = after.credentials.iter().find(|c| c.id == credential.id).unwrap();
     assert_eq!(credential.state(Timestamp::now()), CredentialState::Revoked);
@@ -246,19 +302,28 @@ async fn holders_still_on_old_versions_move_by_a_reviewed_request(db: TestDb) {
 async fn who_can_and_holders_answer_from_the_ledger(db: TestDb) {
     seed::demo(&db.store, 60, &|_| {}).await.unwrap();
     // log-writer writes logs:* on prod, which covers prod/payments/payments-db.
-    let who = access::who_can(&db.store, &support::admin(), &WhoCanQuery { class: Some("write".into()), resource: Some("logs:app".into()), scope: "prod/payments/payments-db".into(), ..Default::default() }).await.unwrap();
+    let who = access::who_can(
+        &db.store,
+        &support::admin(),
+        &WhoCanQuery { class: Some("write".into()), resource: Some("logs:app".into()), scope: "prod/payments/payments-db".into(), ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert!(who.total > 0);
     assert!(who.items.iter().all(|c| c.resource == "logs:*" || c.resource == "logs:app"));
     let writers = access::holders(&db.store, &support::admin(), "log-writer", None, None, &PageRequest { after: None, limit: Some(10_000) }).await.unwrap();
     assert!(who.total >= writers.total, "every log-writer holder can write logs there");
-    let bad = access::who_can(&db.store, &support::admin(), &WhoCanQuery { action: Some("fly".into()), scope: "Prod//x".into(), ..Default::default() }).await.unwrap_err();
+    let bad = access::who_can(&db.store, &support::admin(), &WhoCanQuery { action: Some("fly".into()), scope: "Prod//x".into(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert!(bad.field_message("scope").is_some() && bad.field_message("action").is_some());
 
     // Paging the holders visits everyone once, in identity order.
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = access::holders(&db.store, &support::admin(), "log-writer", None, None, &PageRequest { after: after.clone(), limit: Some(7) }).await.unwrap();
+        let page =
+            access::holders(&db.store, &support::admin(), "log-writer", None, None, &PageRequest { after: after.clone(), limit: Some(7) }).await.unwrap();
         seen.extend(page.holders.iter().map(|h| h.identity_id.clone()));
         match page.next_cursor {
             Some(c) => after = Some(c),

@@ -4,7 +4,7 @@
 mod support;
 
 use nhidb::domain::actor::ConsoleRole;
-use support::{owner, spawn_app, TestDb};
+use support::{TestDb, owner, spawn_app};
 
 store_tests!(
     health_reports_the_backend,

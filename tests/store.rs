@@ -10,7 +10,7 @@ use nhidb::domain::service::ServiceInput;
 use nhidb::error::AppError;
 use nhidb::service::{audit, credentials, identities, seed, services};
 use sqlx::Connection;
-use support::{admin, identity_input, operator, owner, TestDb};
+use support::{TestDb, admin, identity_input, operator, owner};
 
 store_tests!(
     migrations_can_run_again,
@@ -48,9 +48,8 @@ async fn an_identity_round_trips(db: TestDb) {
 
 async fn a_duplicate_name_in_one_service_is_a_conflict(db: TestDb) {
     let owner = owner(&db.store, "team-a").await;
-    let service = services::create(&db.store, &admin(), &ServiceInput { name: "orders-api".into(), owner_id: owner.clone(), ..Default::default() })
-        .await
-        .unwrap();
+    let service =
+        services::create(&db.store, &admin(), &ServiceInput { name: "orders-api".into(), owner_id: owner.clone(), ..Default::default() }).await.unwrap();
     let input = identity_input("svc-orders", "service_account", &owner, Some(&service.id));
     identities::create(&db.store, &admin(), &input).await.unwrap();
     let err = identities::create(&db.store, &admin(), &input).await.unwrap_err();
@@ -62,9 +61,7 @@ async fn a_duplicate_name_in_one_service_is_a_conflict(db: TestDb) {
 async fn the_same_name_may_live_in_two_services(db: TestDb) {
     let owner = owner(&db.store, "team-a").await;
     for name in ["orders-api", "billing-api"] {
-        let service = services::create(&db.store, &admin(), &ServiceInput { name: name.into(), owner_id: owner.clone(), ..Default::default() })
-            .await
-            .unwrap();
+        let service = services::create(&db.store, &admin(), &ServiceInput { name: name.into(), owner_id: owner.clone(), ..Default::default() }).await.unwrap();
         identities::create(&db.store, &admin(), &identity_input("deploy-bot", "ci_bot", &owner, Some(&service.id))).await.unwrap();
     }
 }
@@ -80,9 +77,7 @@ async fn lists_filter_and_page_without_gaps_or_repeats(db: TestDb) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest { after: after.clone(), limit: Some(3) })
-            .await
-            .unwrap();
+        let page = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest { after: after.clone(), limit: Some(3) }).await.unwrap();
         assert_eq!(page.total, 7);
         seen.extend(page.items.iter().map(|i| i.name.clone()));
         match page.next_cursor {
@@ -129,9 +124,8 @@ async fn concurrent_writers_do_not_fork_the_audit_chain(db: TestDb) {
     for i in 0..24 {
         let store = db.store.clone();
         let owner = owner.clone();
-        tasks.push(tokio::spawn(async move {
-            identities::create(&store, &admin(), &identity_input(&format!("parallel-{i}"), "workload", &owner, None)).await
-        }));
+        tasks
+            .push(tokio::spawn(async move { identities::create(&store, &admin(), &identity_input(&format!("parallel-{i}"), "workload", &owner, None)).await }));
     }
     for task in tasks {
         task.await.unwrap().unwrap();
@@ -240,13 +234,14 @@ async fn demo_seed_fills_an_empty_ledger_once(db: TestDb) {
     seed::demo(&db.store, 120, &|_| {}).await.unwrap();
     let all = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest::default()).await.unwrap();
     assert_eq!(all.total, 120);
-    let kinds: std::collections::BTreeSet<_> = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest { after: None, limit: Some(200) })
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|i| i.kind)
-        .collect();
+    let kinds: std::collections::BTreeSet<_> =
+        identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest { after: None, limit: Some(200) })
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|i| i.kind)
+            .collect();
     assert_eq!(kinds.len(), IdentityKind::ALL.len(), "every kind is represented");
     assert!(seed::demo(&db.store, 10, &|_| {}).await.is_err(), "a second seed is refused");
     assert!(audit::verify(&db.store, &admin()).await.unwrap().broken.is_none());

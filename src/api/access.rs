@@ -3,9 +3,9 @@
 use super::extract::{ApiJson, ApiQuery};
 use super::{ApiActor, ApiError};
 use crate::domain::change::ChangeRequest;
+use crate::domain::discovery::{AccessInput, Capable, EffectiveAccess, Holder, HoldersPage, Violations, WhoCanQuery};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::scope::ScopePath;
-use crate::domain::discovery::{AccessInput, Capable, EffectiveAccess, Holder, HoldersPage, Violations, WhoCanQuery};
 use crate::service::access;
 use crate::state::AppState;
 use axum::extract::{Path, State};

@@ -2,9 +2,9 @@
 //! error's HTTP status. Internal errors keep the request id they were logged under.
 
 use crate::error::{AppError, FieldError};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]

@@ -1,15 +1,15 @@
 //! Read access to the ledger for pipelines.
 
+use super::extract::ApiQuery;
 use super::{ApiActor, ApiError};
 use crate::domain::identity::{Identity, IdentityDetail, IdentityQuery};
 use crate::domain::page::Page;
 use crate::domain::service::{Service, ServiceDetail, ServiceQuery};
 use crate::service;
 use crate::state::AppState;
-use super::extract::ApiQuery;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub async fn whoami(Extension(ApiActor(actor)): Extension<ApiActor>) -> Json<Value> {
     Json(json!({ "kind": actor.kind, "id": actor.id, "name": actor.name, "scopes": actor.scopes }))

@@ -16,12 +16,12 @@ pub use error::ApiError;
 use crate::domain::actor::{Actor, Capability};
 use crate::service::auth;
 use crate::state::AppState;
-use axum::extract::{Request, State};
-use axum::http::{header, Method};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{on, MethodFilter};
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
 
 /// The authenticated pipeline behind an API request.
 #[derive(Debug, Clone)]
@@ -66,22 +66,15 @@ async fn require(needs: Option<Capability>, request: Request, next: Next) -> Res
         return ApiError::from(crate::error::AppError::Unauthenticated).into_response();
     };
     match needs {
-        Some(capability) if !actor.can(capability) => {
-            ApiError::from(crate::error::AppError::forbidden(capability.description())).into_response()
-        }
+        Some(capability) if !actor.can(capability) => ApiError::from(crate::error::AppError::forbidden(capability.description())).into_response(),
         _ => next.run(request).await,
     }
 }
 
 /// Resolves the bearer token; every API route needs one.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .map(str::to_owned);
+    let bearer =
+        request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).map(str::to_owned);
     let Some(bearer) = bearer else {
         return ApiError::from(crate::error::AppError::Unauthenticated).into_response();
     };

@@ -67,9 +67,7 @@ pub enum TokenCommand {
 
 fn failed(e: crate::error::AppError) -> String {
     match &e {
-        crate::error::AppError::Validation { errors } => {
-            errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
-        }
+        crate::error::AppError::Validation { errors } => errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
         _ => e.to_string(),
     }
 }

@@ -125,11 +125,7 @@ pub enum AuditCommand {
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("NHIDB_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
 }
 
 async fn open(cli: &Cli) -> Result<Store, String> {
@@ -177,9 +173,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
     let store = open(cli).await?;
     let config = ServerConfig { addr: args.addr, site_root: args.site_root.clone() };
     let web = args.web_config();
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| format!("Cannot listen on {}: {e}", config.addr))?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("Cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     if let Some(token) = service::bootstrap::prepare(&store, &web.access).await.map_err(|e| e.to_string())? {
         let base = web.public_url.clone().unwrap_or_else(|| format!("http://{local}"));

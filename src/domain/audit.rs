@@ -39,13 +39,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     pub fn new(action: &str, subject_type: &str, subject_id: &str, detail: serde_json::Value) -> Self {
-        AuditEntry {
-            action: action.to_owned(),
-            subject_type: subject_type.to_owned(),
-            subject_id: subject_id.to_owned(),
-            context_id: None,
-            detail,
-        }
+        AuditEntry { action: action.to_owned(), subject_type: subject_type.to_owned(), subject_id: subject_id.to_owned(), context_id: None, detail }
     }
 
     pub fn in_context(mut self, context_id: &str) -> Self {
@@ -84,8 +78,7 @@ pub fn canonical(
     context_id: Option<&str>,
     detail: &str,
 ) -> String {
-    serde_json::json!([seq, at, actor_kind, actor_id, actor_name, action, subject_type, subject_id, context_id, detail])
-        .to_string()
+    serde_json::json!([seq, at, actor_kind, actor_id, actor_name, action, subject_type, subject_id, context_id, detail]).to_string()
 }
 
 /// `sha256(prev_hash ‖ canonical)` as lower-case hex.
@@ -305,9 +298,6 @@ mod tests {
     #[test]
     fn the_canonical_form_is_stable() {
         let e = &chain(1)[0];
-        assert_eq!(
-            e.canonical(),
-            r#"[1,"1970-01-01T00:00:01.000000Z","system","system","test","identity.create","identity","id1",null,"{\"n\":1}"]"#
-        );
+        assert_eq!(e.canonical(), r#"[1,"1970-01-01T00:00:01.000000Z","system","system","test","identity.create","identity","id1",null,"{\"n\":1}"]"#);
     }
 }

@@ -1,9 +1,9 @@
 //! Change requests: every change to what a role means (and, later, every grant) is proposed,
 //! reviewed under the approval policy, and applied in the same transaction as its last approval.
 
+use super::Timestamp;
 use super::actor::ConsoleRole;
 use super::role::{RoleDefinition, RoleDiff, Sensitivity};
-use super::Timestamp;
 use serde::{Deserialize, Serialize};
 
 vocabulary!(
@@ -118,8 +118,7 @@ impl ChangePayload {
     pub fn identities(&self) -> Vec<String> {
         match self {
             ChangePayload::Access { grants, revokes } => {
-                let mut ids: Vec<String> =
-                    grants.iter().map(|g| g.identity_id.clone()).chain(revokes.iter().map(|r| r.identity_id.clone())).collect();
+                let mut ids: Vec<String> = grants.iter().map(|g| g.identity_id.clone()).chain(revokes.iter().map(|r| r.identity_id.clone())).collect();
                 ids.sort();
                 ids.dedup();
                 ids
@@ -203,11 +202,8 @@ impl ApprovalPolicy {
 
     /// Counts approvals by distinct approvers other than the requester; any rejection rejects.
     pub fn evaluate(&self, sensitivity: Sensitivity, requester_id: &str, decisions: &[Decision]) -> PolicyStatus {
-        let mut approvers: Vec<&str> = decisions
-            .iter()
-            .filter(|d| d.verdict == Verdict::Approve && d.approver_id != requester_id)
-            .map(|d| d.approver_id.as_str())
-            .collect();
+        let mut approvers: Vec<&str> =
+            decisions.iter().filter(|d| d.verdict == Verdict::Approve && d.approver_id != requester_id).map(|d| d.approver_id.as_str()).collect();
         approvers.sort();
         approvers.dedup();
         let missing_groups = self
@@ -237,13 +233,7 @@ impl ApprovalPolicy {
 }
 
 /// Why `approver` may not decide this request, if they may not.
-pub fn decision_refusal(
-    approver_id: &str,
-    approver_roles: &[ConsoleRole],
-    requester_id: &str,
-    state: ChangeState,
-    decisions: &[Decision],
-) -> Option<String> {
+pub fn decision_refusal(approver_id: &str, approver_roles: &[ConsoleRole], requester_id: &str, state: ChangeState, decisions: &[Decision]) -> Option<String> {
     if state != ChangeState::Pending {
         return Some(format!("This request is {} and can no longer be decided.", state.label().to_lowercase()));
     }

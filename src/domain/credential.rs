@@ -2,8 +2,8 @@
 //! the only identifying value is a fingerprint, and input that looks like secret material is
 //! refused outright so that a hurried paste cannot turn the ledger into a secret store.
 
-use super::name;
 use super::Timestamp;
+use super::name;
 use crate::error::{AppError, Problems};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -65,17 +65,20 @@ fn entropy(value: &str) -> f64 {
         counts[b as usize] += 1;
     }
     let len = value.len() as f64;
-    counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = c as f64 / len;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / len;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 fn is_hex_digest(value: &str) -> bool {
     let digits: String = value.chars().filter(|&c| c != ':').collect();
     let well_grouped = !value.contains(':') || value.split(':').all(|g| g.len() == 2);
-    well_grouped && (32..=128).contains(&digits.len()) && digits.len() % 2 == 0
-        && digits.chars().all(|c| c.is_ascii_hexdigit())
+    well_grouped && (32..=128).contains(&digits.len()) && digits.len() % 2 == 0 && digits.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 impl Fingerprint {
@@ -98,8 +101,7 @@ impl Fingerprint {
         }
         if let Some((alg, digest)) = value.split_once(':') {
             let alg = alg.to_ascii_lowercase();
-            let digest_ok = (16..=128).contains(&digest.len())
-                && digest.chars().all(|c| c.is_ascii_alphanumeric() || "+/=-_:".contains(c));
+            let digest_ok = (16..=128).contains(&digest.len()) && digest.chars().all(|c| c.is_ascii_alphanumeric() || "+/=-_:".contains(c));
             if DIGESTS.contains(&alg.as_str()) && digest_ok {
                 return Ok(Fingerprint(format!("{}:{digest}", alg.to_ascii_uppercase())));
             }
@@ -310,9 +312,7 @@ mod tests {
 
     #[test]
     fn a_bad_expiry_is_reported_on_its_field() {
-        let input = CredentialInput {
-            kind: "api_key".into(), fingerprint: "ab".repeat(16), expires_at: Some("tomorrow".into()), ..Default::default()
-        };
+        let input = CredentialInput { kind: "api_key".into(), fingerprint: "ab".repeat(16), expires_at: Some("tomorrow".into()), ..Default::default() };
         assert!(input.parse().unwrap_err().field_message("expires_at").is_some());
     }
 
@@ -320,10 +320,18 @@ mod tests {
     fn state_follows_revocation_then_expiry() {
         let now = Timestamp::from_micros(1_000_000_000_000_000);
         let mut c = Credential {
-            id: "c".into(), identity_id: "i".into(), assignment_id: None, role_label: None,
-            kind: CredentialKind::ApiKey, fingerprint: Fingerprint::from_stored("x".into()),
-            description: String::new(), created_at: now, rotated_at: None,
-            expires_at: Some(now.plus_days(10)), last_used_at: None, revoked_at: None,
+            id: "c".into(),
+            identity_id: "i".into(),
+            assignment_id: None,
+            role_label: None,
+            kind: CredentialKind::ApiKey,
+            fingerprint: Fingerprint::from_stored("x".into()),
+            description: String::new(),
+            created_at: now,
+            rotated_at: None,
+            expires_at: Some(now.plus_days(10)),
+            last_used_at: None,
+            revoked_at: None,
         };
         assert_eq!(c.state(now), CredentialState::ExpiringSoon);
         c.expires_at = Some(now.plus_days(-1));

@@ -18,7 +18,6 @@ pub struct Holder {
     pub expires_at: Option<String>,
 }
 
-
 /// One identity that may do something on a scope, with the grant that allows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capable {
@@ -30,7 +29,6 @@ pub struct Capable {
     pub action: String,
     pub resource: String,
 }
-
 
 /// A grant as asked for in a form or by a pipeline.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,7 +56,6 @@ pub struct AccessInput {
     pub reason: String,
 }
 
-
 /// Holders of a role with counts per pinned version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HoldersPage {
@@ -67,7 +64,6 @@ pub struct HoldersPage {
     pub counts: Vec<VersionHolders>,
     pub total: i64,
 }
-
 
 /// An identity's effective permissions: every active, unexpired assignment expanded with the
 /// permissions of its pinned version (so each permission shows the grant that gives it), and
@@ -78,7 +74,6 @@ pub struct EffectiveAccess {
     pub findings: Vec<Finding>,
     pub pending: Vec<ChangeRequest>,
 }
-
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhoCanQuery {
@@ -92,7 +87,6 @@ pub struct WhoCanQuery {
     pub limit: Option<u32>,
 }
 
-
 /// Current violations: identities holding several roles, walked in id order a page at a time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Violations {
@@ -100,7 +94,6 @@ pub struct Violations {
     /// Where the next page starts, when the walk did not reach the end.
     pub next_cursor: Option<String>,
 }
-
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExceptionInput {
@@ -112,4 +105,3 @@ pub struct ExceptionInput {
     /// `YYYY-MM-DD` or RFC 3339; at most a year ahead.
     pub expires_at: String,
 }
-

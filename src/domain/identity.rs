@@ -1,12 +1,12 @@
 //! Identities: the non-human principals the ledger exists to track.
 
+use super::Timestamp;
 use super::assignment::Assignment;
 use super::audit::AuditEvent;
 use super::credential::Credential;
 use super::labels::Labels;
 use super::name::{self, IdentityName};
-use super::page::{present, PageRequest};
-use super::Timestamp;
+use super::page::{PageRequest, present};
 use crate::error::{AppError, Problems};
 use serde::{Deserialize, Serialize};
 
@@ -236,10 +236,7 @@ mod tests {
 
     #[test]
     fn an_empty_service_means_no_service() {
-        let input = IdentityInput {
-            name: "svc-a".into(), kind: "ci_bot".into(), owner_id: "o1".into(), service_id: Some(" ".into()),
-            ..Default::default()
-        };
+        let input = IdentityInput { name: "svc-a".into(), kind: "ci_bot".into(), owner_id: "o1".into(), service_id: Some(" ".into()), ..Default::default() };
         assert_eq!(input.parse().unwrap().service_id, None);
     }
 

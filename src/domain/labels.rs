@@ -14,9 +14,7 @@ fn check_key(key: &str) -> Result<(), String> {
         return Err(format!("Label key \"{key}\" must be 1 to 63 characters long."));
     }
     if !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c)) {
-        return Err(format!(
-            "Label key \"{key}\" may contain only lower-case letters, digits, '-', '_', '.' and '/'."
-        ));
+        return Err(format!("Label key \"{key}\" may contain only lower-case letters, digits, '-', '_', '.' and '/'."));
     }
     Ok(())
 }
@@ -26,18 +24,14 @@ fn check_value(key: &str, value: &str) -> Result<(), String> {
         return Err(format!("The value of label \"{key}\" must be at most 63 characters long."));
     }
     if !value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return Err(format!(
-            "The value of label \"{key}\" may contain only letters, digits, '-', '_' and '.'."
-        ));
+        return Err(format!("The value of label \"{key}\" may contain only letters, digits, '-', '_' and '.'."));
     }
     Ok(())
 }
 
 /// Parses one `key=value` pair, as used in filters.
 pub fn parse_pair(input: &str) -> Result<(String, String), String> {
-    let (key, value) = input
-        .split_once('=')
-        .ok_or_else(|| format!("Label \"{}\" must be written as key=value.", input.trim()))?;
+    let (key, value) = input.split_once('=').ok_or_else(|| format!("Label \"{}\" must be written as key=value.", input.trim()))?;
     let (key, value) = (key.trim(), value.trim());
     check_key(key)?;
     check_value(key, value)?;

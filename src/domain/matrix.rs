@@ -2,8 +2,8 @@
 //! the identity holds the role (and at which version), has a grant pending, would conflict, or
 //! has nothing.
 
-use super::role::Sensitivity;
 use super::Timestamp;
+use super::role::Sensitivity;
 use serde::{Deserialize, Serialize};
 
 pub const MAX_ROWS: usize = 200;
@@ -20,10 +20,16 @@ pub struct MatrixColumn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Cell {
-    Held { assignment_id: String, version: i64, expires_at: Option<Timestamp> },
+    Held {
+        assignment_id: String,
+        version: i64,
+        expires_at: Option<Timestamp>,
+    },
     Pending,
     /// Granting it would break separation of duties (the message says how).
-    Conflict { message: String },
+    Conflict {
+        message: String,
+    },
     Empty,
 }
 

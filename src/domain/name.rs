@@ -16,7 +16,9 @@ fn check_name(input: &str, what: &str, max: usize, extra: &[char]) -> Result<Str
     }
     let is_sep = |c: char| c == '-' || extra.contains(&c);
     if let Some(bad) = value.chars().find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || is_sep(c))) {
-        let allowed = if extra.is_empty() { "dashes".to_owned() } else {
+        let allowed = if extra.is_empty() {
+            "dashes".to_owned()
+        } else {
             format!("dashes and {}", extra.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", "))
         };
         return Err(format!("{what} may contain only lower-case letters, digits and {allowed}; found '{bad}'."));

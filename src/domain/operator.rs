@@ -1,9 +1,9 @@
 //! Operators: the people who use the console. Their console roles combine; what each role may
 //! do is in `actor::Capability`.
 
+use super::Timestamp;
 use super::actor::ConsoleRole;
 use super::name;
-use super::Timestamp;
 use crate::error::{AppError, Problems};
 use serde::{Deserialize, Serialize};
 

@@ -2,8 +2,8 @@
 //! role *means* lives in numbered versions, each hashed over its canonical definition so that an
 //! assignment pinned to `v3` always means exactly what was reviewed as `v3`.
 
-use super::scope::ScopePath;
 use super::Timestamp;
+use super::scope::ScopePath;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -67,21 +67,17 @@ impl Permission {
     pub fn parse(action: &str, resource: &str) -> Result<Self, String> {
         let action = action.trim().to_ascii_lowercase();
         if classify(&action).is_none() {
-            return Err(format!(
-                "\"{action}\" is not a known action; expected one of: {}.",
-                ACTIONS.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", ")
-            ));
+            return Err(format!("\"{action}\" is not a known action; expected one of: {}.", ACTIONS.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", ")));
         }
         let resource = resource.trim();
         let valid_resource = resource.split_once(':').is_some_and(|(ty, name)| {
-            !ty.is_empty() && !name.is_empty()
+            !ty.is_empty()
+                && !name.is_empty()
                 && ty.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_./*".contains(c))
         });
         if !valid_resource || resource.len() > 128 {
-            return Err(format!(
-                "Resource \"{resource}\" must be written type:name, e.g. api:orders or db:ledger (at most 128 characters)."
-            ));
+            return Err(format!("Resource \"{resource}\" must be written type:name, e.g. api:orders or db:ledger (at most 128 characters)."));
         }
         Ok(Permission { action, resource: resource.to_owned() })
     }
@@ -353,9 +349,8 @@ impl RoleQuery {
         let scope_prefix = present(&self.scope).and_then(|s| problems.check("scope", ScopePath::parse(s)));
         let sensitivity = present(&self.sensitivity).and_then(|s| problems.check("sensitivity", Sensitivity::parse(s)));
         let status = present(&self.status).and_then(|s| problems.check("status", RoleStatus::parse(s)));
-        let action = present(&self.action).and_then(|a| {
-            problems.check("action", classify(a).map(|_| a.to_owned()).ok_or_else(|| format!("\"{a}\" is not a known action.")))
-        });
+        let action = present(&self.action)
+            .and_then(|a| problems.check("action", classify(a).map(|_| a.to_owned()).ok_or_else(|| format!("\"{a}\" is not a known action."))));
         let sort = match present(&self.sort) {
             None | Some("slug") => CatalogSort::Slug,
             Some("holders") => CatalogSort::Holders,
@@ -507,12 +502,7 @@ mod tests {
     }
 
     fn def(scope: &str, description: &str, perms: &[(&str, &str)]) -> RoleDefinition {
-        RoleDefinition::new(
-            ScopePath::parse(scope).unwrap(),
-            description.into(),
-            perms.iter().map(|(a, r)| perm(a, r)).collect(),
-            None,
-        )
+        RoleDefinition::new(ScopePath::parse(scope).unwrap(), description.into(), perms.iter().map(|(a, r)| perm(a, r)).collect(), None)
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! plan of change requests that would make the catalog match an edited document — like
 //! `terraform plan`. Applying a plan only ever files change requests.
 
-use super::role::{diff, DefinitionInput, RoleDefinition, RoleDiff, RoleStatus, Sensitivity};
+use super::role::{DefinitionInput, RoleDefinition, RoleDiff, RoleStatus, Sensitivity, diff};
 use crate::error::Problems;
 use serde::{Deserialize, Serialize};
 
@@ -64,9 +64,7 @@ impl RoleEntry {
         match (parsed, problems.into_result()) {
             (Some(definition), Ok(())) => Ok(definition),
             (_, Err(e)) => Err(match e {
-                crate::error::AppError::Validation { errors } => {
-                    errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
-                }
+                crate::error::AppError::Validation { errors } => errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
                 other => other.to_string(),
             }),
             (None, Ok(())) => Err("the definition is incomplete".to_owned()),
@@ -88,15 +86,38 @@ pub struct CatalogRole {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum PlanItem {
-    Create { slug: String, display_name: String, sensitivity: Sensitivity, definition: RoleDefinition, diff: RoleDiff },
-    NewVersion { role_id: String, slug: String, from_version: i64, definition: RoleDefinition, diff: RoleDiff },
-    Retire { role_id: String, slug: String },
+    Create {
+        slug: String,
+        display_name: String,
+        sensitivity: Sensitivity,
+        definition: RoleDefinition,
+        diff: RoleDiff,
+    },
+    NewVersion {
+        role_id: String,
+        slug: String,
+        from_version: i64,
+        definition: RoleDefinition,
+        diff: RoleDiff,
+    },
+    Retire {
+        role_id: String,
+        slug: String,
+    },
     /// A role of the catalog the document does not mention; left alone unless pruning.
-    Unmanaged { slug: String },
+    Unmanaged {
+        slug: String,
+    },
     /// A document entry that cannot be planned; applying refuses while any exists.
-    Invalid { slug: String, problem: String },
+    Invalid {
+        slug: String,
+        problem: String,
+    },
     /// Something the document changes that roles-as-code does not change (display name, sensitivity).
-    Ignored { slug: String, note: String },
+    Ignored {
+        slug: String,
+        note: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -209,9 +230,7 @@ pub fn plan(catalog: &[CatalogRole], document: &RolesDocument, prune: bool) -> P
                     });
                 }
             }
-            Some(existing) if entry.status == RoleStatus::Retired => {
-                items.push(PlanItem::Retire { role_id: existing.id.clone(), slug: existing.slug.clone() })
-            }
+            Some(existing) if entry.status == RoleStatus::Retired => items.push(PlanItem::Retire { role_id: existing.id.clone(), slug: existing.slug.clone() }),
             Some(existing) => {
                 if existing.sensitivity != entry.sensitivity {
                     items.push(PlanItem::Ignored {
@@ -292,9 +311,8 @@ mod tests {
         let catalog = [catalog_role("log-writer", &["write on logs:*"]), catalog_role("old", &["read on db:x"])];
         let mut retired = entry("old", &["read on db:x"]);
         retired.status = RoleStatus::Retired;
-        let doc = RolesDocument {
-            roles: vec![entry("log-writer", &["write on logs:*", "upload on metrics:logs"]), entry("new-role", &["read on api:x"]), retired],
-        };
+        let doc =
+            RolesDocument { roles: vec![entry("log-writer", &["write on logs:*", "upload on metrics:logs"]), entry("new-role", &["read on api:x"]), retired] };
         let plan = plan(&catalog, &doc, false);
         let text = plan.render();
         assert!(text.contains("~ log-writer: new version v2 (from v1)\n      + upload on metrics:logs\n"), "{text}");

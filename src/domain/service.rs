@@ -1,10 +1,10 @@
 //! Services: the applications that own machine identities.
 
-use super::audit::AuditEvent;
-use super::identity::{required, Identity};
-use super::name::{self, ServiceName};
-use super::page::{present, Page, PageRequest};
 use super::Timestamp;
+use super::audit::AuditEvent;
+use super::identity::{Identity, required};
+use super::name::{self, ServiceName};
+use super::page::{Page, PageRequest, present};
 use crate::error::{AppError, Problems};
 use serde::{Deserialize, Serialize};
 
@@ -98,11 +98,7 @@ impl ServiceQuery {
         let mut problems = Problems::new();
         let status = present(&self.status).and_then(|s| problems.check("status", ServiceStatus::parse(s)));
         problems.into_result()?;
-        let filter = ServiceFilter {
-            status,
-            owner_id: present(&self.owner).map(str::to_owned),
-            text: present(&self.q).map(str::to_owned),
-        };
+        let filter = ServiceFilter { status, owner_id: present(&self.owner).map(str::to_owned), text: present(&self.q).map(str::to_owned) };
         Ok((filter, PageRequest { after: present(&self.after).map(str::to_owned), limit: self.limit }))
     }
 }

@@ -2,9 +2,9 @@
 //! resource in overlapping scopes through different roles, and named pairs of conflicting roles,
 //! unless an unexpired exception (with justification and approver) covers it.
 
+use super::Timestamp;
 use super::role::{ActionClass, Permission};
 use super::scope::ScopePath;
-use super::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// One active (or proposed) assignment, expanded with the permissions of its pinned version.
@@ -94,7 +94,8 @@ pub fn conflicts(identity_id: &str, holdings: &[Holding], rules: &[SodRule], exc
                         for read in reader.permissions.iter().filter(|p| p.class() == ActionClass::Read) {
                             if writer.permissions.iter().any(|w| write_like(w) && w.resource == read.resource) {
                                 let duplicate = findings.iter().any(|f| {
-                                    f.rule_id == rule.id && f.resource.as_deref() == Some(read.resource.as_str())
+                                    f.rule_id == rule.id
+                                        && f.resource.as_deref() == Some(read.resource.as_str())
                                         && f.roles == (reader.role_slug.clone(), writer.role_slug.clone())
                                 });
                                 if !duplicate {
@@ -143,10 +144,7 @@ pub fn conflicts(identity_id: &str, holdings: &[Holding], rules: &[SodRule], exc
 
 /// Findings that appear with `after` but not with `before`: what a change would introduce.
 pub fn introduced(before: &[Finding], after: Vec<Finding>) -> Vec<Finding> {
-    after
-        .into_iter()
-        .filter(|f| !before.iter().any(|b| b.rule_id == f.rule_id && b.resource == f.resource && b.roles == f.roles))
-        .collect()
+    after.into_iter().filter(|f| !before.iter().any(|b| b.rule_id == f.rule_id && b.resource == f.resource && b.roles == f.roles)).collect()
 }
 
 #[cfg(test)]

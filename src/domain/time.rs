@@ -54,9 +54,7 @@ impl Timestamp {
             let end_of_day = date.and_hms_opt(23, 59, 59).unwrap_or_default();
             return Ok(Timestamp(end_of_day.and_utc()));
         }
-        input.parse().map_err(|_| {
-            format!("\"{input}\" is not a date. Use YYYY-MM-DD or an RFC 3339 time such as 2027-01-31T12:00:00Z.")
-        })
+        input.parse().map_err(|_| format!("\"{input}\" is not a date. Use YYYY-MM-DD or an RFC 3339 time such as 2027-01-31T12:00:00Z."))
     }
 }
 

@@ -2,8 +2,8 @@
 //! creation and stored only as a SHA-256 hash; tokens are high-entropy, so a fast hash is enough
 //! (unlike passwords) and makes every API call cheap to authenticate.
 
-use super::name;
 use super::Timestamp;
+use super::name;
 use crate::error::{AppError, Problems};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -106,9 +106,7 @@ impl TokenInput {
         );
         problems.into_result()?;
         match (name, scopes, owner_id, days) {
-            (Some(name), Some(scopes), Some(owner_id), Some(lifetime_days)) => {
-                Ok(TokenDraft { name, scopes, owner_id, lifetime_days })
-            }
+            (Some(name), Some(scopes), Some(owner_id), Some(lifetime_days)) => Ok(TokenDraft { name, scopes, owner_id, lifetime_days }),
             _ => Err(AppError::invalid("request", "The token form is incomplete.")),
         }
     }

@@ -4,20 +4,20 @@
 
 use super::changes::file;
 use super::require;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::AuditEntry;
 use crate::domain::blast::{BlastRadius, Delta};
 use crate::domain::change::{ChangePayload, ChangeRequest, ChangeState, GrantItem, RevokeItem};
+pub use crate::domain::discovery::{AccessInput, Capable, EffectiveAccess, ExceptionInput, GrantInput, Holder, HoldersPage, Violations, WhoCanQuery};
 use crate::domain::identity::IdentityStatus;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::role::{diff, ActionClass, Permission, RoleStatus, Sensitivity, VersionHolders};
+use crate::domain::role::{ActionClass, Permission, RoleStatus, Sensitivity, VersionHolders, diff};
 use crate::domain::scope::{ScopeKind, ScopePath};
-use crate::domain::sod::{conflicts, introduced, Finding, Holding, SodException, SodRule, SodRuleKind};
-use crate::domain::Timestamp;
+use crate::domain::sod::{Finding, Holding, SodException, SodRule, SodRuleKind, conflicts, introduced};
 use crate::error::{AppError, Problems};
 use crate::store::access;
-pub use crate::domain::discovery::{AccessInput, Capable, EffectiveAccess, ExceptionInput, GrantInput, Holder, HoldersPage, Violations, WhoCanQuery};
-use crate::store::{self, assignments, audit, changes, credentials, identities, roles, scopes, sod, Store};
+use crate::store::{self, Store, assignments, audit, changes, credentials, identities, roles, scopes, sod};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -196,11 +196,8 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
         ChangePayload::Access { grants, revokes } => {
             for identity_id in request.payload.identities() {
                 let before = access::holdings(conn, &identity_id, now).await?;
-                let mut after: Vec<Holding> = before
-                    .iter()
-                    .filter(|h| !revokes.iter().any(|r| h.assignment_id.as_deref() == Some(r.assignment_id.as_str())))
-                    .cloned()
-                    .collect();
+                let mut after: Vec<Holding> =
+                    before.iter().filter(|h| !revokes.iter().any(|r| h.assignment_id.as_deref() == Some(r.assignment_id.as_str()))).cloned().collect();
                 for grant in grants.iter().filter(|g| g.identity_id == identity_id) {
                     let holding = proposed_holding(conn, grant).await?;
                     blast.gain(Delta {
@@ -240,7 +237,13 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
             let total: i64 = roles::holders_by_version(conn, role_id, now).await?.iter().map(|h| h.holders).sum();
             for h in holders {
                 let permissions = access::version_permissions(conn, role_id, h.version).await?;
-                blast.lose(Delta { identity_id: h.identity_id, identity_name: h.identity_name, role_slug: request.subject.clone(), scope: h.scope, permissions });
+                blast.lose(Delta {
+                    identity_id: h.identity_id,
+                    identity_name: h.identity_name,
+                    role_slug: request.subject.clone(),
+                    scope: h.scope,
+                    permissions,
+                });
             }
             blast.losing_count = total;
         }
@@ -267,8 +270,20 @@ async fn moving_holders(
     let moving = |v: i64| from_version.map_or(v <= role.current_version, |f| f == v);
     let (named, _) = access::holders(conn, role_id, None, None, &PageRequest { after: None, limit: Some(200) }, 200, now).await?;
     for h in named.into_iter().filter(|h| moving(h.version)) {
-        blast.gain(Delta { identity_id: h.identity_id.clone(), identity_name: h.identity_name.clone(), role_slug: role.slug.clone(), scope: h.scope.clone(), permissions: gained.to_vec() });
-        blast.lose(Delta { identity_id: h.identity_id, identity_name: h.identity_name, role_slug: role.slug.clone(), scope: h.scope, permissions: lost.to_vec() });
+        blast.gain(Delta {
+            identity_id: h.identity_id.clone(),
+            identity_name: h.identity_name.clone(),
+            role_slug: role.slug.clone(),
+            scope: h.scope.clone(),
+            permissions: gained.to_vec(),
+        });
+        blast.lose(Delta {
+            identity_id: h.identity_id,
+            identity_name: h.identity_name,
+            role_slug: role.slug.clone(),
+            scope: h.scope,
+            permissions: lost.to_vec(),
+        });
     }
     let total: i64 = counts.iter().filter(|c| moving(c.version)).map(|c| c.holders).sum();
     if !gained.is_empty() {
@@ -333,10 +348,15 @@ pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_
     audit::append(
         conn,
         actor,
-        AuditEntry::new("assignment.revoke", "assignment", assignment_id, json!({
-            "identity": assignment.identity_name, "role": assignment.role_slug, "version": assignment.role_version,
-            "reason": reason, "credentials_revoked": revoked,
-        }))
+        AuditEntry::new(
+            "assignment.revoke",
+            "assignment",
+            assignment_id,
+            json!({
+                "identity": assignment.identity_name, "role": assignment.role_slug, "version": assignment.role_version,
+                "reason": reason, "credentials_revoked": revoked,
+            }),
+        )
         .in_context(&assignment.identity_id),
     )
     .await?;
@@ -381,11 +401,16 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
                 audit::append(
                     conn,
                     actor,
-                    AuditEntry::new("assignment.grant", "assignment", &id, json!({
-                        "identity": grant.identity_name, "role": role.slug, "version": role.current_version,
-                        "scope": grant.scope.to_string(), "expires_at": grant.expires_at.map(|t| t.to_rfc3339()),
-                        "change_request": request.id,
-                    }))
+                    AuditEntry::new(
+                        "assignment.grant",
+                        "assignment",
+                        &id,
+                        json!({
+                            "identity": grant.identity_name, "role": role.slug, "version": role.current_version,
+                            "scope": grant.scope.to_string(), "expires_at": grant.expires_at.map(|t| t.to_rfc3339()),
+                            "change_request": request.id,
+                        }),
+                    )
                     .in_context(&grant.identity_id),
                 )
                 .await?;
@@ -404,7 +429,12 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
             audit::append(
                 conn,
                 actor,
-                AuditEntry::new("role.move_holders", "role", role_id, json!({ "slug": role_slug, "to_version": to_version, "moved": moved, "change_request": request.id })),
+                AuditEntry::new(
+                    "role.move_holders",
+                    "role",
+                    role_id,
+                    json!({ "slug": role_slug, "to_version": to_version, "moved": moved, "change_request": request.id }),
+                ),
             )
             .await?;
             Ok(json!({ "moved": moved, "to_version": to_version }))
@@ -416,7 +446,14 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
 /// Largest page of holders one call returns.
 pub const MAX_HOLDERS_PAGE: u32 = 10_000;
 
-pub async fn holders(store: &Store, actor: &Actor, role: &str, version: Option<i64>, scope: Option<&ScopePath>, page: &PageRequest) -> Result<HoldersPage, AppError> {
+pub async fn holders(
+    store: &Store,
+    actor: &Actor,
+    role: &str,
+    version: Option<i64>,
+    scope: Option<&ScopePath>,
+    page: &PageRequest,
+) -> Result<HoldersPage, AppError> {
     require(actor, Capability::ReadLedger)?;
     let now = Timestamp::now();
     let mut conn = store.read().await?;
@@ -552,7 +589,8 @@ pub async fn add_exception(store: &Store, actor: &Actor, input: &ExceptionInput)
     let mut tx = store.begin().await?;
     let rules = sod::rules(tx.conn()).await?;
     let rule = rules.iter().find(|r| r.id == input.rule_id).ok_or_else(|| AppError::invalid("rule_id", "Choose a rule from the list."))?;
-    let identity = identities::by_id(tx.conn(), &input.identity_id).await?.ok_or_else(|| AppError::invalid("identity_id", "Choose an identity that exists."))?;
+    let identity =
+        identities::by_id(tx.conn(), &input.identity_id).await?.ok_or_else(|| AppError::invalid("identity_id", "Choose an identity that exists."))?;
     let resource = crate::domain::page::present(&Some(input.resource.clone())).map(str::to_owned);
     if rule.kind == SodRuleKind::ReadWrite && resource.is_none() {
         return Err(AppError::invalid("resource", "Name the resource the read/write exception covers (db:ledger)."));
@@ -572,10 +610,15 @@ pub async fn add_exception(store: &Store, actor: &Actor, input: &ExceptionInput)
     audit::append(
         tx.conn(),
         actor,
-        AuditEntry::new("sod.exception_add", "sod_exception", &exception.id, json!({
-            "rule": rule.id, "identity": identity.name, "resource": exception.resource,
-            "justification": exception.justification, "expires_at": exception.expires_at.to_rfc3339(),
-        }))
+        AuditEntry::new(
+            "sod.exception_add",
+            "sod_exception",
+            &exception.id,
+            json!({
+                "rule": rule.id, "identity": identity.name, "resource": exception.resource,
+                "justification": exception.justification, "expires_at": exception.expires_at.to_rfc3339(),
+            }),
+        )
         .in_context(&identity.id),
     )
     .await?;

@@ -2,7 +2,7 @@ use super::require;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::{ChainReport, ChainVerifier};
 use crate::error::AppError;
-use crate::store::{audit, Store};
+use crate::store::{Store, audit};
 
 const BATCH: i64 = 5_000;
 

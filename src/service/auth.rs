@@ -5,14 +5,14 @@
 //! for pipeline tokens.
 
 use super::secrets::{random_token, sha256_hex, verify_password};
-use crate::domain::access::{after_failure, failure_delay_ms, locked_for, session_expiry, AccessPolicy, ThrottlePolicy, ThrottleState};
+use crate::domain::Timestamp;
+use crate::domain::access::{AccessPolicy, ThrottlePolicy, ThrottleState, after_failure, failure_delay_ms, locked_for, session_expiry};
 use crate::domain::actor::{Actor, ActorKind};
 use crate::domain::audit::AuditEntry;
-use crate::domain::operator::{parse_email, OperatorStatus, SessionSummary, SessionView};
-use crate::domain::token::{secret_hash, SECRET_PREFIX};
-use crate::domain::Timestamp;
+use crate::domain::operator::{OperatorStatus, SessionSummary, SessionView, parse_email};
+use crate::domain::token::{SECRET_PREFIX, secret_hash};
 use crate::error::AppError;
-use crate::store::{audit, operators, sessions, throttle, tokens, Store};
+use crate::store::{Store, audit, operators, sessions, throttle, tokens};
 use serde_json::json;
 use std::time::Duration;
 
@@ -51,11 +51,8 @@ fn actor_of(view: &SessionView) -> Actor {
 async fn check_locks(store: &Store, keys: &[String], now: Timestamp) -> Result<(), AppError> {
     let mut conn = store.read().await?;
     for key in keys {
-        let state = throttle::get(&mut conn, key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState {
-            failures,
-            window_started_at,
-            locked_until,
-        });
+        let state =
+            throttle::get(&mut conn, key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState { failures, window_started_at, locked_until });
         if let Some(seconds) = locked_for(state.as_ref(), now) {
             return Err(AppError::Throttled { retry_after_seconds: seconds });
         }
@@ -69,21 +66,14 @@ async fn record_failure(store: &Store, email: &str, keys: &[(String, ThrottlePol
     let mut tx = store.begin().await?;
     let mut worst = 0;
     for (key, rule) in keys {
-        let state = throttle::get(tx.conn(), key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState {
-            failures,
-            window_started_at,
-            locked_until,
-        });
+        let state =
+            throttle::get(tx.conn(), key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState { failures, window_started_at, locked_until });
         let next = after_failure(state, now, *rule);
         throttle::put(tx.conn(), key, next.failures, next.window_started_at, next.locked_until).await?;
         worst = worst.max(next.failures);
     }
-    audit::append(
-        tx.conn(),
-        &anonymous(),
-        AuditEntry::new("auth.sign_in_failed", "operator", email, json!({ "client": client.addr, "failures": worst })),
-    )
-    .await?;
+    audit::append(tx.conn(), &anonymous(), AuditEntry::new("auth.sign_in_failed", "operator", email, json!({ "client": client.addr, "failures": worst })))
+        .await?;
     tx.commit().await?;
     Ok(worst)
 }
@@ -137,20 +127,11 @@ pub async fn sign_in(store: &Store, policy: &AccessPolicy, email: &str, password
     )
     .await?;
     operators::record_sign_in(tx.conn(), &operator.id, now).await?;
-    let view = SessionView {
-        operator_id: operator.id.clone(),
-        name: operator.name.clone(),
-        email: operator.email.clone(),
-        roles: operator.roles.clone(),
-        csrf_token,
-    };
+    let view =
+        SessionView { operator_id: operator.id.clone(), name: operator.name.clone(), email: operator.email.clone(), roles: operator.roles.clone(), csrf_token };
     let actor = actor_of(&view);
-    audit::append(
-        tx.conn(),
-        &actor,
-        AuditEntry::new("auth.sign_in", "operator", &operator.id, json!({ "client": client.addr, "session": &id_hash[..12] })),
-    )
-    .await?;
+    audit::append(tx.conn(), &actor, AuditEntry::new("auth.sign_in", "operator", &operator.id, json!({ "client": client.addr, "session": &id_hash[..12] })))
+        .await?;
     tx.commit().await?;
     Ok((SessionCookie { value, max_age_seconds: policy.session_absolute_seconds }, Session { actor, view, id_hash }))
 }
@@ -240,10 +221,7 @@ pub async fn resolve_token(store: &Store, bearer: &str) -> Result<Actor, AppErro
         return Err(AppError::Unauthenticated);
     }
     let now = Timestamp::now();
-    let token = tokens::by_secret_hash(&mut *store.read().await?, &secret_hash(bearer))
-        .await?
-        .filter(|t| t.is_usable(now))
-        .ok_or(AppError::Unauthenticated)?;
+    let token = tokens::by_secret_hash(&mut *store.read().await?, &secret_hash(bearer)).await?.filter(|t| t.is_usable(now)).ok_or(AppError::Unauthenticated)?;
     if token.last_used_at.is_none_or(|t| t.plus_seconds(TOUCH_EVERY_SECONDS) <= now) {
         let mut tx = store.begin().await?;
         tokens::touch(tx.conn(), &token.id, now).await?;

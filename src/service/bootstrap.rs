@@ -1,15 +1,15 @@
 //! First run: with no operator in the database, `nhidb serve` prints a one-time URL whose token
 //! lets the first admin choose a password. The token is stored hashed and expires.
 
-use super::auth::{sign_in, Client, Session, SessionCookie};
+use super::auth::{Client, Session, SessionCookie, sign_in};
 use super::secrets::{hash_password, random_token, sha256_hex};
+use crate::domain::Timestamp;
 use crate::domain::access::AccessPolicy;
 use crate::domain::actor::{Actor, ConsoleRole};
 use crate::domain::audit::AuditEntry;
-use crate::domain::operator::{check_password, OperatorInput};
-use crate::domain::Timestamp;
+use crate::domain::operator::{OperatorInput, check_password};
 use crate::error::AppError;
-use crate::store::{self, audit, bootstrap, operators, Store};
+use crate::store::{self, Store, audit, bootstrap, operators};
 use serde_json::json;
 
 /// A fresh bootstrap token when no operator exists yet (replacing any earlier one), else `None`.

@@ -2,19 +2,17 @@
 //! applying them in the same transaction as the approval that completes them.
 
 use super::require;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, ActorKind, Capability};
 use crate::domain::audit::AuditEntry;
-use crate::domain::change::{
-    decision_refusal, ApprovalPolicy, ChangePayload, ChangeQuery, ChangeRequest, ChangeReview, ChangeState, Decision, Verdict,
-};
+use crate::domain::change::{ApprovalPolicy, ChangePayload, ChangeQuery, ChangeRequest, ChangeReview, ChangeState, Decision, Verdict, decision_refusal};
 use crate::domain::name::{self, RoleSlug};
-use crate::domain::page::{present, Page, PageRequest};
-use crate::domain::role::{diff, NewRoleInput, Role, RoleStatus, RoleVersionInput, Sensitivity};
+use crate::domain::page::{Page, PageRequest, present};
+use crate::domain::role::{NewRoleInput, Role, RoleStatus, RoleVersionInput, Sensitivity, diff};
 use crate::domain::scope::ScopeKind;
-use crate::domain::Timestamp;
 use crate::error::{AppError, Problems};
 use crate::store::changes::{ChangeView, NewRequest};
-use crate::store::{self, assignments, audit, changes, roles, scopes, Store, WriteTx};
+use crate::store::{self, Store, WriteTx, assignments, audit, changes, roles, scopes};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -88,9 +86,7 @@ pub async fn propose_role(store: &Store, actor: &Actor, input: &NewRoleInput) ->
     let definition = input.definition.parse(&mut problems);
     let reason = problems.check("reason", reason(&input.reason));
     problems.into_result()?;
-    let (Some(slug), Some(display_name), Some(sensitivity), Some(definition), Some(reason)) =
-        (slug, display_name, sensitivity, definition, reason)
-    else {
+    let (Some(slug), Some(display_name), Some(sensitivity), Some(definition), Some(reason)) = (slug, display_name, sensitivity, definition, reason) else {
         return Err(AppError::invalid("request", "The role form is incomplete."));
     };
     {
@@ -124,12 +120,7 @@ pub async fn propose_version(store: &Store, actor: &Actor, role_id: &str, input:
         }
         role
     };
-    let payload = ChangePayload::RoleVersion {
-        role_id: role.id.clone(),
-        base_version: role.current_version,
-        definition,
-        move_holders: input.move_holders,
-    };
+    let payload = ChangePayload::RoleVersion { role_id: role.id.clone(), base_version: role.current_version, definition, move_holders: input.move_holders };
     file(store, actor, payload, &role.slug, Some(&role.id), role.sensitivity, &reason).await
 }
 
@@ -319,9 +310,14 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
             audit::append(
                 conn,
                 actor,
-                AuditEntry::new("role.version", "role", role_id, json!({
-                    "slug": role.slug, "version": version, "holders_moved": moved, "change_request": request.id,
-                })),
+                AuditEntry::new(
+                    "role.version",
+                    "role",
+                    role_id,
+                    json!({
+                        "slug": role.slug, "version": version, "holders_moved": moved, "change_request": request.id,
+                    }),
+                ),
             )
             .await?;
             Ok(json!({ "role_id": role_id, "version": version, "holders_moved": moved }))
@@ -390,8 +386,7 @@ pub async fn set_policy(store: &Store, actor: &Actor, policy: &ApprovalPolicy) -
     let mut tx = store.begin().await?;
     let before = changes::policy(tx.conn()).await?;
     changes::set_policy(tx.conn(), policy, &actor.name, now).await?;
-    audit::append(tx.conn(), actor, AuditEntry::new("policy.update", "approval_policy", "approval", json!({ "before": before, "after": policy })))
-        .await?;
+    audit::append(tx.conn(), actor, AuditEntry::new("policy.update", "approval_policy", "approval", json!({ "before": before, "after": policy }))).await?;
     tx.commit().await?;
     Ok(policy.clone())
 }

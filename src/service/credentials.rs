@@ -1,11 +1,11 @@
 use super::require;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::AuditEntry;
 use crate::domain::credential::{Credential, CredentialInput};
 use crate::domain::identity::IdentityStatus;
-use crate::domain::Timestamp;
 use crate::error::AppError;
-use crate::store::{self, assignments, audit, credentials, identities, Store};
+use crate::store::{self, Store, assignments, audit, credentials, identities};
 use serde_json::json;
 
 /// Records a credential's metadata for an identity. The secret itself never reaches nhidb.
@@ -17,9 +17,7 @@ pub async fn register(store: &Store, actor: &Actor, identity_id: &str, input: &C
         return Err(AppError::invalid("expires_at", "The expiry must be in the future."));
     }
     let mut tx = store.begin().await?;
-    let identity = identities::by_id(tx.conn(), identity_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("Identity", identity_id))?;
+    let identity = identities::by_id(tx.conn(), identity_id).await?.ok_or_else(|| AppError::not_found("Identity", identity_id))?;
     if identity.status == IdentityStatus::Retired {
         return Err(AppError::invalid_state("A retired identity cannot receive credentials."));
     }

@@ -1,13 +1,13 @@
 use super::require;
 use crate::domain::actor::{Actor, Capability};
-use crate::domain::audit::{changed_fields, AuditEntry};
+use crate::domain::audit::{AuditEntry, changed_fields};
 use crate::domain::identity::{Identity, IdentityDetail, IdentityDraft, IdentityFilter, IdentityInput, IdentityStatus};
 use crate::domain::owner::OwnerStatus;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::service::ServiceStatus;
-use crate::domain::{name, Timestamp};
+use crate::domain::{Timestamp, name};
 use crate::error::AppError;
-use crate::store::{self, assignments, audit, credentials, identities, owners, services, Store};
+use crate::store::{self, Store, assignments, audit, credentials, identities, owners, services};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -54,10 +54,7 @@ async fn check_references(conn: &mut AnyConnection, draft: &IdentityDraft) -> Re
         match services::by_id(conn, service_id).await? {
             None => return Err(AppError::invalid("service_id", "Choose a service from the list; this one does not exist.")),
             Some(service) if service.status == ServiceStatus::Decommissioned => {
-                return Err(AppError::invalid(
-                    "service_id",
-                    format!("Service {} is decommissioned; it cannot take new identities.", service.name),
-                ));
+                return Err(AppError::invalid("service_id", format!("Service {} is decommissioned; it cannot take new identities.", service.name)));
             }
             Some(_) => {}
         }
@@ -130,17 +127,10 @@ pub async fn update(store: &Store, actor: &Actor, id: &str, input: &IdentityInpu
 
 /// Suspends, reactivates or retires an identity. Retiring also revokes its credentials and ends
 /// its assignments in the same transaction: a retired identity must hold nothing.
-pub async fn change_status(
-    store: &Store,
-    actor: &Actor,
-    id: &str,
-    status: &str,
-    reason: &str,
-) -> Result<Identity, AppError> {
+pub async fn change_status(store: &Store, actor: &Actor, id: &str, status: &str, reason: &str) -> Result<Identity, AppError> {
     require(actor, Capability::EditLedger)?;
     let status = IdentityStatus::parse(status).map_err(|e| AppError::invalid("status", e))?;
-    let reason = name::text(reason, "Reason", 500, status != IdentityStatus::Active)
-        .map_err(|e| AppError::invalid("reason", e))?;
+    let reason = name::text(reason, "Reason", 500, status != IdentityStatus::Active).map_err(|e| AppError::invalid("reason", e))?;
     let mut tx = store.begin().await?;
     let before = fetch(tx.conn(), id).await?;
     before.status.check_transition(status).map_err(AppError::invalid_state)?;
@@ -152,11 +142,14 @@ pub async fn change_status(
         ended_assignments = assignments::revoke_all_of_identity(tx.conn(), id, &actor.name, now, "identity retired").await?;
     }
     let mut entry = AuditEntry::new(
-        &format!("identity.{}", match status {
-            IdentityStatus::Active => "reactivate",
-            IdentityStatus::Suspended => "suspend",
-            IdentityStatus::Retired => "retire",
-        }),
+        &format!(
+            "identity.{}",
+            match status {
+                IdentityStatus::Active => "reactivate",
+                IdentityStatus::Suspended => "suspend",
+                IdentityStatus::Retired => "retire",
+            }
+        ),
         "identity",
         id,
         json!({

@@ -2,17 +2,17 @@
 
 use super::access::{AccessInput, GrantInput};
 use super::require;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::change::{ChangePayload, ChangeRequest};
 use crate::domain::identity::{IdentityFilter, IdentityStatus};
-use crate::domain::matrix::{Cell, MatrixColumn, MatrixDraft, MatrixRow, MatrixView, MAX_COLUMNS, MAX_ROWS};
+use crate::domain::matrix::{Cell, MAX_COLUMNS, MAX_ROWS, MatrixColumn, MatrixDraft, MatrixRow, MatrixView};
 use crate::domain::page::PageRequest;
 use crate::domain::role::RoleStatus;
 use crate::domain::scope::ScopePath;
-use crate::domain::sod::{conflicts, introduced, Holding};
-use crate::domain::Timestamp;
+use crate::domain::sod::{Holding, conflicts, introduced};
 use crate::error::AppError;
-use crate::store::{access, changes, identities, roles, services, sod, Store};
+use crate::store::{Store, access, changes, identities, roles, services, sod};
 
 pub async fn matrix(store: &Store, actor: &Actor, scope: Option<&str>, service: Option<&str>) -> Result<MatrixView, AppError> {
     require(actor, Capability::ReadLedger)?;
@@ -84,13 +84,7 @@ pub async fn matrix(store: &Store, actor: &Actor, scope: Option<&str>, service: 
             .collect();
         out.push(MatrixRow { identity_id, identity_name, cells });
     }
-    Ok(MatrixView {
-        title,
-        grant_scope: grant_scope.map(|s| s.to_string()),
-        columns: columns.into_iter().map(|(c, _)| c).collect(),
-        rows: out,
-        truncated,
-    })
+    Ok(MatrixView { title, grant_scope: grant_scope.map(|s| s.to_string()), columns: columns.into_iter().map(|(c, _)| c).collect(), rows: out, truncated })
 }
 
 /// Files the toggled cells as one change request: new grants and revocations together.

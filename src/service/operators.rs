@@ -3,12 +3,12 @@
 use super::auth::Session;
 use super::require;
 use super::secrets::{generated_password, hash_password, verify_password};
-use crate::domain::actor::{Actor, Capability};
-use crate::domain::audit::{changed_fields, AuditEntry};
-use crate::domain::operator::{check_password, roles_to_text, Operator, OperatorDraft, OperatorInput, OperatorStatus};
 use crate::domain::Timestamp;
+use crate::domain::actor::{Actor, Capability};
+use crate::domain::audit::{AuditEntry, changed_fields};
+use crate::domain::operator::{Operator, OperatorDraft, OperatorInput, OperatorStatus, check_password, roles_to_text};
 use crate::error::AppError;
-use crate::store::{self, audit, operators, sessions, Store};
+use crate::store::{self, Store, audit, operators, sessions};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -47,9 +47,14 @@ pub async fn create(store: &Store, actor: &Actor, input: &OperatorInput, passwor
     audit::append(
         tx.conn(),
         actor,
-        AuditEntry::new("operator.create", "operator", &id, json!({ "after": {
-            "name": draft.name, "email": draft.email, "roles": roles_to_text(&draft.roles),
-        }})),
+        AuditEntry::new(
+            "operator.create",
+            "operator",
+            &id,
+            json!({ "after": {
+                "name": draft.name, "email": draft.email, "roles": roles_to_text(&draft.roles),
+            }}),
+        ),
     )
     .await?;
     let operator = fetch(tx.conn(), &id).await?;
@@ -95,11 +100,7 @@ pub async fn set_status(store: &Store, actor: &Actor, id: &str, status: &str) ->
         return Err(AppError::invalid_state(format!("{} is already {}.", before.name, status.label().to_lowercase())));
     }
     operators::set_status(tx.conn(), id, status, now).await?;
-    let ended = if status == OperatorStatus::Disabled {
-        sessions::end_all_of_operator(tx.conn(), id, now, "operator disabled").await?
-    } else {
-        0
-    };
+    let ended = if status == OperatorStatus::Disabled { sessions::end_all_of_operator(tx.conn(), id, now, "operator disabled").await? } else { 0 };
     let action = if status == OperatorStatus::Disabled { "operator.disable" } else { "operator.enable" };
     audit::append(tx.conn(), actor, AuditEntry::new(action, "operator", id, json!({ "sessions_ended": ended }))).await?;
     let operator = fetch(tx.conn(), id).await?;
@@ -117,8 +118,7 @@ pub async fn reset_password(store: &Store, actor: &Actor, id: &str) -> Result<St
     fetch(tx.conn(), id).await?;
     operators::set_password_hash(tx.conn(), id, &hash, now).await?;
     let ended = sessions::end_all_of_operator(tx.conn(), id, now, "password reset").await?;
-    audit::append(tx.conn(), actor, AuditEntry::new("operator.reset_password", "operator", id, json!({ "sessions_ended": ended })))
-        .await?;
+    audit::append(tx.conn(), actor, AuditEntry::new("operator.reset_password", "operator", id, json!({ "sessions_ended": ended }))).await?;
     tx.commit().await?;
     Ok(password)
 }
@@ -145,11 +145,7 @@ pub async fn change_own_password(store: &Store, session: &Session, current: &str
             ended += 1;
         }
     }
-    audit::append(
-        tx.conn(),
-        &session.actor,
-        AuditEntry::new("operator.change_password", "operator", operator_id, json!({ "other_sessions_ended": ended })),
-    )
-    .await?;
+    audit::append(tx.conn(), &session.actor, AuditEntry::new("operator.change_password", "operator", operator_id, json!({ "other_sessions_ended": ended })))
+        .await?;
     tx.commit().await
 }

@@ -2,7 +2,7 @@ use super::require;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::overview::Overview;
 use crate::error::AppError;
-use crate::store::{audit, identities, roles, Store};
+use crate::store::{Store, audit, identities, roles};
 
 pub async fn get(store: &Store, actor: &Actor) -> Result<Overview, AppError> {
     require(actor, Capability::ReadLedger)?;

@@ -1,12 +1,12 @@
 //! The role catalog and role pages (reads). Changes to roles go through `changes`.
 
 use super::require;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::role::{diff, CatalogSort, RoleDetail, RoleDiff, RoleFilter, RoleSummary};
-use crate::domain::Timestamp;
+use crate::domain::role::{CatalogSort, RoleDetail, RoleDiff, RoleFilter, RoleSummary, diff};
 use crate::error::AppError;
-use crate::store::{changes, roles, Store};
+use crate::store::{Store, changes, roles};
 
 pub async fn catalog(store: &Store, actor: &Actor, filter: &RoleFilter, sort: CatalogSort, page: &PageRequest) -> Result<Page<RoleSummary>, AppError> {
     require(actor, Capability::ReadLedger)?;

@@ -5,9 +5,9 @@ use super::changes::file;
 use super::require;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::change::{ChangePayload, ChangeRequest};
-use crate::domain::roles_code::{plan, CatalogRole, Plan, PlanItem, RoleEntry, RolesDocument};
+use crate::domain::roles_code::{CatalogRole, Plan, PlanItem, RoleEntry, RolesDocument, plan};
 use crate::error::AppError;
-use crate::store::{changes, roles, Store};
+use crate::store::{Store, changes, roles};
 
 async fn catalog(store: &Store) -> Result<Vec<CatalogRole>, AppError> {
     Ok(roles::all_with_current(&mut *store.read().await?)
@@ -91,8 +91,5 @@ pub async fn apply(store: &Store, actor: &Actor, document: &RolesDocument, prune
 
 /// The role's sensitivity; a role that vanished between plan and apply gets the stricter review.
 async fn sensitivity_of(store: &Store, role_id: &str) -> Result<crate::domain::role::Sensitivity, AppError> {
-    Ok(roles::by_id(&mut *store.read().await?, role_id)
-        .await?
-        .map(|r| r.sensitivity)
-        .unwrap_or(crate::domain::role::Sensitivity::Privileged))
+    Ok(roles::by_id(&mut *store.read().await?, role_id).await?.map(|r| r.sensitivity).unwrap_or(crate::domain::role::Sensitivity::Privileged))
 }

@@ -42,10 +42,7 @@ pub fn generated_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut raw = [0u8; 20];
     OsRng.fill_bytes(&mut raw);
-    raw.chunks(4)
-        .map(|group| group.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
+    raw.chunks(4).map(|group| group.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
 pub fn sha256_hex(value: &str) -> String {

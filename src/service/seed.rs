@@ -2,6 +2,7 @@
 //! catalog with version history, identities of every kind with labels, assignments and
 //! credential metadata) generated deterministically, so every demo and test sees the same shape.
 
+use crate::domain::Timestamp;
 use crate::domain::actor::Actor;
 use crate::domain::audit::AuditEntry;
 use crate::domain::credential::{CredentialKind, Fingerprint};
@@ -12,9 +13,8 @@ use crate::domain::owner::{Owner, OwnerKind, OwnerStatus};
 use crate::domain::role::{Permission, Role, RoleDefinition, RoleStatus, Sensitivity};
 use crate::domain::scope::{ScopeKind, ScopePath};
 use crate::domain::service::{ServiceDraft, ServiceStatus};
-use crate::domain::Timestamp;
 use crate::error::AppError;
-use crate::store::{self, assignments, audit, credentials, identities, owners, roles, scopes, services, Store};
+use crate::store::{self, Store, assignments, audit, credentials, identities, owners, roles, scopes, services};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -25,34 +25,82 @@ pub const DEFAULT_IDENTITIES: usize = 500;
 const BATCH: usize = 500;
 
 const TEAMS: &[&str] = &[
-    "payments-team", "platform-team", "data-team", "identity-team", "ml-team", "mobile-team",
-    "search-team", "sre-team", "security-team", "growth-team", "devices-team", "analytics-team",
+    "payments-team",
+    "platform-team",
+    "data-team",
+    "identity-team",
+    "ml-team",
+    "mobile-team",
+    "search-team",
+    "sre-team",
+    "security-team",
+    "growth-team",
+    "devices-team",
+    "analytics-team",
 ];
 
 const PEOPLE: &[(&str, &str)] = &[
-    ("Alice Nguyen", "alice.nguyen"), ("Bruno Costa", "bruno.costa"), ("Chen Wei", "chen.wei"),
-    ("Dana Levi", "dana.levi"), ("Emeka Obi", "emeka.obi"), ("Fatima Zahra", "fatima.zahra"),
-    ("Gustav Berg", "gustav.berg"), ("Hana Sato", "hana.sato"), ("Ines Moreau", "ines.moreau"),
-    ("Jonas Weber", "jonas.weber"), ("Kavya Rao", "kavya.rao"), ("Liam O'Brien", "liam.obrien"),
-    ("Maya Cohen", "maya.cohen"), ("Nikolai Petrov", "nikolai.petrov"), ("Olivia Smith", "olivia.smith"),
-    ("Pedro Alves", "pedro.alves"), ("Quinn Taylor", "quinn.taylor"), ("Rosa Diaz", "rosa.diaz"),
+    ("Alice Nguyen", "alice.nguyen"),
+    ("Bruno Costa", "bruno.costa"),
+    ("Chen Wei", "chen.wei"),
+    ("Dana Levi", "dana.levi"),
+    ("Emeka Obi", "emeka.obi"),
+    ("Fatima Zahra", "fatima.zahra"),
+    ("Gustav Berg", "gustav.berg"),
+    ("Hana Sato", "hana.sato"),
+    ("Ines Moreau", "ines.moreau"),
+    ("Jonas Weber", "jonas.weber"),
+    ("Kavya Rao", "kavya.rao"),
+    ("Liam O'Brien", "liam.obrien"),
+    ("Maya Cohen", "maya.cohen"),
+    ("Nikolai Petrov", "nikolai.petrov"),
+    ("Olivia Smith", "olivia.smith"),
+    ("Pedro Alves", "pedro.alves"),
+    ("Quinn Taylor", "quinn.taylor"),
+    ("Rosa Diaz", "rosa.diaz"),
 ];
 
 /// (service, owning team index, domain word used in resources)
 const SERVICES: &[(&str, usize, &str)] = &[
-    ("payments-api", 0, "payments"), ("ledger-service", 0, "ledger"), ("checkout-web", 0, "checkout"),
-    ("fraud-detector", 0, "fraud"), ("billing-worker", 0, "billing"), ("invoice-renderer", 0, "invoices"),
-    ("pricing-engine", 9, "pricing"), ("tax-calculator", 0, "tax"), ("orders-api", 9, "orders"),
-    ("inventory-sync", 9, "inventory"), ("customer-profile", 3, "customers"), ("auth-gateway", 3, "auth"),
-    ("secrets-broker", 8, "secrets"), ("config-service", 1, "config"), ("k8s-operator", 1, "cluster"),
-    ("ci-runner", 1, "ci"), ("release-manager", 1, "releases"), ("cdn-purger", 1, "cdn"),
-    ("log-shipper", 7, "logs"), ("metrics-collector", 7, "metrics"), ("backup-agent", 7, "backups"),
-    ("audit-archiver", 8, "audit"), ("search-indexer", 6, "search"), ("recommendation-engine", 4, "recommendations"),
-    ("feature-store", 4, "features"), ("ml-training", 4, "training"), ("model-serving", 4, "models"),
-    ("reporting-etl", 2, "reports"), ("data-lake-loader", 2, "lake"), ("warehouse-sync", 11, "warehouse"),
-    ("notifications", 5, "notifications"), ("email-gateway", 5, "email"), ("sms-gateway", 5, "sms"),
-    ("mobile-backend", 5, "mobile"), ("partner-api", 9, "partners"), ("webhooks-dispatcher", 9, "webhooks"),
-    ("device-registry", 10, "devices"), ("telemetry-ingest", 10, "telemetry"), ("firmware-updater", 10, "firmware"),
+    ("payments-api", 0, "payments"),
+    ("ledger-service", 0, "ledger"),
+    ("checkout-web", 0, "checkout"),
+    ("fraud-detector", 0, "fraud"),
+    ("billing-worker", 0, "billing"),
+    ("invoice-renderer", 0, "invoices"),
+    ("pricing-engine", 9, "pricing"),
+    ("tax-calculator", 0, "tax"),
+    ("orders-api", 9, "orders"),
+    ("inventory-sync", 9, "inventory"),
+    ("customer-profile", 3, "customers"),
+    ("auth-gateway", 3, "auth"),
+    ("secrets-broker", 8, "secrets"),
+    ("config-service", 1, "config"),
+    ("k8s-operator", 1, "cluster"),
+    ("ci-runner", 1, "ci"),
+    ("release-manager", 1, "releases"),
+    ("cdn-purger", 1, "cdn"),
+    ("log-shipper", 7, "logs"),
+    ("metrics-collector", 7, "metrics"),
+    ("backup-agent", 7, "backups"),
+    ("audit-archiver", 8, "audit"),
+    ("search-indexer", 6, "search"),
+    ("recommendation-engine", 4, "recommendations"),
+    ("feature-store", 4, "features"),
+    ("ml-training", 4, "training"),
+    ("model-serving", 4, "models"),
+    ("reporting-etl", 2, "reports"),
+    ("data-lake-loader", 2, "lake"),
+    ("warehouse-sync", 11, "warehouse"),
+    ("notifications", 5, "notifications"),
+    ("email-gateway", 5, "email"),
+    ("sms-gateway", 5, "sms"),
+    ("mobile-backend", 5, "mobile"),
+    ("partner-api", 9, "partners"),
+    ("webhooks-dispatcher", 9, "webhooks"),
+    ("device-registry", 10, "devices"),
+    ("telemetry-ingest", 10, "telemetry"),
+    ("firmware-updater", 10, "firmware"),
     ("geo-service", 6, "geo"),
 ];
 
@@ -69,30 +117,67 @@ struct RoleSeed {
 }
 
 const ROLES: &[RoleSeed] = &[
-    RoleSeed { slug: "data-reader", name: "Data reader", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("read", "db:*")], &[("read", "db:*"), ("query", "warehouse:*")]] },
-    RoleSeed { slug: "data-writer", name: "Data writer", sensitivity: Sensitivity::Privileged, scope: "prod",
-        versions: &[&[("write", "db:*"), ("update", "db:*")]] },
-    RoleSeed { slug: "log-writer", name: "Log writer", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("write", "logs:*")]] },
-    RoleSeed { slug: "metrics-uploader", name: "Metrics uploader", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("upload", "metrics:*")], &[("upload", "metrics:*"), ("publish", "traces:*")], &[("upload", "metrics:*"), ("publish", "traces:*"), ("write", "logs:telemetry")]] },
-    RoleSeed { slug: "deployment-trigger", name: "Deployment trigger", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("trigger", "deploy:*")], &[("trigger", "deploy:*"), ("read", "releases:*")]] },
-    RoleSeed { slug: "queue-consumer", name: "Queue consumer", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("subscribe", "queue:*")]] },
-    RoleSeed { slug: "queue-publisher", name: "Queue publisher", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("publish", "queue:*")]] },
-    RoleSeed { slug: "api-invoker", name: "API invoker", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("invoke", "api:*")]] },
-    RoleSeed { slug: "bucket-reader", name: "Bucket reader", sensitivity: Sensitivity::Standard, scope: "prod",
-        versions: &[&[("read", "bucket:*"), ("list", "bucket:*")]] },
-    RoleSeed { slug: "secrets-reader", name: "Secrets reader", sensitivity: Sensitivity::Privileged, scope: "prod",
-        versions: &[&[("read", "secret:*")]] },
-    RoleSeed { slug: "payments-admin", name: "Payments administrator", sensitivity: Sensitivity::Privileged, scope: "prod/payments",
-        versions: &[&[("admin", "api:payments"), ("configure", "db:ledger")], &[("admin", "api:payments"), ("configure", "db:ledger"), ("grant", "role:payments")]] },
-    RoleSeed { slug: "device-telemetry", name: "Device telemetry", sensitivity: Sensitivity::Standard, scope: "prod/devices",
-        versions: &[&[("publish", "telemetry:*")]] },
+    RoleSeed {
+        slug: "data-reader",
+        name: "Data reader",
+        sensitivity: Sensitivity::Standard,
+        scope: "prod",
+        versions: &[&[("read", "db:*")], &[("read", "db:*"), ("query", "warehouse:*")]],
+    },
+    RoleSeed {
+        slug: "data-writer",
+        name: "Data writer",
+        sensitivity: Sensitivity::Privileged,
+        scope: "prod",
+        versions: &[&[("write", "db:*"), ("update", "db:*")]],
+    },
+    RoleSeed { slug: "log-writer", name: "Log writer", sensitivity: Sensitivity::Standard, scope: "prod", versions: &[&[("write", "logs:*")]] },
+    RoleSeed {
+        slug: "metrics-uploader",
+        name: "Metrics uploader",
+        sensitivity: Sensitivity::Standard,
+        scope: "prod",
+        versions: &[
+            &[("upload", "metrics:*")],
+            &[("upload", "metrics:*"), ("publish", "traces:*")],
+            &[("upload", "metrics:*"), ("publish", "traces:*"), ("write", "logs:telemetry")],
+        ],
+    },
+    RoleSeed {
+        slug: "deployment-trigger",
+        name: "Deployment trigger",
+        sensitivity: Sensitivity::Standard,
+        scope: "prod",
+        versions: &[&[("trigger", "deploy:*")], &[("trigger", "deploy:*"), ("read", "releases:*")]],
+    },
+    RoleSeed { slug: "queue-consumer", name: "Queue consumer", sensitivity: Sensitivity::Standard, scope: "prod", versions: &[&[("subscribe", "queue:*")]] },
+    RoleSeed { slug: "queue-publisher", name: "Queue publisher", sensitivity: Sensitivity::Standard, scope: "prod", versions: &[&[("publish", "queue:*")]] },
+    RoleSeed { slug: "api-invoker", name: "API invoker", sensitivity: Sensitivity::Standard, scope: "prod", versions: &[&[("invoke", "api:*")]] },
+    RoleSeed {
+        slug: "bucket-reader",
+        name: "Bucket reader",
+        sensitivity: Sensitivity::Standard,
+        scope: "prod",
+        versions: &[&[("read", "bucket:*"), ("list", "bucket:*")]],
+    },
+    RoleSeed { slug: "secrets-reader", name: "Secrets reader", sensitivity: Sensitivity::Privileged, scope: "prod", versions: &[&[("read", "secret:*")]] },
+    RoleSeed {
+        slug: "payments-admin",
+        name: "Payments administrator",
+        sensitivity: Sensitivity::Privileged,
+        scope: "prod/payments",
+        versions: &[
+            &[("admin", "api:payments"), ("configure", "db:ledger")],
+            &[("admin", "api:payments"), ("configure", "db:ledger"), ("grant", "role:payments")],
+        ],
+    },
+    RoleSeed {
+        slug: "device-telemetry",
+        name: "Device telemetry",
+        sensitivity: Sensitivity::Standard,
+        scope: "prod/devices",
+        versions: &[&[("publish", "telemetry:*")]],
+    },
 ];
 
 /// What an identity of each kind typically holds (role slugs).
@@ -206,8 +291,11 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
     let mut team_ids = Vec::new();
     for team in TEAMS {
         let owner = Owner {
-            id: store::new_id(), kind: OwnerKind::Team, name: (*team).to_owned(),
-            email: Some(format!("{team}@example.com")), status: OwnerStatus::Active,
+            id: store::new_id(),
+            kind: OwnerKind::Team,
+            name: (*team).to_owned(),
+            email: Some(format!("{team}@example.com")),
+            status: OwnerStatus::Active,
         };
         owners::insert(conn, &owner, now).await?;
         team_ids.push(owner.id);
@@ -216,10 +304,7 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
     for (i, (name, handle)) in PEOPLE.iter().enumerate() {
         // One person has left: their identities are the orphans hygiene reports must find.
         let status = if i == PEOPLE.len() - 1 { OwnerStatus::Disabled } else { OwnerStatus::Active };
-        let owner = Owner {
-            id: store::new_id(), kind: OwnerKind::Person, name: (*name).to_owned(),
-            email: Some(format!("{handle}@example.com")), status,
-        };
+        let owner = Owner { id: store::new_id(), kind: OwnerKind::Person, name: (*name).to_owned(), email: Some(format!("{handle}@example.com")), status };
         owners::insert(conn, &owner, now).await?;
         people_ids.push(owner.id);
     }
@@ -249,11 +334,21 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
     for seed in ROLES {
         let role_id = store::new_id();
         let current = seed.versions.len() as i64;
-        roles::insert(conn, &Role {
-            id: role_id.clone(), slug: seed.slug.to_owned(), display_name: seed.name.to_owned(),
-            description: format!("{} for machine identities.", seed.name), sensitivity: seed.sensitivity,
-            status: RoleStatus::Active, current_version: current, created_at: now, updated_at: now,
-        }).await?;
+        roles::insert(
+            conn,
+            &Role {
+                id: role_id.clone(),
+                slug: seed.slug.to_owned(),
+                display_name: seed.name.to_owned(),
+                description: format!("{} for machine identities.", seed.name),
+                sensitivity: seed.sensitivity,
+                status: RoleStatus::Active,
+                current_version: current,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await?;
         let scope_path = ScopePath::parse(seed.scope).map_err(internal)?;
         let scope = scopes::ensure(conn, &scope_path, ScopeKind::Namespace, now).await?;
         for (i, perms) in seed.versions.iter().enumerate() {
@@ -267,9 +362,19 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
     for (id, ..) in services_out.iter().filter(|(_, name, _)| DECOMMISSIONED.contains(name)) {
         services::set_status(conn, id, ServiceStatus::Decommissioned, now).await?;
     }
-    audit::append(conn, actor, AuditEntry::new("seed.catalog", "ledger", "demo", json!({
-        "owners": TEAMS.len() + PEOPLE.len(), "services": SERVICES.len(), "roles": ROLES.len(),
-    }))).await?;
+    audit::append(
+        conn,
+        actor,
+        AuditEntry::new(
+            "seed.catalog",
+            "ledger",
+            "demo",
+            json!({
+                "owners": TEAMS.len() + PEOPLE.len(), "services": SERVICES.len(), "roles": ROLES.len(),
+            }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Catalog { team_ids, people_ids, services: services_out, roles: roles_out })
 }
@@ -284,14 +389,7 @@ fn title_case(name: &str) -> String {
         .join(" ")
 }
 
-async fn seed_identity(
-    conn: &mut sqlx::AnyConnection,
-    actor: &Actor,
-    catalog: &Catalog,
-    rng: &mut StdRng,
-    n: usize,
-    now: Timestamp,
-) -> Result<(), AppError> {
+async fn seed_identity(conn: &mut sqlx::AnyConnection, actor: &Actor, catalog: &Catalog, rng: &mut StdRng, n: usize, now: Timestamp) -> Result<(), AppError> {
     let kind = pick_kind(rng);
     // One in twenty identities belongs to no service (partner clients, shared bots).
     let service = (rng.gen_range(0..20) != 0).then(|| &catalog.services[n % catalog.services.len()]);
@@ -302,11 +400,7 @@ async fn seed_identity(
     };
     let team = service.map(|(_, _, team)| *team).unwrap_or(n % catalog.team_ids.len());
     // Most identities are owned by their team; some by a person, as happens in practice.
-    let owner_id = if rng.gen_range(0..6) == 0 {
-        catalog.people_ids[n % catalog.people_ids.len()].clone()
-    } else {
-        catalog.team_ids[team].clone()
-    };
+    let owner_id = if rng.gen_range(0..6) == 0 { catalog.people_ids[n % catalog.people_ids.len()].clone() } else { catalog.team_ids[team].clone() };
     let mut labels = Labels::default();
     labels.insert("team", TEAMS[team]);
     labels.insert("env", env);
@@ -324,7 +418,13 @@ async fn seed_identity(
     identities::insert(conn, &id, &draft, created).await?;
 
     let roll = rng.gen_range(0..100);
-    let status = if roll < 4 { IdentityStatus::Retired } else if roll < 12 { IdentityStatus::Suspended } else { IdentityStatus::Active };
+    let status = if roll < 4 {
+        IdentityStatus::Retired
+    } else if roll < 12 {
+        IdentityStatus::Suspended
+    } else {
+        IdentityStatus::Active
+    };
     if status != IdentityStatus::Active {
         identities::set_status(conn, &id, status, now.plus_days(-rng.gen_range(1..60))).await?;
     }
@@ -344,10 +444,21 @@ async fn seed_identity(
         let version = if *current > 1 && rng.gen_range(0..4) == 0 { current - 1 } else { *current };
         let assignment_id = store::new_id();
         let revoked = status == IdentityStatus::Retired;
-        assignments::insert(conn, &assignments::NewAssignment {
-            id: &assignment_id, identity_id: &id, role_id, role_version: version, scope_id,
-            granted_by: "seed-demo", change_request_id: None, expires_at: None,
-        }, created).await?;
+        assignments::insert(
+            conn,
+            &assignments::NewAssignment {
+                id: &assignment_id,
+                identity_id: &id,
+                role_id,
+                role_version: version,
+                scope_id,
+                granted_by: "seed-demo",
+                change_request_id: None,
+                expires_at: None,
+            },
+            created,
+        )
+        .await?;
         if revoked {
             assignments::revoke_all_of_identity(conn, &id, "seed-demo", now, "identity retired").await?;
         }
@@ -363,23 +474,37 @@ async fn seed_identity(
             3..=6 => Some(now.plus_days(rng.gen_range(30..365))),
             _ => None,
         };
-        credentials::insert(conn, &credentials::NewCredential {
-            id: &store::new_id(), identity_id: &id, assignment_id: first_assignment.as_deref(),
-            kind: credential_kind(kind, rng), fingerprint: &fingerprint(rng), description: "",
-            expires_at: expires,
-        }, created).await?;
+        credentials::insert(
+            conn,
+            &credentials::NewCredential {
+                id: &store::new_id(),
+                identity_id: &id,
+                assignment_id: first_assignment.as_deref(),
+                kind: credential_kind(kind, rng),
+                fingerprint: &fingerprint(rng),
+                description: "",
+                expires_at: expires,
+            },
+            created,
+        )
+        .await?;
     }
     if status == IdentityStatus::Retired {
         credentials::revoke_all_of_identity(conn, &id, now, "identity retired").await?;
     }
     // Each seeded identity gets its creation event, so histories and the chain look as they
     // would after real use.
-    let mut entry = AuditEntry::new("identity.create", "identity", &id, json!({
-        "after": { "name": name, "kind": kind.as_str(), "status": status.as_str() },
-        "roles": granted.join(", "),
-        "credentials": credential_count,
-        "seeded": true,
-    }));
+    let mut entry = AuditEntry::new(
+        "identity.create",
+        "identity",
+        &id,
+        json!({
+            "after": { "name": name, "kind": kind.as_str(), "status": status.as_str() },
+            "roles": granted.join(", "),
+            "credentials": credential_count,
+            "seeded": true,
+        }),
+    );
     if let Some((service_id, ..)) = service {
         entry = entry.in_context(service_id);
     }
@@ -407,11 +532,7 @@ pub async fn demo_operators(store: &Store) -> Result<Vec<(&'static str, &'static
         if exists {
             continue;
         }
-        let input = crate::domain::operator::OperatorInput {
-            name: (*name).to_owned(),
-            email: (*email).to_owned(),
-            roles: vec![(*role).to_owned()],
-        };
+        let input = crate::domain::operator::OperatorInput { name: (*name).to_owned(), email: (*email).to_owned(), roles: vec![(*role).to_owned()] };
         super::operators::create(store, &actor, &input, Some(password)).await?;
         created.push((*email, *role, *password));
     }

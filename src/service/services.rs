@@ -1,13 +1,13 @@
 use super::require;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
-use crate::domain::audit::{changed_fields, AuditEntry};
+use crate::domain::audit::{AuditEntry, changed_fields};
 use crate::domain::identity::IdentityFilter;
 use crate::domain::owner::OwnerStatus;
 use crate::domain::page::{Choice, Page, PageRequest};
 use crate::domain::service::{Service, ServiceDetail, ServiceDraft, ServiceFilter, ServiceInput, ServiceStatus};
-use crate::domain::Timestamp;
 use crate::error::AppError;
-use crate::store::{audit, identities, owners, services, Store};
+use crate::store::{Store, audit, identities, owners, services};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -60,8 +60,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &ServiceInput) -> Resul
     let mut tx = store.begin().await?;
     check_owner(tx.conn(), &draft).await?;
     let id = services::insert(tx.conn(), &draft, Timestamp::now()).await?;
-    audit::append(tx.conn(), actor, AuditEntry::new("service.create", "service", &id, json!({ "after": summary(&draft) })))
-        .await?;
+    audit::append(tx.conn(), actor, AuditEntry::new("service.create", "service", &id, json!({ "after": summary(&draft) }))).await?;
     let service = fetch(tx.conn(), &id).await?;
     tx.commit().await?;
     Ok(service)
@@ -103,10 +102,6 @@ pub async fn choices(store: &Store, actor: &Actor) -> Result<(Vec<Choice>, Vec<C
         .filter(|o| o.status == OwnerStatus::Active)
         .map(|o| Choice { id: o.id, label: o.name })
         .collect();
-    let services = services::options(&mut conn, PICKER_LIMIT)
-        .await?
-        .into_iter()
-        .map(|(id, label)| Choice { id, label })
-        .collect();
+    let services = services::options(&mut conn, PICKER_LIMIT).await?.into_iter().map(|(id, label)| Choice { id, label }).collect();
     Ok((owners, services))
 }

@@ -3,13 +3,13 @@
 
 use super::require;
 use super::secrets::random_token;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::AuditEntry;
 use crate::domain::owner::OwnerStatus;
-use crate::domain::token::{display_prefix, scopes_to_text, secret_hash, IssuedToken, PipelineToken, TokenInput, SECRET_PREFIX};
-use crate::domain::Timestamp;
+use crate::domain::token::{IssuedToken, PipelineToken, SECRET_PREFIX, TokenInput, display_prefix, scopes_to_text, secret_hash};
 use crate::error::AppError;
-use crate::store::{self, audit, owners, tokens, Store};
+use crate::store::{self, Store, audit, owners, tokens};
 use serde_json::json;
 
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<PipelineToken>, AppError> {
@@ -44,10 +44,15 @@ pub async fn create(store: &Store, actor: &Actor, input: &TokenInput) -> Result<
     audit::append(
         tx.conn(),
         actor,
-        AuditEntry::new("token.create", "token", &token.id, json!({ "after": {
-            "name": token.name, "prefix": token.prefix, "scopes": scopes_to_text(&token.scopes),
-            "owner": owner.name, "expires_at": token.expires_at.to_rfc3339(),
-        }})),
+        AuditEntry::new(
+            "token.create",
+            "token",
+            &token.id,
+            json!({ "after": {
+                "name": token.name, "prefix": token.prefix, "scopes": scopes_to_text(&token.scopes),
+                "owner": owner.name, "expires_at": token.expires_at.to_rfc3339(),
+            }}),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -63,8 +68,7 @@ pub async fn revoke(store: &Store, actor: &Actor, id: &str) -> Result<PipelineTo
     if !tokens::revoke(tx.conn(), id, &actor.name, now).await? {
         return Err(AppError::invalid_state(format!("Token {} is already revoked.", token.name)));
     }
-    audit::append(tx.conn(), actor, AuditEntry::new("token.revoke", "token", id, json!({ "name": token.name, "prefix": token.prefix })))
-        .await?;
+    audit::append(tx.conn(), actor, AuditEntry::new("token.revoke", "token", id, json!({ "name": token.name, "prefix": token.prefix }))).await?;
     let token = tokens::by_id(tx.conn(), id).await?.ok_or_else(|| AppError::not_found("Token", id))?;
     tx.commit().await?;
     Ok(token)

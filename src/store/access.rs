@@ -1,21 +1,19 @@
 //! Who holds what: the discoverability queries. Each is shaped to use one index range (see
 //! migration 0004) so it stays fast at millions of assignments.
 
-use super::{below_pattern, db_error, split_page, ts_opt, Sql};
+use super::{Sql, below_pattern, db_error, split_page, ts_opt};
+use crate::domain::Timestamp;
+use crate::domain::discovery::{Capable, Holder};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::Permission;
 use crate::domain::scope::ScopePath;
-use crate::domain::discovery::{Capable, Holder};
 use crate::domain::sod::Holding;
-use crate::domain::Timestamp;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
 /// Active means not revoked and not expired at `$n`; written once so every query agrees.
 fn active(sql: &mut Sql, alias: &str, now: Timestamp) {
-    sql.push(&format!(" and {alias}.revoked_at is null and ({alias}.expires_at is null or {alias}.expires_at > "))
-        .bind(now.to_rfc3339())
-        .push(")");
+    sql.push(&format!(" and {alias}.revoked_at is null and ({alias}.expires_at is null or {alias}.expires_at > ")).bind(now.to_rfc3339()).push(")");
 }
 
 /// The identity's active assignments, each with the permissions of its pinned version.
@@ -53,14 +51,13 @@ pub async fn holdings(conn: &mut AnyConnection, identity_id: &str, now: Timestam
 }
 
 pub async fn version_permissions(conn: &mut AnyConnection, role_id: &str, version: i64) -> Result<Vec<Permission>, AppError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "select action, resource from role_version_permissions where role_id = $1 and version = $2 order by action, resource",
-    )
-    .bind(role_id)
-    .bind(version)
-    .fetch_all(conn)
-    .await
-    .map_err(db_error("version permissions"))?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select action, resource from role_version_permissions where role_id = $1 and version = $2 order by action, resource")
+            .bind(role_id)
+            .bind(version)
+            .fetch_all(conn)
+            .await
+            .map_err(db_error("version permissions"))?;
     Ok(rows.into_iter().map(|(action, resource)| Permission { action, resource }).collect())
 }
 
@@ -169,9 +166,11 @@ pub async fn who_can(
         ancestors.push(parent.to_string());
     }
     let from = |sql: &mut Sql| {
-        sql.push(" from assignments a join scopes sc on sc.id = a.scope_id \
+        sql.push(
+            " from assignments a join scopes sc on sc.id = a.scope_id \
                   join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
-                  where sc.path in (");
+                  where sc.path in (",
+        );
         for (i, path) in ancestors.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -220,10 +219,8 @@ pub async fn who_can(
         );
         let (_, args) = detail.into_parts();
         type Row = (String, String, String, i64, String, String, String);
-        let rows: Vec<Row> = sqlx::query_as_with(&format!("{text} order by a.identity_id, r.slug"), args)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error("who can details"))?;
+        let rows: Vec<Row> =
+            sqlx::query_as_with(&format!("{text} order by a.identity_id, r.slug"), args).fetch_all(&mut *conn).await.map_err(db_error("who can details"))?;
         for (identity_id, identity_name, role_slug, version, scope, action, resource) in rows {
             if items.last().is_none_or(|c| c.identity_id != identity_id) {
                 items.push(Capable { identity_id, identity_name, role_slug, version, scope, action, resource });
@@ -249,7 +246,9 @@ pub async fn conflict_candidates(
     if resources.is_empty() && other_roles.is_empty() {
         return Ok(vec![]);
     }
-    let mut sql = Sql::new("select distinct a.identity_id from assignments a join assignments b on b.identity_id = a.identity_id and b.role_id <> a.role_id where a.role_id = ");
+    let mut sql = Sql::new(
+        "select distinct a.identity_id from assignments a join assignments b on b.identity_id = a.identity_id and b.role_id <> a.role_id where a.role_id = ",
+    );
     sql.bind(role_id.to_owned());
     active(&mut sql, "a", now);
     active(&mut sql, "b", now);
@@ -305,8 +304,10 @@ pub async fn record_expiry(conn: &mut AnyConnection, assignment_id: &str, at: Ti
 
 /// Identities with an active grant on `scope` or below it, in id order: the rows of a scope's matrix.
 pub async fn identities_on_scope(conn: &mut AnyConnection, scope: &ScopePath, limit: i64, now: Timestamp) -> Result<Vec<(String, String)>, AppError> {
-    let mut sql = Sql::new("select distinct a.identity_id, i.name from assignments a join scopes sc on sc.id = a.scope_id \
-        join identities i on i.id = a.identity_id where i.status = 'active' and (sc.path = ");
+    let mut sql = Sql::new(
+        "select distinct a.identity_id, i.name from assignments a join scopes sc on sc.id = a.scope_id \
+        join identities i on i.id = a.identity_id where i.status = 'active' and (sc.path = ",
+    );
     sql.bind(scope.to_string()).push(" or sc.path like ").bind(below_pattern(scope.as_str())).push(" escape '\\')");
     active(&mut sql, "a", now);
     sql.push(" order by i.name, a.identity_id limit ").bind(limit);

@@ -1,6 +1,6 @@
 use super::{db_error, ts, ts_opt};
-use crate::domain::assignment::Assignment;
 use crate::domain::Timestamp;
+use crate::domain::assignment::Assignment;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -91,13 +91,7 @@ pub async fn of_identity(conn: &mut AnyConnection, identity_id: &str) -> Result<
 }
 
 /// Ends every assignment of the identity that is not revoked yet; returns how many.
-pub async fn revoke_all_of_identity(
-    conn: &mut AnyConnection,
-    identity_id: &str,
-    by: &str,
-    at: Timestamp,
-    reason: &str,
-) -> Result<u64, AppError> {
+pub async fn revoke_all_of_identity(conn: &mut AnyConnection, identity_id: &str, by: &str, at: Timestamp, reason: &str) -> Result<u64, AppError> {
     let done = sqlx::query(
         "update assignments set revoked_at = $2, revoked_by = $3, revoke_reason = $4 \
          where identity_id = $1 and revoked_at is null",
@@ -176,15 +170,14 @@ pub async fn move_holders_from(
 
 /// Ends every active assignment of the role; returns how many.
 pub async fn revoke_all_of_role(conn: &mut AnyConnection, role_id: &str, at: Timestamp, reason: &str) -> Result<u64, AppError> {
-    let done = sqlx::query(
-        "update assignments set revoked_at = $2, revoked_by = 'change request', revoke_reason = $3 where role_id = $1 and revoked_at is null",
-    )
-    .bind(role_id)
-    .bind(at.to_rfc3339())
-    .bind(reason)
-    .execute(conn)
-    .await
-    .map_err(db_error("revoke assignments of role"))?;
+    let done =
+        sqlx::query("update assignments set revoked_at = $2, revoked_by = 'change request', revoke_reason = $3 where role_id = $1 and revoked_at is null")
+            .bind(role_id)
+            .bind(at.to_rfc3339())
+            .bind(reason)
+            .execute(conn)
+            .await
+            .map_err(db_error("revoke assignments of role"))?;
     Ok(done.rows_affected())
 }
 

@@ -1,7 +1,7 @@
 use super::{db_error, ts};
+use crate::domain::Timestamp;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditEntry, AuditEvent};
-use crate::domain::Timestamp;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -47,11 +47,10 @@ const SELECT: &str = "select seq, at, actor_kind, actor_id, actor_name, action, 
 /// locks it (PostgreSQL row lock; SQLite's single writer), so concurrent appends queue instead
 /// of linking to the same previous hash.
 pub async fn append(conn: &mut AnyConnection, actor: &Actor, entry: AuditEntry) -> Result<AuditEvent, AppError> {
-    let (seq, prev_hash): (i64, String) =
-        sqlx::query_as("update audit_head set seq = seq + 1 where id = 1 returning seq, hash")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_error("advance audit head"))?;
+    let (seq, prev_hash): (i64, String) = sqlx::query_as("update audit_head set seq = seq + 1 where id = 1 returning seq, hash")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error("advance audit head"))?;
     let mut event = AuditEvent {
         seq,
         at: Timestamp::now(),
@@ -86,20 +85,13 @@ pub async fn append(conn: &mut AnyConnection, actor: &Actor, entry: AuditEntry) 
     .execute(&mut *conn)
     .await
     .map_err(db_error("insert audit event"))?;
-    sqlx::query("update audit_head set hash = $1 where id = 1")
-        .bind(&event.hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error("update audit head"))?;
+    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&event.hash).execute(&mut *conn).await.map_err(db_error("update audit head"))?;
     Ok(event)
 }
 
 /// The recorded head of the chain: (last sequence, its hash).
 pub async fn head(conn: &mut AnyConnection) -> Result<(i64, String), AppError> {
-    sqlx::query_as("select seq, hash from audit_head where id = 1")
-        .fetch_one(conn)
-        .await
-        .map_err(db_error("audit head"))
+    sqlx::query_as("select seq, hash from audit_head where id = 1").fetch_one(conn).await.map_err(db_error("audit head"))
 }
 
 /// Events after `after_seq` in sequence order, at most `limit`: the chain is walked in batches

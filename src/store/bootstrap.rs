@@ -5,10 +5,7 @@ use sqlx::AnyConnection;
 
 /// Replaces any earlier bootstrap token: only the newest printed URL works.
 pub async fn replace(conn: &mut AnyConnection, token_hash: &str, at: Timestamp, expires_at: Timestamp) -> Result<(), AppError> {
-    sqlx::query("delete from bootstrap_tokens where used_at is null")
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error("clear bootstrap tokens"))?;
+    sqlx::query("delete from bootstrap_tokens where used_at is null").execute(&mut *conn).await.map_err(db_error("clear bootstrap tokens"))?;
     sqlx::query("insert into bootstrap_tokens (token_hash, created_at, expires_at) values ($1, $2, $3)")
         .bind(token_hash)
         .bind(at.to_rfc3339())

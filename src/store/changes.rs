@@ -1,8 +1,8 @@
-use super::{db_error, split_page, ts, ts_opt, vocab, Sql};
+use super::{Sql, db_error, split_page, ts, ts_opt, vocab};
+use crate::domain::Timestamp;
 use crate::domain::change::{ApprovalPolicy, ChangeKind, ChangePayload, ChangeRequest, ChangeState, Decision, Verdict};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::Sensitivity;
-use crate::domain::Timestamp;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -169,20 +169,18 @@ pub async fn lock(conn: &mut AnyConnection, id: &str, at: Timestamp) -> Result<b
 }
 
 pub async fn insert_decision(conn: &mut AnyConnection, request_id: &str, decision: &Decision) -> Result<(), AppError> {
-    sqlx::query(
-        "insert into change_decisions (request_id, approver_id, approver_name, verdict, comment, at) values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(request_id)
-    .bind(&decision.approver_id)
-    .bind(&decision.approver_name)
-    .bind(decision.verdict.as_str())
-    .bind(&decision.comment)
-    .bind(decision.at.to_rfc3339())
-    .execute(conn)
-    .await
-    .map_err(super::unique_or("insert decision", || {
-        AppError::conflict(None, "You have already decided this request; an approval counts once per approver.")
-    }))?;
+    sqlx::query("insert into change_decisions (request_id, approver_id, approver_name, verdict, comment, at) values ($1, $2, $3, $4, $5, $6)")
+        .bind(request_id)
+        .bind(&decision.approver_id)
+        .bind(&decision.approver_name)
+        .bind(decision.verdict.as_str())
+        .bind(&decision.comment)
+        .bind(decision.at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(super::unique_or("insert decision", || {
+            AppError::conflict(None, "You have already decided this request; an approval counts once per approver.")
+        }))?;
     Ok(())
 }
 
@@ -190,16 +188,14 @@ pub async fn insert_decision(conn: &mut AnyConnection, request_id: &str, decisio
 /// there first), which callers treat as a conflict.
 pub async fn finish(conn: &mut AnyConnection, id: &str, state: ChangeState, at: Timestamp) -> Result<bool, AppError> {
     let applied = if state == ChangeState::Applied { Some(at.to_rfc3339()) } else { None };
-    let done = sqlx::query(
-        "update change_requests set state = $2, decided_at = $3, applied_at = $4, updated_at = $3 where id = $1 and state = 'pending'",
-    )
-    .bind(id)
-    .bind(state.as_str())
-    .bind(at.to_rfc3339())
-    .bind(applied)
-    .execute(conn)
-    .await
-    .map_err(db_error("finish change request"))?;
+    let done = sqlx::query("update change_requests set state = $2, decided_at = $3, applied_at = $4, updated_at = $3 where id = $1 and state = 'pending'")
+        .bind(id)
+        .bind(state.as_str())
+        .bind(at.to_rfc3339())
+        .bind(applied)
+        .execute(conn)
+        .await
+        .map_err(db_error("finish change request"))?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -277,10 +273,8 @@ pub async fn about(conn: &mut AnyConnection, subject_id: &str, limit: i64) -> Re
 }
 
 pub async fn policy(conn: &mut AnyConnection) -> Result<ApprovalPolicy, AppError> {
-    let stored: Option<String> = sqlx::query_scalar("select policy from approval_policy where id = 1")
-        .fetch_optional(conn)
-        .await
-        .map_err(db_error("approval policy"))?;
+    let stored: Option<String> =
+        sqlx::query_scalar("select policy from approval_policy where id = 1").fetch_optional(conn).await.map_err(db_error("approval policy"))?;
     match stored {
         Some(json) => serde_json::from_str(&json).map_err(|e| AppError::internal("stored approval policy", e)),
         None => Ok(ApprovalPolicy::default()),

@@ -1,6 +1,6 @@
 use super::{db_error, ts, ts_opt, unique_or, vocab};
-use crate::domain::credential::{Credential, CredentialKind, Fingerprint};
 use crate::domain::Timestamp;
+use crate::domain::credential::{Credential, CredentialKind, Fingerprint};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -74,10 +74,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewCredential<'_>, at: Times
     .execute(conn)
     .await
     .map_err(unique_or("insert credential", || {
-        AppError::conflict(
-            Some("fingerprint"),
-            "A credential with this fingerprint is already registered; a key belongs to one identity only.",
-        )
+        AppError::conflict(Some("fingerprint"), "A credential with this fingerprint is already registered; a key belongs to one identity only.")
     }))?;
     Ok(())
 }
@@ -106,15 +103,13 @@ pub async fn of_identity(conn: &mut AnyConnection, identity_id: &str) -> Result<
 
 /// Revokes every credential of the identity that is not revoked yet; returns how many.
 pub async fn revoke_all_of_identity(conn: &mut AnyConnection, identity_id: &str, at: Timestamp, reason: &str) -> Result<u64, AppError> {
-    let done = sqlx::query(
-        "update credentials set revoked_at = $2, revoke_reason = $3 where identity_id = $1 and revoked_at is null",
-    )
-    .bind(identity_id)
-    .bind(at.to_rfc3339())
-    .bind(reason)
-    .execute(conn)
-    .await
-    .map_err(db_error("revoke credentials of identity"))?;
+    let done = sqlx::query("update credentials set revoked_at = $2, revoke_reason = $3 where identity_id = $1 and revoked_at is null")
+        .bind(identity_id)
+        .bind(at.to_rfc3339())
+        .bind(reason)
+        .execute(conn)
+        .await
+        .map_err(db_error("revoke credentials of identity"))?;
     Ok(done.rows_affected())
 }
 
@@ -125,14 +120,12 @@ pub async fn revoke_for_assignment(conn: &mut AnyConnection, assignment_id: &str
         .fetch_all(&mut *conn)
         .await
         .map_err(db_error("credentials of assignment"))?;
-    sqlx::query(
-        "update credentials set revoked_at = $2, revoke_reason = $3, revoked_by_assignment = $1 where assignment_id = $1 and revoked_at is null",
-    )
-    .bind(assignment_id)
-    .bind(at.to_rfc3339())
-    .bind(reason)
-    .execute(conn)
-    .await
-    .map_err(db_error("revoke credentials of assignment"))?;
+    sqlx::query("update credentials set revoked_at = $2, revoke_reason = $3, revoked_by_assignment = $1 where assignment_id = $1 and revoked_at is null")
+        .bind(assignment_id)
+        .bind(at.to_rfc3339())
+        .bind(reason)
+        .execute(conn)
+        .await
+        .map_err(db_error("revoke credentials of assignment"))?;
     Ok(ids)
 }

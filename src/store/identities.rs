@@ -1,8 +1,8 @@
-use super::{contains_pattern, count, db_error, split_page, ts, ts_opt, unique_or, vocab, Sql};
+use super::{Sql, contains_pattern, count, db_error, split_page, ts, ts_opt, unique_or, vocab};
+use crate::domain::Timestamp;
 use crate::domain::identity::{Identity, IdentityDraft, IdentityFilter, IdentityKind, IdentityStatus};
 use crate::domain::labels::Labels;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::Timestamp;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -53,11 +53,7 @@ fn name_taken(draft: &IdentityDraft) -> AppError {
 }
 
 async fn replace_labels(conn: &mut AnyConnection, id: &str, labels: &Labels) -> Result<(), AppError> {
-    sqlx::query("delete from identity_labels where identity_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error("clear labels"))?;
+    sqlx::query("delete from identity_labels where identity_id = $1").bind(id).execute(&mut *conn).await.map_err(db_error("clear labels"))?;
     for (key, value) in labels.iter() {
         sqlx::query("insert into identity_labels (identity_id, key, value) values ($1, $2, $3)")
             .bind(id)
@@ -170,10 +166,7 @@ pub async fn list(conn: &mut AnyConnection, filter: &IdentityFilter, page: &Page
     }
     sql.push(" order by i.name, i.id limit ").bind(i64::from(size) + 1);
     let (text, args) = sql.into_parts();
-    let rows = sqlx::query_as_with::<_, IdentityRow, _>(&text, args)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_error("list identities"))?;
+    let rows = sqlx::query_as_with::<_, IdentityRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list identities"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| r.id.clone());
 
     let mut count_sql = Sql::new("select count(*) from identities i");

@@ -9,8 +9,8 @@
 pub mod access;
 pub mod assignments;
 pub mod audit;
-pub mod changes;
 pub mod bootstrap;
+pub mod changes;
 pub mod credentials;
 pub mod identities;
 pub mod operators;

@@ -1,6 +1,6 @@
 use super::{db_error, ts, ts_opt, unique_or, vocab};
-use crate::domain::operator::{parse_roles, roles_to_text, Operator, OperatorDraft, OperatorStatus};
 use crate::domain::Timestamp;
+use crate::domain::operator::{Operator, OperatorDraft, OperatorStatus, parse_roles, roles_to_text};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -45,9 +45,7 @@ pub async fn insert(conn: &mut AnyConnection, id: &str, draft: &OperatorDraft, p
     .bind(password_hash.map(|_| at.to_rfc3339()))
     .execute(conn)
     .await
-    .map_err(unique_or("insert operator", || {
-        AppError::conflict(Some("email"), format!("An operator with e-mail {} already exists.", draft.email))
-    }))?;
+    .map_err(unique_or("insert operator", || AppError::conflict(Some("email"), format!("An operator with e-mail {} already exists.", draft.email))))?;
     Ok(())
 }
 
@@ -60,9 +58,7 @@ pub async fn update(conn: &mut AnyConnection, id: &str, draft: &OperatorDraft, a
         .bind(at.to_rfc3339())
         .execute(conn)
         .await
-        .map_err(unique_or("update operator", || {
-            AppError::conflict(Some("email"), format!("An operator with e-mail {} already exists.", draft.email))
-        }))?;
+        .map_err(unique_or("update operator", || AppError::conflict(Some("email"), format!("An operator with e-mail {} already exists.", draft.email))))?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 use super::{db_error, unique_or, vocab};
-use crate::domain::owner::{Owner, OwnerKind, OwnerStatus};
 use crate::domain::Timestamp;
+use crate::domain::owner::{Owner, OwnerKind, OwnerStatus};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -37,9 +37,7 @@ pub async fn insert(conn: &mut AnyConnection, owner: &Owner, at: Timestamp) -> R
         .bind(at.to_rfc3339())
         .execute(conn)
         .await
-        .map_err(unique_or("insert owner", || {
-            AppError::conflict(Some("name"), format!("An owner named \"{}\" already exists.", owner.name))
-        }))?;
+        .map_err(unique_or("insert owner", || AppError::conflict(Some("name"), format!("An owner named \"{}\" already exists.", owner.name))))?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
-use super::{below_pattern, contains_pattern, count, db_error, split_page, ts, unique_or, vocab, Sql};
+use super::{Sql, below_pattern, contains_pattern, count, db_error, split_page, ts, unique_or, vocab};
+use crate::domain::Timestamp;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::{CatalogSort, Role, RoleDefinition, RoleFilter, RoleStatus, RoleSummary, RoleVersion, Sensitivity, VersionHolders};
-use crate::domain::Timestamp;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -53,9 +53,7 @@ pub async fn insert(conn: &mut AnyConnection, role: &Role) -> Result<(), AppErro
     .bind(role.updated_at.to_rfc3339())
     .execute(conn)
     .await
-    .map_err(unique_or("insert role", || {
-        AppError::conflict(Some("slug"), format!("A role with slug \"{}\" already exists.", role.slug))
-    }))?;
+    .map_err(unique_or("insert role", || AppError::conflict(Some("slug"), format!("A role with slug \"{}\" already exists.", role.slug))))?;
     Ok(())
 }
 
@@ -88,21 +86,17 @@ pub async fn insert_version(
     .bind(at.to_rfc3339())
     .execute(&mut *conn)
     .await
-    .map_err(unique_or("insert role version", || {
-        AppError::conflict(None, format!("Version {version} of this role already exists."))
-    }))?;
+    .map_err(unique_or("insert role version", || AppError::conflict(None, format!("Version {version} of this role already exists."))))?;
     for permission in &definition.permissions {
-        sqlx::query(
-            "insert into role_version_permissions (role_id, version, action, resource, action_class) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(role_id)
-        .bind(version)
-        .bind(&permission.action)
-        .bind(&permission.resource)
-        .bind(permission.class().as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error("insert role permission"))?;
+        sqlx::query("insert into role_version_permissions (role_id, version, action, resource, action_class) values ($1, $2, $3, $4, $5)")
+            .bind(role_id)
+            .bind(version)
+            .bind(&permission.action)
+            .bind(&permission.resource)
+            .bind(permission.class().as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error("insert role permission"))?;
     }
     Ok(())
 }
@@ -118,10 +112,7 @@ pub async fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<Role
 }
 
 pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {
-    sqlx::query_scalar("select count(*) from roles where status = 'active'")
-        .fetch_one(conn)
-        .await
-        .map_err(db_error("count roles"))
+    sqlx::query_scalar("select count(*) from roles where status = 'active'").fetch_one(conn).await.map_err(db_error("count roles"))
 }
 
 pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Role>, AppError> {
@@ -159,8 +150,7 @@ impl VersionRow {
     }
 }
 
-const VERSION_SELECT: &str =
-    "select role_id, version, definition, content_hash, author, change_request_id, created_at from role_versions";
+const VERSION_SELECT: &str = "select role_id, version, definition, content_hash, author, change_request_id, created_at from role_versions";
 
 /// Every version of a role, newest first.
 pub async fn versions(conn: &mut AnyConnection, role_id: &str) -> Result<Vec<RoleVersion>, AppError> {
@@ -272,15 +262,29 @@ const CATALOG_FROM: &str = " from roles r join role_versions v on v.role_id = r.
 
 /// The role catalog: each role with its current scope and active holder count. The cursor
 /// carries the sort key and the id (`key~id`), so every sort order pages by keyset.
-pub async fn catalog(conn: &mut AnyConnection, filter: &RoleFilter, sort: CatalogSort, page: &PageRequest, now: Timestamp) -> Result<Page<RoleSummary>, AppError> {
+pub async fn catalog(
+    conn: &mut AnyConnection,
+    filter: &RoleFilter,
+    sort: CatalogSort,
+    page: &PageRequest,
+    now: Timestamp,
+) -> Result<Page<RoleSummary>, AppError> {
     let size = page.size();
-    let mut query = Sql::new("select * from (select r.id, r.slug, r.display_name, r.description, r.sensitivity, r.status, \
+    let mut query = Sql::new(
+        "select * from (select r.id, r.slug, r.display_name, r.description, r.sensitivity, r.status, \
         r.current_version, r.created_at, r.updated_at, sc.path as scope, \
         (select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null \
-        and (a.expires_at is null or a.expires_at > ");
+        and (a.expires_at is null or a.expires_at > ",
+    );
     query.bind(now.to_rfc3339()).push(")) as holders, ");
-    query.push("(select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null and a.role_version < r.current_version \
-        and (a.expires_at is null or a.expires_at > ").bind(now.to_rfc3339()).push(")) as outdated_holders").push(CATALOG_FROM);
+    query
+        .push(
+            "(select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null and a.role_version < r.current_version \
+        and (a.expires_at is null or a.expires_at > ",
+        )
+        .bind(now.to_rfc3339())
+        .push(")) as outdated_holders")
+        .push(CATALOG_FROM);
     push_catalog_filter(&mut query, filter);
     query.push(") c");
     let (key, descending) = match sort {
@@ -365,9 +369,7 @@ pub async fn all_with_current(conn: &mut AnyConnection) -> Result<Vec<(Role, Rol
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(roles.len());
     for role in roles {
-        let current = version(conn, &role.id, role.current_version)
-            .await?
-            .ok_or_else(|| AppError::internal("role without current version", &role.id))?;
+        let current = version(conn, &role.id, role.current_version).await?.ok_or_else(|| AppError::internal("role without current version", &role.id))?;
         out.push((role, current));
     }
     Ok(out)

@@ -1,6 +1,6 @@
 use super::{db_error, new_id, vocab};
-use crate::domain::scope::{Scope, ScopeKind, ScopePath};
 use crate::domain::Timestamp;
+use crate::domain::scope::{Scope, ScopeKind, ScopePath};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 

@@ -1,7 +1,7 @@
-use super::{contains_pattern, count, db_error, new_id, split_page, ts, unique_or, vocab, Sql};
+use super::{Sql, contains_pattern, count, db_error, new_id, split_page, ts, unique_or, vocab};
+use crate::domain::Timestamp;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::service::{Service, ServiceDraft, ServiceFilter, ServiceStatus};
-use crate::domain::Timestamp;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -64,18 +64,16 @@ pub async fn insert(conn: &mut AnyConnection, draft: &ServiceDraft, at: Timestam
 }
 
 pub async fn update(conn: &mut AnyConnection, id: &str, draft: &ServiceDraft, at: Timestamp) -> Result<(), AppError> {
-    sqlx::query(
-        "update services set name = $2, display_name = $3, description = $4, owner_id = $5, updated_at = $6 where id = $1",
-    )
-    .bind(id)
-    .bind(draft.name.as_str())
-    .bind(&draft.display_name)
-    .bind(&draft.description)
-    .bind(&draft.owner_id)
-    .bind(at.to_rfc3339())
-    .execute(conn)
-    .await
-    .map_err(unique_or("update service", || name_taken(draft.name.as_str())))?;
+    sqlx::query("update services set name = $2, display_name = $3, description = $4, owner_id = $5, updated_at = $6 where id = $1")
+        .bind(id)
+        .bind(draft.name.as_str())
+        .bind(&draft.display_name)
+        .bind(&draft.description)
+        .bind(&draft.owner_id)
+        .bind(at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(unique_or("update service", || name_taken(draft.name.as_str())))?;
     Ok(())
 }
 
@@ -114,10 +112,7 @@ pub async fn list(conn: &mut AnyConnection, filter: &ServiceFilter, page: &PageR
     }
     sql.push(" order by s.name, s.id limit ").bind(i64::from(size) + 1);
     let (text, args) = sql.into_parts();
-    let rows = sqlx::query_as_with::<_, ServiceRow, _>(&text, args)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_error("list services"))?;
+    let rows = sqlx::query_as_with::<_, ServiceRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list services"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| r.id.clone());
 
     let mut count_sql = Sql::new("select count(*) from services s");
@@ -137,10 +132,7 @@ pub async fn options(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(String
 }
 
 pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {
-    sqlx::query_scalar("select count(*) from services where status = 'active'")
-        .fetch_one(conn)
-        .await
-        .map_err(db_error("count services"))
+    sqlx::query_scalar("select count(*) from services where status = 'active'").fetch_one(conn).await.map_err(db_error("count services"))
 }
 
 pub async fn set_status(conn: &mut AnyConnection, id: &str, status: ServiceStatus, at: Timestamp) -> Result<(), AppError> {

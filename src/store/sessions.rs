@@ -1,6 +1,6 @@
 use super::{db_error, ts, ts_opt, vocab};
-use crate::domain::operator::{parse_roles, Operator, OperatorStatus};
 use crate::domain::Timestamp;
+use crate::domain::operator::{Operator, OperatorStatus, parse_roles};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 

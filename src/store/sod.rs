@@ -1,6 +1,6 @@
 use super::{db_error, ts, ts_opt};
-use crate::domain::sod::{SodException, SodRule, SodRuleKind};
 use crate::domain::Timestamp;
+use crate::domain::sod::{SodException, SodRule, SodRuleKind};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -77,8 +77,7 @@ impl ExceptionRow {
     }
 }
 
-const EXCEPTION_SELECT: &str =
-    "select id, rule_id, identity_id, resource, justification, approved_by, created_at, expires_at, revoked_at from sod_exceptions";
+const EXCEPTION_SELECT: &str = "select id, rule_id, identity_id, resource, justification, approved_by, created_at, expires_at, revoked_at from sod_exceptions";
 
 pub async fn exceptions_of(conn: &mut AnyConnection, identity_id: &str) -> Result<Vec<SodException>, AppError> {
     sqlx::query_as::<_, ExceptionRow>(&format!("{EXCEPTION_SELECT} where identity_id = $1 order by created_at desc"))

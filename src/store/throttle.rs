@@ -5,12 +5,11 @@ use sqlx::AnyConnection;
 
 /// Failures counted for a key: (failures in the current window, window start, locked until).
 pub async fn get(conn: &mut AnyConnection, key: &str) -> Result<Option<(i64, Timestamp, Option<Timestamp>)>, AppError> {
-    let row: Option<(i64, String, Option<String>)> =
-        sqlx::query_as("select failures, window_started_at, locked_until from signin_throttle where key = $1")
-            .bind(key)
-            .fetch_optional(conn)
-            .await
-            .map_err(db_error("throttle state"))?;
+    let row: Option<(i64, String, Option<String>)> = sqlx::query_as("select failures, window_started_at, locked_until from signin_throttle where key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("throttle state"))?;
     row.map(|(failures, start, locked)| Ok((failures, ts(&start)?, ts_opt(locked.as_deref())?))).transpose()
 }
 
@@ -31,10 +30,6 @@ pub async fn put(conn: &mut AnyConnection, key: &str, failures: i64, window_star
 }
 
 pub async fn clear(conn: &mut AnyConnection, key: &str) -> Result<(), AppError> {
-    sqlx::query("delete from signin_throttle where key = $1")
-        .bind(key)
-        .execute(conn)
-        .await
-        .map_err(db_error("clear throttle state"))?;
+    sqlx::query("delete from signin_throttle where key = $1").bind(key).execute(conn).await.map_err(db_error("clear throttle state"))?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 use super::{db_error, ts, ts_opt};
-use crate::domain::token::{parse_scopes, scopes_to_text, PipelineToken};
 use crate::domain::Timestamp;
+use crate::domain::token::{PipelineToken, parse_scopes, scopes_to_text};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 

@@ -2,7 +2,7 @@
 
 use crate::domain::operator::SessionView;
 use crate::error::AppError;
-use crate::ui::components::{submission_error, FieldError, FormError};
+use crate::ui::components::{FieldError, FormError, submission_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -50,17 +50,10 @@ pub async fn bootstrap_status(token: String) -> Result<bool, AppError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "bootstrap/complete")]
-pub async fn complete_bootstrap(
-    token: String,
-    name: String,
-    email: String,
-    password: String,
-    confirm: String,
-) -> Result<(), AppError> {
+pub async fn complete_bootstrap(token: String, name: String, email: String, password: String, confirm: String) -> Result<(), AppError> {
     crate::ui::session::run_public(|state, client| async move {
         let input = crate::domain::operator::OperatorInput { name, email, roles: vec![] };
-        let (cookie, _) =
-            crate::service::bootstrap::complete(&state.store, &state.config.access, &token, &input, &password, &confirm, &client).await?;
+        let (cookie, _) = crate::service::bootstrap::complete(&state.store, &state.config.access, &token, &input, &password, &confirm, &client).await?;
         crate::ui::session::set_session_cookie(&cookie.value, cookie.max_age_seconds);
         Ok(())
     })
@@ -126,10 +119,13 @@ pub fn SignInPage() -> impl IntoView {
 pub fn BootstrapPage() -> impl IntoView {
     let query = use_query_map();
     let token = query.with_untracked(|q| q.get("token")).unwrap_or_default();
-    let status = Resource::new({
-        let token = token.clone();
-        move || token.clone()
-    }, bootstrap_status);
+    let status = Resource::new(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        bootstrap_status,
+    );
     let action = ServerAction::<CompleteBootstrap>::new();
     let error = submission_error(action);
     Effect::new(move |_| {

@@ -31,10 +31,7 @@ pub fn Badge(#[prop(into)] tone: String, #[prop(into)] text: String) -> impl Int
 
 #[component]
 pub fn LabelChips(labels: Labels) -> impl IntoView {
-    let chips = labels
-        .iter()
-        .map(|(k, v)| view! { <span class="chip"><span class="chip-key">{k.clone()}</span>"="{v.clone()}</span> })
-        .collect_view();
+    let chips = labels.iter().map(|(k, v)| view! { <span class="chip"><span class="chip-key">{k.clone()}</span>"="{v.clone()}</span> }).collect_view();
     view! { <span class="chips">{chips}</span> }
 }
 
@@ -43,9 +40,7 @@ pub fn LabelChips(labels: Labels) -> impl IntoView {
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
     let code = error.code();
     let message = match &error {
-        AppError::Validation { errors } if errors.len() > 1 => {
-            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ")
-        }
+        AppError::Validation { errors } if errors.len() > 1 => errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" "),
         other => other.to_string(),
     };
     view! {
@@ -119,13 +114,7 @@ pub fn Loading() -> impl IntoView {
 
 /// Keyset pagination: a link to the next page and back to the first.
 #[component]
-pub fn Pager(
-    #[prop(into)] shown: usize,
-    total: i64,
-    #[prop(into)] noun: String,
-    next_href: Option<String>,
-    first_href: Option<String>,
-) -> impl IntoView {
+pub fn Pager(#[prop(into)] shown: usize, total: i64, #[prop(into)] noun: String, next_href: Option<String>, first_href: Option<String>) -> impl IntoView {
     view! {
         <nav class="pager" aria-label="Pages">
             <span class="pager-count">

@@ -62,10 +62,7 @@ pub fn browser_summary(user_agent: &str) -> String {
 
 /// A query string from key/value pairs, skipping empty values.
 pub fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
-    let parts: Vec<String> = pairs
-        .iter()
-        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(v))))
-        .collect();
+    let parts: Vec<String> = pairs.iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(v)))).collect();
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
 }
 

@@ -11,10 +11,7 @@ use leptos_router::components::A;
 
 #[server(prefix = "/rpc", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
-    crate::ui::session::run(|store, actor| async move {
-        crate::service::overview::get(&store, &actor).await
-    })
-    .await
+    crate::ui::session::run(|store, actor| async move { crate::service::overview::get(&store, &actor).await }).await
 }
 
 #[component]
@@ -36,17 +33,11 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn OverviewTiles(overview: Overview) -> impl IntoView {
-    let status_count = |status: IdentityStatus| {
-        overview.identities_by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0)
-    };
+    let status_count = |status: IdentityStatus| overview.identities_by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0);
     let active = status_count(IdentityStatus::Active);
     let suspended = status_count(IdentityStatus::Suspended);
     let retired = status_count(IdentityStatus::Retired);
-    let kinds: Vec<(String, i64)> = overview
-        .identities_by_kind
-        .iter()
-        .map(|(kind, n)| (kind.clone(), *n))
-        .collect();
+    let kinds: Vec<(String, i64)> = overview.identities_by_kind.iter().map(|(kind, n)| (kind.clone(), *n)).collect();
     view! {
         <section class="tiles" aria-label="Totals">
             <A href="/identities?status=active" attr:class="tile">

@@ -2,8 +2,8 @@
 //! no other host or path can set or shadow it; `HttpOnly` keeps it from scripts; `SameSite=Lax`
 //! keeps it off cross-site requests except top-level navigation (which never changes state).
 
-use axum::http::header::COOKIE;
 use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
 
 pub const NAME: &str = "__Host-nhidb_session";
 

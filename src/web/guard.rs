@@ -1,15 +1,15 @@
 //! Middleware that decides who is calling and whether they may.
 
-use super::{cookie, RequestAuth};
+use super::{RequestAuth, cookie};
 use crate::domain::access::constant_time_eq;
 use crate::domain::actor::Capability;
 use crate::error::AppError;
 use crate::service::auth::{self, Client};
 use crate::state::AppState;
 use crate::ui::rpc::{self, Access};
-use axum::body::{to_bytes, Body};
+use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::net::SocketAddr;
@@ -45,11 +45,7 @@ fn client_of(request: &Request, trust_proxy: bool) -> Client {
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty());
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(200).collect());
+    let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect());
     Client { addr: forwarded.or(peer), user_agent }
 }
 
@@ -73,10 +69,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
 /// Console pages need a signed-in operator; everyone else is sent to sign in and brought back.
 pub async fn require_sign_in(request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
-        && !is_static(path)
-        && !path.starts_with("/rpc/")
-        && !path.starts_with("/api/");
+    let is_page = matches!(*request.method(), Method::GET | Method::HEAD) && !is_static(path) && !path.starts_with("/rpc/") && !path.starts_with("/api/");
     if !is_page {
         return next.run(request).await;
     }
@@ -108,12 +101,7 @@ fn expected_origin(headers: &HeaderMap, state: &AppState) -> Option<String> {
         return Some(public.trim_end_matches('/').to_owned());
     }
     let host = headers.get(header::HOST)?.to_str().ok()?;
-    let scheme = state
-        .config
-        .trust_proxy
-        .then(|| headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()))
-        .flatten()
-        .unwrap_or("http");
+    let scheme = state.config.trust_proxy.then(|| headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok())).flatten().unwrap_or("http");
     Some(format!("{scheme}://{host}"))
 }
 
@@ -142,11 +130,7 @@ fn sent_csrf_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
         return None;
     }
     // Tokens are lower-case base32, which form encoding leaves as is.
-    std::str::from_utf8(body)
-        .ok()?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("_csrf="))
-        .map(str::to_owned)
+    std::str::from_utf8(body).ok()?.split('&').find_map(|pair| pair.strip_prefix("_csrf=")).map(str::to_owned)
 }
 
 /// Largest server-function request body accepted.

@@ -4,7 +4,7 @@
 
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -22,8 +22,7 @@ const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri
 
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let over_tls = state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
-        || (state.config.trust_proxy
-            && request.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"));
+        || (state.config.trust_proxy && request.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"));
     let is_static = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

@@ -54,12 +54,7 @@ pub async fn postgres() -> Option<TestDb> {
         assert!(std::env::var("NHIDB_REQUIRE_POSTGRES").is_err(), "NHIDB_REQUIRE_POSTGRES is set but NHIDB_TEST_POSTGRES_URL is not");
         return None;
     };
-    let name = format!(
-        "nhidb_test_{}_{}_{}",
-        std::process::id(),
-        PG_COUNTER.fetch_add(1, Ordering::SeqCst),
-        ulid::Ulid::new().to_string().to_lowercase()
-    );
+    let name = format!("nhidb_test_{}_{}_{}", std::process::id(), PG_COUNTER.fetch_add(1, Ordering::SeqCst), ulid::Ulid::new().to_string().to_lowercase());
     {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to NHIDB_TEST_POSTGRES_URL");
@@ -123,13 +118,7 @@ macro_rules! store_tests {
 /// A fixture owner (teams are created by seeding or administration, not by these tests' subject).
 pub async fn owner(store: &Store, name: &str) -> String {
     use nhidb::domain::owner::{Owner, OwnerKind, OwnerStatus};
-    let owner = Owner {
-        id: nhidb::store::new_id(),
-        kind: OwnerKind::Team,
-        name: name.to_owned(),
-        email: None,
-        status: OwnerStatus::Active,
-    };
+    let owner = Owner { id: nhidb::store::new_id(), kind: OwnerKind::Team, name: name.to_owned(), email: None, status: OwnerStatus::Active };
     let mut tx = store.begin().await.expect("begin");
     nhidb::store::owners::insert(tx.conn(), &owner, nhidb::domain::Timestamp::now()).await.expect("insert owner");
     tx.commit().await.expect("commit");
@@ -169,18 +158,12 @@ pub async fn spawn_app_with(db: &TestDb, config: nhidb::state::WebConfig) -> Tes
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server_config = nhidb::server::ServerConfig { addr, site_root: "target/site".into() };
-    let state = nhidb::state::AppState {
-        store: db.store.clone(),
-        config: std::sync::Arc::new(config),
-        leptos_options: nhidb::server::leptos_options(&server_config),
-    };
+    let state =
+        nhidb::state::AppState { store: db.store.clone(), config: std::sync::Arc::new(config), leptos_options: nhidb::server::leptos_options(&server_config) };
     tokio::spawn(async move {
         nhidb::server::serve(state, listener).await.expect("serve");
     });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     TestApp { base: format!("http://{addr}"), client, store: db.store.clone() }
 }
 

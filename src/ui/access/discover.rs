@@ -1,13 +1,13 @@
 //! "Who can write to prod/payments/ledger-db?" and "who held role R at time T?".
 
 use super::{load_holders_at, load_role_choices, load_who_can};
-use crate::domain::role::{ActionClass, ACTIONS};
 use crate::domain::discovery::WhoCanQuery;
+use crate::domain::role::{ACTIONS, ActionClass};
 use crate::ui::components::{ChoiceOptions, EmptyState, ErrorNotice, Loading, PageHeader, Table};
 use crate::ui::format::{count, query_string};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -24,12 +24,11 @@ pub fn AccessPage() -> impl IntoView {
         })
     });
     let at = Memo::new(move |_| query.with(|q| (q.get("role").unwrap_or_default(), q.get("at").unwrap_or_default(), q.get("at_after"))));
-    let who_result = Resource::new(move || who.get(), |q| async move {
-        if q.scope.trim().is_empty() { None } else { Some(load_who_can(q).await) }
-    });
-    let at_result = Resource::new(move || at.get(), |(role, at, after)| async move {
-        if role.is_empty() || at.is_empty() { None } else { Some(load_holders_at(role, at, after).await) }
-    });
+    let who_result = Resource::new(move || who.get(), |q| async move { if q.scope.trim().is_empty() { None } else { Some(load_who_can(q).await) } });
+    let at_result = Resource::new(
+        move || at.get(),
+        |(role, at, after)| async move { if role.is_empty() || at.is_empty() { None } else { Some(load_holders_at(role, at, after).await) } },
+    );
     let roles = Resource::new(|| (), |_| load_role_choices());
     view! {
         <Title text="Who can"/>

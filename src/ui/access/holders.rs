@@ -1,11 +1,11 @@
 //! All holders of a role, a page at a time, by pinned version, with the request to move those
 //! still on older versions.
 
-use super::{load_holders, MoveHolders};
+use super::{MoveHolders, load_holders};
 use crate::domain::actor::Capability;
-use crate::ui::components::{submission_error, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
-use crate::ui::format::{count, query_string};
 use crate::ui::CsrfField;
+use crate::ui::components::{ErrorNotice, FieldError, FormError, Loading, PageHeader, Table, submission_error};
+use crate::ui::format::{count, query_string};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -1,9 +1,9 @@
 //! The identity page's access section: what it may do (with the grant behind each
 //! permission), separation-of-duty findings, pending requests, and grant / revoke.
 
-use super::{load_effective, load_role_choices, GrantRole, RevokeAssignment};
+use super::{GrantRole, RevokeAssignment, load_effective, load_role_choices};
 use crate::domain::actor::Capability;
-use crate::ui::components::{submission_error, successes, ChoiceOptions, ErrorNotice, FieldError, FormError, Loading};
+use crate::ui::components::{ChoiceOptions, ErrorNotice, FieldError, FormError, Loading, submission_error, successes};
 use crate::ui::format::date;
 use crate::ui::{CsrfField, IfCan};
 use leptos::prelude::*;

@@ -3,28 +3,31 @@
 //! so a 200 × 40 grid hydrates and responds without thousands of bindings. Arrow keys move
 //! between cells; Enter or Space toggles.
 
-use super::{load_matrix, SubmitMatrix};
+use super::{SubmitMatrix, load_matrix};
 use crate::domain::actor::Capability;
 use crate::domain::matrix::{Cell, DraftChange, MatrixDraft, MatrixView};
-use crate::ui::components::{submission_error, ChoiceOptions, ErrorNotice, FormError, Loading, PageHeader};
+use crate::ui::components::{ChoiceOptions, ErrorNotice, FormError, Loading, PageHeader, submission_error};
 use crate::ui::identities::load_choices;
 use crate::ui::{can, use_session};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 #[component]
 pub fn MatrixPage() -> impl IntoView {
     let query = use_query_map();
     let target = Memo::new(move |_| query.with(|q| (q.get("scope"), q.get("service"))));
-    let matrix = Resource::new(move || target.get(), |(scope, service)| async move {
-        if scope.as_deref().unwrap_or("").is_empty() && service.as_deref().unwrap_or("").is_empty() {
-            None
-        } else {
-            Some(load_matrix(scope, service).await)
-        }
-    });
+    let matrix = Resource::new(
+        move || target.get(),
+        |(scope, service)| async move {
+            if scope.as_deref().unwrap_or("").is_empty() && service.as_deref().unwrap_or("").is_empty() {
+                None
+            } else {
+                Some(load_matrix(scope, service).await)
+            }
+        },
+    );
     let choices = Resource::new(|| (), |_| load_choices());
     view! {
         <Title text="Assignment matrix"/>
@@ -187,11 +190,7 @@ fn toggle_cell(ev: &leptos::ev::MouseEvent, draft: RwSignal<Vec<DraftChange>>) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        let Some(button) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.closest("button[data-role]").ok().flatten())
-        else {
+        let Some(button) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.closest("button[data-role]").ok().flatten()) else {
             return;
         };
         let state = button.get_attribute("data-state").unwrap_or_default();

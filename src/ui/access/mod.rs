@@ -8,11 +8,11 @@ pub mod matrix;
 pub mod sod;
 
 use crate::domain::change::ChangeRequest;
+use crate::domain::discovery::{Capable, EffectiveAccess, Holder, HoldersPage, Violations, WhoCanQuery};
 use crate::domain::matrix::{MatrixDraft, MatrixView};
 use crate::domain::page::{Choice, Page};
 use crate::domain::sod::{SodException, SodRule};
 use crate::error::AppError;
-use crate::domain::discovery::{Capable, EffectiveAccess, Holder, HoldersPage, Violations, WhoCanQuery};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +27,14 @@ pub async fn load_role_choices() -> Result<Vec<Choice>, AppError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "access/grant")]
-pub async fn grant_role(_csrf: String, identity_id: String, role: String, scope: String, expires_at: String, reason: String) -> Result<ChangeRequest, AppError> {
+pub async fn grant_role(
+    _csrf: String,
+    identity_id: String,
+    role: String,
+    scope: String,
+    expires_at: String,
+    reason: String,
+) -> Result<ChangeRequest, AppError> {
     crate::ui::session::run(|store, actor| async move {
         use crate::service::access::{AccessInput, GrantInput};
         let input = AccessInput { grants: vec![GrantInput { identity_id, role, scope, expires_at }], revokes: vec![], reason };
@@ -119,14 +126,12 @@ pub async fn load_sod() -> Result<SodOverview, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "sod/add-pair")]
 pub async fn add_role_pair(_csrf: String, role_a: String, role_b: String, description: String) -> Result<SodRule, AppError> {
-    crate::ui::session::run(|store, actor| async move { crate::service::access::add_role_pair(&store, &actor, &role_a, &role_b, &description).await })
-        .await
+    crate::ui::session::run(|store, actor| async move { crate::service::access::add_role_pair(&store, &actor, &role_a, &role_b, &description).await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "sod/toggle")]
 pub async fn toggle_rule(_csrf: String, rule_id: String, enabled: String) -> Result<(), AppError> {
-    crate::ui::session::run(|store, actor| async move { crate::service::access::set_rule_enabled(&store, &actor, &rule_id, enabled == "true").await })
-        .await
+    crate::ui::session::run(|store, actor| async move { crate::service::access::set_rule_enabled(&store, &actor, &rule_id, enabled == "true").await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "sod/add-exception")]
@@ -147,10 +152,7 @@ pub async fn add_exception(
 
 #[server(prefix = "/rpc", endpoint = "matrix/load")]
 pub async fn load_matrix(scope: Option<String>, service: Option<String>) -> Result<MatrixView, AppError> {
-    crate::ui::session::run(|store, actor| async move {
-        crate::service::matrix::matrix(&store, &actor, scope.as_deref(), service.as_deref()).await
-    })
-    .await
+    crate::ui::session::run(|store, actor| async move { crate::service::matrix::matrix(&store, &actor, scope.as_deref(), service.as_deref()).await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "matrix/submit", input = leptos::server_fn::codec::Json)]

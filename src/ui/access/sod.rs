@@ -1,10 +1,10 @@
 //! Separation of duties: the rules, their exceptions, and the violations standing today.
 
-use super::{load_role_choices, load_sod, AddException, AddRolePair, SodOverview, ToggleRule};
+use super::{AddException, AddRolePair, SodOverview, ToggleRule, load_role_choices, load_sod};
 use crate::domain::actor::Capability;
 use crate::domain::sod::SodRuleKind;
-use crate::ui::components::{submission_error, successes, Badge, ChoiceOptions, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
-use crate::ui::{can, CsrfField};
+use crate::ui::components::{Badge, ChoiceOptions, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table, submission_error, successes};
+use crate::ui::{CsrfField, can};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

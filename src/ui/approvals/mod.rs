@@ -29,8 +29,7 @@ pub async fn load_review(id: String) -> Result<ChangeReview, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "changes/decide")]
 pub async fn decide(_csrf: String, id: String, verdict: String, comment: String) -> Result<ChangeRequest, AppError> {
-    crate::ui::session::run(|store, actor| async move { crate::service::changes::decide(&store, &actor, &id, &verdict, &comment).await })
-        .await
+    crate::ui::session::run(|store, actor| async move { crate::service::changes::decide(&store, &actor, &id, &verdict, &comment).await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "changes/cancel")]

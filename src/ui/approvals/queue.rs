@@ -1,21 +1,18 @@
 //! The approvals queue: what waits for me, what I asked for, everything.
 
 use super::{load_changes, state_tone};
+use crate::domain::change::ChangeRequest;
 use crate::domain::change::{ChangeQuery, ChangeState};
 use crate::domain::page::Page;
-use crate::domain::change::ChangeRequest;
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, Loading, PageHeader, Pager, Table};
 use crate::ui::format::query_string;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
 fn href(query: &ChangeQuery, after: Option<&str>) -> String {
-    format!(
-        "/approvals{}",
-        query_string(&[("view", query.view.as_deref()), ("state", query.state.as_deref()), ("after", after)])
-    )
+    format!("/approvals{}", query_string(&[("view", query.view.as_deref()), ("state", query.state.as_deref()), ("after", after)]))
 }
 
 #[component]

@@ -1,11 +1,11 @@
 //! One change request: what it changes, who asked and why, where it stands against the policy,
 //! the decisions so far, and the decision controls for those who may decide.
 
-use super::{load_review, state_tone, Cancel, Decide};
+use super::{Cancel, Decide, load_review, state_tone};
 use crate::domain::change::{ChangeReview, Verdict};
-use crate::ui::components::{submission_error, successes, Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader};
-use crate::ui::roles::diff::{BlastView, DiffView};
 use crate::ui::CsrfField;
+use crate::ui::components::{Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader, submission_error, successes};
+use crate::ui::roles::diff::{BlastView, DiffView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -1,16 +1,16 @@
 //! One identity: attributes, credentials, assignments, history, and its lifecycle actions.
 
 use super::list::status_tone;
-use super::{load_identity, ChangeIdentityStatus, RegisterCredential};
+use super::{ChangeIdentityStatus, RegisterCredential, load_identity};
+use crate::domain::Timestamp;
+use crate::domain::actor::Capability;
 use crate::domain::assignment::Assignment;
 use crate::domain::credential::{Credential, CredentialKind, CredentialState};
 use crate::domain::identity::{IdentityDetail, IdentityStatus};
-use crate::domain::Timestamp;
 use crate::ui::components::{
-    submission_error, successes, Badge, EmptyState, Table, ErrorNotice, FieldError, FormError, History, LabelChips, Loading, PageHeader,
+    Badge, EmptyState, ErrorNotice, FieldError, FormError, History, LabelChips, Loading, PageHeader, Table, submission_error, successes,
 };
 use crate::ui::format::{date, or_dash, short_fingerprint, when};
-use crate::domain::actor::Capability;
 use crate::ui::{CsrfField, IfCan};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,10 +25,7 @@ pub fn IdentityPage() -> impl IntoView {
     let credential_action = ServerAction::<RegisterCredential>::new();
     let status_changes = successes(status_action);
     let credential_changes = successes(credential_action);
-    let detail = Resource::new(
-        move || (id.get(), status_changes.get(), credential_changes.get()),
-        |(id, _, _)| load_identity(id),
-    );
+    let detail = Resource::new(move || (id.get(), status_changes.get(), credential_changes.get()), |(id, _, _)| load_identity(id));
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
@@ -117,13 +114,7 @@ fn IdentityView(
 }
 
 #[component]
-fn StatusActions(
-    id: String,
-    status: IdentityStatus,
-    action: ServerAction<ChangeIdentityStatus>,
-    credentials: usize,
-    assignments: usize,
-) -> impl IntoView {
+fn StatusActions(id: String, status: IdentityStatus, action: ServerAction<ChangeIdentityStatus>, credentials: usize, assignments: usize) -> impl IntoView {
     let error = submission_error(action);
     let pending = action.pending();
     let reactivate = (status == IdentityStatus::Suspended).then(|| {
@@ -265,16 +256,9 @@ fn AssignmentTable(assignments: Vec<Assignment>, as_of: Timestamp) -> impl IntoV
 }
 
 #[component]
-fn RegisterCredentialForm(
-    identity_id: String,
-    assignments: Vec<Assignment>,
-    action: ServerAction<RegisterCredential>,
-) -> impl IntoView {
+fn RegisterCredentialForm(identity_id: String, assignments: Vec<Assignment>, action: ServerAction<RegisterCredential>) -> impl IntoView {
     let error = submission_error(action);
-    let kinds = CredentialKind::ALL
-        .iter()
-        .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
-        .collect_view();
+    let kinds = CredentialKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view();
     let assignment_options = assignments
         .into_iter()
         .map(|a| view! { <option value=a.id.clone()>{format!("{} v{} on {}", a.role_slug, a.role_version, a.scope)}</option> })

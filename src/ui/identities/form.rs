@@ -1,11 +1,11 @@
 //! Create and edit an identity. Both pages share the fields; each wraps them in the form of its
 //! own server function.
 
-use super::{load_identity, load_choices, CreateIdentity, LedgerChoices, UpdateIdentity};
+use super::{CreateIdentity, LedgerChoices, UpdateIdentity, load_choices, load_identity};
 use crate::domain::identity::{IdentityInput, IdentityKind, IdentityStatus};
 use crate::error::AppError;
-use crate::ui::components::{submission_error, ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader};
 use crate::ui::CsrfField;
+use crate::ui::components::{ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader, submission_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -97,10 +97,7 @@ pub fn EditIdentityPage() -> impl IntoView {
 #[component]
 fn IdentityFields(initial: IdentityInput, choices: LedgerChoices, error: Signal<Option<AppError>>) -> impl IntoView {
     let kind = initial.kind.clone();
-    let kinds = IdentityKind::ALL
-        .iter()
-        .map(|k| view! { <option value=k.as_str() selected=kind == k.as_str()>{k.label()}</option> })
-        .collect_view();
+    let kinds = IdentityKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=kind == k.as_str()>{k.label()}</option> }).collect_view();
     view! {
         <div class="field">
             <label for="identity-name">"Name"</label>

@@ -1,15 +1,15 @@
 //! The identities list: filters in the URL (so every view is a link), keyset pages, counts.
 
-use super::{load_choices, list_identities, LedgerChoices};
+use super::{LedgerChoices, list_identities, load_choices};
+use crate::domain::actor::Capability;
 use crate::domain::identity::{Identity, IdentityKind, IdentityQuery, IdentityStatus};
 use crate::domain::page::Page;
+use crate::ui::IfCan;
 use crate::ui::components::{Badge, ChoiceOptions, EmptyState, ErrorNotice, LabelChips, Loading, PageHeader, Pager, Table};
 use crate::ui::format::{date, query_string, when};
-use crate::domain::actor::Capability;
-use crate::ui::IfCan;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
 fn href(query: &IdentityQuery, after: Option<&str>) -> String {
@@ -71,10 +71,8 @@ pub fn IdentitiesPage() -> impl IntoView {
 fn Filters(query: IdentityQuery, choices: LedgerChoices) -> impl IntoView {
     let kind = query.kind.clone();
     let status = query.status.clone();
-    let kinds = IdentityKind::ALL
-        .iter()
-        .map(|k| view! { <option value=k.as_str() selected=kind.as_deref() == Some(k.as_str())>{k.label()}</option> })
-        .collect_view();
+    let kinds =
+        IdentityKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=kind.as_deref() == Some(k.as_str())>{k.label()}</option> }).collect_view();
     let statuses = IdentityStatus::ALL
         .iter()
         .map(|s| view! { <option value=s.as_str() selected=status.as_deref() == Some(s.as_str())>{s.label()}</option> })

@@ -38,10 +38,7 @@ pub async fn list_identities(query: IdentityQuery) -> Result<Page<Identity>, App
 
 #[server(prefix = "/rpc", endpoint = "identities/detail")]
 pub async fn load_identity(id: String) -> Result<IdentityDetail, AppError> {
-    crate::ui::session::run(|store, actor| async move {
-        crate::service::identities::detail(&store, &actor, &id).await
-    })
-    .await
+    crate::ui::session::run(|store, actor| async move { crate::service::identities::detail(&store, &actor, &id).await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "identities/create")]
@@ -87,10 +84,7 @@ pub async fn update_identity(
 
 #[server(prefix = "/rpc", endpoint = "identities/status")]
 pub async fn change_identity_status(_csrf: String, id: String, status: String, reason: String) -> Result<Identity, AppError> {
-    crate::ui::session::run(|store, actor| async move {
-        crate::service::identities::change_status(&store, &actor, &id, &status, &reason).await
-    })
-    .await
+    crate::ui::session::run(|store, actor| async move { crate::service::identities::change_status(&store, &actor, &id, &status, &reason).await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "credentials/register")]

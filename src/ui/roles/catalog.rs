@@ -3,13 +3,13 @@
 use super::load_catalog;
 use crate::domain::actor::Capability;
 use crate::domain::page::Page;
-use crate::domain::role::{RoleQuery, RoleStatus, RoleSummary, Sensitivity, ACTIONS};
+use crate::domain::role::{ACTIONS, RoleQuery, RoleStatus, RoleSummary, Sensitivity};
+use crate::ui::IfCan;
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, Loading, PageHeader, Pager, Table};
 use crate::ui::format::{count, query_string};
-use crate::ui::IfCan;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
 fn href(query: &RoleQuery, after: Option<&str>) -> String {
@@ -80,14 +80,9 @@ fn RoleFilters(query: RoleQuery) -> impl IntoView {
         .iter()
         .map(|s| view! { <option value=s.as_str() selected=selected(&query.sensitivity, s.as_str())>{s.label()}</option> })
         .collect_view();
-    let statuses = RoleStatus::ALL
-        .iter()
-        .map(|s| view! { <option value=s.as_str() selected=selected(&query.status, s.as_str())>{s.label()}</option> })
-        .collect_view();
-    let actions = ACTIONS
-        .iter()
-        .map(|(a, _)| view! { <option value=*a selected=selected(&query.action, a)>{*a}</option> })
-        .collect_view();
+    let statuses =
+        RoleStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=selected(&query.status, s.as_str())>{s.label()}</option> }).collect_view();
+    let actions = ACTIONS.iter().map(|(a, _)| view! { <option value=*a selected=selected(&query.action, a)>{*a}</option> }).collect_view();
     let sorts = [("slug", "Name"), ("holders", "Most holders"), ("changed", "Recently changed")]
         .into_iter()
         .map(|(v, label)| view! { <option value=v selected=selected(&query.sort, v)>{label}</option> })

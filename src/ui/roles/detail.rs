@@ -3,15 +3,15 @@
 
 use super::catalog::sensitivity_tone;
 use super::diff::DiffView;
-use super::{load_diff, load_role, ProposeRetire};
+use super::{ProposeRetire, load_diff, load_role};
 use crate::domain::actor::Capability;
 use crate::domain::role::{RoleDetail, RoleStatus};
 use crate::ui::approvals::state_tone;
-use crate::ui::components::{submission_error, Badge, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
+use crate::ui::components::{Badge, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table, submission_error};
 use crate::ui::{CsrfField, IfCan};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -39,23 +39,21 @@ fn RoleView(detail: RoleDetail) -> impl IntoView {
     let active = role.status == RoleStatus::Active;
     let propose_href = format!("/roles/{}/propose", role.id);
     let retire_id = role.id.clone();
-    let permissions = current
-        .as_ref()
-        .map(|v| {
-            v.definition
-                .permissions
-                .iter()
-                .map(|p| {
-                    view! {
-                        <tr>
-                            <td><code>{p.action.clone()}</code></td>
-                            <td><code>{p.resource.clone()}</code></td>
-                            <td>{p.class().label()}</td>
-                        </tr>
-                    }
-                })
-                .collect_view()
-        });
+    let permissions = current.as_ref().map(|v| {
+        v.definition
+            .permissions
+            .iter()
+            .map(|p| {
+                view! {
+                    <tr>
+                        <td><code>{p.action.clone()}</code></td>
+                        <td><code>{p.resource.clone()}</code></td>
+                        <td>{p.class().label()}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    });
     let current_version = role.current_version;
     let holders = detail
         .some_holders
@@ -206,10 +204,7 @@ fn VersionCompare(role_id: String, versions: Vec<i64>, current: i64) -> impl Int
 }
 
 fn version_options(versions: &[i64], chosen: i64) -> impl IntoView + use<> {
-    versions
-        .iter()
-        .map(|v| view! { <option value=v.to_string() selected=*v == chosen>{format!("v{v}")}</option> })
-        .collect_view()
+    versions.iter().map(|v| view! { <option value=v.to_string() selected=*v == chosen>{format!("v{v}")}</option> }).collect_view()
 }
 
 #[component]

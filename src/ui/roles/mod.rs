@@ -27,8 +27,7 @@ pub async fn load_role(id: String) -> Result<RoleDetail, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "roles/diff")]
 pub async fn load_diff(role_id: String, from: i64, to: i64) -> Result<RoleDiff, AppError> {
-    crate::ui::session::run(|store, actor| async move { crate::service::roles::version_diff(&store, &actor, &role_id, from, to).await })
-        .await
+    crate::ui::session::run(|store, actor| async move { crate::service::roles::version_diff(&store, &actor, &role_id, from, to).await }).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -46,13 +45,7 @@ pub async fn propose_role(
 ) -> Result<ChangeRequest, AppError> {
     crate::ui::session::run(|store, actor| async move {
         use crate::domain::role::{DefinitionInput, NewRoleInput};
-        let input = NewRoleInput {
-            slug,
-            display_name,
-            sensitivity,
-            definition: DefinitionInput { scope, description, permissions, justification },
-            reason,
-        };
+        let input = NewRoleInput { slug, display_name, sensitivity, definition: DefinitionInput { scope, description, permissions, justification }, reason };
         let request = crate::service::changes::propose_role(&store, &actor, &input).await?;
         leptos_axum::redirect(&format!("/approvals/{}", request.id));
         Ok(request)
@@ -74,11 +67,8 @@ pub async fn propose_version(
 ) -> Result<ChangeRequest, AppError> {
     crate::ui::session::run(|store, actor| async move {
         use crate::domain::role::{DefinitionInput, RoleVersionInput};
-        let input = RoleVersionInput {
-            definition: DefinitionInput { scope, description, permissions, justification },
-            move_holders: move_holders.is_some(),
-            reason,
-        };
+        let input =
+            RoleVersionInput { definition: DefinitionInput { scope, description, permissions, justification }, move_holders: move_holders.is_some(), reason };
         let request = crate::service::changes::propose_version(&store, &actor, &role_id, &input).await?;
         leptos_axum::redirect(&format!("/approvals/{}", request.id));
         Ok(request)

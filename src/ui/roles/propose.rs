@@ -1,11 +1,11 @@
 //! Proposing a new role or a new version of one. Both are change requests: nothing changes
 //! until the approval policy is met.
 
-use super::{load_role, ProposeRole, ProposeVersion};
+use super::{ProposeRole, ProposeVersion, load_role};
 use crate::domain::role::{RoleDefinition, Sensitivity};
 use crate::error::AppError;
-use crate::ui::components::{submission_error, ErrorNotice, FieldError, FormActions, Loading, PageHeader};
 use crate::ui::CsrfField;
+use crate::ui::components::{ErrorNotice, FieldError, FormActions, Loading, PageHeader, submission_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

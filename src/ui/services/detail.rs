@@ -1,11 +1,11 @@
 use super::list::status_tone;
 use super::load_service;
+use crate::domain::actor::Capability;
 use crate::domain::service::{ServiceDetail, ServiceStatus};
+use crate::ui::IfCan;
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, History, Loading, PageHeader, Table};
 use crate::ui::format::{count, or_dash};
 use crate::ui::identities::list::IdentityRows;
-use crate::domain::actor::Capability;
-use crate::ui::IfCan;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

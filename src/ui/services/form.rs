@@ -1,10 +1,10 @@
-use super::{load_service, CreateService, UpdateService};
+use super::{CreateService, UpdateService, load_service};
 use crate::domain::page::Choice;
 use crate::domain::service::{ServiceInput, ServiceStatus};
 use crate::error::AppError;
-use crate::ui::components::{submission_error, ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader};
-use crate::ui::identities::load_choices;
 use crate::ui::CsrfField;
+use crate::ui::components::{ChoiceOptions, ErrorNotice, FieldError, FormActions, Loading, PageHeader, submission_error};
+use crate::ui::identities::load_choices;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

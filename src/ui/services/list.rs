@@ -1,22 +1,17 @@
 use super::list_services;
+use crate::domain::actor::Capability;
 use crate::domain::page::Page;
 use crate::domain::service::{Service, ServiceQuery, ServiceStatus};
+use crate::ui::IfCan;
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, Loading, PageHeader, Pager, Table};
 use crate::ui::format::{count, query_string};
-use crate::domain::actor::Capability;
-use crate::ui::IfCan;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
 fn href(query: &ServiceQuery, after: Option<&str>) -> String {
-    let qs = query_string(&[
-        ("q", query.q.as_deref()),
-        ("status", query.status.as_deref()),
-        ("owner", query.owner.as_deref()),
-        ("after", after),
-    ]);
+    let qs = query_string(&[("q", query.q.as_deref()), ("status", query.status.as_deref()), ("owner", query.owner.as_deref()), ("after", after)]);
     format!("/services{qs}")
 }
 
@@ -30,9 +25,8 @@ pub fn status_tone(status: ServiceStatus) -> &'static str {
 #[component]
 pub fn ServicesPage() -> impl IntoView {
     let params = use_query_map();
-    let query = Memo::new(move |_| {
-        params.with(|p| ServiceQuery { status: p.get("status"), owner: p.get("owner"), q: p.get("q"), after: p.get("after"), limit: None })
-    });
+    let query =
+        Memo::new(move |_| params.with(|p| ServiceQuery { status: p.get("status"), owner: p.get("owner"), q: p.get("q"), after: p.get("after"), limit: None }));
     let page = Resource::new(move || query.get(), list_services);
     view! {
         <Title text="Services"/>

@@ -20,10 +20,7 @@ pub async fn list_services(query: ServiceQuery) -> Result<Page<Service>, AppErro
 
 #[server(prefix = "/rpc", endpoint = "services/detail")]
 pub async fn load_service(id: String) -> Result<ServiceDetail, AppError> {
-    crate::ui::session::run(|store, actor| async move {
-        crate::service::services::detail(&store, &actor, &id).await
-    })
-    .await
+    crate::ui::session::run(|store, actor| async move { crate::service::services::detail(&store, &actor, &id).await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "services/create")]
@@ -39,14 +36,7 @@ pub async fn create_service(_csrf: String, name: String, display_name: String, o
 }
 
 #[server(prefix = "/rpc", endpoint = "services/update")]
-pub async fn update_service(
-    _csrf: String,
-    id: String,
-    name: String,
-    display_name: String,
-    owner_id: String,
-    description: String,
-) -> Result<String, AppError> {
+pub async fn update_service(_csrf: String, id: String, name: String, display_name: String, owner_id: String, description: String) -> Result<String, AppError> {
     crate::ui::session::run(|store, actor| async move {
         use crate::domain::service::ServiceInput;
         let input = ServiceInput { name, display_name, owner_id, description };

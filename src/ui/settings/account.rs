@@ -3,9 +3,9 @@
 use crate::domain::operator::SessionSummary;
 use crate::error::AppError;
 use crate::ui::auth::hard_navigate;
-use crate::ui::components::{submission_error, successes, Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
+use crate::ui::components::{Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table, submission_error, successes};
 use crate::ui::format::{browser_summary, or_dash};
-use crate::ui::{use_session, CsrfField};
+use crate::ui::{CsrfField, use_session};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -3,9 +3,9 @@
 use crate::domain::actor::ConsoleRole;
 use crate::domain::operator::{Operator, OperatorStatus};
 use crate::error::AppError;
-use crate::ui::components::{submission_error, successes, Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
-use crate::ui::format::when;
 use crate::ui::CsrfField;
+use crate::ui::components::{Badge, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table, submission_error, successes};
+use crate::ui::format::when;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -124,9 +124,7 @@ pub fn OperatorsPage() -> impl IntoView {
     let (c, u, s, r) = (successes(create), successes(update), successes(status), successes(reset));
     let operators = Resource::new(move || (c.get(), u.get(), s.get(), r.get()), |_| list_operators());
     let create_error = submission_error(create);
-    let row_error = Signal::derive(move || {
-        submission_error(update).get().or_else(|| submission_error(status).get()).or_else(|| submission_error(reset).get())
-    });
+    let row_error = Signal::derive(move || submission_error(update).get().or_else(|| submission_error(status).get()).or_else(|| submission_error(reset).get()));
     view! {
         <Title text="Operators"/>
         <PageHeader title="Operators" subtitle="People who use this console and their console roles."/>

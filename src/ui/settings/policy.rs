@@ -2,8 +2,8 @@
 
 use crate::domain::change::ApprovalPolicy;
 use crate::error::AppError;
-use crate::ui::components::{submission_error, successes, ErrorNotice, FieldError, FormError, Loading, PageHeader};
 use crate::ui::CsrfField;
+use crate::ui::components::{ErrorNotice, FieldError, FormError, Loading, PageHeader, submission_error, successes};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,13 +1,13 @@
 //! Pipeline tokens (admins only).
 
 use super::operators::OneTimeSecret;
-use crate::domain::token::{IssuedToken, PipelineToken, TokenScope};
 use crate::domain::Timestamp;
+use crate::domain::token::{IssuedToken, PipelineToken, TokenScope};
 use crate::error::AppError;
-use crate::ui::components::{submission_error, successes, Badge, ChoiceOptions, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table};
+use crate::ui::CsrfField;
+use crate::ui::components::{Badge, ChoiceOptions, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table, submission_error, successes};
 use crate::ui::format::when;
 use crate::ui::identities::load_choices;
-use crate::ui::CsrfField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -21,9 +21,9 @@ pub struct TokenList {
 
 #[server(prefix = "/rpc", endpoint = "tokens/list")]
 pub async fn list_tokens() -> Result<TokenList, AppError> {
-    crate::ui::session::run(|store, actor| async move {
-        Ok(TokenList { tokens: crate::service::tokens::list(&store, &actor).await?, as_of: Timestamp::now() })
-    })
+    crate::ui::session::run(
+        |store, actor| async move { Ok(TokenList { tokens: crate::service::tokens::list(&store, &actor).await?, as_of: Timestamp::now() }) },
+    )
     .await
 }
 
