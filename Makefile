@@ -43,6 +43,8 @@ help:
 	@echo "make test-rust     only the Rust tests;  make test-browser  only the debug browser tests"
 	@echo "make release       optimised build (installs wasm-opt from crates.io once) into target/site-release"
 	@echo "make test-release  browser test proving the release bundle hydrates"
+	@echo "make bench         generate 1M identities / 5M assignments once, print discoverability latencies"
+	@echo "                   (PostgreSQL too if NHIDB_BENCH_POSTGRES_URL is set)"
 	@echo "make clean-db      delete the local SQLite database"
 
 tools:
@@ -84,6 +86,22 @@ release: tools wasm-opt
 
 test-release: release test-tools
 	NHIDB_BIN=$(RELEASE_BIN) NHIDB_SITE_ROOT=$(RELEASE_SITE_ROOT) npm --prefix end2end run test-release
+
+# The benchmark ledger (1M identities, 5M assignments, ~2 GB) is generated once per database and
+# kept outside the clone; later runs only measure. PostgreSQL is measured too when
+# NHIDB_BENCH_POSTGRES_URL names a database (created here if missing).
+BENCH_DIR := $(HOME)/.cache/nhidb/bench
+BENCH_ARGS ?=
+
+bench: release
+	@mkdir -p $(BENCH_DIR)
+	NHIDB_DATABASE_URL=sqlite://$(BENCH_DIR)/bench.sqlite NHIDB_LOG=warn,sqlx=error $(RELEASE_BIN) bench --site-root $(RELEASE_SITE_ROOT) $(BENCH_ARGS)
+	@if [ -n "$${NHIDB_BENCH_POSTGRES_URL:-}" ]; then \
+		db="$${NHIDB_BENCH_POSTGRES_URL##*/}"; admin="$${NHIDB_BENCH_POSTGRES_URL%/*}/postgres"; \
+		psql -q "$$admin" -tAc "select 1 from pg_database where datname = '$$db'" | grep -q 1 \
+			|| psql -q "$$admin" -c "create database \"$$db\""; \
+		echo; NHIDB_DATABASE_URL="$$NHIDB_BENCH_POSTGRES_URL" NHIDB_LOG=warn,sqlx=error $(RELEASE_BIN) bench --site-root $(RELEASE_SITE_ROOT) $(BENCH_ARGS); \
+	fi
 
 clean-db:
 	rm -f nhidb.sqlite nhidb.sqlite-wal nhidb.sqlite-shm

@@ -22,6 +22,7 @@ store_tests!(
     revoking_an_assignment_revokes_its_credentials_at_once,
     holders_still_on_old_versions_move_by_a_reviewed_request,
     who_can_and_holders_answer_from_the_ledger,
+    holder_snapshots_follow_every_writer_and_agree_with_sql_paging,
 );
 
 fn requester() -> Actor {
@@ -313,6 +314,36 @@ async fn who_can_and_holders_answer_from_the_ledger(db: TestDb) {
     assert!(who.items.iter().all(|c| c.resource == "logs:*" || c.resource == "logs:app"));
     let writers = access::holders(&db.store, &support::admin(), "log-writer", None, None, &PageRequest { after: None, limit: Some(10_000) }).await.unwrap();
     assert!(who.total >= writers.total, "every log-writer holder can write logs there");
+    // Paging who-can visits each identity once and agrees with the total.
+    let mut able = Vec::new();
+    let mut after = None;
+    loop {
+        let query = WhoCanQuery {
+            class: Some("write".into()),
+            resource: Some("logs:app".into()),
+            scope: "prod/payments/payments-db".into(),
+            after: after.clone(),
+            limit: Some(3),
+            ..Default::default()
+        };
+        let page = access::who_can(&db.store, &support::admin(), &query).await.unwrap();
+        assert_eq!(page.total, who.total);
+        able.extend(page.items.into_iter().map(|c| c.identity_id));
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    let mut distinct = able.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(able, distinct);
+    assert_eq!(able.len() as i64, who.total);
+    let nowhere =
+        access::who_can(&db.store, &support::admin(), &WhoCanQuery { class: Some("write".into()), scope: "lab/nothing-here".into(), ..Default::default() })
+            .await
+            .unwrap();
+    assert_eq!((nowhere.total, nowhere.items.len()), (0, 0));
     let bad = access::who_can(&db.store, &support::admin(), &WhoCanQuery { action: Some("fly".into()), scope: "Prod//x".into(), ..Default::default() })
         .await
         .unwrap_err();
@@ -335,4 +366,63 @@ async fn who_can_and_holders_answer_from_the_ledger(db: TestDb) {
     sorted.dedup();
     assert_eq!(seen, sorted);
     assert_eq!(seen.len() as i64, writers.total);
+}
+
+/// The holder list is served from an in-memory snapshot checked against a stamp the database
+/// moves on every change, so a second process's grants, revocations and renames show at once;
+/// and a role too big for the cache pages in SQL with the same result.
+async fn holder_snapshots_follow_every_writer_and_agree_with_sql_paging(db: TestDb) {
+    seed::demo(&db.store, 40, &|_| {}).await.unwrap();
+    let other = nhidb::store::Store::connect(&db.url, 2).await.unwrap();
+    let all = PageRequest { after: None, limit: Some(10_000) };
+    let list = |store: nhidb::store::Store| {
+        let all = all.clone();
+        async move { access::holders(&store, &support::admin(), "log-writer", None, None, &all).await.unwrap() }
+    };
+    let before = list(db.store.clone()).await;
+    assert!(db.store.holder_cache().held() > 0, "the first read keeps a snapshot");
+
+    // Another process revokes one holder's grant: gone on the next read here.
+    let leaving = before.holders.iter().next().unwrap().clone();
+    access::propose(&other, &requester(), &AccessInput { grants: vec![], revokes: vec![leaving.assignment_id.clone()], reason: "Moved off logging".into() })
+        .await
+        .unwrap();
+    let after = list(db.store.clone()).await;
+    assert!(!after.holders.iter().any(|h| h.assignment_id == leaving.assignment_id), "revocation by another process is seen");
+    assert_eq!(after.total, before.total - 1);
+
+    // A rename written straight to the database (no service code involved) shows too.
+    let renamed = after.holders.iter().next().unwrap().identity_id.clone();
+    support::sql(&db, &format!("update identities set name = 'renamed-by-sql' where id = '{renamed}'")).await;
+    let page = list(db.store.clone()).await;
+    assert_eq!(page.holders.iter().find(|h| h.identity_id == renamed).unwrap().identity_name, "renamed-by-sql");
+
+    // A grant approved in the other process appears.
+    let newcomer = holder_of(&db, "api-invoker", Some("log-writer")).await;
+    let request = access::propose(&other, &requester(), &grant(&newcomer, "log-writer", "", "Ships logs now")).await.unwrap();
+    changes::decide(&other, &approver(1), &request.id, "approve", "").await.unwrap();
+    let page = list(db.store.clone()).await;
+    assert!(page.holders.iter().any(|h| h.identity_id == newcomer), "grant by another process is seen");
+
+    // A store whose budget is smaller than the role pages in SQL: same holders, same order,
+    // same counts, page by page.
+    let small = db.store.clone().with_holder_budget(1);
+    for size in [3u32, 10_000] {
+        let (mut cached, mut paged) = (Vec::new(), Vec::new());
+        for (store, out) in [(&db.store, &mut cached), (&small, &mut paged)] {
+            let mut after = None;
+            loop {
+                let page = access::holders(store, &support::admin(), "log-writer", None, None, &PageRequest { after: after.clone(), limit: Some(size) })
+                    .await
+                    .unwrap();
+                out.push((page.holders.to_vec(), page.next_cursor.clone(), page.counts.clone()));
+                match page.next_cursor {
+                    Some(c) => after = Some(c),
+                    None => break,
+                }
+            }
+        }
+        assert_eq!(cached, paged, "pages of {size}");
+    }
+    assert_eq!(small.holder_cache().held(), 0, "a role over the budget is not kept");
 }

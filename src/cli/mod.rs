@@ -3,6 +3,7 @@
 //! makes is audited as `system/cli`.
 
 mod access;
+mod bench;
 mod roles;
 
 use crate::domain::access::{AccessPolicy, ThrottlePolicy};
@@ -52,6 +53,9 @@ pub enum Command {
     /// The role catalog as code: export, plan, apply (apply files change requests).
     #[command(subcommand)]
     Roles(roles::RolesCommand),
+    /// Generate the benchmark ledger (1M identities, 5M assignments) and measure the
+    /// discoverability functions; see `make bench`.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +170,7 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         Command::Operator(command) => access::operator(&open(cli).await?, command).await,
         Command::Token(command) => access::token(&open(cli).await?, command).await,
         Command::Roles(command) => roles::roles(&open(cli).await?, command).await,
+        Command::Bench(args) => bench::bench(&open(cli).await?, &cli.database_url, args).await,
     }
 }
 

@@ -9,7 +9,9 @@ use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::AuditEntry;
 use crate::domain::blast::{BlastRadius, Delta};
 use crate::domain::change::{ChangePayload, ChangeRequest, ChangeState, GrantItem, RevokeItem};
-pub use crate::domain::discovery::{AccessInput, Capable, EffectiveAccess, ExceptionInput, GrantInput, Holder, HoldersPage, Violations, WhoCanQuery};
+pub use crate::domain::discovery::{
+    AccessInput, Capable, EffectiveAccess, ExceptionInput, GrantInput, Holder, HolderFilter, HolderView, HoldersPage, Violations, WhoCanQuery,
+};
 use crate::domain::identity::IdentityStatus;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::{ActionClass, Permission, RoleStatus, Sensitivity, VersionHolders, diff};
@@ -233,7 +235,7 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
             moving_holders(conn, &mut blast, role_id, *from_version, &target, &[], target.clone(), now).await?;
         }
         ChangePayload::RoleRetire { role_id } => {
-            let (holders, _) = access::holders(conn, role_id, None, None, &PageRequest { after: None, limit: Some(50) }, 50, now).await?;
+            let (holders, _) = access::holders(conn, role_id, HolderFilter::default(), &PageRequest { after: None, limit: Some(50) }, 50, now).await?;
             let total: i64 = roles::holders_by_version(conn, role_id, now).await?.iter().map(|h| h.holders).sum();
             for h in holders {
                 let permissions = access::version_permissions(conn, role_id, h.version).await?;
@@ -268,7 +270,7 @@ async fn moving_holders(
     let role = roles::by_id(conn, role_id).await?.ok_or_else(|| AppError::not_found("Role", role_id))?;
     let counts: Vec<VersionHolders> = roles::holders_by_version(conn, role_id, now).await?;
     let moving = |v: i64| from_version.map_or(v <= role.current_version, |f| f == v);
-    let (named, _) = access::holders(conn, role_id, None, None, &PageRequest { after: None, limit: Some(200) }, 200, now).await?;
+    let (named, _) = access::holders(conn, role_id, HolderFilter::default(), &PageRequest { after: None, limit: Some(200) }, 200, now).await?;
     for h in named.into_iter().filter(|h| moving(h.version)) {
         blast.gain(Delta {
             identity_id: h.identity_id.clone(),
@@ -458,16 +460,21 @@ pub async fn holders(
     let now = Timestamp::now();
     let mut conn = store.read().await?;
     let role = resolve_role(&mut conn, role).await?.ok_or_else(|| AppError::not_found("Role", role))?;
-    let (holders, next_cursor) = access::holders(&mut conn, &role.id, version, scope, page, MAX_HOLDERS_PAGE, now).await?;
-    let counts = roles::holders_by_version(&mut conn, &role.id, now).await?;
+    let filter = HolderFilter { version, scope: scope.map(ScopePath::as_str) };
+    let size = page.limit.unwrap_or(MAX_HOLDERS_PAGE).clamp(1, MAX_HOLDERS_PAGE);
+    let (holders, next_cursor, counts) = match store.holder_cache().snapshot(&mut conn, &role.id).await? {
+        Some(snapshot) => {
+            let now = now.to_rfc3339();
+            let (holders, next) = snapshot.page(filter, page.after.as_deref(), size as usize, &now);
+            (holders, next, snapshot.counts(&now))
+        }
+        None => {
+            let (holders, next) = access::holders(&mut conn, &role.id, filter, page, size, now).await?;
+            (HolderView::from(holders), next, roles::holders_by_version(&mut conn, &role.id, now).await?)
+        }
+    };
     let total = counts.iter().map(|c| c.holders).sum();
     Ok(HoldersPage { holders, next_cursor, counts, total })
-}
-
-/// The holders' ids alone, without counts: the lean call the benchmark's list measures.
-pub async fn holder_list(store: &Store, actor: &Actor, role_id: &str, page: &PageRequest) -> Result<(Vec<Holder>, Option<String>), AppError> {
-    require(actor, Capability::ReadLedger)?;
-    access::holders(&mut *store.read().await?, role_id, None, None, page, MAX_HOLDERS_PAGE, Timestamp::now()).await
 }
 
 pub async fn effective(store: &Store, actor: &Actor, identity_id: &str) -> Result<EffectiveAccess, AppError> {

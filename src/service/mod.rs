@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod bootstrap;
 pub mod changes;
 pub mod credentials;

@@ -9,9 +9,11 @@
 pub mod access;
 pub mod assignments;
 pub mod audit;
+pub mod bench;
 pub mod bootstrap;
 pub mod changes;
 pub mod credentials;
+pub mod holder_cache;
 pub mod identities;
 pub mod operators;
 pub mod owners;
@@ -62,6 +64,8 @@ pub struct Store {
     /// SQLite allows one writer at a time; queueing writers here (fairly, without polling)
     /// instead of in SQLite's busy handler keeps latency flat under concurrent writes.
     sqlite_writer: Arc<Mutex<()>>,
+    /// Shared by every clone of the store, like the pool.
+    holders: Arc<holder_cache::HolderCache>,
 }
 
 /// A write transaction. Dropping it without `commit` rolls back.
@@ -201,11 +205,23 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| format!("Cannot open the {} database: {e}", backend.name()))?;
-        Ok(Store { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+        Ok(Store { pool, backend, sqlite_writer: Arc::new(Mutex::new(())), holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)) })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The same database with its own holder cache of `budget` holders (tests use a tiny one to
+    /// exercise the SQL paging that roles bigger than the budget take).
+    pub fn with_holder_budget(mut self, budget: usize) -> Store {
+        self.holders = Arc::new(holder_cache::HolderCache::new(budget));
+        self
+    }
+
+    /// The in-memory snapshots of roles' holders (see `holder_cache`).
+    pub fn holder_cache(&self) -> &holder_cache::HolderCache {
+        &self.holders
     }
 
     pub async fn migrate(&self) -> Result<(), String> {

@@ -1,0 +1,291 @@
+//! `nhidb bench`: generates the benchmark ledger (once per database) and prints latency
+//! percentiles of the discoverability functions next to the same SQL through the native driver,
+//! plus the server's start-up time and peak memory on that database.
+
+use crate::domain::Timestamp;
+use crate::domain::actor::{Actor, ConsoleRole};
+use crate::domain::discovery::WhoCanQuery;
+use crate::domain::page::PageRequest;
+use crate::service;
+use crate::store::Store;
+use crate::store::bench::{HOT_ROLE, Raw, SPEC};
+use clap::Args;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Calls per measured function.
+    #[arg(long, default_value_t = 1000)]
+    pub calls: usize,
+    /// Identities to generate (the specified benchmark is 1,000,000; smaller runs check the setup).
+    #[arg(long, default_value_t = SPEC.identities)]
+    pub identities: i64,
+    /// Skip the server start-up and memory measurement.
+    #[arg(long)]
+    pub no_server: bool,
+    /// Directory holding the built browser bundle, for the measured server.
+    #[arg(long, env = "NHIDB_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+}
+
+struct Figures {
+    p50: Duration,
+    p99: Duration,
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> Figures {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    Figures { p50: at(0.50), p99: at(0.99) }
+}
+
+async fn measure<F, Fut>(calls: usize, mut call: F) -> Result<Figures, String>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<usize, String>>,
+{
+    for i in 0..calls.min(50) {
+        call(i).await?;
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..calls {
+        let started = Instant::now();
+        let rows = call(i).await?;
+        samples.push(started.elapsed());
+        std::hint::black_box(rows);
+    }
+    Ok(percentiles(samples))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn line(name: &str, service: &Figures, raw: &Figures, target: &str) {
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+    println!(
+        "{name:<40} {:>11} {:>11} {:>11} {:>11} {:>7.2}× {:>6.2}×   {target}",
+        ms(service.p50),
+        ms(service.p99),
+        ms(raw.p50),
+        ms(raw.p99),
+        ratio(service.p50, raw.p50),
+        ratio(service.p99, raw.p99)
+    );
+}
+
+pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Result<ExitCode, String> {
+    let err = |e: crate::error::AppError| e.to_string();
+    let spec = crate::store::bench::Spec { identities: args.identities, hot_holders: SPEC.hot_holders.min(args.identities), ..SPEC };
+    println!("nhidb benchmark on {} ({database_url})", store.backend().name());
+    println!(
+        "ledger: {} identities · {} roles · {} assignments (role {HOT_ROLE} has {} holders)",
+        spec.identities,
+        spec.roles,
+        spec.identities * spec.assignments_per_identity,
+        spec.hot_holders
+    );
+    if service::bench::is_generated(store, spec).await.map_err(err)? {
+        println!("generation: skipped, this database already holds the benchmark ledger");
+    } else {
+        if !service::seed::is_empty(store).await.map_err(err)? {
+            return Err("This database holds other data; run the benchmark on an empty database.".into());
+        }
+        let started = Instant::now();
+        let tty = std::io::stderr().is_terminal();
+        let bar = if tty {
+            let bar = indicatif::ProgressBar::new(spec.identities as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} generating {bar:40} {pos}/{len} identities ({per_sec}, {eta} left)")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        // Without a terminal (CI logs), a plain line per tenth instead of a bar.
+        let tenth = (spec.identities / 10).max(1) as u64;
+        let progress = |n: u64| {
+            bar.set_position(n);
+            if !tty && (n % tenth == 0 || n == spec.identities as u64) {
+                eprintln!("generating: {n}/{} identities, {:.0} s", spec.identities, started.elapsed().as_secs_f64());
+            }
+        };
+        service::bench::generate(store, spec, &progress).await.map_err(err)?;
+        bar.finish_and_clear();
+        println!("generation: {:.1} s", started.elapsed().as_secs_f64());
+    }
+
+    let actor = Actor::operator("bench", "bench", vec![ConsoleRole::Viewer]);
+    let raw = Raw::open(store, database_url).await.map_err(err)?;
+    let now = Timestamp::now().to_rfc3339();
+    let identity = |i: usize| format!("I{:09}", (i * 7_919) as i64 % spec.identities);
+    let scope = |i: usize| (i % SPEC.groups as usize, format!("prod/g{:04}/data", i % SPEC.groups as usize));
+    println!();
+    println!(
+        "{:<40} {:>11} {:>11} {:>11} {:>11} {:>8} {:>7}   target (p99)",
+        format!("function ({} calls each)", args.calls),
+        "p50",
+        "p99",
+        "raw p50",
+        "raw p99",
+        "p50 ×",
+        "p99 ×"
+    );
+
+    let page = |limit: u32| PageRequest { after: None, limit: Some(limit) };
+    // The first call after a change reloads the role's holder snapshot from SQL; later calls
+    // check its stamp and read memory. Both costs are shown.
+    let started = Instant::now();
+    service::access::holders(store, &actor, HOT_ROLE, None, None, &page(1000)).await.map_err(err)?;
+    let first = started.elapsed();
+    let svc = measure(args.calls, |_| async {
+        service::access::holders(store, &actor, HOT_ROLE, None, None, &page(1000)).await.map(|p| p.holders.len()).map_err(err)
+    })
+    .await?;
+    let base = measure(args.calls, |_| async { raw.holders(HOT_ROLE, &now, 1000).await.map_err(err) }).await?;
+    line("holders of a role, first page of 1,000", &svc, &base, "≤ 2 ms and ≤ 1.5× raw");
+    println!("{:<40} {:>11}   (loads the role's holder snapshot; again after any change to it)", "  first call on a fresh server", ms(first));
+
+    let svc = measure(args.calls, |_| async {
+        service::access::holders(store, &actor, HOT_ROLE, None, None, &page(10_000)).await.map(|p| p.holders.len()).map_err(err)
+    })
+    .await?;
+    let base = measure(args.calls, |_| async { raw.holders(HOT_ROLE, &now, 10_000).await.map_err(err) }).await?;
+    line("full 10,000-holder list", &svc, &base, "≤ 3 ms");
+
+    let svc = measure(args.calls, |i| {
+        let id = identity(i);
+        let actor = &actor;
+        async move { service::access::effective_permissions(store, actor, &id).await.map(|h| h.len()).map_err(err) }
+    })
+    .await?;
+    let base = measure(args.calls, |i| {
+        let id = identity(i);
+        let (raw, now) = (&raw, &now);
+        async move { raw.holdings(&id, now).await.map_err(err) }
+    })
+    .await?;
+    line("effective permissions of one identity", &svc, &base, "≤ 1 ms");
+
+    let svc = measure(args.calls, |i| {
+        let (_, path) = scope(i);
+        let actor = &actor;
+        async move {
+            let query = WhoCanQuery { class: Some("write".into()), scope: path, limit: Some(50), ..Default::default() };
+            service::access::who_can(store, actor, &query).await.map(|p| p.items.len()).map_err(err)
+        }
+    })
+    .await?;
+    let base = measure(args.calls, |i| {
+        let (group, _) = scope(i);
+        let (raw, now) = (&raw, &now);
+        async move { raw.who_can([&format!("SC{group:05}"), "SC-prod"], now, 51).await.map_err(err) }
+    })
+    .await?;
+    line("who can write on a scope (first 50)", &svc, &base, "—");
+
+    if !args.no_server {
+        println!();
+        server_figures(database_url, &args.site_root, spec.identities).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts `nhidb serve` on the benchmark database, times it until `/healthz` answers, loads it
+/// with API calls, and reads its peak resident memory from /proc.
+async fn server_figures(database_url: &str, site_root: &str, identities: i64) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(&exe)
+        .args(["serve", "--addr", "127.0.0.1:0", "--site-root", site_root])
+        .env("NHIDB_DATABASE_URL", database_url)
+        .env("NHIDB_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let pid = child.id().unwrap_or_default();
+    let mut lines = BufReader::new(child.stderr.take().ok_or("no server log")?).lines();
+    let addr = loop {
+        let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? else {
+            return Err("the server exited".into());
+        };
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + "listening on http://".len()..].split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    loop {
+        if get(&addr, "/healthz", None).await.is_ok_and(|r| r.starts_with("HTTP/1.1 200")) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err("the server did not answer /healthz within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let startup = started.elapsed();
+    println!("server start-up on this database: {:.3} s   (target ≤ 1 s)", startup.as_secs_f64());
+
+    // A token for the load, then a burst of the discoverability calls over HTTP.
+    let store = Store::connect(database_url, 2).await?;
+    let owner =
+        service::services::choices(&store, &Actor::system("bench")).await.map_err(|e| e.to_string())?.0.first().map(|o| o.id.clone()).unwrap_or_default();
+    let token = service::tokens::create(
+        &store,
+        &Actor::system("bench"),
+        &crate::domain::token::TokenInput { name: "bench".into(), scopes: vec!["read".into()], owner_id: owner, expires_in_days: "1".into() },
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .secret;
+    let endpoints = [
+        ("GET /roles/{id}/holders?limit=10000", format!("/api/v1/roles/{HOT_ROLE}/holders?limit=10000")),
+        ("GET /identities/{id}/permissions", String::new()),
+        ("GET /who-can?class=write&scope=…", String::new()),
+    ];
+    println!("{:<40} {:>11} {:>11}   (over HTTP, JSON encoded, 100 calls each)", "endpoint", "p50", "p99");
+    for (n, (name, fixed)) in endpoints.iter().enumerate() {
+        let mut samples = Vec::with_capacity(100);
+        for i in 0..100usize {
+            let path = match n {
+                0 => fixed.clone(),
+                1 => format!("/api/v1/identities/I{:09}/permissions", (i as i64 * 3_331) % identities),
+                _ => format!("/api/v1/who-can?class=write&scope=prod/g{:04}/data", i % 1000),
+            };
+            let started = Instant::now();
+            let answer = get(&addr, &path, Some(&token)).await?;
+            samples.push(started.elapsed());
+            if !answer.starts_with("HTTP/1.1 200") {
+                return Err(format!("{path} answered {}", answer.lines().next().unwrap_or_default()));
+            }
+        }
+        let f = percentiles(samples);
+        println!("{name:<40} {:>11} {:>11}", ms(f.p50), ms(f.p99));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let peak = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok());
+    let _ = child.start_kill();
+    match peak {
+        Some(kib) => println!("server peak RSS after those 300 calls: {} MB   (target ≤ 350 MB)", kib / 1024),
+        None => println!("server peak RSS: not available (no /proc)"),
+    }
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 GET, enough to drive the server without another client library.
+async fn get(addr: &str, path: &str, token: Option<&str>) -> Result<String, String> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}

@@ -1,0 +1,270 @@
+//! Benchmark data and the raw-SQL baseline. Generation writes rows set-wise in the database
+//! itself (a recursive CTE on SQLite, `generate_series` on PostgreSQL): a million identities and
+//! five million assignments in minutes, not hours. The raw queries are the service layer's SQL
+//! run through the backend's native driver, the baseline the service layer is compared to.
+
+use super::{Backend, Store, db_error};
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+/// The shape of the benchmark ledger.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub identities: i64,
+    pub roles: i64,
+    pub assignments_per_identity: i64,
+    /// Identities `0..hot_holders` hold role 0, the "hot" role.
+    pub hot_holders: i64,
+    pub groups: i64,
+}
+
+pub const SPEC: Spec = Spec { identities: 1_000_000, roles: 10_000, assignments_per_identity: 5, hot_holders: 10_000, groups: 1_000 };
+pub const HOT_ROLE: &str = "R00000";
+const AT: &str = "2026-01-01T00:00:00.000000Z";
+
+/// A series `$1 <= i < $2` as a row source, per backend.
+fn series(backend: Backend) -> (&'static str, &'static str) {
+    match backend {
+        Backend::Sqlite => ("with recursive n(i) as (select $1 union all select i + 1 from n where i + 1 < $2) ", " from n"),
+        Backend::Postgres => ("", " from generate_series($1::bigint, $2::bigint - 1) as n(i)"),
+    }
+}
+
+/// `prefix` followed by `i` zero-padded to `width` digits, per backend.
+fn padded(backend: Backend, prefix: &str, expr: &str, width: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("printf('{prefix}%0{width}d', {expr})"),
+        Backend::Postgres => format!("('{prefix}' || lpad(({expr})::text, {width}, '0'))"),
+    }
+}
+
+async fn run(conn: &mut AnyConnection, backend: Backend, body: &str, from: i64, to: i64) -> Result<(), AppError> {
+    let (head, tail) = series(backend);
+    let sql = body.replace("{series}", tail);
+    sqlx::query(&format!("{head}{sql}")).bind(from).bind(to).execute(conn).await.map_err(db_error("bench generate"))?;
+    Ok(())
+}
+
+/// Reference rows: owners, services, scopes, roles with one version and three permissions each.
+pub async fn generate_catalog(conn: &mut AnyConnection, backend: Backend, spec: Spec) -> Result<(), AppError> {
+    let p = |prefix: &str, expr: &str, width: usize| padded(backend, prefix, expr, width);
+    run(
+        conn,
+        backend,
+        &format!(
+            "insert into owners (id, kind, name, email, status, created_at) select {}, 'team', {}, null, 'active', '{AT}'{{series}}",
+            p("O", "i", 5),
+            p("bench-team-", "i", 5)
+        ),
+        0,
+        100,
+    )
+    .await?;
+    run(
+        conn,
+        backend,
+        &format!(
+            "insert into services (id, name, display_name, description, owner_id, status, created_at, updated_at) \
+        select {}, {}, {}, '', {}, 'active', '{AT}', '{AT}'{{series}}",
+            p("S", "i", 5),
+            p("bench-svc-", "i", 5),
+            p("Bench service ", "i", 5),
+            p("O", "i % 100", 5)
+        ),
+        0,
+        1000,
+    )
+    .await?;
+    run(
+        conn,
+        backend,
+        &format!("insert into scopes (id, path, kind, parent_id, description, created_at) select 'SC-prod', 'prod', 'namespace', null, '', '{AT}'{{series}}"),
+        0,
+        1,
+    )
+    .await?;
+    run(
+        conn,
+        backend,
+        &format!(
+            "insert into scopes (id, path, kind, parent_id, description, created_at) \
+        select {}, {}, 'resource_group', 'SC-prod', '', '{AT}'{{series}}",
+            p("SC", "i", 5),
+            p("prod/g", "i", 4)
+        ),
+        0,
+        spec.groups,
+    )
+    .await?;
+    run(
+        conn,
+        backend,
+        &format!(
+            "insert into roles (id, slug, display_name, description, sensitivity, status, current_version, created_at, updated_at) \
+        select {}, {}, {}, 'bench', 'standard', 'active', 1, '{AT}', '{AT}'{{series}}",
+            p("R", "i", 5),
+            p("bench-role-", "i", 5),
+            p("Bench role ", "i", 5)
+        ),
+        0,
+        spec.roles,
+    )
+    .await?;
+    let (read, write, list) = (p("db:r", "i % 2000", 4), p("api:r", "i % 1500", 4), p("bucket:r", "i % 1000", 4));
+    let definition = format!(
+        "'{{\"scope\":\"prod\",\"description\":\"bench\",\"permissions\":[{{\"action\":\"list\",\"resource\":\"' || {list} || '\"}},{{\"action\":\"read\",\"resource\":\"' || {read} || '\"}},{{\"action\":\"write\",\"resource\":\"' || {write} || '\"}}],\"justification\":null}}'"
+    );
+    run(conn, backend, &format!("insert into role_versions (role_id, version, scope_id, description, definition, justification, content_hash, author, change_request_id, created_at) \
+        select {}, 1, 'SC-prod', 'bench', {definition}, null, 'sha256:bench', 'bench', null, '{AT}'{{series}}", p("R", "i", 5)), 0, spec.roles).await?;
+    for (action, resource, class) in [("read", &read, "read"), ("write", &write, "write"), ("list", &list, "read")] {
+        run(
+            conn,
+            backend,
+            &format!(
+                "insert into role_version_permissions (role_id, version, action, resource, action_class) \
+            select {}, 1, '{action}', {resource}, '{class}'{{series}}",
+                p("R", "i", 5)
+            ),
+            0,
+            spec.roles,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Identities `from..to` and their assignments: each holds `assignments_per_identity` distinct
+/// roles on its group's scope; the first `hot_holders` hold the hot role as one of them.
+pub async fn generate_identities(conn: &mut AnyConnection, backend: Backend, spec: Spec, from: i64, to: i64) -> Result<(), AppError> {
+    let p = |prefix: &str, expr: &str, width: usize| padded(backend, prefix, expr, width);
+    let kinds = "case i % 6 when 0 then 'service_account' when 1 then 'workload' when 2 then 'api_client' \
+                 when 3 then 'ci_bot' when 4 then 'machine_user' else 'iot_device' end";
+    run(
+        conn,
+        backend,
+        &format!(
+            "insert into identities (id, name, kind, owner_id, service_id, status, description, labels, created_at, updated_at, last_seen_at) \
+        select {}, {}, {kinds}, {}, {}, 'active', '', '{{}}', '{AT}', '{AT}', '{AT}'{{series}}",
+            p("I", "i", 9),
+            p("bench-", "i", 9),
+            p("O", "i % 100", 5),
+            p("S", "i % 1000", 5)
+        ),
+        from,
+        to,
+    )
+    .await?;
+    let per = spec.assignments_per_identity;
+    let others = spec.roles - 1;
+    // Slot s of identity d: the hot role for slot 0 of the first holders, else a role chosen so
+    // an identity's slots never repeat a role (4739·s mod 9999 is distinct for s = 0..4).
+    let role = format!("case when s = 0 and d < {} then 0 else 1 + ((d * 7919 + s * 104729) % {others}) end", spec.hot_holders);
+    let body = format!(
+        "insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, change_request_id, granted_at, expires_at, revoked_at, revoked_by, revoke_reason) \
+        select {}, {}, {}, 1, {}, 'bench', null, '{AT}', null, null, null, null from (select i / {per} as d, i % {per} as s{{series}}) x",
+        p("A", "d * 10 + s", 10),
+        p("I", "d", 9),
+        p("R", &role, 5),
+        p("SC", &format!("d % {}", spec.groups), 5)
+    );
+    run(conn, backend, &body, from * per, to * per).await
+}
+
+/// Whether the benchmark ledger is already in this database.
+pub async fn is_generated(conn: &mut AnyConnection, spec: Spec) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar("select count(*) from assignments where role_id = $1")
+        .bind(HOT_ROLE)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error("bench check"))?;
+    let identities: i64 = sqlx::query_scalar("select count(*) from identities").fetch_one(conn).await.map_err(db_error("bench check"))?;
+    Ok(n == spec.hot_holders && identities == spec.identities)
+}
+
+/// The baseline: the service layer's queries through the native driver, rows decoded.
+pub enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+const RAW_HOLDERS: &str = "select a.id, a.identity_id, i.name, a.role_version, sc.path, a.granted_at, a.expires_at \
+    from assignments a join identities i on i.id = a.identity_id join scopes sc on sc.id = a.scope_id \
+    where a.role_id = $1 and a.revoked_at is null and (a.expires_at is null or a.expires_at > $2) order by a.identity_id limit $3";
+const RAW_HOLDINGS: &str = "select a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at, p.action, p.resource \
+    from assignments a join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id \
+    left join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
+    where a.identity_id = $1 and a.revoked_at is null and (a.expires_at is null or a.expires_at > $2) order by a.id, p.action, p.resource";
+const RAW_WHO_CAN: &str = "with g as materialized (select distinct a.identity_id as id from assignments a \
+    join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
+    where a.scope_id in ($1, $2) and a.revoked_at is null and (a.expires_at is null or a.expires_at > $3) \
+    and p.action_class = 'write'), p as (select id from g order by id limit $4) \
+    select t.total, p.id from (select count(*) as total from g) t left join p on true order by p.id";
+
+type HolderTuple = (String, String, String, i64, String, String, Option<String>);
+type HoldingTuple = (String, String, String, i64, String, Option<String>, Option<String>, Option<String>);
+
+impl Raw {
+    pub async fn open(store: &Store, url: &str) -> Result<Raw, AppError> {
+        Ok(match store.backend() {
+            Backend::Sqlite => Raw::Sqlite(sqlx::SqlitePool::connect(url).await.map_err(db_error("raw sqlite"))?),
+            Backend::Postgres => Raw::Postgres(sqlx::PgPool::connect(url).await.map_err(db_error("raw postgres"))?),
+        })
+    }
+
+    pub async fn holders(&self, role_id: &str, now: &str, limit: i64) -> Result<usize, AppError> {
+        Ok(match self {
+            Raw::Sqlite(pool) => {
+                sqlx::query_as::<_, HolderTuple>(RAW_HOLDERS).bind(role_id).bind(now).bind(limit).fetch_all(pool).await.map_err(db_error("raw holders"))?.len()
+            }
+            Raw::Postgres(pool) => {
+                sqlx::query_as::<_, HolderTuple>(RAW_HOLDERS).bind(role_id).bind(now).bind(limit).fetch_all(pool).await.map_err(db_error("raw holders"))?.len()
+            }
+        })
+    }
+
+    pub async fn holdings(&self, identity_id: &str, now: &str) -> Result<usize, AppError> {
+        Ok(match self {
+            Raw::Sqlite(pool) => {
+                sqlx::query_as::<_, HoldingTuple>(RAW_HOLDINGS).bind(identity_id).bind(now).fetch_all(pool).await.map_err(db_error("raw holdings"))?.len()
+            }
+            Raw::Postgres(pool) => {
+                sqlx::query_as::<_, HoldingTuple>(RAW_HOLDINGS).bind(identity_id).bind(now).fetch_all(pool).await.map_err(db_error("raw holdings"))?.len()
+            }
+        })
+    }
+
+    /// The first page of identities that can write through grants on these two scope ids (a
+    /// group and `prod` above it; the service resolves the ids from paths first), with the total.
+    pub async fn who_can(&self, scope_ids: [&str; 2], now: &str, limit: i64) -> Result<usize, AppError> {
+        Ok(match self {
+            Raw::Sqlite(pool) => sqlx::query_as::<_, (i64, Option<String>)>(RAW_WHO_CAN)
+                .bind(scope_ids[0])
+                .bind(scope_ids[1])
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(db_error("raw who can"))?
+                .len(),
+            Raw::Postgres(pool) => sqlx::query_as::<_, (i64, Option<String>)>(RAW_WHO_CAN)
+                .bind(scope_ids[0])
+                .bind(scope_ids[1])
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(db_error("raw who can"))?
+                .len(),
+        })
+    }
+}
+
+/// Planner statistics after a bulk load, so the first queries do not pick poor plans; on SQLite
+/// the write-ahead log is folded back into the file, so measurements start from a clean file.
+pub async fn analyze(conn: &mut AnyConnection, backend: Backend) -> Result<(), AppError> {
+    sqlx::query("analyze").execute(&mut *conn).await.map_err(db_error("analyze"))?;
+    if backend == Backend::Sqlite {
+        sqlx::query("pragma wal_checkpoint(truncate)").execute(conn).await.map_err(db_error("checkpoint"))?;
+    }
+    Ok(())
+}
