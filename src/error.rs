@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A problem with one input field, shown next to that field in forms.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppError {
@@ -40,6 +42,8 @@ pub enum AppError {
     Internal { request_id: String },
     #[error("The server could not be reached or answered unexpectedly: {message}")]
     Transport { message: String },
+    #[error("The request body is larger than {limit_bytes} bytes; split it into smaller requests.")]
+    TooLarge { limit_bytes: u64 },
 }
 
 fn summarize(errors: &[FieldError]) -> String {
@@ -66,6 +70,7 @@ impl AppError {
             AppError::CrossSite => "NHI-AUTH-005",
             AppError::Internal { .. } => "NHI-INT-001",
             AppError::Transport { .. } => "NHI-NET-001",
+            AppError::TooLarge { .. } => "NHI-VAL-002",
         }
     }
 
@@ -79,6 +84,7 @@ impl AppError {
             AppError::Throttled { .. } => 429,
             AppError::Internal { .. } => 500,
             AppError::Transport { .. } => 502,
+            AppError::TooLarge { .. } => 413,
         }
     }
 
@@ -182,6 +188,7 @@ mod tests {
             AppError::CrossSite,
             AppError::Internal { request_id: "r".into() },
             AppError::Transport { message: "m".into() },
+            AppError::TooLarge { limit_bytes: 1 },
         ];
         let mut codes: Vec<_> = all.iter().map(AppError::code).collect();
         codes.sort();

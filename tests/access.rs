@@ -91,6 +91,7 @@ async fn every_api_route_is_guarded(db: TestDb) {
             Some(Capability::Decommission) => (&["read"], &["decommission"]),
             Some(Capability::ReportUsage) => (&["read"], &["report-usage"]),
             Some(Capability::Propose) => (&["read"], &["provision"]),
+            Some(Capability::Audit) => (&["read"], &["audit"]),
             Some(other) => panic!("no token scope grants {other:?}; {} can never be called", route.path),
         };
         if !lacking.is_empty() {

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoldersQuery {
@@ -32,6 +33,7 @@ pub async fn holders(
     Ok(Json(access::holders(&state.store, &actor, &role, q.version, scope.as_ref(), &page).await?))
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AtQuery {
@@ -66,6 +68,7 @@ pub async fn who_can(
     Ok(Json(access::who_can(&state.store, &actor, &q).await?))
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ViolationsQuery {

@@ -2,17 +2,28 @@
 
 use super::extract::ApiQuery;
 use super::{ApiActor, ApiError};
+use crate::domain::audit::{AuditEvent, ChainStatus};
+use crate::domain::credential::Credential;
 use crate::domain::identity::{Identity, IdentityDetail, IdentityQuery};
-use crate::domain::page::Page;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::scope::Scope;
 use crate::domain::service::{Service, ServiceDetail, ServiceQuery};
 use crate::service;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use serde_json::{Value, json};
 
-pub async fn whoami(Extension(ApiActor(actor)): Extension<ApiActor>) -> Json<Value> {
-    Json(json!({ "kind": actor.kind, "id": actor.id, "name": actor.name, "scopes": actor.scopes }))
+/// The caller as the API sees it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct WhoAmI {
+    pub kind: crate::domain::actor::ActorKind,
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<crate::domain::token::TokenScope>,
+}
+
+pub async fn whoami(Extension(ApiActor(actor)): Extension<ApiActor>) -> Json<WhoAmI> {
+    Json(WhoAmI { kind: actor.kind, id: actor.id, name: actor.name, scopes: actor.scopes })
 }
 
 pub async fn list_identities(
@@ -47,4 +58,53 @@ pub async fn get_service(
     Path(id): Path<String>,
 ) -> Result<Json<ServiceDetail>, ApiError> {
     Ok(Json(service::services::detail(&state.store, &actor, &id).await?))
+}
+
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeQuery {
+    /// Only this scope and those below it.
+    pub under: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub async fn list_scopes(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    ApiQuery(query): ApiQuery<ScopeQuery>,
+) -> Result<Json<Page<Scope>>, ApiError> {
+    let page = PageRequest { after: query.after, limit: query.limit };
+    Ok(Json(service::scopes::list(&state.store, &actor, query.under.as_deref(), &page).await?))
+}
+
+pub async fn list_credentials(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Credential>>, ApiError> {
+    Ok(Json(service::credentials::of_identity(&state.store, &actor, &id).await?))
+}
+
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Sequence number of the last event already seen.
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub async fn audit_events(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<Page<AuditEvent>>, ApiError> {
+    Ok(Json(service::audit::events(&state.store, &actor, query.after.as_deref(), query.limit).await?))
+}
+
+pub async fn audit_verify(State(state): State<AppState>, Extension(ApiActor(actor)): Extension<ApiActor>) -> Result<Json<ChainStatus>, ApiError> {
+    let report = service::audit::verify(&state.store, &actor).await?;
+    Ok(Json(ChainStatus::from(report)))
 }

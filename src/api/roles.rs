@@ -34,6 +34,7 @@ pub async fn export(State(state): State<AppState>, Extension(ApiActor(actor)): E
     Ok(Json(service::roles_code::export(&state.store, &actor).await?))
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanRequest {
@@ -44,6 +45,7 @@ pub struct PlanRequest {
     pub reason: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 pub struct PlanResponse {
     pub plan: Plan,

@@ -49,7 +49,7 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Scopes, comma-separated: read, provision, decommission, report-usage.
+        /// Scopes, comma-separated: read, provision, decommission, report-usage, audit.
         #[arg(long, value_delimiter = ',')]
         scopes: Vec<String>,
         /// The accountable owner (team or person) by name.

@@ -6,6 +6,7 @@ use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, ConsoleRole};
 use crate::domain::discovery::WhoCanQuery;
 use crate::domain::page::PageRequest;
+use crate::domain::token::TokenScope;
 use crate::service;
 use crate::store::Store;
 use crate::store::bench::{HOT_ROLE, Raw, SPEC};
@@ -24,6 +25,9 @@ pub struct BenchArgs {
     /// Identities to generate (the specified benchmark is 1,000,000; smaller runs check the setup).
     #[arg(long, default_value_t = SPEC.identities)]
     pub identities: i64,
+    /// Services to provision (and then decommission) for the throughput figures.
+    #[arg(long, default_value_t = 1000)]
+    pub provisions: usize,
     /// Skip the server start-up and memory measurement.
     #[arg(long)]
     pub no_server: bool,
@@ -189,11 +193,72 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
     .await?;
     line("who can write on a scope (first 50)", &svc, &base, "—");
 
+    println!();
+    pipeline_figures(store, args.provisions).await?;
+
     if !args.no_server {
         println!();
         server_figures(database_url, &args.site_root, spec.identities).await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Provisioning and decommissioning throughput, one service after another as a pipeline would
+/// run them, on this (large) ledger: each service gets 3 identities and 5 grants, with 10 audit
+/// events, in one transaction; decommissioning retires them with 4 audit events.
+async fn pipeline_figures(store: &Store, count: usize) -> Result<(), String> {
+    use crate::domain::template::{DecommissionInput, ProvisionInput};
+    let err = |e: crate::error::AppError| e.to_string();
+    if count == 0 {
+        return Ok(());
+    }
+    service::bench::ensure_provision_template(store).await.map_err(err)?;
+    let pipeline = Actor::token("bench", "bench pipeline", vec![TokenScope::Provision, TokenScope::Decommission]);
+    // Each run provisions new names, so the benchmark can be repeated on the same database.
+    let run = ulid::Ulid::new().to_string().to_lowercase();
+    let run = &run[run.len() - 8..];
+    let mut created = Vec::with_capacity(count);
+    let mut samples = Vec::with_capacity(count);
+    let started = Instant::now();
+    for i in 0..count {
+        let input = ProvisionInput {
+            template: service::bench::PROVISION_TEMPLATE.into(),
+            name: format!("bp{run}-{i:05}"),
+            env: "prod".into(),
+            owner: "bench-team-00001".into(),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let done = service::provisioning::provision(store, &pipeline, &input, None).await.map_err(err)?;
+        samples.push(t.elapsed());
+        created.push(done.service_id);
+    }
+    let elapsed = started.elapsed();
+    let figures = percentiles(samples);
+    println!(
+        "provisioning: {count} services (3 identities, 5 grants, 10 audit events each) in {:.2} s = {:.0} services/s   (target ≥ 300/s); p50 {}, p99 {}",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        ms(figures.p50),
+        ms(figures.p99)
+    );
+    let mut samples = Vec::with_capacity(count);
+    let started = Instant::now();
+    for id in &created {
+        let t = Instant::now();
+        service::provisioning::decommission(store, &pipeline, id, &DecommissionInput { reason: "bench".into() }).await.map_err(err)?;
+        samples.push(t.elapsed());
+    }
+    let elapsed = started.elapsed();
+    let figures = percentiles(samples);
+    println!(
+        "decommissioning: {count} services in {:.2} s = {:.0} services/s; p50 {}, p99 {}",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        ms(figures.p50),
+        ms(figures.p99)
+    );
+    Ok(())
 }
 
 /// Starts `nhidb serve` on the benchmark database, times it until `/healthz` answers, loads it

@@ -4,6 +4,7 @@
 
 mod access;
 mod bench;
+mod client;
 mod roles;
 
 use crate::domain::access::{AccessPolicy, ThrottlePolicy};
@@ -28,6 +29,9 @@ pub struct Cli {
     /// Largest number of pooled database connections.
     #[arg(long, env = "NHIDB_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
     pub db_max_connections: u32,
+
+    #[command(flatten)]
+    pub client: client::ClientArgs,
 
     #[command(subcommand)]
     pub command: Command,
@@ -56,6 +60,12 @@ pub enum Command {
     /// Generate the benchmark ledger (1M identities, 5M assignments) and measure the
     /// discoverability functions; see `make bench`.
     Bench(bench::BenchArgs),
+    /// Client mode (needs --server): provision, decommission or show a service through the API.
+    #[command(subcommand)]
+    Service(client::ServiceCommand),
+    /// Client mode (needs --server): report credential and identity usage through the API.
+    #[command(subcommand)]
+    Usage(client::UsageCommand),
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +181,8 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         Command::Token(command) => access::token(&open(cli).await?, command).await,
         Command::Roles(command) => roles::roles(&open(cli).await?, command).await,
         Command::Bench(args) => bench::bench(&open(cli).await?, &cli.database_url, args).await,
+        Command::Service(command) => Ok(client::service(&cli.client, command).await),
+        Command::Usage(command) => Ok(client::usage(&cli.client, command).await),
     }
 }
 

@@ -5,6 +5,7 @@ use super::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Failed sign-ins allowed per key within a window before the key is locked for a while.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThrottlePolicy {
     pub max_failures: i64,
@@ -12,6 +13,7 @@ pub struct ThrottlePolicy {
     pub lock_seconds: i64,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessPolicy {
     /// A session unused this long ends.

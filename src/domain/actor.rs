@@ -44,7 +44,7 @@ impl Capability {
         match self {
             Capability::ReadLedger => "read the ledger",
             Capability::EditLedger => "change the ledger (requires the requester or admin console role)",
-            Capability::Audit => "read or verify the audit log (requires the auditor or admin console role)",
+            Capability::Audit => "read or verify the audit log (requires the auditor or admin console role, or the audit token scope)",
             Capability::Administer => "administer nhidb (requires the admin console role)",
             Capability::Provision => "provision services (requires the provision token scope)",
             Capability::Decommission => "decommission services (requires the decommission token scope)",
@@ -77,6 +77,7 @@ impl Capability {
                 | (Capability::Provision, TokenScope::Provision)
                 | (Capability::Decommission, TokenScope::Decommission)
                 | (Capability::ReportUsage, TokenScope::ReportUsage)
+                | (Capability::Audit, TokenScope::Audit)
                 // Pipelines may file role changes (roles as code); people decide them.
                 | (Capability::Propose, TokenScope::Provision)
         )
@@ -91,6 +92,7 @@ vocabulary!(
     }
 );
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Actor {
     pub kind: ActorKind,

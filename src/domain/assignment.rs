@@ -4,6 +4,7 @@
 use super::Timestamp;
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
     pub id: String,

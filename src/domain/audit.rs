@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 /// The hash the first event links to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub seq: i64,
@@ -111,6 +112,7 @@ impl AuditEvent {
 }
 
 /// The outcome of walking the chain.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainReport {
     /// Events that verified, from sequence 1.
@@ -128,6 +130,32 @@ impl ChainReport {
     }
 }
 
+/// A verification's outcome as the API reports it: flat, so pipelines can check one field.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainStatus {
+    pub ok: bool,
+    /// Events that verified, from sequence 1.
+    pub verified: i64,
+    pub head_hash: String,
+    /// The first sequence number that does not verify.
+    pub broken_at: Option<i64>,
+    pub problem: Option<String>,
+}
+
+impl From<ChainReport> for ChainStatus {
+    fn from(report: ChainReport) -> Self {
+        ChainStatus {
+            ok: report.broken.is_none(),
+            verified: report.verified,
+            broken_at: report.broken.as_ref().map(ChainBreak::seq),
+            problem: report.broken.as_ref().map(ChainBreak::describe),
+            head_hash: report.head_hash,
+        }
+    }
+}
+
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChainBreak {
     /// A sequence number is missing: an event was dropped (or inserted out of order).

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const NAMED: usize = 50;
 
 /// One identity's change through one role.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delta {
     pub identity_id: String,
@@ -19,6 +20,7 @@ pub struct Delta {
     pub permissions: Vec<Permission>,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlastRadius {
     /// Up to `NAMED` entries.

@@ -15,10 +15,13 @@ vocabulary!(
         Revoke = "revoke", "Revoke";
         Access = "access", "Access changes";
         MoveHolders = "move_holders", "Move holders";
+        TemplateCreate = "template_create", "New service template";
+        TemplateVersion = "template_version", "New template version";
     }
 );
 
 /// One role to grant: the version is pinned when the grant is applied (the role's current one).
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantItem {
     pub identity_id: String,
@@ -30,6 +33,7 @@ pub struct GrantItem {
 }
 
 /// One assignment to end.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeItem {
     pub assignment_id: String,
@@ -64,6 +68,7 @@ vocabulary!(
 );
 
 /// What a change request asks for. Stored as JSON; the kind column mirrors the variant.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangePayload {
@@ -97,6 +102,15 @@ pub enum ChangePayload {
         from_version: Option<i64>,
         to_version: i64,
     },
+    /// A new service template (no `template_id`) or a new version of one.
+    Template {
+        template_id: Option<String>,
+        slug: String,
+        display_name: String,
+        /// The version the proposal was written against; applying refuses if it moved on.
+        base_version: Option<i64>,
+        definition: super::template::TemplateDefinition,
+    },
 }
 
 impl ChangePayload {
@@ -111,6 +125,8 @@ impl ChangePayload {
                 _ => ChangeKind::Access,
             },
             ChangePayload::MoveHolders { .. } => ChangeKind::MoveHolders,
+            ChangePayload::Template { template_id: None, .. } => ChangeKind::TemplateCreate,
+            ChangePayload::Template { template_id: Some(_), .. } => ChangeKind::TemplateVersion,
         }
     }
 
@@ -128,6 +144,7 @@ impl ChangePayload {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub approver_id: String,
@@ -139,6 +156,7 @@ pub struct Decision {
 
 /// A named set of approvers. When a policy lists groups, every listed group must contribute an
 /// approval ("one from security AND one from the owning team").
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApproverGroup {
     pub name: String,
@@ -147,6 +165,7 @@ pub struct ApproverGroup {
     pub privileged_only: bool,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalPolicy {
     pub standard_approvals: i64,
@@ -167,6 +186,7 @@ impl Default for ApprovalPolicy {
 }
 
 /// Where a request stands against the policy.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyStatus {
     pub needed: i64,
@@ -250,6 +270,7 @@ pub fn decision_refusal(approver_id: &str, approver_roles: &[ConsoleRole], reque
 }
 
 /// A change request with everything a reviewer needs.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeRequest {
     pub id: String,
@@ -271,6 +292,7 @@ pub struct ChangeRequest {
 }
 
 /// A request as the review page shows it.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeReview {
     pub request: ChangeRequest,
@@ -288,6 +310,7 @@ pub struct ChangeReview {
     pub can_cancel: bool,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeQuery {
     /// `review` (waiting for me), `mine` (I asked), or empty for all.

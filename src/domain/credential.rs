@@ -30,6 +30,7 @@ pub enum FingerprintError {
 
 /// A key's fingerprint: a hex digest (optionally colon-separated, as `openssl x509 -fingerprint`
 /// prints it) or `ALGORITHM:value` (as `ssh-keygen -lf` prints `SHA256:…`).
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fingerprint(String);
 
@@ -136,6 +137,7 @@ impl fmt::Display for Fingerprint {
 }
 
 /// Credential metadata as submitted.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialInput {
@@ -194,6 +196,7 @@ impl CredentialInput {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialState {
@@ -214,6 +217,7 @@ impl CredentialState {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Credential {
     pub id: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::Arc;
 
 /// One holder of a role.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
     pub assignment_id: String,
@@ -20,6 +21,7 @@ pub struct Holder {
 }
 
 /// One identity that may do something on a scope, with the grant that allows it.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capable {
     pub identity_id: String,
@@ -32,6 +34,7 @@ pub struct Capable {
 }
 
 /// A grant as asked for in a form or by a pipeline.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrantInput {
@@ -46,6 +49,7 @@ pub struct GrantInput {
     pub expires_at: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessInput {
@@ -209,6 +213,17 @@ impl Serialize for HolderView {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl schemars::JsonSchema for HolderView {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HolderList".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Vec<Holder>>::json_schema(generator)
+    }
+}
+
 impl<'de> Deserialize<'de> for HolderView {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Vec::<Holder>::deserialize(deserializer).map(HolderView::from)
@@ -216,6 +231,7 @@ impl<'de> Deserialize<'de> for HolderView {
 }
 
 /// Holders of a role with counts per pinned version.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HoldersPage {
     pub holders: HolderView,
@@ -227,6 +243,7 @@ pub struct HoldersPage {
 /// An identity's effective permissions: every active, unexpired assignment expanded with the
 /// permissions of its pinned version (so each permission shows the grant that gives it), and
 /// the separation-of-duty findings it currently has.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EffectiveAccess {
     pub holdings: Vec<Holding>,
@@ -234,6 +251,7 @@ pub struct EffectiveAccess {
     pub pending: Vec<ChangeRequest>,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhoCanQuery {
     /// A specific action (`write`), or
@@ -247,6 +265,7 @@ pub struct WhoCanQuery {
 }
 
 /// Current violations: identities holding several roles, walked in id order a page at a time.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Violations {
     pub findings: Vec<(String, String, Finding)>,
@@ -254,6 +273,7 @@ pub struct Violations {
     pub next_cursor: Option<String>,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExceptionInput {
     pub rule_id: String,

@@ -52,6 +52,7 @@ impl IdentityStatus {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     pub id: String,
@@ -82,6 +83,7 @@ pub struct IdentityDraft {
 
 /// The identity form as submitted (browser, API or CLI): text fields, parsed in one go so that
 /// every problem is reported at once, next to its field.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityInput {
@@ -127,6 +129,7 @@ pub fn required(value: &str, what: &str) -> Result<String, String> {
 }
 
 /// Everything the identity page shows.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentityDetail {
     pub identity: Identity,
@@ -138,6 +141,7 @@ pub struct IdentityDetail {
 }
 
 /// Filters of the identities list; every field is optional and they combine with AND.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IdentityFilter {
     pub kind: Option<IdentityKind>,
@@ -152,6 +156,7 @@ pub struct IdentityFilter {
 
 /// The identities list as addressed by a URL or API query string: every value is text as
 /// typed, parsed by `to_filter` so a bad value is reported instead of silently ignored.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityQuery {
     pub kind: Option<String>,

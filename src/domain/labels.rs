@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 pub const MAX_LABELS: usize = 32;
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Labels(BTreeMap<String, String>);
 

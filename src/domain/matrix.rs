@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_ROWS: usize = 200;
 pub const MAX_COLUMNS: usize = 60;
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatrixColumn {
     pub role_id: String,
@@ -17,6 +18,7 @@ pub struct MatrixColumn {
     pub sensitivity: Sensitivity,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Cell {
@@ -44,6 +46,7 @@ impl Cell {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatrixRow {
     pub identity_id: String,
@@ -51,6 +54,7 @@ pub struct MatrixRow {
     pub cells: Vec<Cell>,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatrixView {
     /// What the matrix shows ("service payments-api", "scope prod/payments").
@@ -64,6 +68,7 @@ pub struct MatrixView {
 }
 
 /// One toggled cell.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftChange {
     pub identity_id: String,
@@ -72,6 +77,7 @@ pub struct DraftChange {
     pub assignment_id: Option<String>,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatrixDraft {
     pub grant_scope: Option<String>,

@@ -25,6 +25,7 @@ pub mod roles_code;
 pub mod scope;
 pub mod service;
 pub mod sod;
+pub mod template;
 pub mod time;
 pub mod token;
 

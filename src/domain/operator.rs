@@ -71,6 +71,7 @@ pub fn roles_to_text(roles: &[ConsoleRole]) -> String {
     roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operator {
     pub id: String,
@@ -83,6 +84,7 @@ pub struct Operator {
 }
 
 /// An operator as entered by an admin (or the bootstrap page).
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OperatorInput {
     pub name: String,
@@ -112,6 +114,7 @@ impl OperatorInput {
 }
 
 /// A signed-in console session as the browser sees it (never the session secret itself).
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionView {
     pub operator_id: String,
@@ -129,6 +132,7 @@ impl SessionView {
 }
 
 /// One of an operator's sessions, for "my sessions".
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
     /// A short, non-secret handle (the first characters of the stored hash).

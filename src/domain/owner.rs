@@ -17,6 +17,7 @@ vocabulary!(
     }
 );
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Owner {
     pub id: String,

@@ -57,6 +57,7 @@ pub fn classify(action: &str) -> Option<ActionClass> {
 }
 
 /// `action` on `resource`, e.g. `read` on `api:orders`.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Permission {
     pub action: String,
@@ -102,6 +103,7 @@ impl fmt::Display for Permission {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
     pub id: String,
@@ -116,6 +118,7 @@ pub struct Role {
 }
 
 /// The content of a role version that is reviewed and hashed.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleDefinition {
     pub scope: ScopePath,
@@ -169,6 +172,7 @@ impl RoleDefinition {
 }
 
 /// A role definition as typed into a form or a roles-as-code file.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DefinitionInput {
     pub scope: String,
@@ -207,6 +211,7 @@ impl RoleDefinition {
 }
 
 /// How two versions of a role differ.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleDiff {
     pub added: Vec<Permission>,
@@ -229,6 +234,7 @@ impl RoleDiff {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanChange {
@@ -238,6 +244,7 @@ pub enum SpanChange {
 }
 
 /// A run of words in a text diff.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextSpan {
     pub change: SpanChange,
@@ -310,6 +317,7 @@ pub fn diff(before: Option<&RoleDefinition>, after: &RoleDefinition) -> RoleDiff
 }
 
 /// The catalog's sort orders.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CatalogSort {
     Slug,
@@ -317,6 +325,7 @@ pub enum CatalogSort {
     Changed,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoleFilter {
     pub text: Option<String>,
@@ -328,6 +337,7 @@ pub struct RoleFilter {
 }
 
 /// The catalog as addressed by a URL or API query string.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleQuery {
     pub q: Option<String>,
@@ -374,6 +384,7 @@ impl RoleQuery {
 }
 
 /// Everything the role page shows.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleDetail {
     pub role: Role,
@@ -410,6 +421,7 @@ impl RoleDetail {
 }
 
 /// A proposal for a new role.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewRoleInput {
     pub slug: String,
@@ -421,6 +433,7 @@ pub struct NewRoleInput {
 }
 
 /// A proposal for a new version of a role.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoleVersionInput {
     #[serde(flatten)]
@@ -431,6 +444,7 @@ pub struct RoleVersionInput {
 }
 
 /// Holders of a role at one pinned version.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionHolders {
     pub version: i64,
@@ -438,6 +452,7 @@ pub struct VersionHolders {
 }
 
 /// A role as the catalog lists it.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleSummary {
     pub role: Role,
@@ -448,6 +463,7 @@ pub struct RoleSummary {
     pub last_change: Timestamp,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleVersion {
     pub role_id: String,

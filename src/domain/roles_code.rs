@@ -6,6 +6,7 @@ use super::role::{DefinitionInput, RoleDefinition, RoleDiff, RoleStatus, Sensiti
 use crate::error::Problems;
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RolesDocument {
@@ -13,6 +14,7 @@ pub struct RolesDocument {
 }
 
 /// One role in the document: its identity (slug) and its current definition.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleEntry {
@@ -83,6 +85,7 @@ pub struct CatalogRole {
     pub definition: RoleDefinition,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum PlanItem {
@@ -120,6 +123,7 @@ pub enum PlanItem {
     },
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub items: Vec<PlanItem>,

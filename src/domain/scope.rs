@@ -60,6 +60,17 @@ impl ScopePath {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl schemars::JsonSchema for ScopePath {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ScopePath".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "A scope path such as prod/payments/ledger-db" })
+    }
+}
+
 impl TryFrom<String> for ScopePath {
     type Error = String;
     fn try_from(value: String) -> Result<Self, Self::Error> {
@@ -79,6 +90,7 @@ impl fmt::Display for ScopePath {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scope {
     pub id: String,

@@ -15,6 +15,7 @@ vocabulary!(
     }
 );
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub id: String,
@@ -38,6 +39,7 @@ pub struct ServiceDraft {
     pub owner_id: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceInput {
@@ -69,6 +71,7 @@ impl ServiceInput {
 }
 
 /// Everything the service page shows.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDetail {
     pub service: Service,
@@ -76,6 +79,7 @@ pub struct ServiceDetail {
     pub history: Vec<AuditEvent>,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceFilter {
     pub status: Option<ServiceStatus>,
@@ -84,6 +88,7 @@ pub struct ServiceFilter {
 }
 
 /// The services list as addressed by a URL or API query string.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceQuery {
     pub status: Option<String>,

@@ -8,6 +8,7 @@ use super::scope::ScopePath;
 use serde::{Deserialize, Serialize};
 
 /// One active (or proposed) assignment, expanded with the permissions of its pinned version.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Holding {
     /// `None` for a grant that is only proposed.
@@ -20,6 +21,7 @@ pub struct Holding {
     pub expires_at: Option<Timestamp>,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SodRuleKind {
@@ -27,6 +29,7 @@ pub enum SodRuleKind {
     RolePair { role_a: String, role_b: String },
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SodRule {
     pub id: String,
@@ -35,6 +38,7 @@ pub struct SodRule {
     pub enabled: bool,
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SodException {
     pub id: String,
@@ -56,6 +60,7 @@ impl SodException {
 }
 
 /// A conflict found for one identity.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule_id: String,

@@ -15,6 +15,7 @@ vocabulary!(
         Provision = "provision", "Provision";
         Decommission = "decommission", "Decommission";
         ReportUsage = "report-usage", "Report usage";
+        Audit = "audit", "Read and verify the audit log";
     }
 );
 
@@ -32,6 +33,7 @@ pub fn display_prefix(secret: &str) -> String {
     secret.chars().take(SECRET_PREFIX.len() + 6).collect()
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineToken {
     pub id: String,
@@ -53,6 +55,7 @@ impl PipelineToken {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TokenInput {
     pub name: String,
@@ -113,6 +116,7 @@ impl TokenInput {
 }
 
 /// What creating a token returns: the token and, this once, its secret.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssuedToken {
     pub token: PipelineToken,

@@ -249,7 +249,7 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
             }
             blast.losing_count = total;
         }
-        ChangePayload::RoleCreate { .. } | ChangePayload::RoleVersion { .. } => {}
+        ChangePayload::RoleCreate { .. } | ChangePayload::RoleVersion { .. } | ChangePayload::Template { .. } => {}
     }
     Ok(blast)
 }

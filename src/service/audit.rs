@@ -1,6 +1,7 @@
 use super::require;
 use crate::domain::actor::{Actor, Capability};
-use crate::domain::audit::{ChainReport, ChainVerifier};
+use crate::domain::audit::{AuditEvent, ChainReport, ChainVerifier};
+use crate::domain::page::{Page, PageRequest};
 use crate::error::AppError;
 use crate::store::{Store, audit};
 
@@ -27,4 +28,21 @@ pub async fn verify(store: &Store, actor: &Actor) -> Result<ChainReport, AppErro
     }
     let broken = verifier.finish(head_seq, &head_hash).err();
     Ok(ChainReport { verified: verifier.count(), head_hash: verifier.head_hash().to_owned(), broken })
+}
+
+/// Audit events in sequence order, after `after` (a sequence number), a page at a time.
+pub async fn events(store: &Store, actor: &Actor, after: Option<&str>, limit: Option<u32>) -> Result<Page<AuditEvent>, AppError> {
+    require(actor, Capability::Audit)?;
+    let after = match after.map(str::trim).filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(text) => {
+            text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| AppError::invalid("after", "after is the sequence number of the last event seen."))?
+        }
+    };
+    let size = PageRequest { after: None, limit }.size();
+    let mut conn = store.read().await?;
+    let (head, _) = audit::head(&mut conn).await?;
+    let items = audit::batch_after(&mut conn, after, i64::from(size)).await?;
+    let next_cursor = items.last().filter(|last| last.seq < head).map(|last| last.seq.to_string());
+    Ok(Page { items, next_cursor, total: head })
 }

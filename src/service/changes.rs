@@ -16,7 +16,7 @@ use crate::store::{self, Store, WriteTx, assignments, audit, changes, roles, sco
 use serde_json::json;
 use sqlx::AnyConnection;
 
-fn reason(input: &str) -> Result<String, String> {
+pub(crate) fn reason(input: &str) -> Result<String, String> {
     let reason = name::text(input, "Reason", 2000, true)?;
     if reason.chars().count() < 5 {
         return Err("Say why in a few words, for the reviewers and the audit log.".to_owned());
@@ -179,7 +179,7 @@ pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRevi
             let holders: i64 = roles::holders_by_version(&mut conn, role_id, now).await?.iter().map(|h| h.holders).sum();
             (None, None, holders, 0)
         }
-        ChangePayload::Access { .. } => (None, None, 0, 0),
+        ChangePayload::Access { .. } | ChangePayload::Template { .. } => (None, None, 0, 0),
         ChangePayload::MoveHolders { role_id, from_version, to_version, .. } => {
             let moving: i64 = roles::holders_by_version(&mut conn, role_id, now)
                 .await?
@@ -335,6 +335,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
             Ok(json!({ "role_id": role_id, "assignments_revoked": revoked }))
         }
         ChangePayload::Access { .. } | ChangePayload::MoveHolders { .. } => super::access::apply(conn, actor, request, now).await,
+        ChangePayload::Template { .. } => super::templates::apply(conn, actor, request, now).await,
     }
 }
 

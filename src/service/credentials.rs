@@ -67,3 +67,11 @@ pub async fn register(store: &Store, actor: &Actor, identity_id: &str, input: &C
     tx.commit().await?;
     Ok(credential)
 }
+
+/// The credential metadata of an identity, newest first.
+pub async fn of_identity(store: &Store, actor: &Actor, identity_id: &str) -> Result<Vec<Credential>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let mut conn = store.read().await?;
+    identities::by_id(&mut conn, identity_id).await?.ok_or_else(|| AppError::not_found("Identity", identity_id))?;
+    credentials::of_identity(&mut conn, identity_id).await
+}

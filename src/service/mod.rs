@@ -13,12 +13,16 @@ pub mod identities;
 pub mod matrix;
 pub mod operators;
 pub mod overview;
+pub mod provisioning;
 pub mod roles;
 pub mod roles_code;
+pub mod scopes;
 pub mod secrets;
 pub mod seed;
 pub mod services;
+pub mod templates;
 pub mod tokens;
+pub mod usage;
 
 use crate::domain::actor::{Actor, Capability};
 use crate::error::AppError;

@@ -13,8 +13,9 @@ use crate::domain::owner::{Owner, OwnerKind, OwnerStatus};
 use crate::domain::role::{Permission, Role, RoleDefinition, RoleStatus, Sensitivity};
 use crate::domain::scope::{ScopeKind, ScopePath};
 use crate::domain::service::{ServiceDraft, ServiceStatus};
+use crate::domain::template::TemplateDefinition;
 use crate::error::AppError;
-use crate::store::{self, Store, assignments, audit, credentials, identities, owners, roles, scopes, services};
+use crate::store::{self, Store, assignments, audit, credentials, identities, owners, roles, scopes, services, templates};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -359,6 +360,17 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
         roles_out.insert(seed.slug, (role_id, current, scope.id));
     }
 
+    for (slug, display_name, definition) in demo_templates() {
+        let id = store::new_id();
+        templates::insert(conn, &id, slug, display_name, now).await?;
+        templates::insert_version(
+            conn,
+            &templates::NewVersion { template_id: &id, version: 1, definition: &definition, author: "seed-demo", change_request_id: None },
+            now,
+        )
+        .await?;
+    }
+
     for (id, ..) in services_out.iter().filter(|(_, name, _)| DECOMMISSIONED.contains(name)) {
         services::set_status(conn, id, ServiceStatus::Decommissioned, now).await?;
     }
@@ -377,6 +389,40 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
     .await?;
     tx.commit().await?;
     Ok(Catalog { team_ids, people_ids, services: services_out, roles: roles_out })
+}
+
+/// Templates pipelines provision from: `web-api` creates 3 identities with 5 grants.
+pub fn demo_templates() -> Vec<(&'static str, &'static str, TemplateDefinition)> {
+    let web_api = json!({
+        "description": "An HTTP API: its service account reads its data and ships metrics, a deploy bot rolls it out, \
+            a workload publishes its events and writes logs.",
+        "identities": [
+            { "name": "svc-{service}", "kind": "service_account", "description": "The API's own service account.", "grants": [
+                { "role": "data-reader", "scope": "{env}/{service}" },
+                { "role": "metrics-uploader", "scope": "{env}/{service}" }
+            ]},
+            { "name": "deploy-{service}", "kind": "ci_bot", "description": "Deploys the API.", "grants": [
+                { "role": "deployment-trigger", "scope": "{env}/{service}" }
+            ]},
+            { "name": "wl-{service}", "kind": "workload", "description": "Publishes the API's events.", "grants": [
+                { "role": "queue-publisher", "scope": "{env}/{service}" },
+                { "role": "log-writer", "scope": "{env}/{service}" }
+            ]}
+        ]
+    });
+    let worker = json!({
+        "description": "A queue worker: consumes its queue and writes logs.",
+        "identities": [
+            { "name": "svc-{service}", "kind": "service_account", "description": "The worker's service account.", "grants": [
+                { "role": "queue-consumer", "scope": "{env}/{service}" },
+                { "role": "log-writer", "scope": "{env}/{service}" }
+            ]}
+        ]
+    });
+    [("web-api", "Web API", web_api), ("worker", "Queue worker", worker)]
+        .into_iter()
+        .map(|(slug, name, definition)| (slug, name, serde_json::from_value(definition).expect("demo templates are valid")))
+        .collect()
 }
 
 fn title_case(name: &str) -> String {

@@ -219,3 +219,31 @@ pub async fn holds(conn: &mut AnyConnection, identity_id: &str, role_id: &str, s
     .map_err(db_error("holds role"))?;
     Ok(n > 0)
 }
+
+/// Ends every live assignment of the service's identities; returns what it ended.
+pub async fn revoke_all_of_service(
+    conn: &mut AnyConnection,
+    service_id: &str,
+    by: &str,
+    at: Timestamp,
+    reason: &str,
+) -> Result<Vec<crate::domain::template::RevokedAssignment>, AppError> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "update assignments set revoked_at = $2, revoked_by = $3, revoke_reason = $4 \
+         where revoked_at is null and identity_id in (select id from identities where service_id = $1) \
+         returning id, identity_id, role_id, role_version",
+    )
+    .bind(service_id)
+    .bind(at.to_rfc3339())
+    .bind(by)
+    .bind(reason)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("revoke assignments of service"))?;
+    let mut ended: Vec<_> = rows
+        .into_iter()
+        .map(|(id, identity_id, role_id, role_version)| crate::domain::template::RevokedAssignment { id, identity_id, role_id, role_version })
+        .collect();
+    ended.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(ended)
+}

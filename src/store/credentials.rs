@@ -129,3 +129,55 @@ pub async fn revoke_for_assignment(conn: &mut AnyConnection, assignment_id: &str
         .map_err(db_error("revoke credentials of assignment"))?;
     Ok(ids)
 }
+
+/// Revokes every credential of the service's identities that is not revoked yet.
+pub async fn revoke_all_of_service(
+    conn: &mut AnyConnection,
+    service_id: &str,
+    at: Timestamp,
+    reason: &str,
+) -> Result<Vec<crate::domain::template::RevokedCredential>, AppError> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "update credentials set revoked_at = $2, revoke_reason = $3 \
+         where revoked_at is null and identity_id in (select id from identities where service_id = $1) \
+         returning id, identity_id, fingerprint",
+    )
+    .bind(service_id)
+    .bind(at.to_rfc3339())
+    .bind(reason)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("revoke credentials of service"))?;
+    let mut revoked: Vec<_> =
+        rows.into_iter().map(|(id, identity_id, fingerprint)| crate::domain::template::RevokedCredential { id, identity_id, fingerprint }).collect();
+    revoked.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(revoked)
+}
+
+/// Usage reported by pipelines, in bulk: each (fingerprint, time) moves `last_used_at` forward
+/// (never back: reports arrive out of order). Returns, per matched fingerprint, the identity
+/// and the credential's last use now, so the caller can move the identities' `last_seen_at`
+/// too. (SQLite's `returning` cannot name the `from` tables, hence the column, not `v.at`.)
+pub async fn record_usage(conn: &mut AnyConnection, uses: &[(String, Timestamp)]) -> Result<Vec<(String, String, Timestamp)>, AppError> {
+    let mut matched = Vec::with_capacity(uses.len());
+    // Two parameters per row; SQLite allows 32,766 per statement.
+    for chunk in uses.chunks(1000) {
+        let mut sql = super::Sql::new(
+            "update credentials set last_used_at = case when last_used_at is null or last_used_at < v.at then v.at else last_used_at end \
+             from (select column1 as fingerprint, column2 as at from (values ",
+        );
+        for (i, (fingerprint, at)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind(fingerprint.clone()).push(", ").bind(at.to_rfc3339()).push(")");
+        }
+        sql.push(") as vals) as v where credentials.fingerprint = v.fingerprint returning credentials.fingerprint, credentials.identity_id, credentials.last_used_at");
+        let (text, args) = sql.into_parts();
+        let rows: Vec<(String, String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("record credential usage"))?;
+        for (fingerprint, identity_id, at) in rows {
+            matched.push((fingerprint, identity_id, ts(&at)?));
+        }
+    }
+    Ok(matched)
+}

@@ -206,3 +206,40 @@ pub async fn touch_last_seen(conn: &mut AnyConnection, id: &str, at: Timestamp) 
         .map_err(db_error("touch identity last seen"))?;
     Ok(())
 }
+
+/// Retires every identity of the service that is not retired yet; returns (id, name) of each.
+pub async fn retire_all_of_service(conn: &mut AnyConnection, service_id: &str, at: Timestamp) -> Result<Vec<(String, String)>, AppError> {
+    let mut rows: Vec<(String, String)> = sqlx::query_as(
+        "update identities set status = 'retired', updated_at = $2, retired_at = $2 \
+         where service_id = $1 and status <> 'retired' returning id, name",
+    )
+    .bind(service_id)
+    .bind(at.to_rfc3339())
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("retire identities of service"))?;
+    rows.sort();
+    Ok(rows)
+}
+
+/// Moves `last_seen_at` of many identities forward at once; returns the ids that exist.
+pub async fn record_seen(conn: &mut AnyConnection, seen: &[(String, Timestamp)]) -> Result<Vec<String>, AppError> {
+    let mut found = Vec::with_capacity(seen.len());
+    for chunk in seen.chunks(1000) {
+        let mut sql = super::Sql::new(
+            "update identities set last_seen_at = case when last_seen_at is null or last_seen_at < v.at then v.at else last_seen_at end \
+             from (select column1 as id, column2 as at from (values ",
+        );
+        for (i, (id, at)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind(id.clone()).push(", ").bind(at.to_rfc3339()).push(")");
+        }
+        sql.push(") as vals) as v where identities.id = v.id returning identities.id");
+        let (text, args) = sql.into_parts();
+        let ids: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("record identities seen"))?;
+        found.extend(ids);
+    }
+    Ok(found)
+}

@@ -23,6 +23,7 @@ pub mod services;
 pub mod sessions;
 pub mod sod;
 mod sql;
+pub mod templates;
 pub mod throttle;
 pub mod tokens;
 

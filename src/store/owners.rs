@@ -51,6 +51,16 @@ pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Owner>, 
         .transpose()
 }
 
+pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Owner>, AppError> {
+    sqlx::query_as::<_, OwnerRow>(&format!("{SELECT} where name = $1"))
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("owner by name"))?
+        .map(OwnerRow::into_owner)
+        .transpose()
+}
+
 /// Owners to choose from in forms and filters, by name.
 pub async fn all(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Owner>, AppError> {
     sqlx::query_as::<_, OwnerRow>(&format!("{SELECT} order by name limit $1"))

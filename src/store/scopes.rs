@@ -54,3 +54,31 @@ pub async fn ensure(conn: &mut AnyConnection, path: &ScopePath, kind: ScopeKind,
         .map_err(db_error("insert scope"))?;
     Ok(Scope { id, path: path.clone(), kind, description: String::new() })
 }
+
+/// Scopes at or below `under` (all when `None`), by path, a page at a time.
+pub async fn list(
+    conn: &mut AnyConnection,
+    under: Option<&ScopePath>,
+    page: &crate::domain::page::PageRequest,
+) -> Result<crate::domain::page::Page<Scope>, AppError> {
+    let size = page.size();
+    let filter = |sql: &mut super::Sql| {
+        sql.push(" where 1 = 1");
+        if let Some(under) = under {
+            sql.push(" and (path = ").bind(under.as_str().to_owned()).push(" or path like ").bind(super::below_pattern(under.as_str())).push(" escape '\\')");
+        }
+    };
+    let mut sql = super::Sql::new("select id, path, kind, description from scopes");
+    filter(&mut sql);
+    if let Some(after) = &page.after {
+        sql.push(" and path > (select path from scopes where id = ").bind(after.clone()).push(")");
+    }
+    sql.push(" order by path limit ").bind(i64::from(size) + 1);
+    let (text, args) = sql.into_parts();
+    let rows = sqlx::query_as_with::<_, ScopeRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list scopes"))?;
+    let (rows, next_cursor) = super::split_page(rows, size, |r| r.id.clone());
+    let mut count_sql = super::Sql::new("select count(*) from scopes");
+    filter(&mut count_sql);
+    let total = super::count(conn, count_sql, "count scopes").await?;
+    Ok(crate::domain::page::Page { items: rows.into_iter().map(ScopeRow::into_scope).collect::<Result<_, _>>()?, next_cursor, total })
+}

@@ -148,3 +148,28 @@ pub async fn set_status(conn: &mut AnyConnection, id: &str, status: ServiceStatu
     .map_err(db_error("set service status"))?;
     Ok(())
 }
+
+/// Records what template (and version) a service was provisioned from, and its environment.
+pub async fn set_provenance(conn: &mut AnyConnection, id: &str, template_id: &str, template_version: i64, env: &str) -> Result<(), AppError> {
+    sqlx::query("update services set template_id = $2, template_version = $3, env = $4 where id = $1")
+        .bind(id)
+        .bind(template_id)
+        .bind(template_version)
+        .bind(env)
+        .execute(conn)
+        .await
+        .map_err(db_error("set service provenance"))?;
+    Ok(())
+}
+
+/// Marks an active service decommissioned. False when it was not active: a concurrent
+/// decommission got there first (PostgreSQL makes this one wait for it) or it was done before.
+pub async fn claim_decommission(conn: &mut AnyConnection, id: &str, at: Timestamp) -> Result<bool, AppError> {
+    let done = sqlx::query("update services set status = 'decommissioned', updated_at = $2, decommissioned_at = $2 where id = $1 and status = 'active'")
+        .bind(id)
+        .bind(at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(db_error("decommission service"))?;
+    Ok(done.rows_affected() == 1)
+}

@@ -14,6 +14,7 @@ pub mod services;
 #[cfg(feature = "ssr")]
 pub mod session;
 pub mod settings;
+pub mod templates;
 
 use crate::domain::actor::Capability;
 use crate::domain::operator::SessionView;
@@ -106,6 +107,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/identities/:id/edit") view=identities::form::EditIdentityPage ssr=SsrMode::Async/>
                     <Route path=path!("/services") view=services::list::ServicesPage ssr=SsrMode::Async/>
                     <Route path=path!("/services/new") view=services::form::NewServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/services/provision") view=services::provision::ProvisionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/templates") view=templates::list::TemplatesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/templates/new") view=templates::propose::ProposeTemplatePage ssr=SsrMode::Async/>
+                    <Route path=path!("/templates/:id") view=templates::detail::TemplatePage ssr=SsrMode::Async/>
                     <Route path=path!("/services/:id") view=services::detail::ServicePage ssr=SsrMode::Async/>
                     <Route path=path!("/services/:id/edit") view=services::form::EditServicePage ssr=SsrMode::Async/>
                     <Route path=path!("/roles") view=roles::catalog::RolesPage ssr=SsrMode::Async/>
@@ -158,12 +163,15 @@ fn SideNav() -> impl IntoView {
                 <li class="nav-section">"Ledger"</li>
                 <li><A href="/identities">"Identities"</A></li>
                 <li><A href="/services">"Services"</A></li>
+                <li><A href="/templates">"Templates"</A></li>
                 <li class="nav-section">"Access"</li>
                 <li><A href="/roles">"Roles"</A></li>
                 <li><A href="/approvals">"Approvals"</A></li>
                 <li><A href="/matrix">"Assignment matrix"</A></li>
                 <li><A href="/access">"Who can…"</A></li>
                 <li><A href="/sod">"Separation of duties"</A></li>
+                <li class="nav-section">"Automation"</li>
+                <li><a href="/api/v1/docs/" rel="external">"API reference"</a></li>
                 <li class="nav-section">"Settings"</li>
                 <li><A href="/settings/account">"My account"</A></li>
                 <Transition fallback=|| ()>

@@ -32,7 +32,7 @@ const fn write(path: &'static str, access: Access) -> Rpc {
 }
 
 use Access::{Needs, Public, SignedIn};
-use Capability::{Administer, Decide, EditLedger, Propose, ReadLedger};
+use Capability::{Administer, Decide, Decommission, EditLedger, Propose, Provision, ReadLedger};
 
 pub const RPCS: &[Rpc] = &[
     read("/rpc/auth/session", Public),
@@ -55,6 +55,12 @@ pub const RPCS: &[Rpc] = &[
     read("/rpc/services/detail", Needs(ReadLedger)),
     write("/rpc/services/create", Needs(EditLedger)),
     write("/rpc/services/update", Needs(EditLedger)),
+    read("/rpc/services/preview", Needs(Provision)),
+    write("/rpc/services/provision", Needs(Provision)),
+    write("/rpc/services/decommission", Needs(Decommission)),
+    read("/rpc/templates/list", Needs(ReadLedger)),
+    read("/rpc/templates/detail", Needs(ReadLedger)),
+    write("/rpc/templates/propose", Needs(Propose)),
     read("/rpc/roles/catalog", Needs(ReadLedger)),
     read("/rpc/roles/detail", Needs(ReadLedger)),
     read("/rpc/roles/diff", Needs(ReadLedger)),

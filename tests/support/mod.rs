@@ -291,3 +291,11 @@ pub async fn sql(db: &TestDb, statement: &str) {
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.expect("connect");
     sqlx::query(statement).execute(&mut conn).await.expect("statement");
 }
+
+/// Runs a `select count(*) …` (or any single-integer query) against the test database.
+pub async fn count(db: &TestDb, query: &str) -> i64 {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.expect("connect");
+    sqlx::query_scalar(query).fetch_one(&mut conn).await.expect("count query")
+}

@@ -1,9 +1,12 @@
 use super::list::status_tone;
-use super::load_service;
+use super::{DecommissionService, load_service};
 use crate::domain::actor::Capability;
+use crate::domain::identity::IdentityStatus;
 use crate::domain::service::{ServiceDetail, ServiceStatus};
+use crate::ui::CsrfField;
 use crate::ui::IfCan;
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, History, Loading, PageHeader, Table};
+use crate::ui::components::{FieldError, FormError, submission_error};
 use crate::ui::format::{count, or_dash};
 use crate::ui::identities::list::IdentityRows;
 use leptos::prelude::*;
@@ -36,6 +39,7 @@ pub fn ServicePage() -> impl IntoView {
 fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let ServiceDetail { service, identities, history } = detail;
     let active = service.status == ServiceStatus::Active;
+    let live: Vec<String> = identities.items.iter().filter(|i| i.status != IdentityStatus::Retired).map(|i| i.name.clone()).collect();
     let more = (identities.next_cursor.is_some()).then(|| {
         view! {
             <p><A href=format!("/identities?service={}", service.id)>{format!("All {} identities of this service »", count(identities.total))}</A></p>
@@ -77,9 +81,51 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             }}
             {more}
         </section>
+        {active.then(|| {
+            view! {
+                <IfCan capability=Capability::Decommission>
+                    <DecommissionCard service_id=service.id.clone() service_name=service.name.clone() identities=live.clone() total=service.identity_count/>
+                </IfCan>
+            }
+        })}
         <section class="card">
             <h2>"History"</h2>
             <History events=history/>
+        </section>
+    }
+}
+
+/// Says exactly what will be retired before anything is, and asks for the name as confirmation.
+#[component]
+fn DecommissionCard(service_id: String, service_name: String, identities: Vec<String>, total: i64) -> impl IntoView {
+    let action = ServerAction::<DecommissionService>::new();
+    let error = submission_error(action);
+    let listed = identities.iter().map(|n| view! { <li><code>{n.clone()}</code></li> }).collect_view();
+    let more = (total > identities.len() as i64).then(|| view! { <li class="muted">{format!("… {} in all", total)}</li> });
+    view! {
+        <section class="card danger-zone" id="decommission">
+            <h2>"Decommission"</h2>
+            <p>"Retires every identity of this service, revokes their credentials and role assignments, and marks the service decommissioned — in one step, with a receipt in the audit log. It cannot be undone."</p>
+            <p>{format!("{} identities will be retired:", identities.len())}</p>
+            <ul class="compact-list">{listed}{more}</ul>
+            <ActionForm action attr:class="form-grid">
+                <CsrfField/>
+                <input type="hidden" name="id" value=service_id/>
+                <div class="field">
+                    <label for="decommission-confirm">{format!("Type {service_name} to confirm")}</label>
+                    <input id="decommission-confirm" type="text" name="confirm" required autocomplete="off" spellcheck="false"/>
+                    <FieldError error field="confirm"/>
+                </div>
+                <div class="field">
+                    <label for="decommission-reason">"Reason"</label>
+                    <input id="decommission-reason" type="text" name="reason" maxlength="500" placeholder="replaced by orders-v2"/>
+                    <FieldError error field="reason"/>
+                </div>
+                <div class="form-actions">
+                    <FormError error fields=&["confirm", "reason"]/>
+                    <button type="submit" class="button danger" disabled=action.pending()>"Decommission service"</button>
+                </div>
+            </ActionForm>
         </section>
     }
 }

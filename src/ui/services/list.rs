@@ -32,7 +32,10 @@ pub fn ServicesPage() -> impl IntoView {
         <Title text="Services"/>
         <PageHeader title="Services" subtitle="The applications that own machine identities.">
             <IfCan capability=Capability::EditLedger>
-                <A href="/services/new" attr:class="button primary">"New service"</A>
+                <A href="/services/new" attr:class="button">"New service"</A>
+            </IfCan>
+            <IfCan capability=Capability::Provision>
+                <A href="/services/provision" attr:class="button primary">"Provision from template"</A>
             </IfCan>
         </PageHeader>
         <Suspense fallback=Loading>

@@ -38,6 +38,7 @@ pub async fn create_token(
     scope_provision: Option<String>,
     scope_decommission: Option<String>,
     scope_report_usage: Option<String>,
+    scope_audit: Option<String>,
 ) -> Result<IssuedToken, AppError> {
     crate::ui::session::run(|store, actor| async move {
         let scopes = [
@@ -45,6 +46,7 @@ pub async fn create_token(
             (TokenScope::Provision, scope_provision),
             (TokenScope::Decommission, scope_decommission),
             (TokenScope::ReportUsage, scope_report_usage),
+            (TokenScope::Audit, scope_audit),
         ]
         .into_iter()
         .filter(|(_, on)| on.is_some())

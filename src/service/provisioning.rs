@@ -1,0 +1,359 @@
+//! Pipelines bring services to life from a template and retire them again, each in one
+//! transaction. Both are safe to retry: a repeated request gets the stored answer of the first.
+
+use super::require;
+use crate::domain::Timestamp;
+use crate::domain::actor::{Actor, Capability};
+use crate::domain::audit::{AuditEntry, AuditEvent};
+use crate::domain::identity::IdentityDraft;
+use crate::domain::labels::Labels;
+use crate::domain::name::{self, IdentityName};
+use crate::domain::owner::{Owner, OwnerStatus};
+use crate::domain::role::{Role, RoleStatus};
+use crate::domain::scope::{ScopeKind, ScopePath};
+use crate::domain::service::ServiceDraft;
+use crate::domain::template::{
+    DecommissionInput, DecommissionReceipt, PlannedIdentity, ProvisionInput, ProvisionRequest, Provisioned, ProvisionedGrant, ProvisionedIdentity,
+    RetiredIdentity, Template,
+};
+use crate::error::AppError;
+use crate::store::{self, Store, assignments, audit, credentials, identities, owners, roles, scopes, services, templates};
+use serde_json::json;
+use sqlx::AnyConnection;
+use std::collections::BTreeMap;
+
+/// What provisioning would create, for the console's preview. Reads only.
+pub async fn preview(store: &Store, actor: &Actor, input: &ProvisionInput) -> Result<Vec<PlannedIdentity>, AppError> {
+    require(actor, Capability::Provision)?;
+    let request = input.parse()?;
+    let mut conn = store.read().await?;
+    let template = template(&mut conn, &request.template).await?;
+    owner(&mut conn, &request.owner).await?;
+    active_roles(&mut conn, &template).await?;
+    template.definition.plan(&request.placement)
+}
+
+/// An `Idempotency-Key` as pipelines send it: a UUID, a build id, a hash.
+fn check_key(key: &str) -> Result<&str, AppError> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(AppError::invalid("Idempotency-Key", "The Idempotency-Key header must be 1 to 200 visible ASCII characters."));
+    }
+    Ok(key)
+}
+
+/// Creates the service, its scopes, identities and pinned grants from the template, in one
+/// transaction, and returns what it created.
+pub async fn provision(store: &Store, actor: &Actor, input: &ProvisionInput, idempotency_key: Option<&str>) -> Result<Provisioned, AppError> {
+    require(actor, Capability::Provision)?;
+    let request = input.parse()?;
+    let key = idempotency_key.map(check_key).transpose()?;
+    let hash = request.fingerprint();
+    // Concurrent retries race between the check and the insert; the loser fails on a unique
+    // constraint and, once the winner has committed, finds its record on the next round.
+    let mut attempt = 0;
+    loop {
+        if let Some(previous) = replay(store, key, &request, &hash).await? {
+            return Ok(previous);
+        }
+        match provision_once(store, actor, &request, key, &hash).await {
+            Err(AppError::Conflict { .. }) if attempt < 2 => attempt += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// The stored answer to an earlier identical request, or a conflict if the key or the service
+/// name was used for a different one.
+async fn replay(store: &Store, key: Option<&str>, request: &ProvisionRequest, hash: &str) -> Result<Option<Provisioned>, AppError> {
+    let mut conn = store.read().await?;
+    let name = request.placement.service.as_str();
+    let (record, clash) = match key {
+        Some(key) => match templates::provision_by_key(&mut conn, key).await? {
+            Some(record) => (Some(record), format!("Idempotency-Key {key} was already used for a different request; use a new key for new parameters.")),
+            None => (None, String::new()),
+        },
+        None => (None, String::new()),
+    };
+    let (record, clash) = match record {
+        Some(record) => (Some(record), clash),
+        None => (
+            templates::provision_by_service(&mut conn, name).await?,
+            format!("Service {name} was already provisioned with different parameters; decommission it or choose another name."),
+        ),
+    };
+    match record {
+        None => Ok(None),
+        Some(record) if record.request_hash == hash => {
+            let mut previous: Provisioned = serde_json::from_str(&record.response).map_err(|e| AppError::internal("stored provision", e))?;
+            previous.replayed = true;
+            Ok(Some(previous))
+        }
+        Some(_) => Err(AppError::conflict(None, clash)),
+    }
+}
+
+async fn template(conn: &mut AnyConnection, key: &str) -> Result<Template, AppError> {
+    templates::by_key(conn, key).await?.ok_or_else(|| AppError::invalid("template", format!("No template is called \"{key}\".")))
+}
+
+/// Pipelines know owners by name more often than by id; both are accepted.
+async fn owner(conn: &mut AnyConnection, key: &str) -> Result<Owner, AppError> {
+    let owner = match owners::by_id(conn, key).await? {
+        Some(owner) => Some(owner),
+        None => owners::by_name(conn, key).await?,
+    };
+    match owner {
+        None => Err(AppError::invalid("owner", format!("No owner has id or name \"{key}\"."))),
+        Some(owner) if owner.status == OwnerStatus::Disabled => Err(AppError::invalid("owner", format!("{} is disabled and cannot own services.", owner.name))),
+        Some(owner) => Ok(owner),
+    }
+}
+
+/// The template's roles by slug; a role retired since the template was approved stops it.
+async fn active_roles(conn: &mut AnyConnection, template: &Template) -> Result<BTreeMap<String, Role>, AppError> {
+    let mut found = BTreeMap::new();
+    for slug in template.definition.roles() {
+        match roles::by_slug(conn, &slug).await? {
+            Some(role) if role.status == RoleStatus::Active => {
+                found.insert(slug, role);
+            }
+            _ => {
+                return Err(AppError::invalid_state(format!(
+                    "Template {} grants role {slug}, which is retired or gone; propose a new template version first.",
+                    template.slug
+                )));
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest, key: Option<&str>, hash: &str) -> Result<Provisioned, AppError> {
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    let conn = tx.conn();
+    let template = template(conn, &request.template).await?;
+    let owner = owner(conn, &request.owner).await?;
+    let roles = active_roles(conn, &template).await?;
+    let plan = template.definition.plan(&request.placement)?;
+    let service_name = request.placement.service.clone();
+    let env = request.placement.env.as_str();
+    let draft = ServiceDraft {
+        display_name: if request.display_name.is_empty() { service_name.to_string() } else { request.display_name.clone() },
+        name: service_name,
+        description: request.description.clone(),
+        owner_id: owner.id.clone(),
+    };
+    let service_id = services::insert(conn, &draft, now).await?;
+    services::set_provenance(conn, &service_id, &template.id, template.current_version, env).await?;
+    let first = audit::append(
+        conn,
+        actor,
+        AuditEntry::new(
+            "service.create",
+            "service",
+            &service_id,
+            json!({ "after": { "name": draft.name.as_str(), "display_name": draft.display_name, "owner_id": owner.id, "env": env,
+                "template": template.slug, "template_version": template.current_version } }),
+        ),
+    )
+    .await?;
+
+    let mut scope_ids = BTreeMap::new();
+    for grant in plan.iter().flat_map(|p| &p.grants) {
+        if !scope_ids.contains_key(&grant.scope) {
+            let path = ScopePath::parse(&grant.scope).map_err(|e| AppError::internal("planned scope", e))?;
+            let scope = scopes::ensure(conn, &path, ScopeKind::Namespace, now).await?;
+            scope_ids.insert(grant.scope.clone(), scope.id);
+        }
+    }
+
+    let mut labels = Labels::default();
+    labels.insert("env", env);
+    labels.insert("template", &template.slug);
+    let mut created = Vec::with_capacity(plan.len());
+    for planned in &plan {
+        let identity_id = store::new_id();
+        let identity = IdentityDraft {
+            name: IdentityName::parse(&planned.name).map_err(|e| AppError::internal("planned identity", e))?,
+            kind: planned.kind,
+            owner_id: owner.id.clone(),
+            service_id: Some(service_id.clone()),
+            description: planned.description.clone(),
+            labels: labels.clone(),
+        };
+        identities::insert(conn, &identity_id, &identity, now).await?;
+        audit::append(
+            conn,
+            actor,
+            AuditEntry::new(
+                "identity.create",
+                "identity",
+                &identity_id,
+                json!({ "after": { "name": planned.name, "kind": planned.kind.as_str(), "owner_id": owner.id, "service_id": service_id,
+                    "template": template.slug } }),
+            )
+            .in_context(&service_id),
+        )
+        .await?;
+        let mut grants = Vec::with_capacity(planned.grants.len());
+        for grant in &planned.grants {
+            let role = &roles[&grant.role];
+            let assignment_id = store::new_id();
+            assignments::insert(
+                conn,
+                &assignments::NewAssignment {
+                    id: &assignment_id,
+                    identity_id: &identity_id,
+                    role_id: &role.id,
+                    role_version: role.current_version,
+                    scope_id: &scope_ids[&grant.scope],
+                    granted_by: &actor.name,
+                    // The approval behind a provisioned grant is the template's.
+                    change_request_id: template.approved_by.as_deref(),
+                    expires_at: None,
+                },
+                now,
+            )
+            .await?;
+            audit::append(
+                conn,
+                actor,
+                AuditEntry::new(
+                    "assignment.grant",
+                    "assignment",
+                    &assignment_id,
+                    json!({ "identity": planned.name, "role": role.slug, "version": role.current_version, "scope": grant.scope,
+                        "template": template.slug, "template_version": template.current_version }),
+                )
+                .in_context(&identity_id),
+            )
+            .await?;
+            grants.push(ProvisionedGrant {
+                assignment_id,
+                role_id: role.id.clone(),
+                role: role.slug.clone(),
+                role_version: role.current_version,
+                scope: grant.scope.clone(),
+            });
+        }
+        created.push(ProvisionedIdentity { id: identity_id, name: planned.name.clone(), kind: planned.kind, grants });
+    }
+    let last = audit::append(
+        conn,
+        actor,
+        AuditEntry::new(
+            "service.provision",
+            "service",
+            &service_id,
+            json!({ "template": template.slug, "template_version": template.current_version, "env": env,
+                "identities": created.len(), "grants": created.iter().map(|i| i.grants.len()).sum::<usize>(), "idempotency_key": key }),
+        ),
+    )
+    .await?;
+    let result = Provisioned {
+        service_id: service_id.clone(),
+        service: draft.name.to_string(),
+        env: env.to_owned(),
+        template: template.slug.clone(),
+        template_version: template.current_version,
+        identities: created,
+        scopes: scope_ids.into_keys().collect(),
+        audit_from_seq: first.seq,
+        audit_to_seq: last.seq,
+        provisioned_at: now,
+        replayed: false,
+    };
+    let response = serde_json::to_string(&result).map_err(|e| AppError::internal("encode provision", e))?;
+    templates::record_provision(
+        conn,
+        &templates::NewProvision { service_name: draft.name.as_str(), idempotency_key: key, request_hash: hash, service_id: &service_id, response: &response },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+async fn stored_receipt(conn: &mut AnyConnection, service_id: &str) -> Result<Option<DecommissionReceipt>, AppError> {
+    let Some(text) = templates::receipt(conn, service_id).await? else { return Ok(None) };
+    let mut receipt: DecommissionReceipt = serde_json::from_str(&text).map_err(|e| AppError::internal("stored receipt", e))?;
+    receipt.replayed = true;
+    Ok(Some(receipt))
+}
+
+/// Retires every identity of the service, revokes their credentials and assignments, marks the
+/// service decommissioned, all in one transaction, and returns the receipt.
+pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input: &DecommissionInput) -> Result<DecommissionReceipt, AppError> {
+    require(actor, Capability::Decommission)?;
+    let reason = name::text(&input.reason, "Reason", 500, false).map_err(|e| AppError::invalid("reason", e))?;
+    let reason = if reason.is_empty() { "service decommissioned".to_owned() } else { reason };
+    if let Some(receipt) = stored_receipt(&mut *store.read().await?, service_id).await? {
+        return Ok(receipt);
+    }
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    let conn = tx.conn();
+    let service = services::by_id(conn, service_id).await?.ok_or_else(|| AppError::not_found("Service", service_id))?;
+    if !services::claim_decommission(conn, service_id, now).await? {
+        drop(tx);
+        return match stored_receipt(&mut *store.read().await?, service_id).await? {
+            Some(receipt) => Ok(receipt),
+            None => Err(AppError::invalid_state(format!("Service {} is already decommissioned.", service.name))),
+        };
+    }
+    let ended = assignments::revoke_all_of_service(conn, service_id, &actor.name, now, &reason).await?;
+    let revoked = credentials::revoke_all_of_service(conn, service_id, now, &reason).await?;
+    let retired = identities::retire_all_of_service(conn, service_id, now).await?;
+    let mut first: Option<AuditEvent> = None;
+    for (id, name) in &retired {
+        let event = audit::append(
+            conn,
+            actor,
+            AuditEntry::new(
+                "identity.retire",
+                "identity",
+                id,
+                json!({
+                    "changes": { "status": { "to": "retired" } },
+                    "reason": reason,
+                    "name": name,
+                    "credentials_revoked": revoked.iter().filter(|c| &c.identity_id == id).count(),
+                    "assignments_revoked": ended.iter().filter(|a| &a.identity_id == id).count(),
+                }),
+            )
+            .in_context(service_id),
+        )
+        .await?;
+        first.get_or_insert(event);
+    }
+    let last = audit::append(
+        conn,
+        actor,
+        AuditEntry::new(
+            "service.decommission",
+            "service",
+            service_id,
+            json!({ "reason": reason, "identities_retired": retired.len(), "credentials_revoked": revoked.len(), "assignments_revoked": ended.len() }),
+        ),
+    )
+    .await?;
+    let receipt = DecommissionReceipt {
+        service_id: service_id.to_owned(),
+        service: service.name,
+        decommissioned_at: now,
+        reason,
+        identities_retired: retired.into_iter().map(|(id, name)| RetiredIdentity { id, name }).collect(),
+        credentials_revoked: revoked,
+        assignments_revoked: ended,
+        audit_from_seq: first.as_ref().map_or(last.seq, |e| e.seq),
+        audit_to_seq: last.seq,
+        chain_hash: last.hash.clone(),
+        replayed: false,
+    };
+    let text = serde_json::to_string(&receipt).map_err(|e| AppError::internal("encode receipt", e))?;
+    templates::record_receipt(conn, service_id, &text, now).await?;
+    tx.commit().await?;
+    Ok(receipt)
+}
