@@ -34,7 +34,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NHIDB_DATABASE_URL ?= sqlite://nhidb.sqlite
 export NHIDB_ADDR ?= 127.0.0.1:3000
 
-.PHONY: run test tools test-tools build release wasm-opt test-release test-rust test-browser bench clean-db help
+.PHONY: run test tools test-tools build release wasm-opt test-release test-rust test-browser api-fuzz bench clean-db help
 
 help:
 	@echo "make run           build, migrate, seed demo data (first run) and serve http://$(NHIDB_ADDR)"
@@ -43,6 +43,7 @@ help:
 	@echo "make test-rust     only the Rust tests;  make test-browser  only the debug browser tests"
 	@echo "make release       optimised build (installs wasm-opt from crates.io once) into target/site-release"
 	@echo "make test-release  browser test proving the release bundle hydrates"
+	@echo "make api-fuzz      schemathesis against /api/v1/openapi.json of a running server (part of make test)"
 	@echo "make bench         generate 1M identities / 5M assignments once, print discoverability latencies"
 	@echo "                   (PostgreSQL too if NHIDB_BENCH_POSTGRES_URL is set)"
 	@echo "make clean-db      delete the local SQLite database"
@@ -68,13 +69,23 @@ test-tools:
 	@[ -f end2end/node_modules/.installed ] && [ end2end/node_modules/.installed -nt end2end/package-lock.json ] \
 		|| { npm ci --prefix end2end --no-audit --no-fund && touch end2end/node_modules/.installed; }
 
-test: test-tools test-rust test-browser test-release
+test: test-tools test-rust test-browser api-fuzz test-release
 
 test-rust: tools
 	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test --features ssr
 
 test-browser: build test-tools
 	NHIDB_BIN=$(BIN) NHIDB_SITE_ROOT=$(SITE_ROOT) npm --prefix end2end test
+
+# schemathesis (PyPI) in its own virtualenv outside the clone, pinned.
+SCHEMATHESIS_VERSION := 4.32.5
+FUZZ_VENV := $(HOME)/.cache/nhidb/schemathesis
+FUZZ_EXAMPLES ?= 80
+
+api-fuzz: build
+	@$(FUZZ_VENV)/bin/schemathesis --version 2>/dev/null | grep -q " $(SCHEMATHESIS_VERSION)$$" \
+		|| { python3 -m venv $(FUZZ_VENV) && $(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION); }
+	NHIDB_BIN=$(BIN) NHIDB_SITE_ROOT=$(SITE_ROOT) SCHEMATHESIS=$(FUZZ_VENV)/bin/schemathesis FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) end2end/api-fuzz.sh
 
 wasm-opt:
 	@wasm-opt --version 2>/dev/null | grep -q "version $(WASM_OPT_VERSION)" || cargo install wasm-opt --locked

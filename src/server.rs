@@ -53,6 +53,8 @@ pub fn router(state: AppState) -> Router {
     // then sign-in for pages, then the server-function guard.
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/downloads/hygiene/{file}", get(crate::web::downloads::hygiene_csv))
+        .route("/downloads/export.zip", get(crate::web::downloads::export_zip))
         .nest(crate::api::PREFIX, crate::api::router(state.clone()))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -66,11 +68,23 @@ pub fn router(state: AppState) -> Router {
 
 /// Housekeeping that must happen even when nobody looks: pending change requests whose time ran
 /// out are closed, and grants whose time ran out recorded (both audited), every minute.
-pub fn spawn_housekeeping(store: crate::store::Store) {
+/// Hygiene findings are recomputed every `hygiene_every` and today's counts recorded for the
+/// dashboard's trend.
+pub fn spawn_housekeeping(store: crate::store::Store, hygiene: crate::domain::hygiene::HygienePolicy, hygiene_every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut last_hygiene: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
+            if last_hygiene.is_none_or(|at| at.elapsed() >= hygiene_every) {
+                last_hygiene = Some(std::time::Instant::now());
+                match crate::service::hygiene::record(&store, &hygiene).await {
+                    Ok(counts) => {
+                        tracing::info!(open = counts.iter().filter(|(k, _)| k.is_problem()).map(|(_, n)| n).sum::<i64>(), "hygiene findings recorded")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "hygiene run failed; will retry"),
+                }
+            }
             match crate::service::changes::expire_due(&store).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "closed change requests whose time ran out"),

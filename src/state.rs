@@ -16,6 +16,8 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy in front of nhidb.
     pub trust_proxy: bool,
+    /// The windows of the hygiene reports.
+    pub hygiene: crate::domain::hygiene::HygienePolicy,
 }
 
 #[derive(Clone)]

@@ -12,6 +12,8 @@ store_tests!(
     audit_verify_names_the_tampered_sequence_and_fails,
     an_acknowledged_write_survives_sigkill,
     roles_plan_prints_the_exact_diff_and_apply_only_files_requests,
+    export_then_verify_from_the_command_line,
+    the_client_mode_provisions_and_decommissions_with_exit_codes,
 );
 
 fn nhidb(db: &TestDb) -> Command {
@@ -143,4 +145,56 @@ async fn roles_plan_prints_the_exact_diff_and_apply_only_files_requests(db: Test
 
     let again = nhidb(&db).args(["roles", "apply"]).arg(&file).output().await.unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing to file"), "applying twice files nothing new");
+}
+
+async fn export_then_verify_from_the_command_line(db: TestDb) {
+    nhidb::service::seed::demo(&db.store, 30, &|_| {}).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("evidence.zip");
+    let out = nhidb(&db).args(["export", "--quiet", "--out"]).arg(&zip).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("exported "));
+    let out = nhidb(&db).args(["export", "verify"]).arg(&zip).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok ("));
+    // Exporting into the same file again is refused instead of overwriting evidence.
+    let again = nhidb(&db).args(["export", "--quiet", "--out"]).arg(&zip).output().await.unwrap();
+    assert_eq!(again.status.code(), Some(2));
+}
+
+async fn the_client_mode_provisions_and_decommissions_with_exit_codes(db: TestDb) {
+    nhidb::service::seed::demo(&db.store, 0, &|_| {}).await.unwrap();
+    let app = support::spawn_app(&db).await;
+    let token = app.token(&["provision", "decommission", "read"]).await;
+    let client = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nhidb"));
+        cmd.args(["--server", &app.base, "--output", "json"]).args(args).env("NHIDB_TOKEN", &token).env_remove("NHIDB_DATABASE_URL").kill_on_drop(true);
+        cmd
+    };
+    let provision =
+        ["service", "provision", "--template", "web-api", "--name", "cli-api", "--env", "prod", "--owner", "payments-team", "--idempotency-key", "ci-1"];
+    let out = client(&provision).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done["identities"].as_array().unwrap().len(), 3);
+    // A retry (the CI job re-run) gets the same answer.
+    let again: serde_json::Value = serde_json::from_slice(&client(&provision).output().await.unwrap().stdout).unwrap();
+    assert_eq!(again["service_id"], done["service_id"]);
+    assert_eq!(again["replayed"], true);
+    // Refused by the server: exit 1 with the error code.
+    let bad = client(&["service", "provision", "--template", "nope", "--name", "x-api", "--env", "prod", "--owner", "payments-team"]).output().await.unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("NHI-VAL-001"));
+    // By name, as a pipeline knows it.
+    let out = client(&["service", "decommission", "cli-api", "--reason", "test"]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let receipt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(receipt["identities_retired"].as_array().unwrap().len(), 3);
+    // No token: a usage mistake, exit 2; nothing listening: exit 3.
+    let mut no_token = client(&["service", "get", "cli-api"]);
+    no_token.env_remove("NHIDB_TOKEN");
+    assert_eq!(no_token.output().await.unwrap().status.code(), Some(2));
+    let mut nowhere = Command::new(env!("CARGO_BIN_EXE_nhidb"));
+    nowhere.args(["--server", "http://127.0.0.1:9", "service", "get", "x"]).env("NHIDB_TOKEN", "nhidb_x");
+    assert_eq!(nowhere.output().await.unwrap().status.code(), Some(3));
 }

@@ -4,6 +4,7 @@ use super::extract::ApiQuery;
 use super::{ApiActor, ApiError};
 use crate::domain::audit::{AuditEvent, ChainStatus};
 use crate::domain::credential::Credential;
+use crate::domain::hygiene::{Finding, FindingQuery, HygieneSummary};
 use crate::domain::identity::{Identity, IdentityDetail, IdentityQuery};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::scope::Scope;
@@ -107,4 +108,17 @@ pub async fn audit_events(
 pub async fn audit_verify(State(state): State<AppState>, Extension(ApiActor(actor)): Extension<ApiActor>) -> Result<Json<ChainStatus>, ApiError> {
     let report = service::audit::verify(&state.store, &actor).await?;
     Ok(Json(ChainStatus::from(report)))
+}
+
+pub async fn hygiene_summary(State(state): State<AppState>, Extension(ApiActor(actor)): Extension<ApiActor>) -> Result<Json<HygieneSummary>, ApiError> {
+    Ok(Json(service::hygiene::summary(&state.store, &actor, &state.config.hygiene).await?))
+}
+
+pub async fn hygiene_report(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path(kind): Path<String>,
+    ApiQuery(query): ApiQuery<FindingQuery>,
+) -> Result<Json<Page<Finding>>, ApiError> {
+    Ok(Json(service::hygiene::report(&state.store, &actor, &kind, &query, &state.config.hygiene).await?))
 }

@@ -272,6 +272,26 @@ fn routes() -> Routes {
         )
         .add(
             Method::GET,
+            "/hygiene",
+            Some(ReadLedger),
+            doc("hygiene", "Open hygiene findings per kind, with the windows used").ok::<crate::domain::hygiene::HygieneSummary>(),
+            ledger::hygiene_summary,
+        )
+        .add(
+            Method::GET,
+            "/hygiene/{kind}",
+            Some(ReadLedger),
+            doc("hygiene", "One hygiene report, a page at a time")
+                .describe(
+                    "kind: orphan_owner, orphan_service, unassigned, dormant, credential_expired, credential_expiring, \
+                     credential_unrotated, credential_unused, sod_violation, privileged_holder, outdated_version.",
+                )
+                .query::<crate::domain::hygiene::FindingQuery>()
+                .ok::<Page<crate::domain::hygiene::Finding>>(),
+            ledger::hygiene_report,
+        )
+        .add(
+            Method::GET,
             "/audit",
             Some(Audit),
             doc("audit", "Audit events in sequence order").query::<ledger::AuditQuery>().ok::<Page<AuditEvent>>(),

@@ -5,6 +5,7 @@
 mod access;
 mod bench;
 mod client;
+mod export;
 mod roles;
 
 use crate::domain::access::{AccessPolicy, ThrottlePolicy};
@@ -33,6 +34,9 @@ pub struct Cli {
     #[command(flatten)]
     pub client: client::ClientArgs,
 
+    #[command(flatten)]
+    pub hygiene: HygieneArgs,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -60,6 +64,8 @@ pub enum Command {
     /// Generate the benchmark ledger (1M identities, 5M assignments) and measure the
     /// discoverability functions; see `make bench`.
     Bench(bench::BenchArgs),
+    /// Write a compliance export bundle (CSV + JSON + manifest.json), or verify one offline.
+    Export(export::ExportArgs),
     /// Client mode (needs --server): provision, decommission or show a service through the API.
     #[command(subcommand)]
     Service(client::ServiceCommand),
@@ -113,6 +119,34 @@ impl ServeArgs {
             },
             public_url: self.public_url.clone(),
             trust_proxy: self.trust_proxy,
+            hygiene: Default::default(),
+        }
+    }
+}
+
+/// The windows of the hygiene reports (server, exports).
+#[derive(Debug, Args)]
+pub struct HygieneArgs {
+    /// An active identity not seen for this many days is dormant.
+    #[arg(long, env = "NHIDB_HYGIENE_DORMANT_DAYS", default_value_t = 90, global = true)]
+    pub dormant_days: i64,
+    /// Report credentials expiring within this many days.
+    #[arg(long, env = "NHIDB_HYGIENE_EXPIRING_DAYS", default_value_t = 30, global = true)]
+    pub expiring_days: i64,
+    /// Report credentials not rotated within this many days.
+    #[arg(long, env = "NHIDB_HYGIENE_ROTATION_DAYS", default_value_t = 180, global = true)]
+    pub rotation_days: i64,
+    /// How often the server recomputes findings and records them for the dashboard's trend.
+    #[arg(long, env = "NHIDB_HYGIENE_INTERVAL_MINUTES", default_value_t = 60, global = true)]
+    pub hygiene_interval_minutes: u64,
+}
+
+impl HygieneArgs {
+    pub fn policy(&self) -> crate::domain::hygiene::HygienePolicy {
+        crate::domain::hygiene::HygienePolicy {
+            dormant_days: self.dormant_days.max(1),
+            expiring_days: self.expiring_days.max(1),
+            rotation_days: self.rotation_days.max(1),
         }
     }
 }
@@ -181,6 +215,8 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         Command::Token(command) => access::token(&open(cli).await?, command).await,
         Command::Roles(command) => roles::roles(&open(cli).await?, command).await,
         Command::Bench(args) => bench::bench(&open(cli).await?, &cli.database_url, args).await,
+        Command::Export(args) if args.command.is_some() => export::export(None, &cli.hygiene.policy(), args).await,
+        Command::Export(args) => export::export(Some(&open(cli).await?), &cli.hygiene.policy(), args).await,
         Command::Service(command) => Ok(client::service(&cli.client, command).await),
         Command::Usage(command) => Ok(client::usage(&cli.client, command).await),
     }
@@ -189,7 +225,8 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
     let store = open(cli).await?;
     let config = ServerConfig { addr: args.addr, site_root: args.site_root.clone() };
-    let web = args.web_config();
+    let mut web = args.web_config();
+    web.hygiene = cli.hygiene.policy();
     let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("Cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     if let Some(token) = service::bootstrap::prepare(&store, &web.access).await.map_err(|e| e.to_string())? {
@@ -201,7 +238,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
         );
     }
     tracing::info!(database = store.backend().name(), "nhidb listening on http://{local}");
-    server::spawn_housekeeping(store.clone());
+    server::spawn_housekeeping(store.clone(), web.hygiene, std::time::Duration::from_secs(cli.hygiene.hygiene_interval_minutes.max(1) * 60));
     let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
     server::serve(state, listener).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)

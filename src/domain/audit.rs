@@ -329,3 +329,61 @@ mod tests {
         assert_eq!(e.canonical(), r#"[1,"1970-01-01T00:00:01.000000Z","system","system","test","identity.create","identity","id1",null,"{\"n\":1}"]"#);
     }
 }
+
+/// The audit page's filters; every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Part of the actor's name, or an actor id.
+    pub actor: Option<String>,
+    /// An action (`role.create`) or its family (`role`).
+    pub action: Option<String>,
+    /// A subject id (or the context it happened in: an identity's credentials, say).
+    pub subject: Option<String>,
+    pub from: Option<super::Timestamp>,
+    pub to: Option<super::Timestamp>,
+}
+
+/// The audit page as addressed by its URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub subject: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Show events before this sequence number (the next page).
+    pub before: Option<String>,
+}
+
+impl AuditQuery {
+    pub fn to_filter(&self) -> Result<(AuditFilter, Option<i64>), crate::error::AppError> {
+        use super::page::present;
+        let mut problems = crate::error::Problems::new();
+        let from = present(&self.from).and_then(|t| problems.check("from", super::Timestamp::parse_user_input(t)));
+        // A date as the end of a range means the whole of that day; as its start, its beginning.
+        let from = from.map(|t| if self.from.as_deref().is_some_and(|f| f.trim().len() == 10) { t.plus_seconds(-(24 * 3600 - 1)) } else { t });
+        let to = present(&self.to).and_then(|t| problems.check("to", super::Timestamp::parse_user_input(t)));
+        let before = present(&self.before).and_then(|b| problems.check("before", b.parse::<i64>().map_err(|_| "before is a sequence number.".to_owned())));
+        problems.into_result()?;
+        Ok((
+            AuditFilter {
+                actor: present(&self.actor).map(str::to_owned),
+                action: present(&self.action).map(str::to_owned),
+                subject: present(&self.subject).map(str::to_owned),
+                from,
+                to,
+            },
+            before,
+        ))
+    }
+}
+
+/// One page of the audit page, newest first, with the chain's recorded head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// `before` for the next page.
+    pub next_before: Option<i64>,
+    pub head_seq: i64,
+    pub head_hash: String,
+}

@@ -46,3 +46,19 @@ pub async fn events(store: &Store, actor: &Actor, after: Option<&str>, limit: Op
     let next_cursor = items.last().filter(|last| last.seq < head).map(|last| last.seq.to_string());
     Ok(Page { items, next_cursor, total: head })
 }
+
+/// The audit page: events matching the filter, newest first, 50 at a time.
+pub async fn search(store: &Store, actor: &Actor, query: &crate::domain::audit::AuditQuery) -> Result<crate::domain::audit::AuditPage, AppError> {
+    require(actor, Capability::Audit)?;
+    let (filter, before) = query.to_filter()?;
+    let mut conn = store.read().await?;
+    let (head_seq, head_hash) = audit::head(&mut conn).await?;
+    let mut events = audit::search(&mut conn, &filter, before, 51).await?;
+    let next_before = if events.len() > 50 {
+        events.truncate(50);
+        events.last().map(|e| e.seq)
+    } else {
+        None
+    };
+    Ok(crate::domain::audit::AuditPage { events, next_before, head_seq, head_hash })
+}

@@ -9,6 +9,8 @@ pub mod bench;
 pub mod bootstrap;
 pub mod changes;
 pub mod credentials;
+pub mod export;
+pub mod hygiene;
 pub mod identities;
 pub mod matrix;
 pub mod operators;

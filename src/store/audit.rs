@@ -123,3 +123,43 @@ pub async fn about(conn: &mut AnyConnection, id: &str, limit: i64) -> Result<Vec
     .map(EventRow::into_event)
     .collect()
 }
+
+/// Events matching `filter`, newest first, a page at a time (`before`: a sequence number).
+pub async fn search(
+    conn: &mut AnyConnection,
+    filter: &crate::domain::audit::AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, AppError> {
+    let mut sql = super::Sql::new(SELECT);
+    sql.push(" where 1 = 1");
+    if let Some(actor) = &filter.actor {
+        let pattern = super::contains_pattern(actor);
+        sql.push(" and (lower(actor_name) like ").bind(pattern).push(" escape '\\' or actor_id = ").bind(actor.clone()).push(")");
+    }
+    if let Some(action) = &filter.action {
+        // "role" finds role.create, role.version, …; "role.create" just that.
+        sql.push(" and (action = ").bind(action.clone()).push(" or action like ").bind(format!("{}.%", action.replace(['%', '_'], ""))).push(")");
+    }
+    if let Some(subject) = &filter.subject {
+        sql.push(" and (subject_id = ").bind(subject.clone()).push(" or context_id = ").bind(subject.clone()).push(")");
+    }
+    if let Some(from) = &filter.from {
+        sql.push(" and at >= ").bind(from.to_rfc3339());
+    }
+    if let Some(to) = &filter.to {
+        sql.push(" and at <= ").bind(to.to_rfc3339());
+    }
+    if let Some(before) = before {
+        sql.push(" and seq < ").bind(before);
+    }
+    sql.push(" order by seq desc limit ").bind(limit);
+    let (text, args) = sql.into_parts();
+    sqlx::query_as_with::<_, EventRow, _>(&text, args)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("search audit events"))?
+        .into_iter()
+        .map(EventRow::into_event)
+        .collect()
+}

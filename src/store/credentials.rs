@@ -181,3 +181,15 @@ pub async fn record_usage(conn: &mut AnyConnection, uses: &[(String, Timestamp)]
     }
     Ok(matched)
 }
+
+/// Expiry times of live credentials expiring in (from, to], soonest first.
+pub async fn expiring_between(conn: &mut AnyConnection, from: Timestamp, to: Timestamp) -> Result<Vec<Timestamp>, AppError> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("select expires_at from credentials where revoked_at is null and expires_at > $1 and expires_at <= $2 order by expires_at")
+            .bind(from.to_rfc3339())
+            .bind(to.to_rfc3339())
+            .fetch_all(conn)
+            .await
+            .map_err(db_error("expiring credentials"))?;
+    rows.iter().map(|t| ts(t)).collect()
+}

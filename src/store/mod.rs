@@ -13,7 +13,9 @@ pub mod bench;
 pub mod bootstrap;
 pub mod changes;
 pub mod credentials;
+pub mod export;
 pub mod holder_cache;
+pub mod hygiene;
 pub mod identities;
 pub mod operators;
 pub mod owners;
@@ -82,6 +84,17 @@ impl WriteTx {
 
     pub async fn commit(self) -> Result<(), AppError> {
         self.tx.commit().await.map_err(|e| AppError::internal("commit", e))
+    }
+}
+
+/// A read-only snapshot; dropping it ends it.
+pub struct ReadTx {
+    tx: Transaction<'static, Any>,
+}
+
+impl ReadTx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
     }
 }
 
@@ -252,6 +265,18 @@ impl Store {
                 Ok(WriteTx { tx, _writer: None })
             }
         }
+    }
+
+    /// A read-only transaction seeing one consistent moment of the database (long exports):
+    /// SQLite's deferred transaction keeps its WAL snapshot; PostgreSQL gets repeatable read.
+    /// Writers are not blocked by it on either backend.
+    pub async fn begin_read(&self) -> Result<ReadTx, AppError> {
+        let begin = match self.backend {
+            Backend::Sqlite => "begin deferred",
+            Backend::Postgres => "begin isolation level repeatable read, read only",
+        };
+        let tx = self.pool.begin_with(begin).await.map_err(db_error("begin read"))?;
+        Ok(ReadTx { tx })
     }
 
     /// The durability settings a connection actually runs with (SQLite only; PostgreSQL's are

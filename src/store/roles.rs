@@ -374,3 +374,17 @@ pub async fn all_with_current(conn: &mut AnyConnection) -> Result<Vec<(Role, Rol
     }
     Ok(out)
 }
+
+/// The roles with the most live holders: (role id, slug, holders), most first.
+pub async fn top_by_holders(conn: &mut AnyConnection, now: Timestamp, limit: i64) -> Result<Vec<(String, String, i64)>, AppError> {
+    sqlx::query_as(
+        "select r.id, r.slug, count(*) as holders from assignments a join roles r on r.id = a.role_id \
+         where a.revoked_at is null and (a.expires_at is null or a.expires_at > $1) \
+         group by r.id, r.slug order by holders desc, r.slug limit $2",
+    )
+    .bind(now.to_rfc3339())
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("top roles by holders"))
+}

@@ -3,10 +3,13 @@
 
 pub mod access;
 pub mod approvals;
+pub mod audit;
 pub mod auth;
 pub mod components;
+pub mod exports;
 pub mod format;
 pub mod home;
+pub mod hygiene;
 pub mod identities;
 pub mod roles;
 pub mod rpc;
@@ -121,6 +124,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access") view=access::discover::AccessPage ssr=SsrMode::Async/>
                     <Route path=path!("/sod") view=access::sod::SodPage ssr=SsrMode::Async/>
                     <Route path=path!("/matrix") view=access::matrix::MatrixPage ssr=SsrMode::Async/>
+                    <Route path=path!("/hygiene") view=hygiene::HygienePage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/exports") view=exports::ExportsPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals") view=approvals::queue::ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals/:id") view=approvals::review::ReviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/policy") view=settings::policy::PolicyPage ssr=SsrMode::Async/>
@@ -170,6 +176,10 @@ fn SideNav() -> impl IntoView {
                 <li><A href="/matrix">"Assignment matrix"</A></li>
                 <li><A href="/access">"Who can…"</A></li>
                 <li><A href="/sod">"Separation of duties"</A></li>
+                <li class="nav-section">"Evidence"</li>
+                <li><A href="/hygiene">"Hygiene"</A></li>
+                <li><A href="/audit">"Audit log"</A></li>
+                <li><A href="/exports">"Exports"</A></li>
                 <li class="nav-section">"Automation"</li>
                 <li><a href="/api/v1/docs/" rel="external">"API reference"</a></li>
                 <li class="nav-section">"Settings"</li>

@@ -32,7 +32,7 @@ const fn write(path: &'static str, access: Access) -> Rpc {
 }
 
 use Access::{Needs, Public, SignedIn};
-use Capability::{Administer, Decide, Decommission, EditLedger, Propose, Provision, ReadLedger};
+use Capability::{Administer, Audit, Decide, Decommission, EditLedger, Propose, Provision, ReadLedger};
 
 pub const RPCS: &[Rpc] = &[
     read("/rpc/auth/session", Public),
@@ -59,6 +59,10 @@ pub const RPCS: &[Rpc] = &[
     write("/rpc/services/provision", Needs(Provision)),
     write("/rpc/services/decommission", Needs(Decommission)),
     read("/rpc/templates/list", Needs(ReadLedger)),
+    read("/rpc/hygiene/summary", Needs(ReadLedger)),
+    read("/rpc/audit/search", Needs(Audit)),
+    read("/rpc/audit/verify", Needs(Audit)),
+    read("/rpc/hygiene/report", Needs(ReadLedger)),
     read("/rpc/templates/detail", Needs(ReadLedger)),
     write("/rpc/templates/propose", Needs(Propose)),
     read("/rpc/roles/catalog", Needs(ReadLedger)),

@@ -4,6 +4,7 @@
 //! deny-by-default for endpoints and the browser-facing protections.
 
 pub mod cookie;
+pub mod downloads;
 pub mod guard;
 pub mod headers;
 

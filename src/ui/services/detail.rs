@@ -6,7 +6,7 @@ use crate::domain::service::{ServiceDetail, ServiceStatus};
 use crate::ui::CsrfField;
 use crate::ui::IfCan;
 use crate::ui::components::{Badge, EmptyState, ErrorNotice, History, Loading, PageHeader, Table};
-use crate::ui::components::{FieldError, FormError, submission_error};
+use crate::ui::components::{FieldError, FormError, submission_error, successes};
 use crate::ui::format::{count, or_dash};
 use crate::ui::identities::list::IdentityRows;
 use leptos::prelude::*;
@@ -18,12 +18,15 @@ use leptos_router::hooks::use_params_map;
 pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let detail = Resource::new(move || id.get(), load_service);
+    // Decommissioning reloads the page's data: the same URL now shows a decommissioned service.
+    let decommission = ServerAction::<DecommissionService>::new();
+    let done = successes(decommission);
+    let detail = Resource::new(move || (id.get(), done.get()), |(id, _)| load_service(id));
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(detail) => view! { <ServiceView detail/> }.into_any(),
+                    Ok(detail) => view! { <ServiceView detail decommission/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Service"/>
                         <PageHeader title="Service"/>
@@ -36,7 +39,7 @@ pub fn ServicePage() -> impl IntoView {
 }
 
 #[component]
-fn ServiceView(detail: ServiceDetail) -> impl IntoView {
+fn ServiceView(detail: ServiceDetail, decommission: ServerAction<DecommissionService>) -> impl IntoView {
     let ServiceDetail { service, identities, history } = detail;
     let active = service.status == ServiceStatus::Active;
     let live: Vec<String> = identities.items.iter().filter(|i| i.status != IdentityStatus::Retired).map(|i| i.name.clone()).collect();
@@ -84,7 +87,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
         {active.then(|| {
             view! {
                 <IfCan capability=Capability::Decommission>
-                    <DecommissionCard service_id=service.id.clone() service_name=service.name.clone() identities=live.clone() total=service.identity_count/>
+                    <DecommissionCard action=decommission service_id=service.id.clone() service_name=service.name.clone() identities=live.clone() total=service.identity_count/>
                 </IfCan>
             }
         })}
@@ -97,8 +100,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
 
 /// Says exactly what will be retired before anything is, and asks for the name as confirmation.
 #[component]
-fn DecommissionCard(service_id: String, service_name: String, identities: Vec<String>, total: i64) -> impl IntoView {
-    let action = ServerAction::<DecommissionService>::new();
+fn DecommissionCard(action: ServerAction<DecommissionService>, service_id: String, service_name: String, identities: Vec<String>, total: i64) -> impl IntoView {
     let error = submission_error(action);
     let listed = identities.iter().map(|n| view! { <li><code>{n.clone()}</code></li> }).collect_view();
     let more = (total > identities.len() as i64).then(|| view! { <li class="muted">{format!("… {} in all", total)}</li> });

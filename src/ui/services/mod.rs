@@ -81,7 +81,6 @@ pub async fn decommission_service(_csrf: String, id: String, confirm: String, re
         }
         let input = crate::domain::template::DecommissionInput { reason };
         crate::service::provisioning::decommission(&store, &actor, &id, &input).await?;
-        leptos_axum::redirect(&format!("/services/{id}"));
         Ok(id)
     })
     .await

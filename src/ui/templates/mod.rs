@@ -5,7 +5,7 @@ pub mod detail;
 pub mod list;
 pub mod propose;
 
-use crate::domain::template::{Template, TemplateDefinition, TemplateDetail, TemplateInput};
+use crate::domain::template::{Template, TemplateDetail};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -23,9 +23,9 @@ pub async fn load_template(id: String) -> Result<TemplateDetail, AppError> {
 #[server(prefix = "/rpc", endpoint = "templates/propose")]
 pub async fn propose_template(_csrf: String, slug: String, display_name: String, definition: String, reason: String) -> Result<String, AppError> {
     crate::ui::session::run(|store, actor| async move {
-        let definition: TemplateDefinition =
+        let definition: crate::domain::template::TemplateDefinition =
             serde_json::from_str(&definition).map_err(|e| AppError::invalid("definition", format!("The definition is not valid template JSON: {e}")))?;
-        let input = TemplateInput { slug, display_name, definition, reason };
+        let input = crate::domain::template::TemplateInput { slug, display_name, definition, reason };
         let request = crate::service::templates::propose(&store, &actor, &input).await.map_err(onto_definition)?;
         leptos_axum::redirect(&format!("/approvals/{}", request.id));
         Ok(request.id)

@@ -1,0 +1,79 @@
+// The dashboard, hygiene and the audit log in the browser: tiles and charts show the seeded
+// ledger's numbers and link to the lists they count; the hygiene page lists findings with their
+// actions; the audit page verifies the chain.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEMO, appAndBrowser, hydrated, newPage, signIn } from '../support/app.mjs';
+
+const IDENTITIES = 120;
+const ctx = appAndBrowser({ identities: IDENTITIES });
+
+const number = async (page, selector) => Number((await page.locator(selector).textContent()).replace(/[^0-9]/g, ''));
+
+test('the dashboard shows the seeded numbers and its tiles open the filtered lists', async () => {
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.viewer);
+  await page.waitForSelector('#dashboard-tiles');
+  await hydrated(page);
+  const active = await number(page, '#tile-active .tile-value');
+  const suspended = await number(page, '#tile-suspended .tile-value');
+  const retired = await number(page, '#tile-retired .tile-value');
+  assert.equal(active + suspended + retired, IDENTITIES, 'every seeded identity is counted once');
+
+  // The kind chart counts identities not retired; its bars link to the kind's list.
+  const kindValues = await page.locator('#chart-kinds a').evaluateAll((bars) => bars.map((a) => Number(a.getAttribute('data-value'))));
+  assert.equal(kindValues.reduce((a, b) => a + b, 0), active + suspended);
+  assert.ok((await page.locator('#chart-roles a').count()) > 0, 'top roles are drawn');
+  assert.equal(await page.locator('#chart-expiries a').count(), 8, 'eight weeks of expiries');
+  assert.ok(await page.locator('#chart-trend, #chart-trend-empty').count(), 'the findings trend (or why it is empty)');
+
+  // Still correct after hydration: the same numbers, and a tile navigates to its filtered list.
+  await page.click('#tile-active');
+  await page.waitForURL(/\/identities\?status=active$/);
+  await page.waitForSelector('#identities-table tbody tr');
+  assert.match(await page.locator('main').textContent(), new RegExp(`${active.toLocaleString('en-US')} identit`));
+
+  await page.goto(`${ctx.app.base}/`);
+  await hydrated(page);
+  const findings = await number(page, '#tile-findings .tile-value');
+  await page.click('#tile-findings');
+  await page.waitForURL(/\/hygiene$/);
+  await page.waitForSelector('#hygiene-tiles');
+  const counted = await page.locator('#hygiene-tiles a').evaluateAll((tiles) =>
+    tiles.filter((t) => t.id !== 'tile-privileged_holder').map((t) => Number(t.querySelector('.tile-value').textContent.replace(/[^0-9]/g, ''))),
+  );
+  assert.equal(counted.reduce((a, b) => a + b, 0), findings, 'the open-findings tile adds up the reports');
+});
+
+test('a hygiene report lists findings with the action that fits and a CSV', async () => {
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.viewer);
+  await page.goto(`${ctx.app.base}/hygiene?kind=orphan_owner`);
+  await page.waitForSelector('#hygiene-tiles');
+  await hydrated(page);
+  const rows = page.locator('#hygiene-report tbody tr');
+  assert.ok((await rows.count()) > 0, 'the seed has identities of a disabled owner');
+  assert.match(await rows.first().textContent(), /owner .* is disabled.*Retire/);
+  const csv = await page.evaluate(async () => (await fetch('/downloads/hygiene/orphan_owner.csv')).text());
+  assert.match(csv.split('\r\n')[0], /^kind,identity_id,identity,/);
+  assert.equal(csv.trim().split('\r\n').length - 1, await number(page, '#tile-orphan_owner .tile-value'));
+});
+
+test('the audit page verifies the chain and filters events', async () => {
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.auditor);
+  await page.click('nav a:has-text("Audit log")');
+  await page.waitForSelector('#chain-verified');
+  assert.match(await page.locator('#chain-status').textContent(), /Verified up to sequence \d+/);
+  await hydrated(page);
+  await page.click('#verify-now');
+  await page.waitForSelector('#chain-verified');
+  await page.fill('#audit-filters input[name="action"]', 'seed');
+  await page.click('#audit-filters button[type="submit"]');
+  await page.waitForURL(/action=seed/);
+  await page.waitForSelector('#audit-table tbody tr');
+  for (const action of await page.locator('#audit-table tbody tr td:nth-child(4)').allTextContents()) {
+    assert.match(action, /^seed\./);
+  }
+});

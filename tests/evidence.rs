@@ -1,0 +1,246 @@
+//! Evidence and hygiene: each hygiene report finds its seeded positives and none of the seeded
+//! negatives; compliance exports verify offline, and name what was tampered with.
+
+mod support;
+
+use nhidb::domain::Timestamp;
+use nhidb::domain::credential::CredentialInput;
+use nhidb::domain::hygiene::{FindingKind, FindingQuery, HygienePolicy};
+use nhidb::service::export::{self, ExportScope};
+use nhidb::service::{credentials, hygiene, identities, seed};
+use std::collections::{BTreeMap, BTreeSet};
+use support::TestDb;
+
+store_tests!(each_hygiene_report_finds_its_positives_and_nothing_else, an_export_verifies_and_names_what_was_tampered_with,);
+
+/// A live grant of `slug` at `version` on `prod`, written directly: the reports read the ledger
+/// whatever way it got there.
+async fn grant(db: &TestDb, identity_id: &str, slug: &str, version: i64) -> String {
+    use nhidb::store::{assignments, roles, scopes};
+    let mut tx = db.store.begin().await.unwrap();
+    let role = roles::by_slug(tx.conn(), slug).await.unwrap().unwrap();
+    let scope =
+        scopes::ensure(tx.conn(), &nhidb::domain::scope::ScopePath::parse("prod").unwrap(), nhidb::domain::scope::ScopeKind::Namespace, Timestamp::now())
+            .await
+            .unwrap();
+    let id = nhidb::store::new_id();
+    let new = assignments::NewAssignment {
+        id: &id,
+        identity_id,
+        role_id: &role.id,
+        role_version: version,
+        scope_id: &scope.id,
+        granted_by: "test",
+        change_request_id: None,
+        expires_at: None,
+    };
+    assignments::insert(tx.conn(), &new, Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn identity(db: &TestDb, name: &str, owner: &str, service: Option<&str>) -> String {
+    let input = support::identity_input(name, "service_account", owner, service);
+    identities::create(&db.store, &support::admin(), &input).await.unwrap().id
+}
+
+async fn credential(db: &TestDb, identity_id: &str, assignment_id: &str, n: u8) -> String {
+    let input =
+        CredentialInput { kind: "api_key".into(), fingerprint: format!("{n:02x}").repeat(32), assignment_id: Some(assignment_id.into()), ..Default::default() };
+    credentials::register(&db.store, &support::admin(), identity_id, &input).await.unwrap().id
+}
+
+fn ago(days: i64) -> String {
+    Timestamp::now().plus_days(-days).to_rfc3339()
+}
+
+async fn each_hygiene_report_finds_its_positives_and_nothing_else(db: TestDb) {
+    seed::demo(&db.store, 0, &|_| {}).await.unwrap();
+    let owner = support::owner(&db.store, "hygiene-team").await;
+    let service = nhidb::service::services::create(
+        &db.store,
+        &support::admin(),
+        &nhidb::domain::service::ServiceInput { name: "hygiene-svc".into(), owner_id: owner.clone(), ..Default::default() },
+    )
+    .await
+    .unwrap()
+    .id;
+    let dead = nhidb::service::services::create(
+        &db.store,
+        &support::admin(),
+        &nhidb::domain::service::ServiceInput { name: "dead-svc".into(), owner_id: owner.clone(), ..Default::default() },
+    )
+    .await
+    .unwrap()
+    .id;
+
+    let mut ids = BTreeMap::new();
+    for name in ["clean", "orphaned", "in-dead-service", "idle", "dormant", "never-seen", "creds", "privileged", "outdated", "conflicted"] {
+        let svc = if name == "in-dead-service" { &dead } else { &service };
+        ids.insert(name, identity(&db, name, &owner, Some(svc)).await);
+    }
+    let mut grants = BTreeMap::new();
+    for name in ["clean", "orphaned", "in-dead-service", "dormant", "never-seen", "creds"] {
+        grants.insert(name, grant(&db, &ids[name], "log-writer", 1).await);
+    }
+    grant(&db, &ids["privileged"], "secrets-reader", 1).await;
+    grant(&db, &ids["outdated"], "data-reader", 1).await;
+    grant(&db, &ids["conflicted"], "data-reader", 2).await;
+    grant(&db, &ids["conflicted"], "data-writer", 1).await;
+
+    // The clean identity's credential: used, rotated, far from expiry.
+    let clean_credential = credential(&db, &ids["clean"], &grants["clean"], 1).await;
+    let creds = &ids["creds"];
+    let expired = credential(&db, creds, &grants["creds"], 2).await;
+    let expired_revoked = credential(&db, creds, &grants["creds"], 3).await;
+    let expiring = credential(&db, creds, &grants["creds"], 4).await;
+    let unrotated = credential(&db, creds, &grants["creds"], 5).await;
+    let rotated = credential(&db, creds, &grants["creds"], 6).await;
+    let unused = credential(&db, creds, &grants["creds"], 7).await;
+
+    let now = Timestamp::now().to_rfc3339();
+    let disabled: String = {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar("select id from owners where status = 'disabled' limit 1").fetch_one(&mut conn).await.unwrap()
+    };
+    for statement in [
+        format!("update identities set last_seen_at = '{now}'"),
+        format!("update identities set owner_id = '{disabled}' where id = '{}'", ids["orphaned"]),
+        format!("update services set status = 'decommissioned', decommissioned_at = '{now}' where id = '{dead}'"),
+        format!("update identities set last_seen_at = '{}' where id = '{}'", ago(200), ids["dormant"]),
+        format!("update identities set last_seen_at = null, created_at = '{}' where id = '{}'", ago(200), ids["never-seen"]),
+        format!("update credentials set last_used_at = '{now}', expires_at = '{}' where id <> '{unused}'", Timestamp::now().plus_days(100).to_rfc3339()),
+        format!("update credentials set expires_at = '{}' where id in ('{expired}', '{expired_revoked}')", ago(5)),
+        format!("update credentials set revoked_at = '{now}' where id = '{expired_revoked}'"),
+        format!("update credentials set expires_at = '{}' where id = '{expiring}'", Timestamp::now().plus_days(10).to_rfc3339()),
+        format!("update credentials set created_at = '{}' where id in ('{unrotated}', '{rotated}')", ago(200)),
+        format!("update credentials set rotated_at = '{}' where id = '{rotated}'", ago(10)),
+    ] {
+        support::sql(&db, &statement).await;
+    }
+
+    let names = |list: &[&str]| list.iter().map(|n| ids[n].clone()).collect::<BTreeSet<_>>();
+    let subjects = |list: &[&String]| list.iter().map(|s| (*s).clone()).collect::<BTreeSet<_>>();
+    let policy = HygienePolicy::default();
+    let expected: Vec<(FindingKind, BTreeSet<String>, Option<BTreeSet<String>>)> = vec![
+        (FindingKind::OrphanOwner, names(&["orphaned"]), None),
+        (FindingKind::OrphanService, names(&["in-dead-service"]), None),
+        (FindingKind::Unassigned, names(&["idle"]), None),
+        (FindingKind::Dormant, names(&["dormant", "never-seen"]), None),
+        (FindingKind::CredentialExpired, names(&["creds"]), Some(subjects(&[&expired]))),
+        (FindingKind::CredentialExpiring, names(&["creds"]), Some(subjects(&[&expiring]))),
+        (FindingKind::CredentialUnrotated, names(&["creds"]), Some(subjects(&[&unrotated]))),
+        (FindingKind::CredentialUnused, names(&["creds"]), Some(subjects(&[&unused]))),
+        (FindingKind::SodViolation, names(&["conflicted"]), None),
+        (FindingKind::PrivilegedHolder, names(&["privileged", "conflicted"]), None),
+        (FindingKind::OutdatedVersion, names(&["outdated"]), None),
+    ];
+    for (kind, identities_expected, subjects_expected) in expected {
+        let page = hygiene::report(&db.store, &support::admin(), kind.as_str(), &FindingQuery { after: None, limit: Some(200) }, &policy).await.unwrap();
+        let found: BTreeSet<String> = page.items.iter().map(|f| f.identity_id.clone()).collect();
+        assert_eq!(found, identities_expected, "{kind}: identities");
+        if let Some(subjects_expected) = subjects_expected {
+            let found: BTreeSet<String> = page.items.iter().filter_map(|f| f.subject_id.clone()).collect();
+            assert_eq!(found, subjects_expected, "{kind}: credentials");
+        }
+        assert_eq!(page.total, page.items.len() as i64, "{kind}: total");
+        assert!(
+            !page.items.iter().any(|f| f.identity_id == ids["clean"] || f.subject_id.as_deref() == Some(clean_credential.as_str())),
+            "{kind} flagged the clean identity"
+        );
+    }
+    let summary = hygiene::summary(&db.store, &support::admin(), &policy).await.unwrap();
+    let dormant = summary.counts.iter().find(|c| c.kind == FindingKind::Dormant).unwrap();
+    assert_eq!(dormant.count, 2);
+
+    // A shorter dormancy window changes the answer: the window is the policy's, not hard-wired.
+    let strict = HygienePolicy { dormant_days: 300, ..policy };
+    let page = hygiene::report(&db.store, &support::admin(), "dormant", &FindingQuery::default(), &strict).await.unwrap();
+    assert!(page.items.is_empty());
+    // The scheduler's run records today's counts for the trend.
+    hygiene::record(&db.store, &policy).await.unwrap();
+    let trend = hygiene::trend(&db.store, &support::admin(), 30).await.unwrap();
+    assert_eq!(trend.len(), 1);
+    assert_eq!(trend[0].1, 11, "open findings recorded today (privileged holders are not counted): {trend:?}");
+}
+
+async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
+    seed::demo(&db.store, 40, &|_| {}).await.unwrap();
+    // A value a spreadsheet would run as a formula.
+    let owner = support::owner(&db.store, "export-team").await;
+    let mut input = support::identity_input("formula-bait", "service_account", &owner, None);
+    input.description = "=HYPERLINK(\"http://evil.example\")".into();
+    identities::create(&db.store, &support::admin(), &input).await.unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("bundle");
+    let auditor = nhidb::domain::actor::Actor::operator("op-auditor", "Audrey Auditor", vec![nhidb::domain::actor::ConsoleRole::Auditor]);
+    let manifest = export::export(&db.store, &auditor, &dir, &HygienePolicy::default(), &ExportScope::default(), &|_, _| {}).await.unwrap();
+    let names: BTreeSet<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+    for expected in [
+        "identities.csv",
+        "identities.ndjson",
+        "credentials.csv",
+        "roles.csv",
+        "assignments.ndjson",
+        "change_requests.csv",
+        "sod_rules.csv",
+        "hygiene.json",
+        "audit.ndjson",
+    ] {
+        assert!(names.contains(expected), "{expected} missing from {names:?}");
+    }
+    let report = export::verify(&dir).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    assert!(report.audit_events_verified > 0);
+
+    // The CSV is RFC 4180 and neutralises the formula; every other value reads back exactly.
+    let text = std::fs::read_to_string(dir.join("identities.csv")).unwrap();
+    let rows = nhidb::domain::csv::parse(&text).unwrap();
+    let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let bait = rows.iter().find(|r| r[column("name")] == "formula-bait").unwrap();
+    assert_eq!(bait[column("description")], "'=HYPERLINK(\"http://evil.example\")");
+    let ndjson = std::fs::read_to_string(dir.join("identities.ndjson")).unwrap();
+    for (row, line) in rows[1..].iter().zip(ndjson.lines()) {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        for (i, name) in rows[0].iter().enumerate() {
+            let value = json[name].as_str().unwrap_or("");
+            if !value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                assert_eq!(row[i], value, "{name} of {}", json["name"]);
+            }
+        }
+    }
+
+    // A zip bundle verifies the same way.
+    let zip = work.path().join("bundle.zip");
+    export::zip_dir(&dir, &zip).unwrap();
+    assert!(export::verify(&zip).unwrap().ok());
+
+    // One byte changed in one CSV: verify names the file.
+    let path = dir.join("roles.csv");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] = if bytes[last] == b'x' { b'y' } else { b'x' };
+    std::fs::write(&path, &bytes).unwrap();
+    let report = export::verify(&dir).unwrap();
+    assert!(!report.ok());
+    assert!(report.problems.iter().any(|p| p.starts_with("roles.csv:")), "{:?}", report.problems);
+
+    // One audit line dropped: verify names the sequence number.
+    let audit_path = dir.join("audit.ndjson");
+    let audit = std::fs::read_to_string(&audit_path).unwrap();
+    let lines: Vec<&str> = audit.lines().collect();
+    let dropped: serde_json::Value = serde_json::from_str(lines[4]).unwrap();
+    let kept: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != 4).map(|(_, l)| *l).collect();
+    std::fs::write(&audit_path, kept.join("\n") + "\n").unwrap();
+    let report = export::verify(&dir).unwrap();
+    let seq = dropped["seq"].as_i64().unwrap();
+    assert!(report.problems.iter().any(|p| p.contains(&format!("sequence {seq}"))), "{:?}", report.problems);
+
+    // Only auditors export.
+    let viewer = nhidb::domain::actor::Actor::operator("op-viewer", "Viewer", vec![nhidb::domain::actor::ConsoleRole::Viewer]);
+    let denied = export::export(&db.store, &viewer, &work.path().join("denied"), &HygienePolicy::default(), &ExportScope::default(), &|_, _| {}).await;
+    assert!(matches!(denied, Err(nhidb::error::AppError::Forbidden { .. })));
+}
