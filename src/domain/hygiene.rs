@@ -115,6 +115,40 @@ pub struct Finding {
     pub action: FindingAction,
 }
 
+impl FindingAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingAction::RetireIdentity => "retire_identity",
+            FindingAction::RevokeCredential => "revoke_credential",
+            FindingAction::RotateCredential => "rotate_credential",
+            FindingAction::RevokeAssignment => "revoke_assignment",
+            FindingAction::MoveToCurrent => "move_to_current",
+            FindingAction::Review => "review",
+        }
+    }
+}
+
+/// The columns of a findings CSV (downloads and export bundles alike).
+pub const CSV_HEADER: [&str; 10] = ["kind", "identity_id", "identity", "service", "owner", "subject_id", "subject", "detail", "since", "action"];
+
+impl Finding {
+    /// The finding as a CSV row, in `CSV_HEADER` order.
+    pub fn csv_row(&self) -> [String; 10] {
+        [
+            self.kind.as_str().to_owned(),
+            self.identity_id.clone(),
+            self.identity_name.clone(),
+            self.service_name.clone().unwrap_or_default(),
+            self.owner_name.clone(),
+            self.subject_id.clone().unwrap_or_default(),
+            self.subject.clone(),
+            self.detail.clone(),
+            self.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            self.action.as_str().to_owned(),
+        ]
+    }
+}
+
 /// Open findings per kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
@@ -168,6 +202,13 @@ mod tests {
         }
         assert_eq!(FindingKind::Dormant.action(), FindingAction::RetireIdentity);
         assert_eq!(FindingKind::CredentialExpired.action(), FindingAction::RevokeCredential);
+    }
+
+    #[test]
+    fn actions_spell_as_they_serialise() {
+        for action in [FindingAction::RetireIdentity, FindingAction::MoveToCurrent, FindingAction::Review] {
+            assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+        }
     }
 
     #[test]

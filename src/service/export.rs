@@ -9,7 +9,7 @@ use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::{AuditEntry, AuditEvent, ChainVerifier};
 use crate::domain::bundle::{BundleReport, ChainHead, FORMAT, Manifest, ManifestFile};
 use crate::domain::csv;
-use crate::domain::hygiene::{FindingKind, HygienePolicy};
+use crate::domain::hygiene::{CSV_HEADER, FindingKind, HygienePolicy};
 use crate::error::AppError;
 use crate::store::export::{self, Kind, TABLES, Table};
 use crate::store::{Store, audit};
@@ -200,23 +200,11 @@ async fn write_hygiene(
     policy: &HygienePolicy,
     progress: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<Vec<ManifestFile>, AppError> {
-    let header = ["kind", "identity_id", "identity", "service", "owner", "subject_id", "subject", "detail", "since"];
-    let mut csv_out = csv::Writer::to(Hashed::create(&dir.join("hygiene.csv"))?, &header);
+    let mut csv_out = csv::Writer::to(Hashed::create(&dir.join("hygiene.csv"))?, &CSV_HEADER);
     let mut findings = Vec::new();
     for kind in FindingKind::ALL {
         super::hygiene::all(store, actor, kind.as_str(), policy, |f| {
-            let since = f.since.map(|t| t.to_rfc3339()).unwrap_or_default();
-            csv_out.row(&[
-                f.kind.as_str(),
-                &f.identity_id,
-                &f.identity_name,
-                f.service_name.as_deref().unwrap_or(""),
-                &f.owner_name,
-                f.subject_id.as_deref().unwrap_or(""),
-                &f.subject,
-                &f.detail,
-                &since,
-            ]);
+            csv_out.row(&f.csv_row().each_ref().map(String::as_str));
             findings.push(serde_json::to_value(f).unwrap_or(Value::Null));
         })
         .await?;

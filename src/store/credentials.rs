@@ -163,16 +163,10 @@ pub async fn record_usage(conn: &mut AnyConnection, uses: &[(String, Timestamp)]
     // Two parameters per row; SQLite allows 32,766 per statement.
     for chunk in uses.chunks(1000) {
         let mut sql = super::Sql::new(
-            "update credentials set last_used_at = case when last_used_at is null or last_used_at < v.at then v.at else last_used_at end \
-             from (select column1 as fingerprint, column2 as at from (values ",
+            "update credentials set last_used_at = case when last_used_at is null or last_used_at < v.at then v.at else last_used_at end from ",
         );
-        for (i, (fingerprint, at)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind(fingerprint.clone()).push(", ").bind(at.to_rfc3339()).push(")");
-        }
-        sql.push(") as vals) as v where credentials.fingerprint = v.fingerprint returning credentials.fingerprint, credentials.identity_id, credentials.last_used_at");
+        super::push_timed_values(&mut sql, "fingerprint", chunk);
+        sql.push(" where credentials.fingerprint = v.fingerprint returning credentials.fingerprint, credentials.identity_id, credentials.last_used_at");
         let (text, args) = sql.into_parts();
         let rows: Vec<(String, String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("record credential usage"))?;
         for (fingerprint, identity_id, at) in rows {

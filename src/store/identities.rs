@@ -226,17 +226,10 @@ pub async fn retire_all_of_service(conn: &mut AnyConnection, service_id: &str, a
 pub async fn record_seen(conn: &mut AnyConnection, seen: &[(String, Timestamp)]) -> Result<Vec<String>, AppError> {
     let mut found = Vec::with_capacity(seen.len());
     for chunk in seen.chunks(1000) {
-        let mut sql = super::Sql::new(
-            "update identities set last_seen_at = case when last_seen_at is null or last_seen_at < v.at then v.at else last_seen_at end \
-             from (select column1 as id, column2 as at from (values ",
-        );
-        for (i, (id, at)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind(id.clone()).push(", ").bind(at.to_rfc3339()).push(")");
-        }
-        sql.push(") as vals) as v where identities.id = v.id returning identities.id");
+        let mut sql =
+            super::Sql::new("update identities set last_seen_at = case when last_seen_at is null or last_seen_at < v.at then v.at else last_seen_at end from ");
+        super::push_timed_values(&mut sql, "id", chunk);
+        sql.push(" where identities.id = v.id returning identities.id");
         let (text, args) = sql.into_parts();
         let ids: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("record identities seen"))?;
         found.extend(ids);

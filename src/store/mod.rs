@@ -148,6 +148,20 @@ pub fn split_page<R>(mut rows: Vec<R>, size: u32, cursor_of: impl Fn(&R) -> Stri
     }
 }
 
+/// Appends `(select column1 as KEY, column2 as at from (values ($1, $2), …) as vals) as v`: a
+/// batch of (key, time) pairs to join an update against. Both backends name VALUES columns
+/// column1, column2; neither lets the alias rename them portably.
+pub fn push_timed_values(sql: &mut Sql, key: &str, rows: &[(String, Timestamp)]) {
+    sql.push(&format!("(select column1 as {key}, column2 as at from (values "));
+    for (i, (value, at)) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(").bind(value.clone()).push(", ").bind(at.to_rfc3339()).push(")");
+    }
+    sql.push(") as vals) as v");
+}
+
 /// Runs a `select count(*) ...` built with `Sql`.
 pub async fn count(conn: &mut AnyConnection, sql: Sql, context: &'static str) -> Result<i64, AppError> {
     let (text, args) = sql.into_parts();

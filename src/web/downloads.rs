@@ -19,22 +19,9 @@ fn refuse(error: AppError) -> Response {
 pub async fn hygiene_csv(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>, Path(file): Path<String>) -> Response {
     let Some(session) = auth.and_then(|Extension(a)| a.session) else { return refuse(AppError::Unauthenticated) };
     let Some(kind) = file.strip_suffix(".csv") else { return refuse(AppError::not_found("Report", &file)) };
-    let mut out = csv::Writer::new(&["kind", "identity_id", "identity", "service", "owner", "subject_id", "subject", "detail", "since", "action"]);
-    let result = crate::service::hygiene::all(&state.store, &session.actor, kind, &state.config.hygiene, |f| {
-        out.row(&[
-            f.kind.as_str(),
-            &f.identity_id,
-            &f.identity_name,
-            f.service_name.as_deref().unwrap_or(""),
-            &f.owner_name,
-            f.subject_id.as_deref().unwrap_or(""),
-            &f.subject,
-            &f.detail,
-            &f.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            serde_json::to_value(f.action).ok().and_then(|v| v.as_str().map(str::to_owned)).as_deref().unwrap_or(""),
-        ])
-    })
-    .await;
+    let mut out = csv::Writer::new(&crate::domain::hygiene::CSV_HEADER);
+    let result =
+        crate::service::hygiene::all(&state.store, &session.actor, kind, &state.config.hygiene, |f| out.row(&f.csv_row().each_ref().map(String::as_str))).await;
     match result {
         Ok(_) => {
             let mut response = out.into_bytes().into_response();

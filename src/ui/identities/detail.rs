@@ -66,7 +66,7 @@ fn IdentityView(
                 </IfCan>
             })}
         </PageHeader>
-        <section class="status-bar">
+        <section class="status-bar" id="status">
             <Badge tone=status_tone(identity.status) text=identity.status.label()/>
             <IfCan capability=Capability::EditLedger>
                 <StatusActions id=status_id.clone() status=identity.status action=status_action
@@ -96,7 +96,7 @@ fn IdentityView(
             <h2>"Assignment history"</h2>
             <AssignmentTable assignments as_of/>
         </section>
-        <section class="card">
+        <section class="card" id="credentials">
             <h2>"Credentials"</h2>
             <p class="muted small">"Metadata only: nhidb records fingerprints, never secrets."</p>
             <CredentialTable credentials as_of/>
