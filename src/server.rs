@@ -68,15 +68,17 @@ pub fn router(state: AppState) -> Router {
 
 /// Housekeeping that must happen even when nobody looks: pending change requests whose time ran
 /// out are closed, and grants whose time ran out recorded (both audited), every minute.
-/// Hygiene findings are recomputed every `hygiene_every` and today's counts recorded for the
-/// dashboard's trend.
-pub fn spawn_housekeeping(store: crate::store::Store, hygiene: crate::domain::hygiene::HygienePolicy, hygiene_every: std::time::Duration) {
+/// Hygiene findings are recomputed every `hygiene_every` (never when `None`) and today's counts
+/// recorded for the dashboard's trend.
+pub fn spawn_housekeeping(store: crate::store::Store, hygiene: crate::domain::hygiene::HygienePolicy, hygiene_every: Option<std::time::Duration>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         let mut last_hygiene: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
-            if last_hygiene.is_none_or(|at| at.elapsed() >= hygiene_every) {
+            if let Some(every) = hygiene_every
+                && last_hygiene.is_none_or(|at| at.elapsed() >= every)
+            {
                 last_hygiene = Some(std::time::Instant::now());
                 match crate::service::hygiene::record(&store, &hygiene).await {
                     Ok(counts) => {

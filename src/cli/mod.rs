@@ -136,7 +136,8 @@ pub struct HygieneArgs {
     /// Report credentials not rotated within this many days.
     #[arg(long, env = "NHIDB_HYGIENE_ROTATION_DAYS", default_value_t = 180, global = true)]
     pub rotation_days: i64,
-    /// How often the server recomputes findings and records them for the dashboard's trend.
+    /// How often the server recomputes findings and records them for the dashboard's trend
+    /// (0: never; the dashboard then computes open findings when it is opened).
     #[arg(long, env = "NHIDB_HYGIENE_INTERVAL_MINUTES", default_value_t = 60, global = true)]
     pub hygiene_interval_minutes: u64,
 }
@@ -238,7 +239,8 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
         );
     }
     tracing::info!(database = store.backend().name(), "nhidb listening on http://{local}");
-    server::spawn_housekeeping(store.clone(), web.hygiene, std::time::Duration::from_secs(cli.hygiene.hygiene_interval_minutes.max(1) * 60));
+    let hygiene_every = (cli.hygiene.hygiene_interval_minutes > 0).then(|| std::time::Duration::from_secs(cli.hygiene.hygiene_interval_minutes * 60));
+    server::spawn_housekeeping(store.clone(), web.hygiene, hygiene_every);
     let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
     server::serve(state, listener).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
