@@ -13,7 +13,7 @@ use crate::domain::hygiene::{CSV_HEADER, FindingKind, HygienePolicy};
 use crate::error::AppError;
 use crate::store::export::{self, Kind, TABLES, Table};
 use crate::store::{Store, audit};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
@@ -144,39 +144,40 @@ async fn write_table(
         (at, key_at, map)
     });
     let seq_at = (table.name == "audit").then_some(0);
-    let mut cells: Vec<String> = Vec::with_capacity(table.columns.len());
-    let mut line = String::with_capacity(1024);
-    let rows = export::stream(conn, table, max_rows, |values| {
+    // `"name":` of each column, escaped once.
+    let keys: Vec<Vec<u8>> = table.columns.iter().map(|(name, _)| format!("{}:", Value::String((*name).to_owned())).into_bytes()).collect();
+    let mut line: Vec<u8> = Vec::with_capacity(2048);
+    export::stream(conn, table, max_rows, |values| {
         // Events appended after the head was read belong to the next export.
         if let Some(at) = seq_at
             && values[at].as_deref().and_then(|s| s.parse::<i64>().ok()).is_some_and(|seq| seq > head_seq)
         {
             return Ok(());
         }
-        cells.clear();
-        cells.extend(values.iter().map(|v| v.clone().unwrap_or_default()));
-        if let Some((at, key_at, map)) = fill {
-            cells[at] = values[key_at].as_ref().and_then(|k| map.get(k)).cloned().unwrap_or_default();
-        }
-        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-        csv_out.row(&refs);
-        let mut object = Map::with_capacity(table.columns.len());
-        for (i, (name, kind)) in table.columns.iter().enumerate() {
-            let value = if fill.is_some_and(|(at, _, _)| at == i) {
-                if cells[i].is_empty() { Value::Null } else { Value::String(cells[i].clone()) }
-            } else {
-                match (&values[i], kind) {
-                    (None, _) => Value::Null,
-                    (Some(v), Kind::Int) => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(v.clone())),
-                    (Some(v), Kind::Text) => Value::String(v.clone()),
-                }
-            };
-            object.insert((*name).to_owned(), value);
-        }
+        let filled: Option<(usize, Option<&str>)> =
+            fill.map(|(at, key_at, map)| (at, values[key_at].as_ref().and_then(|k| map.get(k)).map(String::as_str).filter(|v| !v.is_empty())));
+        let cell = |i: usize| -> Option<&str> {
+            match filled {
+                Some((at, value)) if at == i => value,
+                _ => values[i].as_deref(),
+            }
+        };
+        csv_out.row_from((0..values.len()).map(|i| cell(i).unwrap_or("")));
         line.clear();
-        line.push_str(&Value::Object(object).to_string());
-        line.push('\n');
-        json_out.write_all(line.as_bytes()).map_err(io)?;
+        line.push(b'{');
+        for (i, (_, kind)) in table.columns.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            line.extend_from_slice(&keys[i]);
+            match (cell(i), kind) {
+                (None, _) => line.extend_from_slice(b"null"),
+                (Some(v), Kind::Int) if !v.is_empty() && v.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) => line.extend_from_slice(v.as_bytes()),
+                (Some(v), _) => serde_json::to_writer(&mut line, v).map_err(|e| AppError::internal("encode export row", e))?,
+            }
+        }
+        line.extend_from_slice(b"}\n");
+        json_out.write_all(&line).map_err(io)?;
         let written = csv_out.rows();
         if written % 10_000 == 0 {
             progress(table.name, written);
@@ -184,7 +185,6 @@ async fn write_table(
         Ok(())
     })
     .await?;
-    let _ = rows;
     let written = csv_out.rows();
     progress(table.name, written);
     let csv_file = csv_out.finish().map_err(io)?.finish(&csv_name, written)?;

@@ -4,7 +4,7 @@
 use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
-use crate::domain::audit::{AuditEntry, AuditEvent};
+use crate::domain::audit::AuditEntry;
 use crate::domain::identity::IdentityDraft;
 use crate::domain::labels::Labels;
 use crate::domain::name::{self, IdentityName};
@@ -147,18 +147,14 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
     };
     let service_id = services::insert(conn, &draft, now).await?;
     services::set_provenance(conn, &service_id, &template.id, template.current_version, env).await?;
-    let first = audit::append(
-        conn,
-        actor,
-        AuditEntry::new(
-            "service.create",
-            "service",
-            &service_id,
-            json!({ "after": { "name": draft.name.as_str(), "display_name": draft.display_name, "owner_id": owner.id, "env": env,
+    // The run's audit events are chained together at the end, in the same transaction.
+    let mut events = vec![AuditEntry::new(
+        "service.create",
+        "service",
+        &service_id,
+        json!({ "after": { "name": draft.name.as_str(), "display_name": draft.display_name, "owner_id": owner.id, "env": env,
                 "template": template.slug, "template_version": template.current_version } }),
-        ),
-    )
-    .await?;
+    )];
 
     let mut scope_ids = BTreeMap::new();
     for grant in plan.iter().flat_map(|p| &p.grants) {
@@ -184,9 +180,7 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
             labels: labels.clone(),
         };
         identities::insert(conn, &identity_id, &identity, now).await?;
-        audit::append(
-            conn,
-            actor,
+        events.push(
             AuditEntry::new(
                 "identity.create",
                 "identity",
@@ -195,8 +189,7 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
                     "template": template.slug } }),
             )
             .in_context(&service_id),
-        )
-        .await?;
+        );
         let mut grants = Vec::with_capacity(planned.grants.len());
         for grant in &planned.grants {
             let role = &roles[&grant.role];
@@ -217,9 +210,7 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
                 now,
             )
             .await?;
-            audit::append(
-                conn,
-                actor,
+            events.push(
                 AuditEntry::new(
                     "assignment.grant",
                     "assignment",
@@ -228,8 +219,7 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
                         "template": template.slug, "template_version": template.current_version }),
                 )
                 .in_context(&identity_id),
-            )
-            .await?;
+            );
             grants.push(ProvisionedGrant {
                 assignment_id,
                 role_id: role.id.clone(),
@@ -240,18 +230,18 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
         }
         created.push(ProvisionedIdentity { id: identity_id, name: planned.name.clone(), kind: planned.kind, grants });
     }
-    let last = audit::append(
-        conn,
-        actor,
-        AuditEntry::new(
-            "service.provision",
-            "service",
-            &service_id,
-            json!({ "template": template.slug, "template_version": template.current_version, "env": env,
-                "identities": created.len(), "grants": created.iter().map(|i| i.grants.len()).sum::<usize>(), "idempotency_key": key }),
-        ),
-    )
-    .await?;
+    events.push(AuditEntry::new(
+        "service.provision",
+        "service",
+        &service_id,
+        json!({ "template": template.slug, "template_version": template.current_version, "env": env,
+            "identities": created.len(), "grants": created.iter().map(|i| i.grants.len()).sum::<usize>(), "idempotency_key": key }),
+    ));
+    let written = audit::append_all(conn, actor, events).await?;
+    let (first, last) = match (written.first(), written.last()) {
+        (Some(first), Some(last)) => (first.seq, last.seq),
+        _ => return Err(AppError::internal("provision", "no audit events written")),
+    };
     let result = Provisioned {
         service_id: service_id.clone(),
         service: draft.name.to_string(),
@@ -260,8 +250,8 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
         template_version: template.current_version,
         identities: created,
         scopes: scope_ids.into_keys().collect(),
-        audit_from_seq: first.seq,
-        audit_to_seq: last.seq,
+        audit_from_seq: first,
+        audit_to_seq: last,
         provisioned_at: now,
         replayed: false,
     };
@@ -306,11 +296,9 @@ pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input:
     let ended = assignments::revoke_all_of_service(conn, service_id, &actor.name, now, &reason).await?;
     let revoked = credentials::revoke_all_of_service(conn, service_id, now, &reason).await?;
     let retired = identities::retire_all_of_service(conn, service_id, now).await?;
-    let mut first: Option<AuditEvent> = None;
+    let mut events = Vec::with_capacity(retired.len() + 1);
     for (id, name) in &retired {
-        let event = audit::append(
-            conn,
-            actor,
+        events.push(
             AuditEntry::new(
                 "identity.retire",
                 "identity",
@@ -324,21 +312,18 @@ pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input:
                 }),
             )
             .in_context(service_id),
-        )
-        .await?;
-        first.get_or_insert(event);
+        );
     }
-    let last = audit::append(
-        conn,
-        actor,
-        AuditEntry::new(
-            "service.decommission",
-            "service",
-            service_id,
-            json!({ "reason": reason, "identities_retired": retired.len(), "credentials_revoked": revoked.len(), "assignments_revoked": ended.len() }),
-        ),
-    )
-    .await?;
+    events.push(AuditEntry::new(
+        "service.decommission",
+        "service",
+        service_id,
+        json!({ "reason": reason, "identities_retired": retired.len(), "credentials_revoked": revoked.len(), "assignments_revoked": ended.len() }),
+    ));
+    let written = audit::append_all(conn, actor, events).await?;
+    let (Some(first), Some(last)) = (written.first(), written.last()) else {
+        return Err(AppError::internal("decommission", "no audit events written"));
+    };
     let receipt = DecommissionReceipt {
         service_id: service_id.to_owned(),
         service: service.name,
@@ -347,7 +332,7 @@ pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input:
         identities_retired: retired.into_iter().map(|(id, name)| RetiredIdentity { id, name }).collect(),
         credentials_revoked: revoked,
         assignments_revoked: ended,
-        audit_from_seq: first.as_ref().map_or(last.seq, |e| e.seq),
+        audit_from_seq: first.seq,
         audit_to_seq: last.seq,
         chain_hash: last.hash.clone(),
         replayed: false,

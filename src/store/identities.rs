@@ -54,15 +54,21 @@ fn name_taken(draft: &IdentityDraft) -> AppError {
 
 async fn replace_labels(conn: &mut AnyConnection, id: &str, labels: &Labels) -> Result<(), AppError> {
     sqlx::query("delete from identity_labels where identity_id = $1").bind(id).execute(&mut *conn).await.map_err(db_error("clear labels"))?;
-    for (key, value) in labels.iter() {
-        sqlx::query("insert into identity_labels (identity_id, key, value) values ($1, $2, $3)")
-            .bind(id)
-            .bind(key.clone())
-            .bind(value.clone())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error("insert label"))?;
+    insert_labels(conn, id, labels).await
+}
+
+/// All of an identity's labels in one statement.
+async fn insert_labels(conn: &mut AnyConnection, id: &str, labels: &Labels) -> Result<(), AppError> {
+    if labels.is_empty() {
+        return Ok(());
     }
+    let mut sql = super::Sql::new("insert into identity_labels (identity_id, key, value) values ");
+    for (i, (key, value)) in labels.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(id.to_owned()).push(", ").bind(key.clone()).push(", ").bind(value.clone()).push(")");
+    }
+    let (text, args) = sql.into_parts();
+    sqlx::query_with(&text, args).execute(conn).await.map_err(db_error("insert labels"))?;
     Ok(())
 }
 
@@ -82,7 +88,7 @@ pub async fn insert(conn: &mut AnyConnection, id: &str, draft: &IdentityDraft, a
     .execute(&mut *conn)
     .await
     .map_err(unique_or("insert identity", || name_taken(draft)))?;
-    replace_labels(conn, id, &draft.labels).await
+    insert_labels(conn, id, &draft.labels).await
 }
 
 pub async fn update(conn: &mut AnyConnection, id: &str, draft: &IdentityDraft, at: Timestamp) -> Result<(), AppError> {
