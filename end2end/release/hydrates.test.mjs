@@ -11,7 +11,9 @@ test('the release bundle is the optimised one and it hydrates', async () => {
   const wasm = await fetch(`${ctx.app.base}/pkg/nhidb.wasm`);
   assert.equal(wasm.status, 200);
   const size = (await wasm.arrayBuffer()).byteLength;
-  assert.ok(size < 4_000_000, `release wasm is size-optimised (${size} bytes)`);
+  // A size budget that tells the optimised bundle from a debug one (about 21 MB): the release
+  // bundle is about 4 MB since the templates, hygiene, audit and dashboard pages were added.
+  assert.ok(size < 5_000_000, `release wasm is size-optimised (${size} bytes)`);
 
   const page = await newPage(ctx.browser);
   await signIn(page, ctx.app.base, DEMO.viewer);
