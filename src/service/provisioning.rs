@@ -68,28 +68,27 @@ pub async fn provision(store: &Store, actor: &Actor, input: &ProvisionInput, ide
 async fn replay(store: &Store, key: Option<&str>, request: &ProvisionRequest, hash: &str) -> Result<Option<Provisioned>, AppError> {
     let mut conn = store.read().await?;
     let name = request.placement.service.as_str();
-    let (record, clash) = match key {
-        Some(key) => match templates::provision_by_key(&mut conn, key).await? {
-            Some(record) => (Some(record), format!("Idempotency-Key {key} was already used for a different request; use a new key for new parameters.")),
-            None => (None, String::new()),
-        },
-        None => (None, String::new()),
+    // The key decides first; without a key (or an unknown one) the service name does.
+    let by_key = match key {
+        Some(key) => templates::provision_by_key(&mut conn, key)
+            .await?
+            .map(|r| (r, format!("Idempotency-Key {key} was already used for a different request; use a new key for new parameters."))),
+        None => None,
     };
-    let (record, clash) = match record {
-        Some(record) => (Some(record), clash),
-        None => (
-            templates::provision_by_service(&mut conn, name).await?,
-            format!("Service {name} was already provisioned with different parameters; decommission it or choose another name."),
-        ),
+    let found = match by_key {
+        Some(found) => Some(found),
+        None => templates::provision_by_service(&mut conn, name)
+            .await?
+            .map(|r| (r, format!("Service {name} was already provisioned with different parameters; decommission it or choose another name."))),
     };
-    match record {
+    match found {
         None => Ok(None),
-        Some(record) if record.request_hash == hash => {
+        Some((record, _)) if record.request_hash == hash => {
             let mut previous: Provisioned = serde_json::from_str(&record.response).map_err(|e| AppError::internal("stored provision", e))?;
             previous.replayed = true;
             Ok(Some(previous))
         }
-        Some(_) => Err(AppError::conflict(None, clash)),
+        Some((_, clash)) => Err(AppError::conflict(None, clash)),
     }
 }
 

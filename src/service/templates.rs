@@ -52,7 +52,7 @@ pub async fn propose(store: &Store, actor: &Actor, input: &TemplateInput) -> Res
     let display_name = problems.check("display_name", name::text(&input.display_name, "Display name", 120, false));
     let reason = problems.check("reason", super::changes::reason(&input.reason));
     input.definition.check(&mut problems);
-    let (payload, sensitivity, subject_id) = {
+    let (payload, subject, sensitivity, subject_id) = {
         let mut conn = store.read().await?;
         let sensitivity = check_roles(&mut conn, &input.definition, &mut problems).await?;
         problems.into_result()?;
@@ -69,6 +69,7 @@ pub async fn propose(store: &Store, actor: &Actor, input: &TemplateInput) -> Res
             (_, false) => display_name,
         };
         let subject_id = existing.as_ref().map(|t| t.id.clone());
+        let subject = slug.to_string();
         let payload = ChangePayload::Template {
             template_id: existing.as_ref().map(|t| t.id.clone()),
             slug: slug.to_string(),
@@ -76,13 +77,9 @@ pub async fn propose(store: &Store, actor: &Actor, input: &TemplateInput) -> Res
             base_version: existing.as_ref().map(|t| t.current_version),
             definition: input.definition.clone(),
         };
-        (payload, sensitivity, subject_id)
+        (payload, subject, sensitivity, subject_id)
     };
     let reason = reason.unwrap_or_default();
-    let subject = match &payload {
-        ChangePayload::Template { slug, .. } => slug.clone(),
-        _ => unreachable!("built above"),
-    };
     super::changes::file(store, actor, payload, &subject, subject_id.as_deref(), sensitivity, &reason).await
 }
 

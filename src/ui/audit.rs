@@ -4,6 +4,7 @@
 use crate::domain::audit::{AuditPage, AuditQuery, ChainStatus};
 use crate::error::AppError;
 use crate::ui::components::{EmptyState, ErrorNotice, Loading, PageHeader, Table, successes};
+use crate::ui::format::query_string;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
@@ -75,13 +76,11 @@ pub fn AuditPage() -> impl IntoView {
                     Ok(page) => {
                         let q = query.get_untracked();
                         let next = page.next_before.map(|before| {
-                            let mut parts = vec![format!("before={before}")];
-                            for (k, v) in [("actor", &q.actor), ("action", &q.action), ("subject", &q.subject), ("from", &q.from), ("to", &q.to)] {
-                                if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                                    parts.push(format!("{k}={}", encode(v)));
-                                }
-                            }
-                            format!("/audit?{}", parts.join("&"))
+                            let before = before.to_string();
+                            format!("/audit{}", query_string(&[
+                                ("actor", q.actor.as_deref()), ("action", q.action.as_deref()), ("subject", q.subject.as_deref()),
+                                ("from", q.from.as_deref()), ("to", q.to.as_deref()), ("before", Some(before.as_str())),
+                            ]))
                         });
                         let rows = page.events.into_iter().map(|e| {
                             let detail = serde_json::from_str::<serde_json::Value>(&e.detail).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()).unwrap_or(e.detail.clone());
@@ -127,8 +126,4 @@ pub fn AuditPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-fn encode(value: &str) -> String {
-    value.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'-' || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }

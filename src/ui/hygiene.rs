@@ -5,7 +5,7 @@ use crate::domain::hygiene::{Finding, FindingAction, FindingKind, HygieneSummary
 use crate::domain::page::Page;
 use crate::error::AppError;
 use crate::ui::components::{EmptyState, ErrorNotice, Loading, PageHeader, Pager, Table};
-use crate::ui::format::count;
+use crate::ui::format::{count, query_string};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -82,7 +82,7 @@ pub fn HygienePage() -> impl IntoView {
                 let title = FindingKind::parse(&kind_text).map(|k| (k.label(), k.explanation())).unwrap_or(("Report", ""));
                 match report.await {
                     Ok(page) => {
-                        let next = page.next_cursor.clone().map(|c| format!("/hygiene?kind={kind_text}&after={}", urlencode(&c)));
+                        let next = page.next_cursor.clone().map(|c| format!("/hygiene{}", query_string(&[("kind", Some(kind_text.as_str())), ("after", Some(c.as_str()))])));
                         let first = after.get_untracked().map(|_| format!("/hygiene?kind={kind_text}"));
                         let shown = page.items.len();
                         let body = if page.items.is_empty() {
@@ -123,8 +123,4 @@ pub fn HygienePage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-fn urlencode(value: &str) -> String {
-    value.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
