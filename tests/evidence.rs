@@ -11,7 +11,11 @@ use nhidb::service::{credentials, hygiene, identities, seed};
 use std::collections::{BTreeMap, BTreeSet};
 use support::TestDb;
 
-store_tests!(each_hygiene_report_finds_its_positives_and_nothing_else, an_export_verifies_and_names_what_was_tampered_with,);
+store_tests!(
+    each_hygiene_report_finds_its_positives_and_nothing_else,
+    an_export_verifies_and_names_what_was_tampered_with,
+    an_export_streams_every_row_as_of_one_moment,
+);
 
 /// A live grant of `slug` at `version` on `prod`, written directly: the reports read the ledger
 /// whatever way it got there.
@@ -243,4 +247,87 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
     let viewer = nhidb::domain::actor::Actor::operator("op-viewer", "Viewer", vec![nhidb::domain::actor::ConsoleRole::Viewer]);
     let denied = export::export(&db.store, &viewer, &work.path().join("denied"), &HygienePolicy::default(), &ExportScope::default(), &|_, _| {}).await;
     assert!(matches!(denied, Err(nhidb::error::AppError::Forbidden { .. })));
+}
+
+/// Thousands of rows cross the SQLite reader's batches (1,024 rows each) intact and in id order,
+/// and a write committed while a snapshot is open is not in it, but is in the next one.
+async fn an_export_streams_every_row_as_of_one_moment(db: TestDb) {
+    use nhidb::store::bench::Spec;
+    use nhidb::store::export::{Snapshot, TABLES};
+    let spec = Spec { identities: 700, roles: 50, assignments_per_identity: 5, hot_holders: 10, groups: 10 };
+    nhidb::service::bench::generate(&db.store, spec, &|_| {}).await.unwrap();
+    let assignments = TABLES.iter().find(|t| t.name == "assignments").unwrap();
+
+    let mut snapshot = Snapshot::begin(&db.store).await.unwrap();
+    let head = snapshot.audit_head().await.unwrap();
+    // Committed after the snapshot's first read: a later moment.
+    let mut tx = db.store.begin().await.unwrap();
+    sqlx::query(
+        "insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, granted_at) \
+         select 'ZZ-LATE', identity_id, role_id, role_version, scope_id, granted_by, granted_at from assignments where id = (select min(id) from assignments)",
+    )
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    nhidb::store::audit::append(
+        tx.conn(),
+        &support::admin(),
+        nhidb::domain::audit::AuditEntry::new("test.late", "assignment", "ZZ-LATE", serde_json::json!({})),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut ids = Vec::new();
+    let n = snapshot
+        .rows(assignments.sql, None, |values| {
+            assert_eq!(values.len(), assignments.columns.len());
+            ids.push(values[0].unwrap().to_owned());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 3500);
+    assert_eq!(snapshot.audit_head().await.unwrap(), head, "the head moved inside the snapshot");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "rows out of id order or repeated");
+    assert!(!ids.iter().any(|id| id == "ZZ-LATE"));
+    // A limit caps the rows, mid-batch.
+    let capped = snapshot.rows(assignments.sql, Some(1500), |_| Ok(())).await.unwrap();
+    assert_eq!(capped, 1500);
+    drop(snapshot);
+
+    // The next export sees the late row; every cell matches the database.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("bundle");
+    let scope = ExportScope { tables: vec!["assignments".into(), "audit".into()], max_rows: None };
+    let manifest = export::export(&db.store, &support::admin(), &dir, &HygienePolicy::default(), &scope, &|_, _| {}).await.unwrap();
+    let rows = |name: &str| manifest.files.iter().find(|f| f.name == name).unwrap().rows;
+    assert_eq!((rows("assignments.csv"), rows("assignments.ndjson")), (3501, 3501));
+    assert!(export::verify(&dir).unwrap().ok());
+    let text = std::fs::read_to_string(dir.join("assignments.csv")).unwrap();
+    let csv = nhidb::domain::csv::parse(&text).unwrap();
+    let mut conn = db.store.read().await.unwrap();
+    let expected: Vec<(String, String, String, String)> =
+        sqlx::query_as("select a.id, a.identity_id, sc.path, a.granted_at from assignments a join scopes sc on sc.id = a.scope_id order by a.id")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    let got: Vec<(String, String, String, String)> = csv[1..].iter().map(|r| (r[0].clone(), r[1].clone(), r[4].clone(), r[8].clone())).collect();
+    assert_eq!(got, expected);
+}
+
+/// An in-memory SQLite database cannot be opened a second time: its export reads through the pool.
+#[tokio::test]
+async fn an_in_memory_database_exports_too() {
+    let store = nhidb::store::Store::connect("sqlite::memory:", 1).await.unwrap();
+    store.migrate().await.unwrap();
+    seed::demo(&store, 10, &|_| {}).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("bundle");
+    let manifest = export::export(&store, &support::admin(), &dir, &HygienePolicy::default(), &ExportScope::default(), &|_, _| {}).await.unwrap();
+    assert!(manifest.files.iter().any(|f| f.name == "identities.csv" && f.rows == 10), "{:?}", manifest.files);
+    assert!(export::verify(&dir).unwrap().ok());
 }

@@ -11,7 +11,7 @@ use crate::domain::bundle::{BundleReport, ChainHead, FORMAT, Manifest, ManifestF
 use crate::domain::csv;
 use crate::domain::hygiene::{CSV_HEADER, FindingKind, HygienePolicy};
 use crate::error::AppError;
-use crate::store::export::{self, Kind, TABLES, Table};
+use crate::store::export::{Kind, Snapshot, TABLES, Table};
 use crate::store::{Store, audit};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -83,21 +83,21 @@ pub async fn export(
     let wanted = |name: &str| scope.tables.is_empty() || scope.tables.iter().any(|t| t == name);
     let mut files = Vec::new();
     // One read transaction: every table as of the same moment, and the chain head with them.
-    let mut tx = store.begin_read().await?;
-    let (head_seq, head_hash) = audit::head(tx.conn()).await?;
-    let approvers = export::approvers(tx.conn()).await?;
-    let decisions = export::decisions(tx.conn()).await?;
+    let mut snapshot = Snapshot::begin(store).await?;
+    let (head_seq, head_hash) = snapshot.audit_head().await?;
+    let approvers = snapshot.approvers().await?;
+    let decisions = snapshot.decisions().await?;
     for table in TABLES.iter().filter(|t| wanted(t.name)) {
         let extra: Option<(&str, &HashMap<String, String>, &str)> = match table.name {
             "assignments" => Some(("approvers", &approvers, "change_request_id")),
             "change_requests" => Some(("decisions", &decisions, "id")),
             _ => None,
         };
-        let (csv_file, json_file) = write_table(tx.conn(), dir, table, extra, scope.max_rows, head_seq, progress).await?;
+        let (csv_file, json_file) = write_table(&mut snapshot, dir, table, extra, scope.max_rows, head_seq, progress).await?;
         files.push(csv_file);
         files.push(json_file);
     }
-    drop(tx);
+    drop(snapshot);
     if wanted("hygiene") {
         files.extend(write_hygiene(store, actor, dir, policy, progress).await?);
     }
@@ -124,7 +124,7 @@ pub async fn export(
 
 /// One table as `NAME.csv` and `NAME.ndjson`, written in one pass.
 async fn write_table(
-    conn: &mut sqlx::AnyConnection,
+    snapshot: &mut Snapshot,
     dir: &Path,
     table: &Table,
     extra: Option<(&str, &HashMap<String, String>, &str)>,
@@ -147,44 +147,50 @@ async fn write_table(
     // `"name":` of each column, escaped once.
     let keys: Vec<Vec<u8>> = table.columns.iter().map(|(name, _)| format!("{}:", Value::String((*name).to_owned())).into_bytes()).collect();
     let mut line: Vec<u8> = Vec::with_capacity(2048);
-    export::stream(conn, table, max_rows, |values| {
-        // Events appended after the head was read belong to the next export.
-        if let Some(at) = seq_at
-            && values[at].as_deref().and_then(|s| s.parse::<i64>().ok()).is_some_and(|seq| seq > head_seq)
-        {
-            return Ok(());
-        }
-        let filled: Option<(usize, Option<&str>)> =
-            fill.map(|(at, key_at, map)| (at, values[key_at].as_ref().and_then(|k| map.get(k)).map(String::as_str).filter(|v| !v.is_empty())));
-        let cell = |i: usize| -> Option<&str> {
-            match filled {
-                Some((at, value)) if at == i => value,
-                _ => values[i].as_deref(),
+    snapshot
+        .rows(table.sql, max_rows, |values| {
+            if values.len() != table.columns.len() {
+                return Err(AppError::internal("export row", format!("{}: {} columns, expected {}", table.name, values.len(), table.columns.len())));
             }
-        };
-        csv_out.row_from((0..values.len()).map(|i| cell(i).unwrap_or("")));
-        line.clear();
-        line.push(b'{');
-        for (i, (_, kind)) in table.columns.iter().enumerate() {
-            if i > 0 {
-                line.push(b',');
+            // Events appended after the head was read belong to the next export.
+            if let Some(at) = seq_at
+                && values[at].and_then(|s| s.parse::<i64>().ok()).is_some_and(|seq| seq > head_seq)
+            {
+                return Ok(());
             }
-            line.extend_from_slice(&keys[i]);
-            match (cell(i), kind) {
-                (None, _) => line.extend_from_slice(b"null"),
-                (Some(v), Kind::Int) if !v.is_empty() && v.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) => line.extend_from_slice(v.as_bytes()),
-                (Some(v), _) => serde_json::to_writer(&mut line, v).map_err(|e| AppError::internal("encode export row", e))?,
+            let filled: Option<(usize, Option<&str>)> =
+                fill.map(|(at, key_at, map)| (at, values[key_at].and_then(|k| map.get(k)).map(String::as_str).filter(|v| !v.is_empty())));
+            let cell = |i: usize| -> Option<&str> {
+                match filled {
+                    Some((at, value)) if at == i => value,
+                    _ => values[i],
+                }
+            };
+            csv_out.row_from((0..values.len()).map(|i| cell(i).unwrap_or("")));
+            line.clear();
+            line.push(b'{');
+            for (i, (_, kind)) in table.columns.iter().enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                line.extend_from_slice(&keys[i]);
+                match (cell(i), kind) {
+                    (None, _) => line.extend_from_slice(b"null"),
+                    (Some(v), Kind::Int) if !v.is_empty() && v.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) => {
+                        line.extend_from_slice(v.as_bytes())
+                    }
+                    (Some(v), _) => serde_json::to_writer(&mut line, v).map_err(|e| AppError::internal("encode export row", e))?,
+                }
             }
-        }
-        line.extend_from_slice(b"}\n");
-        json_out.write_all(&line).map_err(io)?;
-        let written = csv_out.rows();
-        if written % 10_000 == 0 {
-            progress(table.name, written);
-        }
-        Ok(())
-    })
-    .await?;
+            line.extend_from_slice(b"}\n");
+            json_out.write_all(&line).map_err(io)?;
+            let written = csv_out.rows();
+            if written % 10_000 == 0 {
+                progress(table.name, written);
+            }
+            Ok(())
+        })
+        .await?;
     let written = csv_out.rows();
     progress(table.name, written);
     let csv_file = csv_out.finish().map_err(io)?.finish(&csv_name, written)?;

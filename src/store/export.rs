@@ -1,10 +1,15 @@
 //! The tables of a compliance export, streamed row by row from one read transaction (one
 //! consistent moment), so memory stays flat however large the ledger is.
 
-use super::db_error;
+use super::{ReadTx, Store, db_error};
 use crate::error::AppError;
 use futures_util::TryStreamExt;
-use sqlx::{AnyConnection, Row};
+use rusqlite::OpenFlags;
+use rusqlite::types::ValueRef;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
 
 /// How a column travels in the JSON files (CSV is text either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,63 +182,196 @@ pub const TABLES: &[Table] = &[
     },
 ];
 
-/// Streams `table`'s rows (at most `limit`) to `each`, in order; returns how many.
-pub async fn stream(
-    conn: &mut AnyConnection,
-    table: &Table,
-    limit: Option<u64>,
-    mut each: impl FnMut(&[Option<String>]) -> Result<(), AppError>,
-) -> Result<u64, AppError> {
-    let sql = match limit {
-        Some(n) => format!("{} limit {n}", table.sql),
-        None => table.sql.to_owned(),
-    };
-    let mut rows = sqlx::query(&sql).fetch(conn);
-    let mut values: Vec<Option<String>> = Vec::with_capacity(table.columns.len());
-    let mut n = 0;
-    while let Some(row) = rows.try_next().await.map_err(db_error("export rows"))? {
-        values.clear();
-        for i in 0..table.columns.len() {
-            values.push(row.try_get::<Option<String>, _>(i).map_err(db_error("export column"))?);
-        }
-        each(&values)?;
-        n += 1;
-    }
-    Ok(n)
+/// Rows read per batch by the SQLite reader thread, and batches in flight: enough that the
+/// reader and the writer rarely wait for each other, few enough that memory stays flat.
+const BATCH_ROWS: usize = 1024;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Every read of one export, as of one moment: a read transaction that all the tables, the
+/// audit head and the lookups are read through.
+///
+/// PostgreSQL (and in-memory SQLite) read through the pool like everything else. A SQLite file
+/// is read by its own connection on a blocking thread instead: sqlx's SQLite driver copies
+/// every value of every row and converts it again for the `Any` driver, which made a million
+/// assignments take 7.5 s; reading borrowed text straight off the statement, while the
+/// caller formats and hashes the previous batch on another core, takes a fraction of that.
+pub enum Snapshot {
+    Pooled(ReadTx),
+    /// `None` only while a read has the connection on the reader thread.
+    Sqlite(Option<rusqlite::Connection>),
 }
 
-/// The approvers of each change request, "name, name".
-pub async fn approvers(conn: &mut AnyConnection) -> Result<std::collections::HashMap<String, String>, AppError> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("select request_id, approver_name from change_decisions where verdict = 'approve' order by request_id, at")
-            .fetch_all(conn)
-            .await
-            .map_err(db_error("export approvers"))?;
-    let mut out: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for (request, name) in rows {
-        let entry = out.entry(request).or_default();
-        if !entry.is_empty() {
-            entry.push_str(", ");
-        }
-        entry.push_str(&name);
-    }
-    Ok(out)
+fn sqlite_error(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AppError {
+    move |e| AppError::internal(context, e)
 }
 
-/// Every decision of each change request, "verdict by name at time: comment" per line.
-pub async fn decisions(conn: &mut AnyConnection) -> Result<std::collections::HashMap<String, String>, AppError> {
-    let rows: Vec<(String, String, String, String, String)> =
-        sqlx::query_as("select request_id, verdict, approver_name, at, comment from change_decisions order by request_id, at")
-            .fetch_all(conn)
-            .await
-            .map_err(db_error("export decisions"))?;
-    let mut out: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for (request, verdict, name, at, comment) in rows {
-        let entry = out.entry(request).or_default();
-        if !entry.is_empty() {
-            entry.push('\n');
-        }
-        entry.push_str(&format!("{verdict} by {name} at {at}: {comment}"));
+impl Snapshot {
+    pub async fn begin(store: &Store) -> Result<Snapshot, AppError> {
+        let Some(file) = store.sqlite_file().map(Path::to_owned) else {
+            return Ok(Snapshot::Pooled(store.begin_read().await?));
+        };
+        let conn = tokio::task::spawn_blocking(move || -> Result<rusqlite::Connection, AppError> {
+            // Read-write without create: the file must be the store's, and a WAL database is
+            // only readable by a connection that may maintain its shared-memory index.
+            let conn = rusqlite::Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(sqlite_error("open export reader"))?;
+            conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_error("export reader timeout"))?;
+            // Deferred: the snapshot is taken at the first read and kept for every later one.
+            conn.execute_batch("pragma query_only = on; begin deferred").map_err(sqlite_error("begin export read"))?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| AppError::internal("export reader", e))??;
+        Ok(Snapshot::Sqlite(Some(conn)))
     }
-    Ok(out)
+
+    /// Streams the rows of `sql` (at most `limit`) to `each`, in order, every column as text or
+    /// null; returns how many rows there were.
+    pub async fn rows(&mut self, sql: &str, limit: Option<u64>, mut each: impl FnMut(&[Option<&str>]) -> Result<(), AppError>) -> Result<u64, AppError> {
+        let sql = match limit {
+            Some(n) => format!("{sql} limit {n}"),
+            None => sql.to_owned(),
+        };
+        match self {
+            Snapshot::Pooled(tx) => {
+                let mut rows = sqlx::query(&sql).fetch(tx.conn());
+                let mut n = 0;
+                while let Some(row) = rows.try_next().await.map_err(db_error("export rows"))? {
+                    let mut values: Vec<Option<&str>> = Vec::with_capacity(row.len());
+                    for i in 0..row.len() {
+                        values.push(row.try_get::<Option<&str>, _>(i).map_err(db_error("export column"))?);
+                    }
+                    each(&values)?;
+                    n += 1;
+                }
+                Ok(n)
+            }
+            Snapshot::Sqlite(slot) => {
+                let conn = slot.take().ok_or_else(|| AppError::internal("export reader", "an earlier read failed"))?;
+                let (sender, mut receiver) = tokio::sync::mpsc::channel::<Batch>(BATCHES_IN_FLIGHT);
+                let reader = tokio::task::spawn_blocking(move || {
+                    let read = read_batches(&conn, &sql, &sender);
+                    (conn, read)
+                });
+                let mut written: Result<u64, AppError> = Ok(0);
+                while let Some(batch) = receiver.recv().await {
+                    if let Ok(n) = &mut written {
+                        match batch.each_row(&mut each) {
+                            Ok(rows) => *n += rows,
+                            // Dropping the receiver stops the reader at its next batch.
+                            Err(e) => written = Err(e),
+                        }
+                    }
+                    if written.is_err() {
+                        break;
+                    }
+                }
+                drop(receiver);
+                let (conn, read) = reader.await.map_err(|e| AppError::internal("export reader", e))?;
+                *slot = Some(conn);
+                let n = written?;
+                read?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// The audit chain head as of this snapshot.
+    pub async fn audit_head(&mut self) -> Result<(i64, String), AppError> {
+        let mut head = None;
+        self.rows("select cast(seq as text), hash from audit_head where id = 1", None, |v| {
+            let seq = v[0].and_then(|s| s.parse().ok()).ok_or_else(|| AppError::internal("audit head", "no sequence"))?;
+            head = Some((seq, v[1].unwrap_or_default().to_owned()));
+            Ok(())
+        })
+        .await?;
+        head.ok_or_else(|| AppError::internal("audit head", "missing"))
+    }
+
+    /// The approvers of each change request, "name, name".
+    pub async fn approvers(&mut self) -> Result<HashMap<String, String>, AppError> {
+        let mut out: HashMap<String, String> = HashMap::new();
+        self.rows("select request_id, approver_name from change_decisions where verdict = 'approve' order by request_id, at", None, |v| {
+            let entry = out.entry(v[0].unwrap_or_default().to_owned()).or_default();
+            if !entry.is_empty() {
+                entry.push_str(", ");
+            }
+            entry.push_str(v[1].unwrap_or_default());
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Every decision of each change request, "verdict by name at time: comment" per line.
+    pub async fn decisions(&mut self) -> Result<HashMap<String, String>, AppError> {
+        let mut out: HashMap<String, String> = HashMap::new();
+        self.rows("select request_id, verdict, approver_name, at, comment from change_decisions order by request_id, at", None, |v| {
+            let entry = out.entry(v[0].unwrap_or_default().to_owned()).or_default();
+            if !entry.is_empty() {
+                entry.push('\n');
+            }
+            let text = |i: usize| v[i].unwrap_or_default();
+            entry.push_str(&format!("{} by {} at {}: {}", text(1), text(2), text(3), text(4)));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+}
+
+/// Rows packed into one string: each cell a byte range of `text`, or null.
+struct Batch {
+    width: usize,
+    text: String,
+    cells: Vec<Option<(usize, usize)>>,
+}
+
+impl Batch {
+    fn each_row(&self, each: &mut impl FnMut(&[Option<&str>]) -> Result<(), AppError>) -> Result<u64, AppError> {
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(self.width);
+        let mut n = 0;
+        for row in self.cells.chunks(self.width.max(1)) {
+            values.clear();
+            values.extend(row.iter().map(|cell| cell.map(|(from, to)| &self.text[from..to])));
+            each(&values)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The reader thread: steps the statement and sends its rows in batches until done, or until
+/// the receiver is gone.
+fn read_batches(conn: &rusqlite::Connection, sql: &str, sender: &tokio::sync::mpsc::Sender<Batch>) -> Result<(), AppError> {
+    let mut statement = conn.prepare(sql).map_err(sqlite_error("export query"))?;
+    let width = statement.column_count();
+    let mut rows = statement.query([]).map_err(sqlite_error("export rows"))?;
+    let new_batch = || Batch { width, text: String::with_capacity(BATCH_ROWS * 256), cells: Vec::with_capacity(BATCH_ROWS * width) };
+    let mut batch = new_batch();
+    while let Some(row) = rows.next().map_err(sqlite_error("export rows"))? {
+        for i in 0..width {
+            let from = batch.text.len();
+            match row.get_ref(i).map_err(sqlite_error("export column"))? {
+                ValueRef::Null => {
+                    batch.cells.push(None);
+                    continue;
+                }
+                ValueRef::Text(bytes) => batch.text.push_str(std::str::from_utf8(bytes).map_err(|e| AppError::internal("export column", e))?),
+                ValueRef::Integer(n) => batch.text.push_str(&n.to_string()),
+                ValueRef::Real(x) => batch.text.push_str(&x.to_string()),
+                ValueRef::Blob(_) => return Err(AppError::internal("export column", "a blob where text was expected")),
+            }
+            batch.cells.push(Some((from, batch.text.len())));
+        }
+        if batch.cells.len() >= BATCH_ROWS * width {
+            if sender.blocking_send(std::mem::replace(&mut batch, new_batch())).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.cells.is_empty() {
+        let _ = sender.blocking_send(batch);
+    }
+    Ok(())
 }

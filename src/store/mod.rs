@@ -5,6 +5,8 @@
 //! One code path serves both backends through sqlx's `Any` driver. The SQL is written in the
 //! common dialect of SQLite and PostgreSQL (`$1` placeholders, `returning`, `on conflict`), and
 //! values travel as text and 64-bit integers, which both backends store identically.
+//! The one exception is the bulk read of a compliance export from SQLite (`export`), which
+//! reads the file directly: see there why.
 
 pub mod access;
 pub mod assignments;
@@ -69,6 +71,9 @@ pub struct Store {
     sqlite_writer: Arc<Mutex<()>>,
     /// Shared by every clone of the store, like the pool.
     holders: Arc<holder_cache::HolderCache>,
+    /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
+    /// in-memory databases, which a second connection could not see.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// A write transaction. Dropping it without `commit` rolls back.
@@ -233,11 +238,29 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| format!("Cannot open the {} database: {e}", backend.name()))?;
-        Ok(Store { pool, backend, sqlite_writer: Arc::new(Mutex::new(())), holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)) })
+        let sqlite_file = match backend {
+            Backend::Sqlite if !url.contains(":memory:") && !url.contains("mode=memory") => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url).map_err(|e| format!("Invalid database URL: {e}"))?;
+                Some(options.get_filename().to_owned())
+            }
+            _ => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+            holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)),
+            sqlite_file,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite database file, when there is one a second connection can open.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref()
     }
 
     /// The same database with its own holder cache of `budget` holders (tests use a tiny one to
