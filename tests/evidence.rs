@@ -176,7 +176,16 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
     let owner = support::owner(&db.store, "export-team").await;
     let mut input = support::identity_input("formula-bait", "service_account", &owner, None);
     input.description = "=HYPERLINK(\"http://evil.example\")".into();
-    identities::create(&db.store, &support::admin(), &input).await.unwrap();
+    let bait = identities::create(&db.store, &support::admin(), &input).await.unwrap();
+    // A reviewed grant: its assignment names the approver, its request every decision.
+    use nhidb::domain::actor::{Actor, ConsoleRole};
+    use nhidb::service::access::{self, AccessInput, GrantInput};
+    let requester = Actor::operator("op-requester", "Rui Requester", vec![ConsoleRole::Requester]);
+    let approver = Actor::operator("op-approver-1", "Approver One", vec![ConsoleRole::Approver]);
+    let grant = GrantInput { identity_id: bait.id.clone(), role: "api-invoker".into(), scope: String::new(), expires_at: String::new() };
+    let input = AccessInput { grants: vec![grant], revokes: vec![], reason: "Calls the orders API".into() };
+    let request = access::propose(&db.store, &requester, &input).await.unwrap();
+    nhidb::service::changes::decide(&db.store, &approver, &request.id, "approve", "ok, read the blast radius").await.unwrap();
 
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("bundle");
@@ -216,6 +225,20 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
             }
         }
     }
+
+    // Approvers and decisions are filled in from the request's decisions.
+    let text = std::fs::read_to_string(dir.join("assignments.csv")).unwrap();
+    let rows = nhidb::domain::csv::parse(&text).unwrap();
+    let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let granted = rows.iter().find(|r| r[column("change_request_id")] == request.id).expect("the approved grant is exported");
+    assert_eq!(granted[column("approvers")], "Approver One");
+    assert!(rows[1..].iter().filter(|r| r[column("change_request_id")].is_empty()).all(|r| r[column("approvers")].is_empty()));
+    let text = std::fs::read_to_string(dir.join("change_requests.csv")).unwrap();
+    let rows = nhidb::domain::csv::parse(&text).unwrap();
+    let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let decided = rows.iter().find(|r| r[column("id")] == request.id).expect("the request is exported");
+    let decisions = &decided[column("decisions")];
+    assert!(decisions.starts_with("approve by Approver One at ") && decisions.ends_with(": ok, read the blast radius"), "{decisions}");
 
     // A zip bundle verifies the same way.
     let zip = work.path().join("bundle.zip");

@@ -290,29 +290,29 @@ impl Snapshot {
 
     /// The approvers of each change request, "name, name".
     pub async fn approvers(&mut self) -> Result<HashMap<String, String>, AppError> {
-        let mut out: HashMap<String, String> = HashMap::new();
-        self.rows("select request_id, approver_name from change_decisions where verdict = 'approve' order by request_id, at", None, |v| {
-            let entry = out.entry(v[0].unwrap_or_default().to_owned()).or_default();
-            if !entry.is_empty() {
-                entry.push_str(", ");
-            }
-            entry.push_str(v[1].unwrap_or_default());
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+        let sql = "select request_id, approver_name from change_decisions where verdict = 'approve' order by request_id, at";
+        self.grouped(sql, ", ", |v| v[1].unwrap_or_default().to_owned()).await
     }
 
     /// Every decision of each change request, "verdict by name at time: comment" per line.
     pub async fn decisions(&mut self) -> Result<HashMap<String, String>, AppError> {
+        let sql = "select request_id, verdict, approver_name, at, comment from change_decisions order by request_id, at";
+        self.grouped(sql, "\n", |v| {
+            let text = |i: usize| v[i].unwrap_or_default();
+            format!("{} by {} at {}: {}", text(1), text(2), text(3), text(4))
+        })
+        .await
+    }
+
+    /// `text` of each row of `sql`, joined by `separator` per value of the first column.
+    async fn grouped(&mut self, sql: &str, separator: &str, text: impl Fn(&[Option<&str>]) -> String) -> Result<HashMap<String, String>, AppError> {
         let mut out: HashMap<String, String> = HashMap::new();
-        self.rows("select request_id, verdict, approver_name, at, comment from change_decisions order by request_id, at", None, |v| {
+        self.rows(sql, None, |v| {
             let entry = out.entry(v[0].unwrap_or_default().to_owned()).or_default();
             if !entry.is_empty() {
-                entry.push('\n');
+                entry.push_str(separator);
             }
-            let text = |i: usize| v[i].unwrap_or_default();
-            entry.push_str(&format!("{} by {} at {}: {}", text(1), text(2), text(3), text(4)));
+            entry.push_str(&text(v));
             Ok(())
         })
         .await?;
