@@ -1,9 +1,14 @@
 // The dashboard, hygiene and the audit log in the browser: tiles and charts show the seeded
 // ledger's numbers and link to the lists they count; the hygiene page lists findings with their
-// actions; the audit page verifies the chain.
+// actions; the audit page verifies the chain; the compliance bundle downloads and verifies.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DEMO, appAndBrowser, hydrated, newPage, signIn } from '../support/app.mjs';
 
 const IDENTITIES = 120;
@@ -76,4 +81,29 @@ test('the audit page verifies the chain and filters events', async () => {
   for (const action of await page.locator('#audit-table tbody tr td:nth-child(4)').allTextContents()) {
     assert.match(action, /^seed\./);
   }
+});
+
+test('an auditor downloads the compliance bundle and it verifies offline; a viewer cannot', async () => {
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.auditor);
+  await page.click('nav a:has-text("Exports")');
+  await page.waitForSelector('#download-export');
+  await hydrated(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-export')]);
+  assert.match(download.suggestedFilename(), /^nhidb-export-[0-9TZ-]+\.zip$/, 'named after when it was made');
+  const dir = mkdtempSync(join(tmpdir(), 'nhidb-e2e-export-'));
+  try {
+    const file = join(dir, 'bundle.zip');
+    await download.saveAs(file);
+    // The same check an auditor runs: no server, no database.
+    const { stdout } = await promisify(execFile)(process.env.NHIDB_BIN, ['export', 'verify', file]);
+    assert.match(stdout, /^ok \(\d+ files, [1-9]\d* audit events verified\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(page.problems, []);
+
+  const viewer = await newPage(ctx.browser);
+  await signIn(viewer, ctx.app.base, DEMO.viewer);
+  assert.equal(await viewer.evaluate(async () => (await fetch('/downloads/export.zip')).status), 403);
 });
