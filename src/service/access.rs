@@ -532,13 +532,19 @@ pub async fn violations(store: &Store, actor: &Actor, after: Option<&str>, limit
     let now = Timestamp::now();
     let mut conn = store.read().await?;
     let rules = sod::rules(&mut conn).await?;
-    let ids = sod::multi_holders(&mut conn, after.unwrap_or(""), limit, now).await?;
     let mut out = Violations::default();
-    for id in &ids {
-        let holdings = access::holdings(&mut conn, id, now).await?;
-        let exceptions = sod::exceptions_of(&mut conn, id).await?;
-        let name = identities::by_id(&mut conn, id).await?.map(|i| i.name).unwrap_or_default();
-        for finding in conflicts(id, &holdings, &rules, &exceptions, now) {
+    if !rules.iter().any(|r| r.enabled) {
+        return Ok(out);
+    }
+    let ids = sod::multi_holders(&mut conn, after.unwrap_or(""), limit, now).await?;
+    for (id, holdings) in access::holdings_of_many(&mut conn, &ids, now).await? {
+        // Exceptions only decide whether a finding blocks; most identities have no finding.
+        if conflicts(&id, &holdings, &rules, &[], now).is_empty() {
+            continue;
+        }
+        let exceptions = sod::exceptions_of(&mut conn, &id).await?;
+        let name = identities::by_id(&mut conn, &id).await?.map(|i| i.name).unwrap_or_default();
+        for finding in conflicts(&id, &holdings, &rules, &exceptions, now) {
             out.findings.push((id.clone(), name.clone(), finding));
         }
     }

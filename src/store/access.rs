@@ -18,22 +18,42 @@ fn active(sql: &mut Sql, alias: &str, now: Timestamp) {
 
 /// The identity's active assignments, each with the permissions of its pinned version.
 pub async fn holdings(conn: &mut AnyConnection, identity_id: &str, now: Timestamp) -> Result<Vec<Holding>, AppError> {
+    Ok(holdings_of_many(conn, &[identity_id.to_owned()], now).await?.pop().map(|(_, h)| h).unwrap_or_default())
+}
+
+/// `holdings` of several identities in one query (identities holding nothing are left out),
+/// in identity order: walking the whole ledger for separation-of-duty findings reads a batch
+/// at a time instead of one identity at a time.
+pub async fn holdings_of_many(conn: &mut AnyConnection, identity_ids: &[String], now: Timestamp) -> Result<Vec<(String, Vec<Holding>)>, AppError> {
+    if identity_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut sql = Sql::new(
-        "select a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at, p.action, p.resource \
+        "select a.identity_id, a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at, p.action, p.resource \
          from assignments a join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id \
          left join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
-         where a.identity_id = ",
+         where a.identity_id in (",
     );
-    sql.bind(identity_id.to_owned());
+    for (i, id) in identity_ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(id.clone());
+    }
+    sql.push(")");
     active(&mut sql, "a", now);
-    sql.push(" order by a.id, p.action, p.resource");
+    sql.push(" order by a.identity_id, a.id, p.action, p.resource");
     let (text, args) = sql.into_parts();
-    type Row = (String, String, String, i64, String, Option<String>, Option<String>, Option<String>);
+    type Row = (String, String, String, String, i64, String, Option<String>, Option<String>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("holdings"))?;
-    let mut out: Vec<Holding> = Vec::new();
-    for (id, role_id, slug, version, scope, expires_at, action, resource) in rows {
-        if out.last().is_none_or(|h| h.assignment_id.as_deref() != Some(id.as_str())) {
-            out.push(Holding {
+    let mut out: Vec<(String, Vec<Holding>)> = Vec::new();
+    for (identity_id, id, role_id, slug, version, scope, expires_at, action, resource) in rows {
+        if out.last().is_none_or(|(of, _)| *of != identity_id) {
+            out.push((identity_id, Vec::new()));
+        }
+        let Some((_, holdings)) = out.last_mut() else { continue };
+        if holdings.last().is_none_or(|h| h.assignment_id.as_deref() != Some(id.as_str())) {
+            holdings.push(Holding {
                 assignment_id: Some(id),
                 role_id,
                 role_slug: slug,
@@ -43,7 +63,7 @@ pub async fn holdings(conn: &mut AnyConnection, identity_id: &str, now: Timestam
                 expires_at: ts_opt(expires_at.as_deref())?,
             });
         }
-        if let (Some(action), Some(resource), Some(last)) = (action, resource, out.last_mut()) {
+        if let (Some(action), Some(resource), Some(last)) = (action, resource, holdings.last_mut()) {
             last.permissions.push(Permission { action, resource });
         }
     }
