@@ -31,6 +31,9 @@ pub struct BenchArgs {
     /// Skip the server start-up and memory measurement.
     #[arg(long)]
     pub no_server: bool,
+    /// Skip the hygiene summary (it walks every identity holding several roles: minutes).
+    #[arg(long)]
+    pub no_hygiene: bool,
     /// Directory holding the built browser bundle, for the measured server.
     #[arg(long, env = "NHIDB_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -198,6 +201,9 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
     println!();
     pipeline_figures(store, args.provisions).await?;
     export_figures(database_url).await?;
+    if !args.no_hygiene {
+        hygiene_figures(store, &actor).await?;
+    }
 
     if !args.no_server {
         println!();
@@ -287,6 +293,21 @@ async fn export_figures(database_url: &str) -> Result<(), String> {
     println!(
         "export of 1,000,000 assignments (CSV + NDJSON + SHA-256): {:.2} s including process start; {stats}   (target ≤ 3 s, ≤ 150 MB)",
         elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The hygiene page's summary: every report counted once, on the whole ledger.
+async fn hygiene_figures(store: &Store, actor: &Actor) -> Result<(), String> {
+    let policy = crate::domain::hygiene::HygienePolicy::default();
+    let started = Instant::now();
+    let summary = service::hygiene::summary(store, actor, &policy).await.map_err(|e| e.to_string())?;
+    let counts: Vec<String> = summary.counts.iter().filter(|c| c.count > 0).map(|c| format!("{} {}", c.kind.as_str(), c.count)).collect();
+    println!(
+        "hygiene summary (all {} reports, SoD evaluated per identity holding several roles): {:.1} s; open: {}",
+        summary.counts.len(),
+        started.elapsed().as_secs_f64(),
+        if counts.is_empty() { "none".to_owned() } else { counts.join(", ") }
     );
     Ok(())
 }
