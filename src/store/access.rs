@@ -32,15 +32,9 @@ pub async fn holdings_of_many(conn: &mut AnyConnection, identity_ids: &[String],
         "select a.identity_id, a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at, p.action, p.resource \
          from assignments a join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id \
          left join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
-         where a.identity_id in (",
+         where a.identity_id in ",
     );
-    for (i, id) in identity_ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(id.clone());
-    }
-    sql.push(")");
+    sql.bind_list(identity_ids);
     active(&mut sql, "a", now);
     sql.push(" order by a.identity_id, a.id, p.action, p.resource");
     let (text, args) = sql.into_parts();
@@ -210,14 +204,8 @@ pub async fn who_can(
     }
     // The scope ids first: with them as literals the planner reads the covering index
     // `assignments_scope_grants` per scope instead of guessing how many grants a path matches.
-    let mut ids_of = Sql::new("select id from scopes where path in (");
-    for (i, path) in ancestors.iter().enumerate() {
-        if i > 0 {
-            ids_of.push(", ");
-        }
-        ids_of.bind(path.clone());
-    }
-    ids_of.push(")");
+    let mut ids_of = Sql::new("select id from scopes where path in ");
+    ids_of.bind_list(&ancestors);
     let (text, args) = ids_of.into_parts();
     let scope_ids: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("who can scopes"))?;
     if scope_ids.is_empty() {
@@ -226,15 +214,9 @@ pub async fn who_can(
     let from = |sql: &mut Sql| {
         sql.push(
             " from assignments a join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
-                  where a.scope_id in (",
+                  where a.scope_id in ",
         );
-        for (i, id) in scope_ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(id.clone());
-        }
-        sql.push(")");
+        sql.bind_list(&scope_ids);
         active(sql, "a", now);
         if let Some(action) = action {
             sql.push(" and p.action = ").bind(action.to_owned());

@@ -34,6 +34,18 @@ impl Sql {
         self
     }
 
+    /// Appends `($1, $2, …)` bound to `values`, for `in` lists (never empty: `in ()` is not SQL).
+    pub fn bind_list(&mut self, values: &[String]) -> &mut Self {
+        self.push("(");
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value.clone());
+        }
+        self.push(")")
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
