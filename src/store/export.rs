@@ -193,7 +193,7 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// PostgreSQL (and in-memory SQLite) read through the pool like everything else. A SQLite file
 /// is read by its own connection on a blocking thread instead: sqlx's SQLite driver copies
 /// every value of every row and converts it again for the `Any` driver, which made a million
-/// assignments take 7.5 s; reading borrowed text straight off the statement, while the
+/// assignments take 7.6 s; reading borrowed text straight off the statement, while the
 /// caller formats and hashes the previous batch on another core, takes a fraction of that.
 pub enum Snapshot {
     Pooled(ReadTx),
@@ -253,25 +253,26 @@ impl Snapshot {
                     let read = read_batches(&conn, &sql, &sender);
                     (conn, read)
                 });
-                let mut written: Result<u64, AppError> = Ok(0);
+                let mut written = 0;
+                let mut failed = None;
                 while let Some(batch) = receiver.recv().await {
-                    if let Ok(n) = &mut written {
-                        match batch.each_row(&mut each) {
-                            Ok(rows) => *n += rows,
-                            // Dropping the receiver stops the reader at its next batch.
-                            Err(e) => written = Err(e),
+                    match batch.each_row(&mut each) {
+                        Ok(rows) => written += rows,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
                         }
                     }
-                    if written.is_err() {
-                        break;
-                    }
                 }
+                // Dropping the receiver stops the reader at its next batch (after a failed write).
                 drop(receiver);
                 let (conn, read) = reader.await.map_err(|e| AppError::internal("export reader", e))?;
                 *slot = Some(conn);
-                let n = written?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
                 read?;
-                Ok(n)
+                Ok(written)
             }
         }
     }
