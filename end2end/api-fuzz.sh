@@ -16,7 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export NHIDB_DATABASE_URL="sqlite://$work/fuzz.sqlite" NHIDB_LOG=warn
+export NHIDB_DATABASE_URL="sqlite://$work/fuzz.sqlite" NHIDB_LOG=warn \
+    NHIDB_CHECKPOINT_KEY_FILE="$work/checkpoint.key" NHIDB_CHECKPOINT_DIR="$work/checkpoints"
 "$NHIDB_BIN" seed-demo --identities 300 --quiet > /dev/null
 token="$("$NHIDB_BIN" token create --name api-fuzz --scopes read,provision,decommission,report-usage,audit --owner platform-team --days 1 2>/dev/null)"
 "$NHIDB_BIN" serve --addr "127.0.0.1:$port" --site-root "${NHIDB_SITE_ROOT:-target/site}" > "$work/server.log" 2>&1 &

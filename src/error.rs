@@ -31,6 +31,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("You are not allowed to {action}.")]
     Forbidden { action: String },
+    /// A decision refused for who is deciding (their own request, already decided, not an approver).
+    #[error("{refusal}")]
+    Refused { refusal: crate::domain::change::DecisionRefusal },
     /// Deliberately the same message whether or not the account exists.
     #[error("E-mail or password is not correct.")]
     BadCredentials,
@@ -44,6 +47,9 @@ pub enum AppError {
     Transport { message: String },
     #[error("The request body is larger than {limit_bytes} bytes; split it into smaller requests.")]
     TooLarge { limit_bytes: u64 },
+    /// Too much expensive work (password hashing, hygiene computations, exports) at once.
+    #[error("The server is busy with other requests like this one. Try again in {retry_after_seconds} seconds.")]
+    Busy { retry_after_seconds: i64 },
 }
 
 fn summarize(errors: &[FieldError]) -> String {
@@ -71,6 +77,8 @@ impl AppError {
             AppError::Internal { .. } => "NHI-INT-001",
             AppError::Transport { .. } => "NHI-NET-001",
             AppError::TooLarge { .. } => "NHI-VAL-002",
+            AppError::Refused { .. } => "NHI-AUTH-006",
+            AppError::Busy { .. } => "NHI-BUSY-001",
         }
     }
 
@@ -80,16 +88,25 @@ impl AppError {
             AppError::NotFound { .. } => 404,
             AppError::Conflict { .. } | AppError::InvalidState { .. } => 409,
             AppError::Unauthenticated | AppError::BadCredentials => 401,
-            AppError::Forbidden { .. } | AppError::CrossSite => 403,
+            AppError::Forbidden { .. } | AppError::Refused { .. } | AppError::CrossSite => 403,
             AppError::Throttled { .. } => 429,
             AppError::Internal { .. } => 500,
             AppError::Transport { .. } => 502,
             AppError::TooLarge { .. } => 413,
+            AppError::Busy { .. } => 503,
         }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation { errors: vec![FieldError { field: field.into(), message: message.into() }] }
+    }
+
+    /// The refusal of one field's input, secret material included.
+    pub fn field(field: impl Into<String>, problem: impl Into<Problem>) -> Self {
+        match problem.into() {
+            Problem::Invalid(message) => AppError::invalid(field, message),
+            Problem::Secret(message) => AppError::SecretMaterial { field: field.into(), message },
+        }
     }
 
     pub fn not_found(entity: impl Into<String>, id: impl fmt::Display) -> Self {
@@ -102,6 +119,14 @@ impl AppError {
 
     pub fn invalid_state(message: impl Into<String>) -> Self {
         AppError::InvalidState { message: message.into() }
+    }
+
+    /// Seconds the client should wait before retrying, for answers that carry `Retry-After`.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::Throttled { retry_after_seconds } | AppError::Busy { retry_after_seconds } => Some(*retry_after_seconds),
+            _ => None,
+        }
     }
 
     pub fn forbidden(action: impl Into<String>) -> Self {
@@ -127,32 +152,74 @@ impl AppError {
     }
 }
 
-/// Collects field errors while parsing a form so that every problem is reported at once.
+/// Why one field's input is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Malformed or out of bounds; the message says how to fix it.
+    Invalid(String),
+    /// Looks like secret material: refused with its own code (`NHI-CRED-001`), never stored.
+    Secret(String),
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Problem::Invalid(message)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        Problem::Invalid(message.to_owned())
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Invalid(message) | Problem::Secret(message) => f.write_str(message),
+        }
+    }
+}
+
+/// Collects field errors while parsing a form so that every problem is reported at once. Secret
+/// material outranks everything else: the answer is then `SecretMaterial` for its field.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<FieldError>);
+pub struct Problems {
+    errors: Vec<FieldError>,
+    secret: Option<FieldError>,
+}
 
 impl Problems {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Keeps the parsed value, or records the error against `field` and returns `None`.
-    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+    /// Keeps the parsed value, or records the problem against `field` and returns `None`.
+    pub fn check<T, E: Into<Problem>>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
-            Err(message) => {
-                self.0.push(FieldError { field: field.to_owned(), message });
+            Err(problem) => {
+                self.add(field, problem);
                 None
             }
         }
     }
 
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
+    pub fn add(&mut self, field: &str, problem: impl Into<Problem>) {
+        match problem.into() {
+            Problem::Invalid(message) => self.errors.push(FieldError { field: field.to_owned(), message }),
+            Problem::Secret(message) => {
+                self.secret.get_or_insert(FieldError { field: field.to_owned(), message });
+            }
+        }
     }
 
     pub fn into_result(self) -> Result<(), AppError> {
-        if self.0.is_empty() { Ok(()) } else { Err(AppError::Validation { errors: self.0 }) }
+        match self.secret {
+            Some(FieldError { field, message }) => Err(AppError::SecretMaterial { field, message }),
+            None if self.errors.is_empty() => Ok(()),
+            None => Err(AppError::Validation { errors: self.errors }),
+        }
     }
 }
 
@@ -189,6 +256,8 @@ mod tests {
             AppError::Internal { request_id: "r".into() },
             AppError::Transport { message: "m".into() },
             AppError::TooLarge { limit_bytes: 1 },
+            AppError::Refused { refusal: crate::domain::change::DecisionRefusal::OwnRequest },
+            AppError::Busy { retry_after_seconds: 1 },
         ];
         let mut codes: Vec<_> = all.iter().map(AppError::code).collect();
         codes.sort();
@@ -200,6 +269,16 @@ mod tests {
     fn internal_errors_show_only_the_request_id() {
         let e = AppError::Internal { request_id: "01ABC".into() };
         assert_eq!(e.to_string(), "Something went wrong on our side. Quote request id 01ABC when reporting it.");
+    }
+
+    #[test]
+    fn secret_material_outranks_other_problems() {
+        let mut problems = Problems::new();
+        problems.add("name", "Name is required.");
+        problems.add("description", Problem::Secret("This looks like a JSON Web Token.".into()));
+        let e = problems.into_result().unwrap_err();
+        assert_eq!(e.code(), "NHI-CRED-001");
+        assert_eq!(e.field_message("description").as_deref(), Some("This looks like a JSON Web Token."));
     }
 
     #[test]

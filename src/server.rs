@@ -8,11 +8,13 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tower_http::trace::TraceLayer;
 
 /// Where the built browser bundle lives and how the server answers.
@@ -54,7 +56,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/downloads/hygiene/{file}", get(crate::web::downloads::hygiene_csv))
-        .route("/downloads/export.zip", get(crate::web::downloads::export_zip))
+        .route("/downloads/export.zip", post(crate::web::downloads::export_zip))
         .nest(crate::api::PREFIX, crate::api::router(state.clone()))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -66,26 +68,58 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What the server does on its own, and how often.
+pub struct Housekeeping {
+    pub hygiene: crate::domain::hygiene::HygienePolicy,
+    /// How often hygiene findings are recomputed (never when `None`).
+    pub hygiene_every: Option<Duration>,
+    /// Where and how often the audit chain's head is signed (never when `None`).
+    pub checkpoints: Option<(Arc<crate::service::checkpoints::Checkpoints>, Duration)>,
+}
+
+/// Whether `every` has passed since `last` (always the first time), noting now as the last run.
+fn due(every: Option<Duration>, last: &mut Option<Instant>) -> bool {
+    match every {
+        Some(every) if last.is_none_or(|at| at.elapsed() >= every) => {
+            *last = Some(Instant::now());
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Housekeeping that must happen even when nobody looks: pending change requests whose time ran
-/// out are closed, and grants whose time ran out recorded (both audited), every minute.
-/// Hygiene findings are recomputed every `hygiene_every` (never when `None`) and today's counts
-/// recorded for the dashboard's trend.
-pub fn spawn_housekeeping(store: crate::store::Store, hygiene: crate::domain::hygiene::HygienePolicy, hygiene_every: Option<std::time::Duration>) {
+/// out are closed, and grants whose time ran out recorded (both audited), every minute. Hygiene
+/// findings are recomputed and today's counts recorded for the dashboard's trend, the audit
+/// chain's head signed into the checkpoint file, and old sign-in throttle entries forgotten, each
+/// on its own schedule.
+pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        let mut last_hygiene: Option<std::time::Instant> = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let (mut last_hygiene, mut last_checkpoint, mut last_purge) = (None, None, None);
         loop {
             tick.tick().await;
-            if let Some(every) = hygiene_every
-                && last_hygiene.is_none_or(|at| at.elapsed() >= every)
-            {
-                last_hygiene = Some(std::time::Instant::now());
-                match crate::service::hygiene::record(&store, &hygiene).await {
+            if due(plan.hygiene_every, &mut last_hygiene) {
+                match crate::service::hygiene::record(&store, &plan.hygiene).await {
                     Ok(counts) => {
                         tracing::info!(open = counts.iter().filter(|(k, _)| k.is_problem()).map(|(_, n)| n).sum::<i64>(), "hygiene findings recorded")
                     }
                     Err(e) => tracing::warn!(error = %e, "hygiene run failed; will retry"),
                 }
+            }
+            if let Some((checkpoints, every)) = &plan.checkpoints
+                && due(Some(*every), &mut last_checkpoint)
+            {
+                match crate::service::checkpoints::record_head(&store, checkpoints).await {
+                    Ok(Some(c)) => tracing::info!(seq = c.seq, "audit checkpoint signed"),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "audit checkpoint not signed"),
+                }
+            }
+            if due(Some(Duration::from_secs(3600)), &mut last_purge)
+                && let Err(e) = crate::service::auth::forget_old_throttles(&store).await
+            {
+                tracing::warn!(error = %e, "throttle cleanup failed; will retry");
             }
             match crate::service::changes::expire_due(&store).await {
                 Ok(0) => {}

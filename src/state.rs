@@ -18,6 +18,8 @@ pub struct WebConfig {
     pub trust_proxy: bool,
     /// The windows of the hygiene reports.
     pub hygiene: crate::domain::hygiene::HygienePolicy,
+    /// Where exports sign and keep audit checkpoints (none: exports carry no checkpoint).
+    pub checkpoints: Option<Arc<crate::service::checkpoints::Checkpoints>>,
 }
 
 #[derive(Clone)]

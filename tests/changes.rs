@@ -3,8 +3,9 @@
 mod support;
 
 use nhidb::domain::actor::{Actor, ConsoleRole};
-use nhidb::domain::change::{ApprovalPolicy, ChangeState};
+use nhidb::domain::change::{ApprovalPolicy, ChangeState, DecisionRefusal};
 use nhidb::domain::role::{DefinitionInput, NewRoleInput, RoleStatus, RoleVersionInput};
+use nhidb::error::AppError;
 use nhidb::service::{changes, roles, seed};
 use support::TestDb;
 
@@ -122,9 +123,11 @@ async fn requesters_never_decide_their_own_requests(db: TestDb) {
     let both = Actor::operator("op-both", "Both Roles", vec![ConsoleRole::Requester, ConsoleRole::Approver]);
     let request = changes::propose_version(&db.store, &both, &id, &log_writer_v2()).await.unwrap();
     let own = changes::decide(&db.store, &both, &request.id, "approve", "").await.unwrap_err();
-    assert_eq!(own.code(), "NHI-AUTH-002");
+    assert_eq!(own, AppError::Refused { refusal: DecisionRefusal::OwnRequest });
+    assert_eq!(own.code(), "NHI-AUTH-006");
+    assert_eq!(own.to_string(), "You cannot decide your own request; another approver must.", "one sentence, not one wrapped in another");
     let review = changes::review(&db.store, &both, &request.id).await.unwrap();
-    assert!(review.cannot_decide.unwrap().contains("own request"));
+    assert_eq!(review.cannot_decide, Some(DecisionRefusal::OwnRequest));
     let not_approver = changes::decide(&db.store, &support::admin(), &request.id, "approve", "").await.unwrap_err();
     assert_eq!(not_approver.code(), "NHI-AUTH-002", "admins are not approvers");
     assert_eq!(roles::detail(&db.store, &support::admin(), &id).await.unwrap().role.current_version, 1);

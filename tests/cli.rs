@@ -14,11 +14,13 @@ store_tests!(
     roles_plan_prints_the_exact_diff_and_apply_only_files_requests,
     export_then_verify_from_the_command_line,
     the_client_mode_provisions_and_decommissions_with_exit_codes,
+    demo_accounts_never_join_an_install_that_has_operators,
+    checkpoints_catch_a_log_cut_short_behind_the_databases_back,
 );
 
 fn nhidb(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nhidb"));
-    cmd.env("NHIDB_DATABASE_URL", &db.url).env("NHIDB_LOG", "warn").kill_on_drop(true);
+    cmd.envs(db.env()).env("NHIDB_LOG", "warn").kill_on_drop(true);
     cmd
 }
 
@@ -33,8 +35,9 @@ async fn audit_verify_names_the_tampered_sequence_and_fails(db: TestDb) {
 
     let (ok, out) = verify(&db).await;
     assert!(ok, "{out}");
-    // 20 identities, the catalog and the six demo operators.
-    assert!(out.starts_with("ok (27 events, head "), "{out}");
+    // 20 identities, the catalog, the six demo operators and their requests (six proposals, an
+    // approval with the grant it applied, a rejection, a cancellation and an expiry).
+    assert!(out.starts_with("ok (40 events, head "), "{out}");
 
     support::tamper_audit(&db, "update audit_events set detail = '{}' where seq = 7").await;
 
@@ -129,19 +132,19 @@ async fn roles_plan_prints_the_exact_diff_and_apply_only_files_requests(db: Test
         )
     );
 
+    let admin = support::admin();
+    let pending_query = nhidb::domain::change::ChangeQuery { state: Some("pending".into()), ..Default::default() };
+    let pending = || nhidb::service::changes::list(&db.store, &admin, &pending_query);
+    let pending_before = pending().await.unwrap().total;
     let apply = nhidb(&db).args(["roles", "apply", "--reason", "Reporting and log metrics"]).arg(&file).output().await.unwrap();
     assert!(apply.status.success(), "{}", String::from_utf8_lossy(&apply.stderr));
     let out = String::from_utf8_lossy(&apply.stdout);
     assert_eq!(out.matches("pending approval").count(), 2, "{out}");
 
-    let admin = support::admin();
     let log_writer = nhidb::service::roles::detail(&db.store, &admin, "log-writer").await.unwrap();
     assert_eq!(log_writer.role.current_version, 1, "apply changed nothing by itself");
     assert!(nhidb::service::roles::detail(&db.store, &admin, "report-reader").await.is_err(), "the new role waits for approval");
-    let pending = nhidb::service::changes::list(&db.store, &admin, &nhidb::domain::change::ChangeQuery { state: Some("pending".into()), ..Default::default() })
-        .await
-        .unwrap();
-    assert_eq!(pending.total, 2);
+    assert_eq!(pending().await.unwrap().total, pending_before + 2);
 
     let again = nhidb(&db).args(["roles", "apply"]).arg(&file).output().await.unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing to file"), "applying twice files nothing new");
@@ -197,4 +200,89 @@ async fn the_client_mode_provisions_and_decommissions_with_exit_codes(db: TestDb
     let mut nowhere = Command::new(env!("CARGO_BIN_EXE_nhidb"));
     nowhere.args(["--server", "http://127.0.0.1:9", "service", "get", "x"]).env("NHIDB_TOKEN", "nhidb_x");
     assert_eq!(nowhere.output().await.unwrap().status.code(), Some(3));
+}
+
+async fn demo_accounts_never_join_an_install_that_has_operators(db: TestDb) {
+    let input = nhidb::domain::operator::OperatorInput { name: "Ada Lovelace".into(), email: "ada@corp.example".into(), roles: vec!["admin".into()] };
+    nhidb::service::operators::create(&db.store, &nhidb::domain::actor::Actor::system("test"), &input, Some("a real, long password")).await.unwrap();
+    let operators = || support::count(&db, "select count(*) from operators");
+    let out = nhidb(&db).args(["seed-demo", "--if-empty", "--identities", "5", "--quiet"]).output().await.unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("operators exist already"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(operators().await, 1, "no demo operator on a database that has an operator");
+    assert_eq!(support::count(&db, "select count(*) from identities").await, 0, "and no demo data either");
+    // Asked for demo data explicitly, the ledger is filled, but still no public accounts.
+    let out = nhidb(&db).args(["seed-demo", "--identities", "5", "--quiet"]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(support::count(&db, "select count(*) from identities").await, 5);
+    assert_eq!(operators().await, 1);
+    assert_eq!(support::count(&db, "select count(*) from operators where email like '%@example.com'").await, 0);
+}
+
+/// A second signing key's checkpoint, as someone without the real key would forge one.
+fn forged_line(seq: i64, hash: &str) -> String {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
+    serde_json::to_string(&nhidb::domain::checkpoint::sign(&key, seq, hash, "2026-11-30T00:00:00Z")).unwrap()
+}
+
+async fn checkpoints_catch_a_log_cut_short_behind_the_databases_back(db: TestDb) {
+    let seeded = nhidb(&db).args(["seed-demo", "--identities", "10", "--quiet"]).output().await.unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let run = |args: &'static [&'static str]| {
+        let db = &db;
+        async move {
+            let out = nhidb(db).args(args).output().await.unwrap();
+            (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    };
+    let (code, out, err) = run(&["audit", "checkpoint"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("Generated the audit checkpoint signing key"), "the first run says where the key is: {err}");
+    let head = support::count(&db, "select seq from audit_head where id = 1").await;
+    assert!(out.starts_with(&format!("checkpoint signed: sequence {head} ")), "{out}");
+    let (code, out, _) = run(&["audit", "verify"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 signed checkpoints hold"), "{out}");
+
+    // Behind nhidb's back: the newest events go, and the head is rewritten to match.
+    let keep = head - 4;
+    support::tamper_audit(&db, "select 1").await;
+    if db.url.starts_with("sqlite") {
+        support::sql(&db, "drop trigger audit_events_append_only_delete").await;
+    }
+    support::sql(&db, &format!("delete from audit_events where seq > {keep}")).await;
+    support::sql(&db, &format!("update audit_head set seq = {keep}, hash = (select hash from audit_events where seq = {keep}) where id = 1")).await;
+
+    // The chain alone still looks whole…
+    let empty = tempfile::tempdir().unwrap();
+    let out = nhidb(&db).env("NHIDB_CHECKPOINT_DIR", empty.path()).args(["audit", "verify"]).output().await.unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("ok ("), "without checkpoints the cut is invisible");
+    // …but not against the checkpoint kept outside the database.
+    let dir = db.files.path().join("checkpoints");
+    let out = nhidb(&db).args(["audit", "verify", "--checkpoints"]).arg(&dir).output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with(&format!("FAILED at sequence {}: truncated at sequence {}", keep + 1, keep + 1)), "{text}");
+    assert!(text.contains(&format!("vouches for sequence {head}")), "{text}");
+
+    // The server refuses to sign the shortened log, and an export of it shows the cut too.
+    let (code, out, err) = run(&["audit", "checkpoint"]).await;
+    assert_ne!(code, Some(0), "{out}{err}");
+    let work = tempfile::tempdir().unwrap();
+    let bundle = work.path().join("bundle");
+    let out = nhidb(&db).args(["export", "--quiet", "--out"]).arg(&bundle).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = nhidb(&db).args(["export", "verify"]).arg(&bundle).output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("audit checkpoints: sequence {}: truncated", keep + 1)), "{text}");
+
+    // A checkpoint not signed by the configured key is refused, whatever it claims.
+    let forged = tempfile::tempdir().unwrap();
+    let hash = support::text(&db, &format!("select hash from audit_events where seq = {keep}")).await;
+    std::fs::write(forged.path().join("checkpoints.jsonl"), forged_line(keep, &hash) + "\n").unwrap();
+    let out = nhidb(&db).args(["audit", "verify", "--checkpoints"]).arg(forged.path()).output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("not signed by the trusted key"), "{text}");
 }

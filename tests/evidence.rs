@@ -190,7 +190,7 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("bundle");
     let auditor = nhidb::domain::actor::Actor::operator("op-auditor", "Audrey Auditor", vec![nhidb::domain::actor::ConsoleRole::Auditor]);
-    let manifest = export::export(&db.store, &auditor, &dir, &HygienePolicy::default(), &ExportScope::default(), &|_, _| {}).await.unwrap();
+    let manifest = export::export(&db.store, &auditor, &dir, &HygienePolicy::default(), &ExportScope::default(), None, &|_, _| {}).await.unwrap();
     let names: BTreeSet<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
     for expected in [
         "identities.csv",
@@ -205,7 +205,7 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
     ] {
         assert!(names.contains(expected), "{expected} missing from {names:?}");
     }
-    let report = export::verify(&dir).unwrap();
+    let report = export::verify(&dir, None).unwrap();
     assert!(report.ok(), "{:?}", report.problems);
     assert!(report.audit_events_verified > 0);
 
@@ -243,7 +243,7 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
     // A zip bundle verifies the same way.
     let zip = work.path().join("bundle.zip");
     export::zip_dir(&dir, &zip).unwrap();
-    assert!(export::verify(&zip).unwrap().ok());
+    assert!(export::verify(&zip, None).unwrap().ok());
 
     // One byte changed in one CSV: verify names the file.
     let path = dir.join("roles.csv");
@@ -251,7 +251,7 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
     let last = bytes.len() - 3;
     bytes[last] = if bytes[last] == b'x' { b'y' } else { b'x' };
     std::fs::write(&path, &bytes).unwrap();
-    let report = export::verify(&dir).unwrap();
+    let report = export::verify(&dir, None).unwrap();
     assert!(!report.ok());
     assert!(report.problems.iter().any(|p| p.starts_with("roles.csv:")), "{:?}", report.problems);
 
@@ -262,13 +262,13 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
     let dropped: serde_json::Value = serde_json::from_str(lines[4]).unwrap();
     let kept: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != 4).map(|(_, l)| *l).collect();
     std::fs::write(&audit_path, kept.join("\n") + "\n").unwrap();
-    let report = export::verify(&dir).unwrap();
+    let report = export::verify(&dir, None).unwrap();
     let seq = dropped["seq"].as_i64().unwrap();
     assert!(report.problems.iter().any(|p| p.contains(&format!("sequence {seq}"))), "{:?}", report.problems);
 
     // Only auditors export.
     let viewer = nhidb::domain::actor::Actor::operator("op-viewer", "Viewer", vec![nhidb::domain::actor::ConsoleRole::Viewer]);
-    let denied = export::export(&db.store, &viewer, &work.path().join("denied"), &HygienePolicy::default(), &ExportScope::default(), &|_, _| {}).await;
+    let denied = export::export(&db.store, &viewer, &work.path().join("denied"), &HygienePolicy::default(), &ExportScope::default(), None, &|_, _| {}).await;
     assert!(matches!(denied, Err(nhidb::error::AppError::Forbidden { .. })));
 }
 
@@ -326,10 +326,10 @@ async fn an_export_streams_every_row_as_of_one_moment(db: TestDb) {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("bundle");
     let scope = ExportScope { tables: vec!["assignments".into(), "audit".into()], max_rows: None };
-    let manifest = export::export(&db.store, &support::admin(), &dir, &HygienePolicy::default(), &scope, &|_, _| {}).await.unwrap();
+    let manifest = export::export(&db.store, &support::admin(), &dir, &HygienePolicy::default(), &scope, None, &|_, _| {}).await.unwrap();
     let rows = |name: &str| manifest.files.iter().find(|f| f.name == name).unwrap().rows;
     assert_eq!((rows("assignments.csv"), rows("assignments.ndjson")), (3501, 3501));
-    assert!(export::verify(&dir).unwrap().ok());
+    assert!(export::verify(&dir, None).unwrap().ok());
     let text = std::fs::read_to_string(dir.join("assignments.csv")).unwrap();
     let csv = nhidb::domain::csv::parse(&text).unwrap();
     let mut conn = db.store.read().await.unwrap();
@@ -350,7 +350,7 @@ async fn an_in_memory_database_exports_too() {
     seed::demo(&store, 10, &|_| {}).await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("bundle");
-    let manifest = export::export(&store, &support::admin(), &dir, &HygienePolicy::default(), &ExportScope::default(), &|_, _| {}).await.unwrap();
+    let manifest = export::export(&store, &support::admin(), &dir, &HygienePolicy::default(), &ExportScope::default(), None, &|_, _| {}).await.unwrap();
     assert!(manifest.files.iter().any(|f| f.name == "identities.csv" && f.rows == 10), "{:?}", manifest.files);
-    assert!(export::verify(&dir).unwrap().ok());
+    assert!(export::verify(&dir, None).unwrap().ok());
 }

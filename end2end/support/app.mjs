@@ -44,7 +44,14 @@ export async function startApp({ identities = 80, seed = true } = {}) {
   const bin = required('NHIDB_BIN');
   const siteRoot = required('NHIDB_SITE_ROOT');
   const dir = mkdtempSync(join(tmpdir(), 'nhidb-e2e-'));
-  const env = { ...process.env, NHIDB_DATABASE_URL: `sqlite://${join(dir, 'nhidb.sqlite')}`, NHIDB_LOG: 'warn' };
+  const env = {
+    ...process.env,
+    NHIDB_DATABASE_URL: `sqlite://${join(dir, 'nhidb.sqlite')}`,
+    NHIDB_LOG: 'warn',
+    // The audit checkpoint key and checkpoints stay with the test's database.
+    NHIDB_CHECKPOINT_KEY_FILE: join(dir, 'checkpoint.key'),
+    NHIDB_CHECKPOINT_DIR: join(dir, 'checkpoints'),
+  };
   if (seed) await run(bin, ['seed-demo', '--identities', String(identities), '--quiet'], { env });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;

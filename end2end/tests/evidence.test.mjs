@@ -97,13 +97,24 @@ test('an auditor downloads the compliance bundle and it verifies offline; a view
     await download.saveAs(file);
     // The same check an auditor runs: no server, no database.
     const { stdout } = await promisify(execFile)(process.env.NHIDB_BIN, ['export', 'verify', file]);
-    assert.match(stdout, /^ok \(\d+ files, [1-9]\d* audit events verified\)/);
+    // The bundle carries the signed checkpoints, its own head among them.
+    assert.match(stdout, /^ok \(\d+ files, [1-9]\d* audit events verified, [1-9]\d* signed checkpoints hold \(key [0-9a-f]{16}\)\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   assert.deepEqual(page.problems, []);
 
+  // Building a bundle changes state (it is audited): a plain GET cannot start one, and a POST
+  // needs the session's CSRF token and the auditor role.
+  assert.equal(await page.evaluate(async () => (await fetch('/downloads/export.zip')).status), 405);
+  assert.equal(await page.evaluate(async () => (await fetch('/downloads/export.zip', { method: 'POST' })).status), 403);
   const viewer = await newPage(ctx.browser);
   await signIn(viewer, ctx.app.base, DEMO.viewer);
-  assert.equal(await viewer.evaluate(async () => (await fetch('/downloads/export.zip')).status), 403);
+  assert.equal(await viewer.locator('nav a:has-text("Exports")').count(), 0, 'the menu offers viewers no exports');
+  const status = await viewer.evaluate(async () => {
+    const session = await (await fetch('/rpc/auth/session', { method: 'POST' })).json();
+    const body = new URLSearchParams({ _csrf: session.csrf_token });
+    return (await fetch('/downloads/export.zip', { method: 'POST', body })).status;
+  });
+  assert.equal(status, 403);
 });

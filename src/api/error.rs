@@ -32,10 +32,7 @@ impl From<AppError> for ApiError {
             AppError::SecretMaterial { field, message } => vec![FieldError { field: field.clone(), message: message.clone() }],
             _ => vec![],
         };
-        let retry_after = match &error {
-            AppError::Throttled { retry_after_seconds } => Some(*retry_after_seconds),
-            _ => None,
-        };
+        let retry_after = error.retry_after();
         ApiError { code: error.code(), message: error.to_string(), request_id, fields, status: error.http_status(), retry_after }
     }
 }

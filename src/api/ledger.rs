@@ -21,10 +21,12 @@ pub struct WhoAmI {
     pub id: String,
     pub name: String,
     pub scopes: Vec<crate::domain::token::TokenScope>,
+    /// The scopes the token may change; empty: the whole ledger.
+    pub limits: Vec<crate::domain::scope::ScopePath>,
 }
 
 pub async fn whoami(Extension(ApiActor(actor)): Extension<ApiActor>) -> Json<WhoAmI> {
-    Json(WhoAmI { kind: actor.kind, id: actor.id, name: actor.name, scopes: actor.scopes })
+    Json(WhoAmI { kind: actor.kind, id: actor.id, name: actor.name, scopes: actor.scopes, limits: actor.limits })
 }
 
 pub async fn list_identities(

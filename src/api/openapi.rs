@@ -83,12 +83,13 @@ fn generator(settings: SchemaSettings, inline: bool) -> SchemaGenerator {
 /// server fault; the status says which.
 const ERRORS: &[(u16, &str)] = &[
     (401, "No or an invalid pipeline token (NHI-AUTH-001)."),
-    (403, "The token's scopes do not allow this (NHI-AUTH-002)."),
+    (403, "The token's scopes or scope limits do not allow this (NHI-AUTH-002, NHI-AUTH-006)."),
     (404, "No such resource (NHI-NF-001)."),
     (409, "Conflicts with the ledger's state or a unique name (NHI-CONFLICT-001, NHI-STATE-001)."),
     (413, "The body is larger than 8 MiB (NHI-VAL-002)."),
     (422, "Invalid input: malformed JSON, unknown fields, wrong types or values; `fields` names each problem (NHI-VAL-001, NHI-CRED-001)."),
     (500, "Internal error; quote the request id (NHI-INT-001)."),
+    (503, "Too many expensive requests at once; `Retry-After` says when to try again (NHI-BUSY-001)."),
 ];
 
 fn operation_id(route: &ApiRoute) -> String {

@@ -58,6 +58,10 @@ pub enum TokenCommand {
         /// Days until the token expires (1 to 366).
         #[arg(long, default_value_t = 90)]
         days: i64,
+        /// Limit what the token may change to this scope and below (repeatable: --limit prod/payments
+        /// --limit staging/payments). Without it the token may change anything its scopes allow.
+        #[arg(long = "limit", value_name = "SCOPE")]
+        limits: Vec<String>,
     },
     /// Revoke a token by id; the next call with it is refused.
     Revoke { id: String },
@@ -114,14 +118,14 @@ pub async fn operator(store: &Store, command: &OperatorCommand) -> Result<ExitCo
 pub async fn token(store: &Store, command: &TokenCommand) -> Result<ExitCode, String> {
     let actor = cli_actor();
     match command {
-        TokenCommand::Create { name, scopes, owner, days } => {
+        TokenCommand::Create { name, scopes, owner, days, limits } => {
             let (owners, _) = service::services::choices(store, &actor).await.map_err(failed)?;
             let owner_id = owners
                 .iter()
                 .find(|o| o.label == *owner || o.id == *owner)
                 .map(|o| o.id.clone())
                 .ok_or_else(|| format!("No active owner named \"{owner}\"."))?;
-            let input = TokenInput { name: name.clone(), scopes: scopes.clone(), owner_id, expires_in_days: days.to_string() };
+            let input = TokenInput { name: name.clone(), scopes: scopes.clone(), owner_id, expires_in_days: days.to_string(), limits: limits.join(",") };
             let issued = service::tokens::create(store, &actor, &input).await.map_err(failed)?;
             eprintln!("token {} ({}) expires {}; the secret below is shown once:", issued.token.name, issued.token.id, issued.token.expires_at.date());
             println!("{}", issued.secret);
@@ -134,7 +138,8 @@ pub async fn token(store: &Store, command: &TokenCommand) -> Result<ExitCode, St
             for t in service::tokens::list(store, &actor).await.map_err(failed)? {
                 let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
                 let scopes = t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
-                println!("{}  {:<14} {:<8} {:<40} expires {}  {}", t.id, format!("{}…", t.prefix), state, scopes, t.expires_at.date(), t.name);
+                let limits = if t.limits.is_empty() { String::new() } else { format!("  limited to {}", crate::domain::token::limits_to_text(&t.limits)) };
+                println!("{}  {:<14} {:<8} {:<40} expires {}  {}{limits}", t.id, format!("{}…", t.prefix), state, scopes, t.expires_at.date(), t.name);
             }
         }
     }

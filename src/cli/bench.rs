@@ -280,11 +280,16 @@ async fn export_figures(database_url: &str) -> Result<(), String> {
         .args(["export", "--quiet", "--stats", "--tables", "assignments", "--max-rows", "1000000", "--out"])
         .arg(&out)
         .env("NHIDB_DATABASE_URL", database_url)
+        // A throwaway checkpoint key and directory: the benchmark's export must not leave a key
+        // file in the working directory.
+        .env("NHIDB_CHECKPOINT_KEY", crate::service::secrets::random_hex(32))
+        .env("NHIDB_CHECKPOINT_DIR", out.with_extension("checkpoints"))
         .output()
         .await
         .map_err(|e| format!("cannot run the export: {e}"))?;
     let elapsed = started.elapsed();
     let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(out.with_extension("checkpoints"));
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         return Err(format!("export failed: {}{}", text, String::from_utf8_lossy(&output.stderr)));
@@ -359,7 +364,13 @@ async fn server_figures(database_url: &str, site_root: &str, identities: i64) ->
     let token = service::tokens::create(
         &store,
         &Actor::system("bench"),
-        &crate::domain::token::TokenInput { name: "bench".into(), scopes: vec!["read".into()], owner_id: owner, expires_in_days: "1".into() },
+        &crate::domain::token::TokenInput {
+            name: "bench".into(),
+            scopes: vec!["read".into()],
+            owner_id: owner,
+            expires_in_days: "1".into(),
+            limits: String::new(),
+        },
     )
     .await
     .map_err(|e| e.to_string())?

@@ -1,7 +1,6 @@
 //! `nhidb export --out DIR|FILE.zip` and `nhidb export verify BUNDLE`.
 
 use super::cli_actor;
-use crate::domain::hygiene::HygienePolicy;
 use crate::service::export::{self, ExportScope};
 use crate::store::Store;
 use clap::{Args, Subcommand};
@@ -35,9 +34,16 @@ pub struct ExportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
-    /// Check a bundle offline: file hashes and row counts against manifest.json, and the audit
-    /// chain. Exits 0 when everything holds, 1 naming each problem.
-    Verify { bundle: PathBuf },
+    /// Check a bundle offline: file hashes and row counts against manifest.json, the audit chain,
+    /// and the signed checkpoints. Exits 0 when everything holds, 1 naming each problem.
+    Verify {
+        bundle: PathBuf,
+        /// The public key the bundle's checkpoints must be signed with (64 hex digits, or a file
+        /// holding them). Without it, the key named in manifest.json is used and its id printed
+        /// for you to compare with the one you were given.
+        #[arg(long, value_name = "KEY|FILE")]
+        public_key: Option<String>,
+    },
 }
 
 /// Peak resident memory of this process, from /proc (Linux).
@@ -46,19 +52,29 @@ pub fn peak_rss_kib() -> Option<u64> {
     status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-pub async fn export(store: Option<&Store>, policy: &HygienePolicy, args: &ExportArgs) -> Result<ExitCode, String> {
-    if let Some(ExportCommand::Verify { bundle }) = &args.command {
-        let report = export::verify(bundle)?;
+pub async fn export(store: Option<&Store>, cli: &super::Cli, args: &ExportArgs) -> Result<ExitCode, String> {
+    if let Some(ExportCommand::Verify { bundle, public_key }) = &args.command {
+        let key = match public_key {
+            Some(given) => super::checkpoint_public_key(&cli.checkpoints, Some(given))?,
+            None => None,
+        };
+        let report = export::verify(bundle, key.as_ref())?;
         for problem in &report.problems {
             println!("FAILED {problem}");
         }
         if report.ok() {
-            println!("ok ({} files, {} audit events verified)", report.files_checked, report.audit_events_verified);
+            let checkpoints = match &report.checkpoint_key {
+                Some(key_id) => format!(", {} signed checkpoints hold (key {key_id})", report.checkpoints_held),
+                None => ", no signed checkpoints".to_owned(),
+            };
+            println!("ok ({} files, {} audit events verified{checkpoints})", report.files_checked, report.audit_events_verified);
             return Ok(ExitCode::SUCCESS);
         }
         return Ok(ExitCode::FAILURE);
     }
     let Some(store) = store else { return Err("export needs the database".into()) };
+    let policy = &cli.hygiene.policy();
+    let checkpoints = cli.checkpoints.open()?;
     let out = args.out.as_deref().ok_or("Say where the bundle goes: --out DIR or --out FILE.zip")?;
     let zipped = out.extension().is_some_and(|e| e == "zip");
     if zipped && out.exists() {
@@ -68,7 +84,7 @@ pub async fn export(store: Option<&Store>, policy: &HygienePolicy, args: &Export
     let bars = Bars::new(!args.quiet && std::io::stderr().is_terminal());
     let started = std::time::Instant::now();
     let scope = ExportScope { tables: args.tables.clone(), max_rows: args.max_rows };
-    let result = export::export(store, &cli_actor(), &dir, policy, &scope, &|table, rows| bars.show(table, rows)).await;
+    let result = export::export(store, &cli_actor(), &dir, policy, &scope, Some(&checkpoints), &|table, rows| bars.show(table, rows)).await;
     bars.finish();
     let manifest = match result {
         Ok(manifest) => manifest,

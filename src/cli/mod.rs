@@ -17,6 +17,7 @@ use crate::store::Store;
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,6 +37,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub hygiene: HygieneArgs,
+
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
 
     #[command(subcommand)]
     pub command: Command,
@@ -85,7 +89,8 @@ pub struct ServeArgs {
     /// The URL people use to reach nhidb, when behind a proxy (https://nhidb.example.com).
     #[arg(long, env = "NHIDB_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy.
+    /// Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy: the client address is
+    /// the rightmost X-Forwarded-For entry, the one that proxy added.
     #[arg(long, env = "NHIDB_TRUST_PROXY")]
     pub trust_proxy: bool,
     /// Sign a session out after this many minutes without use.
@@ -94,10 +99,19 @@ pub struct ServeArgs {
     /// Sign a session out this many hours after sign-in.
     #[arg(long, env = "NHIDB_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: i64,
-    /// Failed sign-ins per account (within 15 minutes) before it is locked.
+    /// Failed sign-ins per account from one client address (within 15 minutes) before that
+    /// address is locked out of that account.
     #[arg(long, env = "NHIDB_SIGNIN_MAX_FAILURES", default_value_t = 5)]
     pub signin_max_failures: i64,
-    /// How long a locked account (or client address) stays locked.
+    /// Failed sign-ins per account from all addresses together (within 15 minutes) before the
+    /// account is locked for everyone: a ceiling against guessing spread over many addresses.
+    #[arg(long, env = "NHIDB_SIGNIN_ACCOUNT_MAX_FAILURES", default_value_t = 100)]
+    pub signin_account_max_failures: i64,
+    /// How often the audit chain's head is signed into the checkpoint directory (0: only at
+    /// exports and `nhidb audit checkpoint`).
+    #[arg(long, env = "NHIDB_CHECKPOINT_INTERVAL_MINUTES", default_value_t = 10)]
+    pub checkpoint_interval_minutes: u64,
+    /// How long a lock (of an address on an account, an account, or an address) lasts.
     #[arg(long, env = "NHIDB_SIGNIN_LOCK_SECONDS", default_value_t = 900)]
     pub signin_lock_seconds: i64,
 }
@@ -109,8 +123,13 @@ impl ServeArgs {
             access: AccessPolicy {
                 session_idle_seconds: self.session_idle_minutes.max(1) * 60,
                 session_absolute_seconds: self.session_max_hours.max(1) * 3600,
-                account_throttle: ThrottlePolicy {
+                client_throttle: ThrottlePolicy {
                     max_failures: self.signin_max_failures.max(1),
+                    lock_seconds: self.signin_lock_seconds.max(1),
+                    ..defaults.client_throttle
+                },
+                account_throttle: ThrottlePolicy {
+                    max_failures: self.signin_account_max_failures.max(self.signin_max_failures).max(1),
                     lock_seconds: self.signin_lock_seconds.max(1),
                     ..defaults.account_throttle
                 },
@@ -120,6 +139,7 @@ impl ServeArgs {
             public_url: self.public_url.clone(),
             trust_proxy: self.trust_proxy,
             hygiene: Default::default(),
+            checkpoints: None,
         }
     }
 }
@@ -152,6 +172,38 @@ impl HygieneArgs {
     }
 }
 
+/// Where audit checkpoints are signed and kept (server, exports, `audit verify`).
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The file of the key that signs audit checkpoints, generated (readable by this user only) on
+    /// first run. NHIDB_CHECKPOINT_KEY, the key itself as 64 hex digits, takes precedence.
+    #[arg(long, env = "NHIDB_CHECKPOINT_KEY_FILE", default_value = "nhidb-checkpoint.key", global = true)]
+    pub checkpoint_key: PathBuf,
+    /// The directory signed checkpoints are appended to (checkpoints.jsonl). Keep it off the
+    /// database's storage: another disk, another machine, object storage.
+    #[arg(long, env = "NHIDB_CHECKPOINT_DIR", default_value = "nhidb-checkpoints", global = true)]
+    pub checkpoint_dir: PathBuf,
+}
+
+impl CheckpointArgs {
+    pub fn config(&self) -> service::checkpoints::CheckpointConfig {
+        service::checkpoints::CheckpointConfig {
+            key_file: self.checkpoint_key.clone(),
+            key_hex: std::env::var("NHIDB_CHECKPOINT_KEY").ok().filter(|k| !k.trim().is_empty()),
+            dir: self.checkpoint_dir.clone(),
+        }
+    }
+
+    /// The checkpoint key and directory, the key generated on first use (and said so).
+    pub fn open(&self) -> Result<service::checkpoints::Checkpoints, String> {
+        let (checkpoints, generated) = self.config().open()?;
+        if let Some(message) = generated {
+            eprintln!("{message}");
+        }
+        Ok(checkpoints)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// How many identities to create.
@@ -167,8 +219,21 @@ pub struct SeedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain; prints `ok (N events, head HASH)` or the first sequence that fails.
-    Verify,
+    /// Walk the hash chain and hold it to the signed checkpoints; prints `ok (N events, head
+    /// HASH…)` or the first sequence that fails.
+    Verify {
+        /// The directory of signed checkpoints (checkpoints.jsonl) to hold the log to. Default:
+        /// the configured checkpoint directory, when it holds any.
+        #[arg(long, value_name = "DIR")]
+        checkpoints: Option<PathBuf>,
+        /// The public key the checkpoints must be signed with: 64 hex digits, or a file holding
+        /// them. Default: the configured signing key's.
+        #[arg(long, value_name = "KEY|FILE")]
+        public_key: Option<String>,
+    },
+    /// Sign a checkpoint of the chain's head now (the server signs one every few minutes and at
+    /// each export).
+    Checkpoint,
 }
 
 pub fn init_tracing() {
@@ -206,20 +271,77 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         }
         Command::Serve(args) => serve(cli, args).await,
         Command::SeedDemo(args) => seed(cli, args).await,
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { checkpoints, public_key }) => {
+            audit_verify(&open(cli).await?, &cli.checkpoints, checkpoints.as_deref(), public_key.as_deref()).await
+        }
+        Command::Audit(AuditCommand::Checkpoint) => {
             let store = open(cli).await?;
-            let report = service::audit::verify(&store, &cli_actor()).await.map_err(|e| e.to_string())?;
-            println!("{}", report.summary());
-            Ok(if report.broken.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            let checkpoints = cli.checkpoints.open()?;
+            match service::checkpoints::record_head(&store, &checkpoints).await.map_err(|e| e.to_string())? {
+                Some(c) => println!("checkpoint signed: sequence {} hash {} (key {}) in {}", c.seq, c.hash, c.key_id, checkpoints.file().display()),
+                None => println!("nothing new to sign since the last checkpoint"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Operator(command) => access::operator(&open(cli).await?, command).await,
         Command::Token(command) => access::token(&open(cli).await?, command).await,
         Command::Roles(command) => roles::roles(&open(cli).await?, command).await,
         Command::Bench(args) => bench::bench(&open(cli).await?, &cli.database_url, args).await,
-        Command::Export(args) if args.command.is_some() => export::export(None, &cli.hygiene.policy(), args).await,
-        Command::Export(args) => export::export(Some(&open(cli).await?), &cli.hygiene.policy(), args).await,
+        Command::Export(args) if args.command.is_some() => export::export(None, cli, args).await,
+        Command::Export(args) => export::export(Some(&open(cli).await?), cli, args).await,
         Command::Service(command) => Ok(client::service(&cli.client, command).await),
         Command::Usage(command) => Ok(client::usage(&cli.client, command).await),
+    }
+}
+
+/// The public key checkpoints are checked with: given (hex or a file), else the configured key's.
+fn checkpoint_public_key(args: &CheckpointArgs, given: Option<&str>) -> Result<Option<ed25519_dalek::VerifyingKey>, String> {
+    let Some(given) = given else { return args.config().public_key() };
+    let text = if std::path::Path::new(given).is_file() { std::fs::read_to_string(given).map_err(|e| format!("{given}: {e}"))? } else { given.to_owned() };
+    crate::domain::checkpoint::verifying_key_from_hex(&text).map(Some).map_err(|e| format!("--public-key: {e}"))
+}
+
+async fn audit_verify(store: &Store, args: &CheckpointArgs, dir: Option<&std::path::Path>, public_key: Option<&str>) -> Result<ExitCode, String> {
+    use crate::domain::checkpoint;
+    let file = dir.unwrap_or(&args.checkpoint_dir).join(checkpoint::FILE_NAME);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.is_none() => None,
+        Err(e) => return Err(format!("Cannot read {}: {e}", file.display())),
+    };
+    let Some(text) = text else {
+        let report = service::audit::verify(store, &cli_actor()).await.map_err(|e| e.to_string())?;
+        println!("{}", report.summary());
+        eprintln!("no signed checkpoints in {}: only the chain itself was checked", args.checkpoint_dir.display());
+        return Ok(if report.broken.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    };
+    let key = checkpoint_public_key(args, public_key)?
+        .ok_or("Checking checkpoints needs the public key they were signed with: pass --public-key (64 hex digits or a file).")?;
+    let checkpoints = match checkpoint::read_file(&text, &key) {
+        Ok(checkpoints) => checkpoints,
+        Err(broken) => {
+            println!("FAILED checkpoints: {}", broken.describe());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (report, outcome) = service::audit::verify_against(store, &cli_actor(), checkpoints).await.map_err(|e| e.to_string())?;
+    if report.broken.is_some() {
+        println!("{}", report.summary());
+        return Ok(ExitCode::FAILURE);
+    }
+    match outcome {
+        Ok((held, latest)) => {
+            let latest = latest.map(|s| format!(", the latest at sequence {s}")).unwrap_or_default();
+            println!("ok ({} events, head {}; {held} signed checkpoints hold{latest}; key {})", report.verified, report.head_hash, checkpoint::key_id(&key));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            match broken.seq() {
+                Some(seq) => println!("FAILED at sequence {seq}: {}", broken.describe()),
+                None => println!("FAILED checkpoints: {}", broken.describe()),
+            }
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 
@@ -238,9 +360,19 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
             web.access.bootstrap_seconds / 60
         );
     }
+    let checkpoints = Arc::new(cli.checkpoints.open()?);
+    println!("Audit checkpoints: signed with key {} into {}", checkpoints.key_id(), checkpoints.file().display());
+    web.checkpoints = Some(checkpoints.clone());
     tracing::info!(database = store.backend().name(), "nhidb listening on http://{local}");
-    let hygiene_every = (cli.hygiene.hygiene_interval_minutes > 0).then(|| std::time::Duration::from_secs(cli.hygiene.hygiene_interval_minutes * 60));
-    server::spawn_housekeeping(store.clone(), web.hygiene, hygiene_every);
+    let minutes = |m: u64| (m > 0).then(|| std::time::Duration::from_secs(m * 60));
+    server::spawn_housekeeping(
+        store.clone(),
+        server::Housekeeping {
+            hygiene: web.hygiene,
+            hygiene_every: minutes(cli.hygiene.hygiene_interval_minutes),
+            checkpoints: minutes(args.checkpoint_interval_minutes).map(|every| (checkpoints, every)),
+        },
+    );
     let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
     server::serve(state, listener).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
@@ -248,7 +380,14 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
 
 async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
     let store = open(cli).await?;
-    if !service::seed::is_empty(&store).await.map_err(|e| e.to_string())? {
+    let failed = |e: crate::error::AppError| e.to_string();
+    let has_operators = service::seed::has_operators(&store).await.map_err(failed)?;
+    if args.if_empty && has_operators {
+        // Someone's install: its operators exist, and public demo accounts must never join them.
+        println!("operators exist already; demo seed skipped (no demo data, no demo operators)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !service::seed::is_empty(&store).await.map_err(failed)? {
         if args.if_empty {
             println!("database already holds data; demo seed skipped");
             return Ok(ExitCode::SUCCESS);
@@ -266,15 +405,19 @@ async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
         bar
     };
     let started = std::time::Instant::now();
-    service::seed::demo(&store, args.identities, &|n| bar.set_position(n)).await.map_err(|e| e.to_string())?;
+    service::seed::demo(&store, args.identities, &|n| bar.set_position(n)).await.map_err(failed)?;
     bar.finish_and_clear();
     println!("seeded {} identities in {:.1}s", args.identities, started.elapsed().as_secs_f64());
-    let operators = service::seed::demo_operators(&store).await.map_err(|e| e.to_string())?;
-    if !operators.is_empty() {
-        println!("demo operators (for demos only; change or disable them anywhere real):");
-        for (email, role, password) in operators {
-            println!("  {email:<24} {role:<10} password: {password}");
-        }
+    if has_operators {
+        println!("operators exist already: no demo operators created");
+        return Ok(ExitCode::SUCCESS);
     }
+    let operators = service::seed::demo_operators(&store).await.map_err(failed)?;
+    println!("demo operators (for demos only; change or disable them anywhere real):");
+    for (email, role, password) in operators {
+        println!("  {email:<24} {role:<10} password: {password}");
+    }
+    let requests = service::seed::demo_requests(&store).await.map_err(failed)?;
+    println!("demo change requests: {requests} (pending, applied, rejected, cancelled, expired)");
     Ok(ExitCode::SUCCESS)
 }

@@ -20,7 +20,11 @@ pub struct AccessPolicy {
     pub session_idle_seconds: i64,
     /// A session ends this long after sign-in, used or not.
     pub session_absolute_seconds: i64,
-    /// Per account (e-mail address, whether or not it exists).
+    /// Per account (e-mail address, whether or not it exists) *and* client address: a stranger's
+    /// guesses lock the stranger out of that account, not its owner signing in from elsewhere.
+    pub client_throttle: ThrottlePolicy,
+    /// Per account from all addresses together: a much higher ceiling, against guessing spread
+    /// over many addresses.
     pub account_throttle: ThrottlePolicy,
     /// Per client address: catches one client guessing across many accounts.
     pub address_throttle: ThrottlePolicy,
@@ -33,7 +37,8 @@ impl Default for AccessPolicy {
         AccessPolicy {
             session_idle_seconds: 30 * 60,
             session_absolute_seconds: 12 * 60 * 60,
-            account_throttle: ThrottlePolicy { max_failures: 5, window_seconds: 15 * 60, lock_seconds: 15 * 60 },
+            client_throttle: ThrottlePolicy { max_failures: 5, window_seconds: 15 * 60, lock_seconds: 15 * 60 },
+            account_throttle: ThrottlePolicy { max_failures: 100, window_seconds: 15 * 60, lock_seconds: 15 * 60 },
             address_throttle: ThrottlePolicy { max_failures: 50, window_seconds: 15 * 60, lock_seconds: 15 * 60 },
             bootstrap_seconds: 60 * 60,
         }
@@ -65,6 +70,14 @@ pub fn after_failure(state: Option<ThrottleState>, now: Timestamp, policy: Throt
     let failures = current.failures + 1;
     let locked_until = (failures >= policy.max_failures).then(|| now.plus_seconds(policy.lock_seconds));
     ThrottleState { failures, window_started_at: current.window_started_at, locked_until }
+}
+
+/// The state after an attempt counted by `after_failure` turned out to be the right password:
+/// the attempt no longer counts, and a lock it set (by reaching the limit) is lifted.
+pub fn after_success(state: ThrottleState, policy: ThrottlePolicy) -> ThrottleState {
+    let failures = (state.failures - 1).max(0);
+    let locked_until = if failures < policy.max_failures { None } else { state.locked_until };
+    ThrottleState { failures, window_started_at: state.window_started_at, locked_until }
 }
 
 /// How long to hold back the answer to a failed sign-in: growing with each failure, capped, so
@@ -130,6 +143,19 @@ mod tests {
         let next = after_failure(s, t(40), POLICY);
         assert_eq!(next.failures, 1);
         assert_eq!(next.locked_until, None);
+    }
+
+    #[test]
+    fn a_counted_attempt_that_succeeds_is_taken_back() {
+        let mut s = None;
+        for i in 0..2 {
+            s = Some(after_failure(s, t(i), POLICY));
+        }
+        let reserved = after_failure(s, t(2), POLICY);
+        assert!(locked_for(Some(&reserved), t(2)).is_some(), "the third attempt reaches the limit while it is evaluated");
+        let released = after_success(reserved, POLICY);
+        assert_eq!(released.failures, 2);
+        assert_eq!(locked_for(Some(&released), t(2)), None, "the right password does not leave the key locked");
     }
 
     #[test]

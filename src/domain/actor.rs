@@ -1,6 +1,7 @@
 //! Who is acting. Every service-layer call receives an `Actor` and checks a `Capability` before
 //! touching data; the console and the API only decide how the actor is recognised.
 
+use super::scope::ScopePath;
 use super::token::TokenScope;
 use serde::{Deserialize, Serialize};
 
@@ -103,20 +104,40 @@ pub struct Actor {
     /// Token scopes (pipeline tokens).
     #[serde(default)]
     pub scopes: Vec<TokenScope>,
+    /// Where a limited pipeline token may change anything; empty: anywhere its scopes allow.
+    #[serde(default)]
+    pub limits: Vec<ScopePath>,
 }
 
 impl Actor {
     /// nhidb itself: migrations, seeding, the scheduler. Allowed everything, always audited.
     pub fn system(name: &str) -> Self {
-        Actor { kind: ActorKind::System, id: "system".to_owned(), name: name.to_owned(), roles: vec![], scopes: vec![] }
+        Actor { kind: ActorKind::System, id: "system".to_owned(), name: name.to_owned(), roles: vec![], scopes: vec![], limits: vec![] }
     }
 
     pub fn operator(id: &str, name: &str, roles: Vec<ConsoleRole>) -> Self {
-        Actor { kind: ActorKind::Operator, id: id.to_owned(), name: name.to_owned(), roles, scopes: vec![] }
+        Actor { kind: ActorKind::Operator, id: id.to_owned(), name: name.to_owned(), roles, scopes: vec![], limits: vec![] }
     }
 
     pub fn token(id: &str, name: &str, scopes: Vec<TokenScope>) -> Self {
-        Actor { kind: ActorKind::Token, id: id.to_owned(), name: name.to_owned(), roles: vec![], scopes }
+        Actor { kind: ActorKind::Token, id: id.to_owned(), name: name.to_owned(), roles: vec![], scopes, limits: vec![] }
+    }
+
+    /// The same actor, allowed to change only what lies within `limits`.
+    pub fn limited_to(mut self, limits: Vec<ScopePath>) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether this actor may change anything on `scope`: always, unless limited to other scopes.
+    pub fn may_change(&self, scope: &ScopePath) -> bool {
+        self.limits.is_empty() || self.limits.iter().any(|limit| limit.covers(scope))
+    }
+
+    /// Whether this actor is limited to parts of the ledger (such actors cannot change what
+    /// spans all of it, like templates).
+    pub fn is_limited(&self) -> bool {
+        !self.limits.is_empty()
     }
 
     pub fn can(&self, capability: Capability) -> bool {
@@ -146,6 +167,16 @@ mod tests {
         assert!(token.can(Capability::ReadLedger) && token.can(Capability::Provision));
         assert!(!token.can(Capability::Decommission));
         assert!(!token.can(Capability::EditLedger) && !token.can(Capability::Administer));
+    }
+
+    #[test]
+    fn a_limited_token_changes_only_within_its_limits() {
+        let scope = |p: &str| ScopePath::parse(p).unwrap();
+        let token = Actor::token("t", "ci", vec![TokenScope::Provision]).limited_to(vec![scope("prod/payments")]);
+        assert!(token.may_change(&scope("prod/payments")) && token.may_change(&scope("prod/payments/ledger-db")));
+        assert!(!token.may_change(&scope("prod/payments-v2")), "a sibling that shares the prefix is outside");
+        assert!(!token.may_change(&scope("prod")));
+        assert!(Actor::token("t", "ci", vec![]).may_change(&scope("prod")), "unlimited tokens change anywhere");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The compliance export bundle's manifest: what an auditor checks without trusting the server.
-//! Each file's SHA-256 and row count, the export time and the audit chain head at that moment.
+//! Each file's SHA-256 and row count, the export time, the audit chain head at that moment and,
+//! with `checkpoints.jsonl`, the key its checkpoints are signed with.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,10 @@ pub struct Manifest {
     pub nhidb_version: String,
     pub exported_at: String,
     pub audit_head: ChainHead,
+    /// The public key (hex) that signed `checkpoints.jsonl`, when the bundle has checkpoints.
+    /// Auditors compare it with the key they were given, or pin theirs with `--public-key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_key: Option<String>,
     pub files: Vec<ManifestFile>,
 }
 
@@ -34,6 +39,11 @@ pub struct Manifest {
 pub struct BundleReport {
     pub files_checked: usize,
     pub audit_events_verified: i64,
+    /// Signed checkpoints the exported log still matches, and the id of the key that signed them.
+    #[serde(default)]
+    pub checkpoints_held: usize,
+    #[serde(default)]
+    pub checkpoint_key: Option<String>,
     pub problems: Vec<String>,
 }
 

@@ -252,19 +252,58 @@ impl ApprovalPolicy {
     }
 }
 
+/// Why someone may not decide a request: a value, rendered once where it is shown, so a
+/// refusal is never wrapped into another sentence.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum DecisionRefusal {
+    /// The request is no longer pending.
+    Closed {
+        state: ChangeState,
+    },
+    OwnRequest,
+    NotApprover,
+    AlreadyDecided,
+}
+
+impl DecisionRefusal {
+    /// Whether the refusal is about the request's state rather than about who asks.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, DecisionRefusal::Closed { .. })
+    }
+}
+
+impl std::fmt::Display for DecisionRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecisionRefusal::Closed { state } => write!(f, "This request is {} and can no longer be decided.", state.label().to_lowercase()),
+            DecisionRefusal::OwnRequest => f.write_str("You cannot decide your own request; another approver must."),
+            DecisionRefusal::NotApprover => f.write_str("Deciding requests needs the approver console role."),
+            DecisionRefusal::AlreadyDecided => f.write_str("You have already decided this request; an approval counts once per approver."),
+        }
+    }
+}
+
 /// Why `approver` may not decide this request, if they may not.
-pub fn decision_refusal(approver_id: &str, approver_roles: &[ConsoleRole], requester_id: &str, state: ChangeState, decisions: &[Decision]) -> Option<String> {
+pub fn decision_refusal(
+    approver_id: &str,
+    approver_roles: &[ConsoleRole],
+    requester_id: &str,
+    state: ChangeState,
+    decisions: &[Decision],
+) -> Option<DecisionRefusal> {
     if state != ChangeState::Pending {
-        return Some(format!("This request is {} and can no longer be decided.", state.label().to_lowercase()));
+        return Some(DecisionRefusal::Closed { state });
     }
     if approver_id == requester_id {
-        return Some("You cannot decide your own request; another approver must.".to_owned());
+        return Some(DecisionRefusal::OwnRequest);
     }
     if !approver_roles.contains(&ConsoleRole::Approver) {
-        return Some("Deciding requests needs the approver console role.".to_owned());
+        return Some(DecisionRefusal::NotApprover);
     }
     if decisions.iter().any(|d| d.approver_id == approver_id) {
-        return Some("You have already decided this request; an approval counts once per approver.".to_owned());
+        return Some(DecisionRefusal::AlreadyDecided);
     }
     None
 }
@@ -291,6 +330,17 @@ pub struct ChangeRequest {
     pub decisions: Vec<Decision>,
 }
 
+impl ChangeRequest {
+    /// The request as it stands at `now`: a pending request whose time ran out is expired, even
+    /// before the scheduler records it (reads never write).
+    pub fn as_seen_at(mut self, now: Timestamp) -> Self {
+        if self.state == ChangeState::Pending && self.expires_at <= now {
+            self.state = ChangeState::Expired;
+        }
+        self
+    }
+}
+
 /// A request as the review page shows it.
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -306,7 +356,7 @@ pub struct ChangeReview {
     pub holders_pinned: i64,
     pub holders_moving: i64,
     /// Why the viewer may not decide it (shown instead of the buttons), if they may not.
-    pub cannot_decide: Option<String>,
+    pub cannot_decide: Option<DecisionRefusal>,
     pub can_cancel: bool,
 }
 
@@ -386,10 +436,17 @@ mod tests {
     #[test]
     fn only_other_approvers_may_decide_and_only_once() {
         let approver = [ConsoleRole::Approver];
-        assert!(decision_refusal("req", &approver, "req", ChangeState::Pending, &[]).unwrap().contains("your own"));
-        assert!(decision_refusal("a1", &[ConsoleRole::Admin], "req", ChangeState::Pending, &[]).unwrap().contains("approver console role"));
-        assert!(decision_refusal("a1", &approver, "req", ChangeState::Pending, &[decision("a1", Verdict::Approve)]).unwrap().contains("already"));
-        assert!(decision_refusal("a1", &approver, "req", ChangeState::Applied, &[]).unwrap().contains("applied"));
+        assert_eq!(decision_refusal("req", &approver, "req", ChangeState::Pending, &[]), Some(DecisionRefusal::OwnRequest));
+        assert_eq!(decision_refusal("a1", &[ConsoleRole::Admin], "req", ChangeState::Pending, &[]), Some(DecisionRefusal::NotApprover));
+        assert_eq!(decision_refusal("a1", &approver, "req", ChangeState::Pending, &[decision("a1", Verdict::Approve)]), Some(DecisionRefusal::AlreadyDecided));
+        assert_eq!(decision_refusal("a1", &approver, "req", ChangeState::Applied, &[]), Some(DecisionRefusal::Closed { state: ChangeState::Applied }));
         assert_eq!(decision_refusal("a1", &approver, "req", ChangeState::Pending, &[]), None);
+    }
+
+    #[test]
+    fn a_refusal_reads_as_one_sentence() {
+        let e = crate::error::AppError::Refused { refusal: DecisionRefusal::OwnRequest };
+        assert_eq!(e.to_string(), "You cannot decide your own request; another approver must.");
+        assert_eq!(DecisionRefusal::Closed { state: ChangeState::Expired }.to_string(), "This request is expired and can no longer be decided.");
     }
 }

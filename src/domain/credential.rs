@@ -28,28 +28,13 @@ pub enum FingerprintError {
     SecretMaterial(String),
 }
 
-/// A key's fingerprint: a hex digest (optionally colon-separated, as `openssl x509 -fingerprint`
-/// prints it) or `ALGORITHM:value` (as `ssh-keygen -lf` prints `SHA256:…`).
+/// A key's fingerprint, in one of the formats tools print: `SHA256:` and 43 base64 characters
+/// (`ssh-keygen -lf`), or a SHA-1 (40) or SHA-256 (64) hex digest, with or without colons between
+/// the pairs (`openssl x509 -noout -fingerprint`). Hex is stored lower-case, without colons only
+/// if it came without.
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fingerprint(String);
-
-const DIGESTS: &[&str] = &["sha256", "sha384", "sha512", "sha1", "md5"];
-
-/// Prefixes of well-known secret formats: refusing these gives a precise message.
-const SECRET_PREFIXES: &[(&str, &str)] = &[
-    ("ghp_", "a GitHub personal access token"),
-    ("gho_", "a GitHub OAuth token"),
-    ("ghs_", "a GitHub app token"),
-    ("github_pat_", "a GitHub personal access token"),
-    ("glpat-", "a GitLab access token"),
-    ("xoxb-", "a Slack bot token"),
-    ("xoxp-", "a Slack user token"),
-    ("sk_live_", "a Stripe secret key"),
-    ("sk-", "an API secret key"),
-    ("AKIA", "an AWS access key"),
-    ("eyJ", "a JSON Web Token"),
-];
 
 fn secret_message(what: &str) -> String {
     format!(
@@ -76,48 +61,49 @@ fn entropy(value: &str) -> f64 {
         .sum()
 }
 
+/// 40 or 64 hex digits, bare or as colon-separated pairs.
 fn is_hex_digest(value: &str) -> bool {
     let digits: String = value.chars().filter(|&c| c != ':').collect();
     let well_grouped = !value.contains(':') || value.split(':').all(|g| g.len() == 2);
-    well_grouped && (32..=128).contains(&digits.len()) && digits.len() % 2 == 0 && digits.chars().all(|c| c.is_ascii_hexdigit())
+    well_grouped && matches!(digits.len(), 40 | 64) && digits.chars().all(|c| c.is_ascii_hexdigit())
 }
+
+const FORMATS: &str = "Use SHA256: followed by 43 base64 characters (as `ssh-keygen -lf` prints it, e.g. \
+    SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8), or a SHA-1 or SHA-256 hex digest of 40 or 64 digits, \
+    with or without colons (as `openssl x509 -noout -fingerprint -sha256` prints it).";
 
 impl Fingerprint {
     pub fn parse(input: &str) -> Result<Self, FingerprintError> {
         let value = input.trim();
-        if value.contains("-----BEGIN") || value.contains("PRIVATE KEY") {
-            return Err(FingerprintError::SecretMaterial(secret_message("a PEM-encoded key or certificate")));
+        if value.is_empty() {
+            return Err(FingerprintError::Malformed("Fingerprint is required.".to_owned()));
+        }
+        if let Some(what) = super::secret::detect(value) {
+            return Err(FingerprintError::SecretMaterial(secret_message(what)));
         }
         if value.starts_with("ssh-") || value.starts_with("ecdsa-sha2-") {
             return Err(FingerprintError::SecretMaterial(secret_message("an SSH key")));
         }
-        if value.is_empty() {
-            return Err(FingerprintError::Malformed("Fingerprint is required.".to_owned()));
-        }
         if value.chars().any(char::is_whitespace) {
-            return Err(FingerprintError::Malformed("A fingerprint contains no spaces or line breaks.".to_owned()));
+            return Err(FingerprintError::Malformed(format!("A fingerprint contains no spaces or line breaks. {FORMATS}")));
+        }
+        if let Some((algorithm, digest)) = value.split_once(':')
+            && algorithm.eq_ignore_ascii_case("sha256")
+        {
+            // ssh-keygen prints no padding; a pasted `=` is tolerated and dropped.
+            let digest = digest.strip_suffix('=').unwrap_or(digest);
+            if digest.len() == 43 && digest.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/') {
+                return Ok(Fingerprint(format!("SHA256:{digest}")));
+            }
+            return Err(FingerprintError::Malformed(format!("After SHA256: come exactly 43 base64 characters. {FORMATS}")));
         }
         if is_hex_digest(value) {
             return Ok(Fingerprint(value.to_ascii_lowercase()));
         }
-        if let Some((alg, digest)) = value.split_once(':') {
-            let alg = alg.to_ascii_lowercase();
-            let digest_ok = (16..=128).contains(&digest.len()) && digest.chars().all(|c| c.is_ascii_alphanumeric() || "+/=-_:".contains(c));
-            if DIGESTS.contains(&alg.as_str()) && digest_ok {
-                return Ok(Fingerprint(format!("{}:{digest}", alg.to_ascii_uppercase())));
-            }
-        }
-        if let Some((_, what)) = SECRET_PREFIXES.iter().find(|(prefix, _)| value.starts_with(prefix)) {
-            return Err(FingerprintError::SecretMaterial(secret_message(what)));
-        }
-        if value.len() >= 20 && entropy(value) > 3.5 {
+        if value.len() >= 20 && entropy(value) > 3.5 && !value.contains(':') {
             return Err(FingerprintError::SecretMaterial(secret_message("a secret token")));
         }
-        Err(FingerprintError::Malformed(
-            "This is not a recognised fingerprint. Use a hex digest (e.g. 3f:9a:…, 32 to 128 hex digits) \
-             or ALGORITHM:value (e.g. SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8)."
-                .to_owned(),
-        ))
+        Err(FingerprintError::Malformed(format!("This is not a recognised fingerprint. {FORMATS}")))
     }
 
     pub fn as_str(&self) -> &str {
@@ -302,6 +288,24 @@ mod tests {
     }
 
     #[test]
+    fn only_the_documented_formats_are_fingerprints() {
+        let malformed = |input: &str| matches!(Fingerprint::parse(input), Err(FingerprintError::Malformed(_)));
+        assert!(Fingerprint::parse(&"ab".repeat(20)).is_ok(), "SHA-1 hex");
+        assert!(Fingerprint::parse(&["ab"; 32].join(":")).is_ok(), "SHA-256 hex with colons");
+        assert_eq!(
+            Fingerprint::parse("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8=").unwrap().as_str(),
+            "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
+        );
+        assert!(malformed(&"ab".repeat(16)), "an MD5-sized digest");
+        assert!(malformed("MD5:3f:9a:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd"));
+        assert!(malformed("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY"), "42 characters");
+        assert!(malformed("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8x"), "44 characters");
+        assert!(malformed("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5S-8"), "base64url is not what ssh-keygen prints");
+        assert!(malformed(&format!("SHA512:{}", "A".repeat(86))));
+        assert!(malformed(&"ab".repeat(33)), "66 hex digits");
+    }
+
+    #[test]
     fn hex_groups_must_be_pairs() {
         assert!(Fingerprint::parse("3f9:a00:1122334455667788990011223344556677").is_err());
     }
@@ -316,7 +320,7 @@ mod tests {
 
     #[test]
     fn a_bad_expiry_is_reported_on_its_field() {
-        let input = CredentialInput { kind: "api_key".into(), fingerprint: "ab".repeat(16), expires_at: Some("tomorrow".into()), ..Default::default() };
+        let input = CredentialInput { kind: "api_key".into(), fingerprint: "ab".repeat(20), expires_at: Some("tomorrow".into()), ..Default::default() };
         assert!(input.parse().unwrap_err().field_message("expires_at").is_some());
     }
 

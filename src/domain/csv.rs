@@ -1,7 +1,9 @@
 //! CSV as RFC 4180 says (CRLF line ends; fields with commas, quotes or line breaks quoted, quotes
 //! doubled), safe to open in a spreadsheet: a cell starting with `=`, `+`, `-`, `@`, a tab or a
-//! carriage return would be read as a formula, so it is prefixed with `'` (OWASP's advice). Every
-//! other value reads back exactly.
+//! carriage return would be read as a formula, so it is prefixed with `'` (OWASP's advice). Cells
+//! holding `;` or a tab are quoted too: spreadsheets in locales that split on `;` (or on tabs)
+//! would otherwise start a new cell there, and that cell could start with `=`. Every other value
+//! reads back exactly.
 
 use std::io::{self, Write};
 
@@ -10,10 +12,15 @@ fn is_formula(value: &str) -> bool {
     value.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
+/// Whether a cell must be quoted: RFC 4180's separators, and those of other spreadsheet locales.
+fn needs_quotes(value: &str) -> bool {
+    value.contains([',', '"', '\r', '\n', ';', '\t'])
+}
+
 /// One cell, neutralised and quoted as needed.
 pub fn cell(value: &str) -> String {
     let value = if is_formula(value) { format!("'{value}") } else { value.to_owned() };
-    if value.contains([',', '"', '\r', '\n']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
+    if needs_quotes(&value) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }
 
 /// Writes rows to any sink, counting them; the header is written first.
@@ -67,7 +74,7 @@ impl<W: Write> Writer<W> {
             if i > 0 {
                 result = result.and_then(|()| self.out.write_all(b","));
             }
-            let plain = !is_formula(value) && !value.contains([',', '"', '\r', '\n']);
+            let plain = !is_formula(value) && !needs_quotes(value);
             result = result.and_then(|()| if plain { self.out.write_all(value.as_bytes()) } else { self.out.write_all(cell(value).as_bytes()) });
         }
         result = result.and_then(|()| self.out.write_all(b"\r\n"));
@@ -156,8 +163,32 @@ mod tests {
     }
 
     #[test]
+    fn cells_with_other_locales_separators_are_quoted() {
+        // Split on `;`, the unquoted `a;=cmd()` would become a cell `=cmd()`.
+        assert_eq!(cell("a;=cmd()"), "\"a;=cmd()\"");
+        assert_eq!(cell("a\t=cmd()"), "\"a\t=cmd()\"");
+        let mut writer = Writer::new(&["x"]);
+        writer.row_from(["b;@SUM(A1)"].into_iter());
+        assert_eq!(String::from_utf8(writer.into_bytes()).unwrap(), "x\r\n\"b;@SUM(A1)\"\r\n");
+    }
+
+    #[test]
     fn every_other_value_round_trips_exactly() {
-        let values = ["plain", "with, comma", "with \"quotes\"", "two\r\nlines", "line\nfeed", "", " spaced ", "ünïcödé ✓", "'already quoted", "a=b", "x-y"];
+        let values = [
+            "plain",
+            "with, comma",
+            "semi;colon",
+            "tab\tinside",
+            "with \"quotes\"",
+            "two\r\nlines",
+            "line\nfeed",
+            "",
+            " spaced ",
+            "ünïcödé ✓",
+            "'already quoted",
+            "a=b",
+            "x-y",
+        ];
         let mut writer = Writer::new(&["value", "again"]);
         for v in values {
             writer.row(&[v, v]);

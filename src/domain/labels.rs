@@ -1,6 +1,7 @@
 //! Labels are free key=value tags on identities (`team=payments`, `env=prod`), in the spirit of
 //! Kubernetes labels: small, machine-friendly, filterable.
 
+use crate::error::Problem;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -40,17 +41,21 @@ pub fn parse_pair(input: &str) -> Result<(String, String), String> {
 }
 
 impl Labels {
-    /// Parses `key=value` pairs separated by commas or new lines, as typed in a form.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    /// Parses `key=value` pairs separated by commas or new lines, as typed in a form. A token
+    /// fits the value syntax, so labels are checked for secret material like free text.
+    pub fn parse(input: &str) -> Result<Self, Problem> {
+        if let Some(secret) = super::secret::detect(input) {
+            return Err(Problem::Secret(super::secret::refusal(secret)));
+        }
         let mut map = BTreeMap::new();
         for pair in input.split([',', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = parse_pair(pair)?;
             if map.insert(key.clone(), value).is_some() {
-                return Err(format!("Label \"{key}\" is given twice."));
+                return Err(format!("Label \"{key}\" is given twice.").into());
             }
         }
         if map.len() > MAX_LABELS {
-            return Err(format!("An identity may carry at most {MAX_LABELS} labels."));
+            return Err(format!("An identity may carry at most {MAX_LABELS} labels.").into());
         }
         Ok(Labels(map))
     }
@@ -100,16 +105,23 @@ mod tests {
 
     #[test]
     fn a_pair_without_equals_sign_is_explained() {
-        assert!(Labels::parse("team").unwrap_err().contains("key=value"));
+        assert!(Labels::parse("team").unwrap_err().to_string().contains("key=value"));
     }
 
     #[test]
     fn a_duplicate_key_is_refused() {
-        assert!(Labels::parse("a=1,a=2").unwrap_err().contains("twice"));
+        assert!(Labels::parse("a=1,a=2").unwrap_err().to_string().contains("twice"));
     }
 
     #[test]
     fn a_value_with_spaces_is_refused() {
         assert!(Labels::parse("team=pay ments").is_err());
+    }
+
+    #[test]
+    fn a_token_as_a_label_value_is_refused_as_secret_material() {
+        let token = format!("ci=ghp_{}", "A1b2C3d4E5".repeat(4));
+        assert!(matches!(Labels::parse(&token), Err(Problem::Secret(_))));
+        assert!(matches!(Labels::parse("key=AKIAIOSFODNN7EXAMPLE"), Err(Problem::Secret(_))));
     }
 }

@@ -11,6 +11,8 @@ pub mod audit;
 pub mod blast;
 pub mod bundle;
 pub mod change;
+#[cfg(feature = "ssr")]
+pub mod checkpoint;
 pub mod credential;
 pub mod csv;
 pub mod discovery;
@@ -26,6 +28,7 @@ pub mod page;
 pub mod role;
 pub mod roles_code;
 pub mod scope;
+pub mod secret;
 pub mod service;
 pub mod sod;
 pub mod template;

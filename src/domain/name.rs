@@ -1,6 +1,7 @@
 //! Parse-don't-validate names. A value of these types is known to be well formed; constructors
 //! explain in a sentence what is wrong with bad input.
 
+use crate::error::Problem;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -97,17 +98,22 @@ name_type!(
     RoleSlug, "Role slug", 63, &[]
 );
 
-/// Free text such as a display name: trimmed, non-empty when required, bounded.
-pub fn text(input: &str, what: &str, max: usize, required: bool) -> Result<String, String> {
+/// Free text such as a description, a reason or a comment: trimmed, non-empty when required,
+/// bounded, and never secret material (free text ends up in the audit log and in exports, where
+/// nothing can be deleted).
+pub fn text(input: &str, what: &str, max: usize, required: bool) -> Result<String, Problem> {
     let value = input.trim();
     if required && value.is_empty() {
-        return Err(format!("{what} is required."));
+        return Err(format!("{what} is required.").into());
     }
     if value.chars().count() > max {
-        return Err(format!("{what} must be at most {max} characters long."));
+        return Err(format!("{what} must be at most {max} characters long.").into());
     }
     if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(format!("{what} must not contain control characters."));
+        return Err(format!("{what} must not contain control characters.").into());
+    }
+    if let Some(secret) = super::secret::detect(value) {
+        return Err(Problem::Secret(super::secret::refusal(secret)));
     }
     Ok(value.to_owned())
 }
@@ -158,5 +164,14 @@ mod tests {
     fn free_text_rejects_control_characters() {
         assert!(text("bad\u{7}bell", "Description", 100, false).is_err());
         assert_eq!(text("  fine  ", "Description", 100, true).unwrap(), "fine");
+    }
+
+    #[test]
+    fn free_text_refuses_secret_material() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        match text(&format!("token was {jwt}"), "Reason", 2000, true) {
+            Err(Problem::Secret(message)) => assert!(message.contains("JSON Web Token"), "{message}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::Timestamp;
 use super::name;
+use super::scope::ScopePath;
 use crate::error::{AppError, Problems};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -47,6 +48,9 @@ pub struct PipelineToken {
     pub expires_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The scopes (and what lies below them) the token may change; empty: the whole ledger.
+    #[serde(default)]
+    pub limits: Vec<ScopePath>,
 }
 
 impl PipelineToken {
@@ -63,6 +67,10 @@ pub struct TokenInput {
     pub owner_id: String,
     /// Days until the token expires.
     pub expires_in_days: String,
+    /// Scope paths the token may change, separated by commas or line breaks (`prod/payments`);
+    /// empty for the whole ledger.
+    #[serde(default)]
+    pub limits: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +79,7 @@ pub struct TokenDraft {
     pub scopes: Vec<TokenScope>,
     pub owner_id: String,
     pub lifetime_days: i64,
+    pub limits: Vec<ScopePath>,
 }
 
 pub fn parse_scopes(items: &[String]) -> Result<Vec<TokenScope>, String> {
@@ -92,6 +101,27 @@ pub fn scopes_to_text(scopes: &[TokenScope]) -> String {
     scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
 }
 
+/// Scope limits as typed: paths separated by commas, spaces or line breaks; duplicates and paths
+/// already covered by another limit are dropped.
+pub fn parse_limits(text: &str) -> Result<Vec<ScopePath>, String> {
+    let mut limits: Vec<ScopePath> = Vec::new();
+    for item in text.split([',', '\n', ' ', '\t', '\r']).map(str::trim).filter(|i| !i.is_empty()) {
+        limits.push(ScopePath::parse(item).map_err(|e| format!("Limit \"{item}\": {e}"))?);
+    }
+    if limits.len() > 50 {
+        return Err("A token takes at most 50 scope limits.".to_owned());
+    }
+    let all = limits.clone();
+    limits.retain(|l| !all.iter().any(|other| other != l && other.covers(l)));
+    limits.sort();
+    limits.dedup();
+    Ok(limits)
+}
+
+pub fn limits_to_text(limits: &[ScopePath]) -> String {
+    limits.iter().map(ScopePath::as_str).collect::<Vec<_>>().join(",")
+}
+
 impl TokenInput {
     pub fn parse(&self) -> Result<TokenDraft, AppError> {
         let mut problems = Problems::new();
@@ -107,9 +137,10 @@ impl TokenInput {
                 .filter(|d| (1..=MAX_LIFETIME_DAYS).contains(d))
                 .ok_or_else(|| format!("The lifetime must be a whole number of days from 1 to {MAX_LIFETIME_DAYS}.")),
         );
+        let limits = problems.check("limits", parse_limits(&self.limits));
         problems.into_result()?;
-        match (name, scopes, owner_id, days) {
-            (Some(name), Some(scopes), Some(owner_id), Some(lifetime_days)) => Ok(TokenDraft { name, scopes, owner_id, lifetime_days }),
+        match (name, scopes, owner_id, days, limits) {
+            (Some(name), Some(scopes), Some(owner_id), Some(lifetime_days), Some(limits)) => Ok(TokenDraft { name, scopes, owner_id, lifetime_days, limits }),
             _ => Err(AppError::invalid("request", "The token form is incomplete.")),
         }
     }
@@ -135,10 +166,18 @@ mod tests {
 
     #[test]
     fn a_token_needs_a_scope_and_a_bounded_lifetime() {
-        let input = TokenInput { name: "ci".into(), scopes: vec![], owner_id: "o".into(), expires_in_days: "0".into() };
+        let input = TokenInput { name: "ci".into(), scopes: vec![], owner_id: "o".into(), expires_in_days: "0".into(), limits: String::new() };
         let e = input.parse().unwrap_err();
         assert!(e.field_message("scopes").is_some());
         assert!(e.field_message("expires_in_days").is_some());
+    }
+
+    #[test]
+    fn limits_are_scope_paths_and_covered_ones_are_dropped() {
+        let limits = parse_limits("prod/payments, prod/payments/ledger-db\nstaging/payments").unwrap();
+        assert_eq!(limits_to_text(&limits), "prod/payments,staging/payments");
+        assert!(parse_limits("prod/Payments").unwrap_err().contains("Limit \"prod/Payments\""));
+        assert_eq!(parse_limits("  ").unwrap(), vec![]);
     }
 
     #[test]

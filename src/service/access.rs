@@ -2,7 +2,7 @@
 //! questions. Grants are change requests (applied when approved); revocations take effect at
 //! once unless the approval policy says otherwise.
 
-use super::changes::file;
+use super::changes::{file, file_in};
 use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
@@ -42,7 +42,12 @@ async fn resolve_role(conn: &mut AnyConnection, id_or_slug: &str) -> Result<Opti
 }
 
 /// Parses and checks grants and revocations against the ledger; every problem is reported.
-async fn prepare(conn: &mut AnyConnection, input: &AccessInput, now: Timestamp) -> Result<(Vec<GrantItem>, Vec<RevokeItem>, Sensitivity), AppError> {
+async fn prepare(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    input: &AccessInput,
+    now: Timestamp,
+) -> Result<(Vec<GrantItem>, Vec<RevokeItem>, Sensitivity), AppError> {
     let mut problems = Problems::new();
     let mut grants = Vec::new();
     let mut sensitivity = Sensitivity::Standard;
@@ -69,6 +74,7 @@ async fn prepare(conn: &mut AnyConnection, input: &AccessInput, now: Timestamp) 
         };
         let scope = if g.scope.trim().is_empty() { Ok(current.definition.scope.clone()) } else { ScopePath::parse(&g.scope) };
         let Some(scope) = problems.check("scope", scope) else { continue };
+        super::require_within(actor, &scope)?;
         if !current.definition.scope.covers(&scope) {
             problems.add("scope", format!("{} applies within {}; {} is outside it.", role.slug, current.definition.scope, scope));
             continue;
@@ -102,6 +108,7 @@ async fn prepare(conn: &mut AnyConnection, input: &AccessInput, now: Timestamp) 
     for id in &input.revokes {
         match assignments::by_id(conn, id).await? {
             Some(a) if a.is_active(now) => {
+                super::require_within_path(actor, &a.scope)?;
                 if let Some(role) = roles::by_id(conn, &a.role_id).await?
                     && role.sensitivity == Sensitivity::Privileged
                 {
@@ -120,26 +127,27 @@ async fn prepare(conn: &mut AnyConnection, input: &AccessInput, now: Timestamp) 
     Ok((grants, revokes, sensitivity))
 }
 
-/// Files grants and revocations as one change request. Revocations alone take effect at once
-/// (audited) unless the policy wants them approved.
+/// Files grants and revocations as one change request, in one transaction. Revocations alone
+/// take effect at once (audited) unless the policy wants them approved or one of them ends a
+/// privileged role's assignment, which is always reviewed.
 pub async fn propose(store: &Store, actor: &Actor, input: &AccessInput) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Propose)?;
-    let reason = crate::domain::name::text(&input.reason, "Reason", 2000, true).map_err(|e| AppError::invalid("reason", e))?;
+    let reason = crate::domain::name::text(&input.reason, "Reason", 2000, true).map_err(|e| AppError::field("reason", e))?;
     let now = Timestamp::now();
-    let (grants, revokes, sensitivity) = prepare(&mut *store.read().await?, input, now).await?;
-    let immediate = grants.is_empty() && !changes::policy(&mut *store.read().await?).await?.revocations_need_approval;
+    let mut tx = store.begin().await?;
+    let (grants, revokes, sensitivity) = prepare(tx.conn(), actor, input, now).await?;
+    let immediate = grants.is_empty() && sensitivity == Sensitivity::Standard && !changes::policy(tx.conn()).await?.revocations_need_approval;
     let subject = match (grants.as_slice(), revokes.as_slice()) {
         ([g], []) => format!("{} → {}", g.identity_name, g.role_slug),
         ([], [r]) => format!("{} ✕ {}", r.identity_name, r.role_slug),
         _ => format!("{} grant(s), {} revocation(s)", grants.len(), revokes.len()),
     };
     let payload = ChangePayload::Access { grants, revokes };
-    let request = file(store, actor, payload, &subject, None, sensitivity, &reason).await?;
+    let request = file_in(tx.conn(), actor, payload, &subject, None, sensitivity, &reason, now).await?;
     if !immediate {
+        tx.commit().await?;
         return Ok(request);
     }
-    let mut tx = store.begin().await?;
-    changes::lock(tx.conn(), &request.id, now).await?;
     let outcome = apply(tx.conn(), actor, &request, now).await?;
     if !changes::finish(tx.conn(), &request.id, ChangeState::Applied, now).await? {
         return Err(AppError::conflict(None, "The revocation was changed meanwhile; reload."));
@@ -158,9 +166,10 @@ pub async fn propose(store: &Store, actor: &Actor, input: &AccessInput) -> Resul
 /// Files "move the holders still on older versions of a role to its current version".
 pub async fn propose_move_holders(store: &Store, actor: &Actor, role_id: &str, from_version: Option<i64>, reason: &str) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Propose)?;
-    let reason = crate::domain::name::text(reason, "Reason", 2000, true).map_err(|e| AppError::invalid("reason", e))?;
+    let reason = crate::domain::name::text(reason, "Reason", 2000, true).map_err(|e| AppError::field("reason", e))?;
     let mut conn = store.read().await?;
     let role = resolve_role(&mut conn, role_id).await?.ok_or_else(|| AppError::not_found("Role", role_id))?;
+    super::changes::require_role_within(&mut conn, actor, &role.id).await?;
     let outdated: i64 = roles::holders_by_version(&mut conn, &role.id, Timestamp::now())
         .await?
         .iter()
@@ -561,7 +570,7 @@ pub async fn sod_rules(store: &Store, actor: &Actor) -> Result<Vec<SodRule>, App
 
 pub async fn add_role_pair(store: &Store, actor: &Actor, role_a: &str, role_b: &str, description: &str) -> Result<SodRule, AppError> {
     require(actor, Capability::Administer)?;
-    let description = crate::domain::name::text(description, "Description", 500, true).map_err(|e| AppError::invalid("description", e))?;
+    let description = crate::domain::name::text(description, "Description", 500, true).map_err(|e| AppError::field("description", e))?;
     let mut tx = store.begin().await?;
     let a = resolve_role(tx.conn(), role_a).await?.ok_or_else(|| AppError::invalid("role_a", format!("No role \"{role_a}\".")))?;
     let b = resolve_role(tx.conn(), role_b).await?.ok_or_else(|| AppError::invalid("role_b", format!("No role \"{role_b}\".")))?;

@@ -1,6 +1,7 @@
 use super::require;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::{AuditEvent, ChainReport, ChainVerifier};
+use crate::domain::checkpoint::{Checkpoint, CheckpointBreak, Witness};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::AppError;
 use crate::store::{Store, audit};
@@ -10,24 +11,54 @@ const BATCH: i64 = 5_000;
 /// Walks the whole audit chain from the first event and checks every link and hash, and that
 /// the chain reaches the recorded head.
 pub async fn verify(store: &Store, actor: &Actor) -> Result<ChainReport, AppError> {
+    Ok(walk(store, actor, None).await?.0)
+}
+
+/// What the log says against signed checkpoints kept outside the database: how many held (and
+/// the highest sequence among them), or the first that does not.
+pub type CheckpointOutcome = Result<(usize, Option<i64>), CheckpointBreak>;
+
+/// `verify`, holding the log to `checkpoints` too (in sequence order, signatures already
+/// checked): events cut off after a checkpoint, or rewritten before one, are named by sequence
+/// even when the chain itself and its recorded head were rewritten to match.
+pub async fn verify_against(store: &Store, actor: &Actor, checkpoints: Vec<Checkpoint>) -> Result<(ChainReport, CheckpointOutcome), AppError> {
+    let (report, outcome) = walk(store, actor, Some(Witness::new(checkpoints))).await?;
+    Ok((report, outcome.unwrap_or(Ok((0, None)))))
+}
+
+async fn walk(store: &Store, actor: &Actor, mut witness: Option<Witness>) -> Result<(ChainReport, Option<CheckpointOutcome>), AppError> {
     require(actor, Capability::Audit)?;
     let mut conn = store.read().await?;
     // Read the head first: events appended while we walk lie beyond it and are not judged.
     let (head_seq, head_hash) = audit::head(&mut conn).await?;
     let mut verifier = ChainVerifier::default();
+    let mut witnessed: Option<CheckpointBreak> = None;
     let mut after = 0;
     while after < head_seq {
         let batch = audit::batch_after(&mut conn, after, BATCH.min(head_seq - after)).await?;
         let Some(last) = batch.last() else { break };
         after = last.seq;
         for event in &batch {
+            if let (Some(w), None) = (witness.as_mut(), &witnessed) {
+                witnessed = w.see(event.seq, &event.hash).err();
+            }
             if let Err(broken) = verifier.push(event) {
-                return Ok(ChainReport { verified: verifier.count(), head_hash: head_hash.clone(), broken: Some(broken) });
+                let report = ChainReport { verified: verifier.count(), head_hash: head_hash.clone(), broken: Some(broken) };
+                return Ok((report, witness.map(|w| outcome(&w, witnessed, event.seq - 1))));
             }
         }
     }
     let broken = verifier.finish(head_seq, &head_hash).err();
-    Ok(ChainReport { verified: verifier.count(), head_hash: verifier.head_hash().to_owned(), broken })
+    let walked = after;
+    let report = ChainReport { verified: verifier.count(), head_hash: verifier.head_hash().to_owned(), broken };
+    Ok((report, witness.map(|w| outcome(&w, witnessed, walked))))
+}
+
+fn outcome(witness: &Witness, broken: Option<CheckpointBreak>, last_seq: i64) -> CheckpointOutcome {
+    match broken {
+        Some(b) => Err(b),
+        None => witness.finish(last_seq).map(|held| (held, witness.held())),
+    }
 }
 
 /// Audit events in sequence order, after `after` (a sequence number), a page at a time.

@@ -6,7 +6,7 @@
 
 use super::secrets::{random_token, sha256_hex, verify_password};
 use crate::domain::Timestamp;
-use crate::domain::access::{AccessPolicy, ThrottlePolicy, ThrottleState, after_failure, failure_delay_ms, locked_for, session_expiry};
+use crate::domain::access::{AccessPolicy, ThrottlePolicy, after_failure, after_success, failure_delay_ms, locked_for, session_expiry};
 use crate::domain::actor::{Actor, ActorKind};
 use crate::domain::audit::AuditEntry;
 use crate::domain::operator::{OperatorStatus, SessionSummary, SessionView, parse_email};
@@ -14,6 +14,7 @@ use crate::domain::token::{SECRET_PREFIX, secret_hash};
 use crate::error::AppError;
 use crate::store::{Store, audit, operators, sessions, throttle, tokens};
 use serde_json::json;
+use sqlx::AnyConnection;
 use std::time::Duration;
 
 /// Where a request comes from, for throttling and the session list.
@@ -40,70 +41,111 @@ pub struct SessionCookie {
 }
 
 fn anonymous() -> Actor {
-    Actor { kind: ActorKind::System, id: "anonymous".into(), name: "anonymous".into(), roles: vec![], scopes: vec![] }
+    Actor { kind: ActorKind::System, id: "anonymous".into(), name: "anonymous".into(), roles: vec![], scopes: vec![], limits: vec![] }
 }
 
 fn actor_of(view: &SessionView) -> Actor {
     Actor::operator(&view.operator_id, &view.name, view.roles.clone())
 }
 
-/// Refuses when either the account or the client address is locked.
-async fn check_locks(store: &Store, keys: &[String], now: Timestamp) -> Result<(), AppError> {
-    let mut conn = store.read().await?;
-    for key in keys {
-        let state =
-            throttle::get(&mut conn, key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState { failures, window_started_at, locked_until });
-        if let Some(seconds) = locked_for(state.as_ref(), now) {
+/// The throttle keys a sign-in attempt counts against, in the one order they are locked.
+fn sign_in_keys(policy: &AccessPolicy, email: &str, client: &Client) -> [(String, ThrottlePolicy); 3] {
+    let addr = client.addr.as_deref().unwrap_or("unknown");
+    [
+        (format!("signin:{email}|{addr}"), policy.client_throttle),
+        (format!("account:{email}"), policy.account_throttle),
+        (format!("addr:{addr}"), policy.address_throttle),
+    ]
+}
+
+/// Counts an attempt against every key before it is evaluated, in one transaction with the check
+/// that none is locked: of any number of concurrent attempts, at most each key's limit get to
+/// the password check. Returns the failures the first key now counts (for the delay).
+pub(crate) async fn reserve(store: &Store, keys: &[(String, ThrottlePolicy)]) -> Result<i64, AppError> {
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    let mut states = Vec::with_capacity(keys.len());
+    for (key, _) in keys {
+        let state = throttle::lock(tx.conn(), key, now).await?;
+        if let Some(seconds) = locked_for(Some(&state), now) {
             return Err(AppError::Throttled { retry_after_seconds: seconds });
+        }
+        states.push(state);
+    }
+    let mut first = 0;
+    for (i, ((key, rule), state)) in keys.iter().zip(states).enumerate() {
+        let next = after_failure(Some(state), now, *rule);
+        throttle::put(tx.conn(), key, &next).await?;
+        if i == 0 {
+            first = next.failures;
+        }
+    }
+    tx.commit().await?;
+    Ok(first)
+}
+
+/// Takes back an attempt `reserve` counted, inside the caller's transaction: the first key (this
+/// client on this account) starts afresh, the others count one failure less.
+pub(crate) async fn release(conn: &mut AnyConnection, keys: &[(String, ThrottlePolicy)]) -> Result<(), AppError> {
+    let now = Timestamp::now();
+    for (i, (key, rule)) in keys.iter().enumerate() {
+        if i == 0 {
+            throttle::clear(conn, key).await?;
+        } else {
+            let state = throttle::lock(conn, key, now).await?;
+            throttle::put(conn, key, &after_success(state, *rule)).await?;
         }
     }
     Ok(())
 }
 
-/// Records a failed sign-in against both keys and the audit log; returns the highest failure count.
-async fn record_failure(store: &Store, email: &str, keys: &[(String, ThrottlePolicy)], client: &Client) -> Result<i64, AppError> {
-    let now = Timestamp::now();
+/// Takes back an attempt in a transaction of its own (the check could not be made).
+async fn release_now(store: &Store, keys: &[(String, ThrottlePolicy)]) -> Result<(), AppError> {
     let mut tx = store.begin().await?;
-    let mut worst = 0;
-    for (key, rule) in keys {
-        let state =
-            throttle::get(tx.conn(), key).await?.map(|(failures, window_started_at, locked_until)| ThrottleState { failures, window_started_at, locked_until });
-        let next = after_failure(state, now, *rule);
-        throttle::put(tx.conn(), key, next.failures, next.window_started_at, next.locked_until).await?;
-        worst = worst.max(next.failures);
-    }
-    audit::append(tx.conn(), &anonymous(), AuditEntry::new("auth.sign_in_failed", "operator", email, json!({ "client": client.addr, "failures": worst })))
-        .await?;
-    tx.commit().await?;
-    Ok(worst)
+    release(tx.conn(), keys).await?;
+    tx.commit().await
 }
 
-/// Signs an operator in. Failures look the same whether or not the account exists, are slowed
-/// down, and lock the account (and a noisy client address) for a while.
+/// Signs an operator in. Failures look the same whether or not the account exists and are slowed
+/// down; too many lock that client out of that account (and a noisy client address out of every
+/// account) for a while, while the account's owner, signing in from elsewhere, is not held up
+/// until a much higher ceiling for the account as a whole.
 pub async fn sign_in(store: &Store, policy: &AccessPolicy, email: &str, password: &str, client: &Client) -> Result<(SessionCookie, Session), AppError> {
     let email = parse_email(email).map_err(|e| AppError::invalid("email", e))?;
-    let account_key = format!("account:{email}");
-    let address_key = format!("addr:{}", client.addr.as_deref().unwrap_or("unknown"));
-    check_locks(store, &[account_key.clone(), address_key.clone()], Timestamp::now()).await?;
+    let keys = sign_in_keys(policy, &email, client);
+    let failures = reserve(store, &keys).await?;
 
-    let (operator, stored) = {
+    let checked = async {
         let mut conn = store.read().await?;
-        match operators::by_email(&mut conn, &email).await? {
+        let (operator, stored) = match operators::by_email(&mut conn, &email).await? {
             Some(op) => {
                 let hash = operators::password_hash(&mut conn, &op.id).await?;
                 (Some(op), hash)
             }
             None => (None, None),
-        }
+        };
+        drop(conn);
+        let verified = verify_password(password.to_owned(), stored).await?;
+        Ok::<_, AppError>(operator.filter(|op| verified && op.status == OperatorStatus::Active))
     };
-    let verified = verify_password(password.to_owned(), stored).await?;
-    let operator = match operator {
-        Some(op) if verified && op.status == OperatorStatus::Active => op,
-        _ => {
-            let keys = [(account_key, policy.account_throttle), (address_key, policy.address_throttle)];
-            let failures = record_failure(store, &email, &keys, client).await?;
+    let operator = match checked.await {
+        Ok(Some(operator)) => operator,
+        Ok(None) => {
+            let mut tx = store.begin().await?;
+            audit::append(
+                tx.conn(),
+                &anonymous(),
+                AuditEntry::new("auth.sign_in_failed", "operator", &email, json!({ "client": client.addr, "failures": failures })),
+            )
+            .await?;
+            tx.commit().await?;
             tokio::time::sleep(Duration::from_millis(failure_delay_ms(failures))).await;
             return Err(AppError::BadCredentials);
+        }
+        Err(e) => {
+            // Not a failed guess (the server was busy, say): it must not count against anyone.
+            release_now(store, &keys).await?;
+            return Err(e);
         }
     };
 
@@ -112,7 +154,7 @@ pub async fn sign_in(store: &Store, policy: &AccessPolicy, email: &str, password
     let id_hash = sha256_hex(&value);
     let csrf_token = random_token(32);
     let mut tx = store.begin().await?;
-    throttle::clear(tx.conn(), &account_key).await?;
+    release(tx.conn(), &keys).await?;
     sessions::insert(
         tx.conn(),
         &sessions::NewSession {
@@ -134,6 +176,16 @@ pub async fn sign_in(store: &Store, policy: &AccessPolicy, email: &str, password
         .await?;
     tx.commit().await?;
     Ok((SessionCookie { value, max_age_seconds: policy.session_absolute_seconds }, Session { actor, view, id_hash }))
+}
+
+/// Forgets throttle entries of attempts older than a day that hold no lock: the table would
+/// otherwise keep one row per account and address ever tried.
+pub async fn forget_old_throttles(store: &Store) -> Result<u64, AppError> {
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    let forgotten = throttle::purge(tx.conn(), now.plus_days(-1), now).await?;
+    tx.commit().await?;
+    Ok(forgotten)
 }
 
 /// How often a session's last-seen time is written: often enough for idle timeouts to be
@@ -227,5 +279,5 @@ pub async fn resolve_token(store: &Store, bearer: &str) -> Result<Actor, AppErro
         tokens::touch(tx.conn(), &token.id, now).await?;
         tx.commit().await?;
     }
-    Ok(Actor::token(&token.id, &token.name, token.scopes))
+    Ok(Actor::token(&token.id, &token.name, token.scopes).limited_to(token.limits))
 }

@@ -45,6 +45,11 @@ pub async fn complete(
     client: &Client,
 ) -> Result<(SessionCookie, Session), AppError> {
     let closed = || AppError::invalid_state("This first-run link has expired or was used; restart `nhidb serve` for a new one.");
+    // The link is checked before anything expensive: a wrong or spent token costs nobody a
+    // password hash. It is checked again in the writing transaction below.
+    if !is_open(store, token).await? {
+        return Err(closed());
+    }
     let mut input = input.clone();
     input.roles = vec![ConsoleRole::Admin.as_str().to_owned()];
     let draft = input.parse()?;

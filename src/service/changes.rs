@@ -5,25 +5,28 @@ use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, ActorKind, Capability};
 use crate::domain::audit::AuditEntry;
-use crate::domain::change::{ApprovalPolicy, ChangePayload, ChangeQuery, ChangeRequest, ChangeReview, ChangeState, Decision, Verdict, decision_refusal};
+use crate::domain::change::{
+    ApprovalPolicy, ChangePayload, ChangeQuery, ChangeRequest, ChangeReview, ChangeState, Decision, DecisionRefusal, Verdict, decision_refusal,
+};
 use crate::domain::name::{self, RoleSlug};
 use crate::domain::page::{Page, PageRequest, present};
 use crate::domain::role::{NewRoleInput, Role, RoleStatus, RoleVersionInput, Sensitivity, diff};
 use crate::domain::scope::ScopeKind;
-use crate::error::{AppError, Problems};
+use crate::error::{AppError, Problem, Problems};
 use crate::store::changes::{ChangeView, NewRequest};
 use crate::store::{self, Store, WriteTx, assignments, audit, changes, roles, scopes};
 use serde_json::json;
 use sqlx::AnyConnection;
 
-pub(crate) fn reason(input: &str) -> Result<String, String> {
+pub(crate) fn reason(input: &str) -> Result<String, Problem> {
     let reason = name::text(input, "Reason", 2000, true)?;
     if reason.chars().count() < 5 {
-        return Err("Say why in a few words, for the reviewers and the audit log.".to_owned());
+        return Err("Say why in a few words, for the reviewers and the audit log.".into());
     }
     Ok(reason)
 }
 
+/// Files a change request in its own transaction.
 pub(crate) async fn file(
     store: &Store,
     actor: &Actor,
@@ -33,12 +36,29 @@ pub(crate) async fn file(
     sensitivity: Sensitivity,
     reason: &str,
 ) -> Result<ChangeRequest, AppError> {
-    let now = Timestamp::now();
     let mut tx = store.begin().await?;
-    let policy = changes::policy(tx.conn()).await?;
+    let request = file_in(tx.conn(), actor, payload, subject, subject_id, sensitivity, reason, Timestamp::now()).await?;
+    tx.commit().await?;
+    Ok(request)
+}
+
+/// Files a change request inside the caller's transaction, so a use case that files and applies
+/// at once (an immediate revocation) leaves both or neither.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn file_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    payload: ChangePayload,
+    subject: &str,
+    subject_id: Option<&str>,
+    sensitivity: Sensitivity,
+    reason: &str,
+    now: Timestamp,
+) -> Result<ChangeRequest, AppError> {
+    let policy = changes::policy(conn).await?;
     let id = store::new_id();
     changes::insert(
-        tx.conn(),
+        conn,
         &NewRequest {
             id: &id,
             payload: &payload,
@@ -63,14 +83,22 @@ pub(crate) async fn file(
     if let Some(subject_id) = subject_id {
         entry = entry.in_context(subject_id);
     }
-    audit::append(tx.conn(), actor, entry).await?;
-    let request = changes::by_id(tx.conn(), &id).await?.ok_or_else(|| AppError::not_found("Change request", &id))?;
-    tx.commit().await?;
-    Ok(request)
+    audit::append(conn, actor, entry).await?;
+    changes::by_id(conn, &id).await?.ok_or_else(|| AppError::not_found("Change request", &id))
 }
 
 async fn role(conn: &mut AnyConnection, id: &str) -> Result<Role, AppError> {
     roles::by_id(conn, id).await?.ok_or_else(|| AppError::not_found("Role", id))
+}
+
+/// Refuses changes to a role whose scope lies outside a limited token's limits.
+pub(crate) async fn require_role_within(conn: &mut AnyConnection, actor: &Actor, role_id: &str) -> Result<(), AppError> {
+    if !actor.is_limited() {
+        return Ok(());
+    }
+    let role = role(conn, role_id).await?;
+    let current = roles::version(conn, &role.id, role.current_version).await?.ok_or_else(|| AppError::internal("role without current version", &role.id))?;
+    super::require_within(actor, &current.definition.scope)
 }
 
 async fn pending_about(conn: &mut AnyConnection, subject_id: &str) -> Result<Vec<ChangeRequest>, AppError> {
@@ -89,6 +117,7 @@ pub async fn propose_role(store: &Store, actor: &Actor, input: &NewRoleInput) ->
     let (Some(slug), Some(display_name), Some(sensitivity), Some(definition), Some(reason)) = (slug, display_name, sensitivity, definition, reason) else {
         return Err(AppError::invalid("request", "The role form is incomplete."));
     };
+    super::require_within(actor, &definition.scope)?;
     {
         let mut conn = store.read().await?;
         if roles::by_slug(&mut conn, slug.as_str()).await?.is_some() {
@@ -108,12 +137,14 @@ pub async fn propose_version(store: &Store, actor: &Actor, role_id: &str, input:
     let (Some(definition), Some(reason)) = (definition, reason) else {
         return Err(AppError::invalid("request", "The role version form is incomplete."));
     };
+    super::require_within(actor, &definition.scope)?;
     let role = {
         let mut conn = store.read().await?;
         let role = role(&mut conn, role_id).await?;
         if role.status == RoleStatus::Retired {
             return Err(AppError::invalid_state(format!("Role {} is retired; it gets no new versions.", role.slug)));
         }
+        require_role_within(&mut conn, actor, &role.id).await?;
         let current = roles::version(&mut conn, &role.id, role.current_version).await?;
         if current.is_some_and(|c| diff(Some(&c.definition), &definition).is_empty()) {
             return Err(AppError::invalid("permissions", "This is the current definition; change something to propose a new version."));
@@ -126,13 +157,14 @@ pub async fn propose_version(store: &Store, actor: &Actor, role_id: &str, input:
 
 pub async fn propose_retirement(store: &Store, actor: &Actor, role_id: &str, reason_text: &str) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Propose)?;
-    let reason = reason(reason_text).map_err(|e| AppError::invalid("reason", e))?;
+    let reason = reason(reason_text).map_err(|e| AppError::field("reason", e))?;
     let role = {
         let mut conn = store.read().await?;
         let role = role(&mut conn, role_id).await?;
         if role.status == RoleStatus::Retired {
             return Err(AppError::invalid_state(format!("Role {} is already retired.", role.slug)));
         }
+        require_role_within(&mut conn, actor, &role.id).await?;
         if pending_about(&mut conn, &role.id).await?.iter().any(|r| matches!(r.payload, ChangePayload::RoleRetire { .. })) {
             return Err(AppError::conflict(None, format!("Retiring {} is already proposed.", role.slug)));
         }
@@ -153,19 +185,17 @@ fn view_of<'a>(query: &'a ChangeQuery, actor: &'a Actor) -> Result<ChangeView<'a
 
 pub async fn list(store: &Store, actor: &Actor, query: &ChangeQuery) -> Result<Page<ChangeRequest>, AppError> {
     require(actor, Capability::ReadLedger)?;
-    expire_due(store).await?;
     let state = present(&query.state).map(ChangeState::parse).transpose().map_err(|e| AppError::invalid("state", e))?;
     let page = PageRequest { after: present(&query.after).map(str::to_owned), limit: query.limit };
-    changes::list(&mut *store.read().await?, view_of(query, actor)?, state, &page).await
+    changes::list(&mut *store.read().await?, view_of(query, actor)?, state, &page, Timestamp::now()).await
 }
 
 pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeReview, AppError> {
     require(actor, Capability::ReadLedger)?;
-    expire_due(store).await?;
-    let mut conn = store.read().await?;
-    let request = changes::by_id(&mut conn, id).await?.ok_or_else(|| AppError::not_found("Change request", id))?;
-    let policy = changes::policy(&mut conn).await?;
     let now = Timestamp::now();
+    let mut conn = store.read().await?;
+    let request = changes::by_id(&mut conn, id).await?.ok_or_else(|| AppError::not_found("Change request", id))?.as_seen_at(now);
+    let policy = changes::policy(&mut conn).await?;
     let (diff, base_version, holders_pinned, holders_moving) = match &request.payload {
         ChangePayload::RoleCreate { definition, .. } => (Some(diff(None, definition)), None, 0, 0),
         ChangePayload::RoleVersion { role_id, base_version, definition, move_holders } => {
@@ -197,7 +227,7 @@ pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRevi
     let cannot_decide = if actor.can(Capability::Decide) || actor.kind == ActorKind::Operator {
         decision_refusal(&actor.id, &actor.roles, &request.requester_id, request.state, &request.decisions)
     } else {
-        Some("Only approvers decide change requests.".to_owned())
+        Some(DecisionRefusal::NotApprover)
     };
     let can_cancel = request.state.is_open() && request.requester_id == actor.id;
     Ok(ChangeReview { request, diff, base_version, status, blast, holders_pinned, holders_moving, cannot_decide, can_cancel })
@@ -209,7 +239,7 @@ pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRevi
 pub async fn decide(store: &Store, actor: &Actor, id: &str, verdict: &str, comment: &str) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Decide)?;
     let verdict = Verdict::parse(verdict).map_err(|e| AppError::invalid("verdict", e))?;
-    let comment = name::text(comment, "Comment", 2000, verdict == Verdict::Reject).map_err(|e| AppError::invalid("comment", e))?;
+    let comment = name::text(comment, "Comment", 2000, verdict == Verdict::Reject).map_err(|e| AppError::field("comment", e))?;
     let now = Timestamp::now();
     let mut tx = store.begin().await?;
     if !changes::lock(tx.conn(), id, now).await? {
@@ -222,7 +252,7 @@ pub async fn decide(store: &Store, actor: &Actor, id: &str, verdict: &str, comme
         return Err(AppError::invalid_state("This request expired before it was decided; propose it again."));
     }
     if let Some(refusal) = decision_refusal(&actor.id, &actor.roles, &request.requester_id, request.state, &request.decisions) {
-        return Err(if request.state.is_open() { AppError::forbidden(refusal) } else { AppError::invalid_state(refusal) });
+        return Err(if refusal.is_closed() { AppError::invalid_state(refusal.to_string()) } else { AppError::Refused { refusal } });
     }
     let decision = Decision { approver_id: actor.id.clone(), approver_name: actor.name.clone(), verdict, comment: comment.clone(), at: now };
     changes::insert_decision(tx.conn(), id, &decision).await?;
@@ -360,7 +390,7 @@ pub async fn cancel(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRequ
 }
 
 /// Closes pending requests whose time ran out, each with its audit event. Cheap when there are
-/// none; run before lists are shown and periodically by the server.
+/// none; the server's scheduler runs it every minute (and a decision expires its own request).
 pub async fn expire_due(store: &Store) -> Result<usize, AppError> {
     let now = Timestamp::now();
     let due = changes::due_for_expiry(&mut *store.read().await?, now, 500).await?;

@@ -3,16 +3,19 @@
 //! SHA-256 and row count and the audit chain head — streamed from one read transaction, so
 //! memory stays flat. `verify` checks a bundle offline: no server, no database.
 
+use super::checkpoints::Checkpoints;
 use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::{AuditEntry, AuditEvent, ChainVerifier};
 use crate::domain::bundle::{BundleReport, ChainHead, FORMAT, Manifest, ManifestFile};
+use crate::domain::checkpoint::{self, CheckpointBreak, Witness};
 use crate::domain::csv;
 use crate::domain::hygiene::{CSV_HEADER, FindingKind, HygienePolicy};
 use crate::error::AppError;
 use crate::store::export::{Kind, Snapshot, TABLES, Table};
 use crate::store::{Store, audit};
+use ed25519_dalek::VerifyingKey;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -72,9 +75,11 @@ pub async fn export(
     dir: &Path,
     policy: &HygienePolicy,
     scope: &ExportScope,
+    checkpoints: Option<&Checkpoints>,
     progress: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<Manifest, AppError> {
     require(actor, Capability::Audit)?;
+    let _turn = super::limits::EXPORTS.turn().await?;
     std::fs::create_dir_all(dir).map_err(|e| AppError::invalid("out", format!("Cannot create {}: {e}", dir.display())))?;
     if std::fs::read_dir(dir).map_err(io)?.next().is_some() {
         return Err(AppError::invalid("out", format!("{} is not empty; export into a new directory.", dir.display())));
@@ -101,11 +106,15 @@ pub async fn export(
     if wanted("hygiene") {
         files.extend(write_hygiene(store, actor, dir, policy, progress).await?);
     }
+    if let Some(checkpoints) = checkpoints {
+        files.push(write_checkpoints(checkpoints, dir, head_seq, &head_hash)?);
+    }
     let manifest = Manifest {
         format: FORMAT.to_owned(),
         nhidb_version: env!("CARGO_PKG_VERSION").to_owned(),
         exported_at: exported_at.to_rfc3339(),
         audit_head: ChainHead { seq: head_seq, hash: head_hash },
+        checkpoint_key: checkpoints.map(Checkpoints::public_key_hex),
         files,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| AppError::internal("encode manifest", e))?;
@@ -198,6 +207,21 @@ async fn write_table(
     Ok((csv_file, json_file))
 }
 
+/// Signs the exported head and copies every checkpoint so far into the bundle, so the bundle
+/// carries the evidence that its log was not cut short or rewritten. When the log contradicts
+/// an earlier checkpoint no new one is signed; the copied ones then show the contradiction.
+fn write_checkpoints(checkpoints: &Checkpoints, dir: &Path, head_seq: i64, head_hash: &str) -> Result<ManifestFile, AppError> {
+    if head_seq > 0
+        && let Err(e) = checkpoints.record(head_seq, head_hash)
+    {
+        tracing::error!(error = %e, "export: the exported head was not signed");
+    }
+    let text = checkpoints.text()?;
+    let mut out = Hashed::create(&dir.join(checkpoint::FILE_NAME))?;
+    out.write_all(text.as_bytes()).map_err(io)?;
+    out.finish(checkpoint::FILE_NAME, text.lines().filter(|l| !l.trim().is_empty()).count() as u64)
+}
+
 /// The hygiene snapshot: every open finding of every report, as CSV and JSON.
 async fn write_hygiene(
     store: &Store,
@@ -281,7 +305,7 @@ impl Bundle {
 
 /// Records in a file as the manifest counts them.
 fn count_records(name: &str, text: &[u8]) -> Result<u64, String> {
-    if name.ends_with(".ndjson") {
+    if name.ends_with(".ndjson") || name.ends_with(".jsonl") {
         return Ok(text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64);
     }
     let text = std::str::from_utf8(text).map_err(|_| "not UTF-8".to_owned())?;
@@ -293,8 +317,9 @@ fn count_records(name: &str, text: &[u8]) -> Result<u64, String> {
 }
 
 /// Checks a bundle offline: every file against the manifest (hash, rows), nothing extra or
-/// missing, and the audit chain re-verified from `audit.ndjson` up to the recorded head.
-pub fn verify(path: &Path) -> Result<BundleReport, String> {
+/// missing, the audit chain re-verified from `audit.ndjson` up to the recorded head, and held to
+/// the bundle's signed checkpoints, checked with `public_key` (else the key the manifest names).
+pub fn verify(path: &Path, public_key: Option<&VerifyingKey>) -> Result<BundleReport, String> {
     let mut bundle = Bundle::open(path)?;
     let mut manifest_text = Vec::new();
     bundle.read("manifest.json", &mut |r| r.read_to_end(&mut manifest_text).map(|_| ()))?;
@@ -303,6 +328,17 @@ pub fn verify(path: &Path) -> Result<BundleReport, String> {
         return Err(format!("manifest.json describes format {}, not {FORMAT}", manifest.format));
     }
     let mut report = BundleReport::default();
+    let mut witness = match bundle_checkpoints(&mut bundle, &manifest, public_key) {
+        Ok(Some((witness, key_id))) => {
+            report.checkpoint_key = Some(key_id);
+            Some(witness)
+        }
+        Ok(None) => None,
+        Err(problem) => {
+            report.problems.push(problem);
+            None
+        }
+    };
     for file in &manifest.files {
         report.files_checked += 1;
         let mut hash = Sha256::new();
@@ -328,9 +364,15 @@ pub fn verify(path: &Path) -> Result<BundleReport, String> {
             Err(e) => report.problems.push(format!("{}: unreadable: {e}", file.name)),
         }
         if file.name == "audit.ndjson" {
-            match verify_chain(&content, &manifest.audit_head) {
+            match verify_chain(&content, &manifest.audit_head, witness.as_mut()) {
                 Ok(verified) => report.audit_events_verified = verified,
                 Err(problem) => report.problems.push(problem),
+            }
+            if let Some(w) = witness.take() {
+                match w.finish(manifest.audit_head.seq) {
+                    Ok(held) => report.checkpoints_held = held,
+                    Err(broken) => report.problems.push(checkpoint_problem(&broken)),
+                }
             }
         }
     }
@@ -343,8 +385,32 @@ pub fn verify(path: &Path) -> Result<BundleReport, String> {
     Ok(report)
 }
 
+fn checkpoint_problem(broken: &CheckpointBreak) -> String {
+    match broken.seq() {
+        Some(seq) => format!("audit checkpoints: sequence {seq}: {}", broken.describe()),
+        None => format!("audit checkpoints: {}", broken.describe()),
+    }
+}
+
+/// The bundle's checkpoints, signatures checked, ready to hold the chain to; `None` when the
+/// bundle has none. Returns the key's id alongside.
+fn bundle_checkpoints(bundle: &mut Bundle, manifest: &Manifest, public_key: Option<&VerifyingKey>) -> Result<Option<(Witness, String)>, String> {
+    if !manifest.files.iter().any(|f| f.name == checkpoint::FILE_NAME) {
+        return Ok(None);
+    }
+    let key = match (public_key, &manifest.checkpoint_key) {
+        (Some(key), _) => *key,
+        (None, Some(hex)) => checkpoint::verifying_key_from_hex(hex).map_err(|e| format!("manifest.json: checkpoint_key: {e}"))?,
+        (None, None) => return Err("checkpoints.jsonl: no public key to check it with (pass --public-key)".to_owned()),
+    };
+    let mut text = String::new();
+    bundle.read(checkpoint::FILE_NAME, &mut |r| r.read_to_string(&mut text).map(|_| ()))?;
+    let checkpoints = checkpoint::read_file(&text, &key).map_err(|broken| checkpoint_problem(&broken))?;
+    Ok(Some((Witness::new(checkpoints), checkpoint::key_id(&key))))
+}
+
 /// Replays the chain from the exported events; a problem names the sequence number.
-fn verify_chain(ndjson: &[u8], head: &ChainHead) -> Result<i64, String> {
+fn verify_chain(ndjson: &[u8], head: &ChainHead, mut witness: Option<&mut Witness>) -> Result<i64, String> {
     let mut verifier = ChainVerifier::default();
     for (i, line) in ndjson.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {
         let row: Value = serde_json::from_slice(line).map_err(|e| format!("audit.ndjson line {}: not JSON: {e}", i + 1))?;
@@ -363,6 +429,11 @@ fn verify_chain(ndjson: &[u8], head: &ChainHead) -> Result<i64, String> {
             prev_hash: text("prev_hash"),
             hash: text("hash"),
         };
+        if let Some(w) = witness.as_deref_mut()
+            && let Err(broken) = w.see(event.seq, &event.hash)
+        {
+            return Err(checkpoint_problem(&broken));
+        }
         if let Err(broken) = verifier.push(&event) {
             return Err(format!("audit chain: sequence {}: {}", broken.seq(), broken.describe()));
         }

@@ -1,6 +1,7 @@
 //! Hygiene reports: what should not be left as it is, per kind, with the action that fits; the
 //! scheduler's daily counts behind the dashboard's trend.
 
+use super::limits::HYGIENE;
 use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
@@ -19,6 +20,7 @@ fn kind(text: &str) -> Result<FindingKind, AppError> {
 
 pub async fn summary(store: &Store, actor: &Actor, policy: &HygienePolicy) -> Result<HygieneSummary, AppError> {
     require(actor, Capability::ReadLedger)?;
+    let _turn = HYGIENE.turn().await?;
     let now = Timestamp::now();
     let counts = counts(store, actor, policy, now).await?;
     Ok(HygieneSummary {
@@ -56,10 +58,16 @@ async fn sod_count(store: &Store, actor: &Actor) -> Result<i64, AppError> {
     }
 }
 
-/// One page of one report.
+/// One page of one report. Separation-of-duty pages count every finding of the ledger, so they
+/// take a turn of the hygiene work limit.
 pub async fn report(store: &Store, actor: &Actor, kind_text: &str, query: &FindingQuery, policy: &HygienePolicy) -> Result<Page<Finding>, AppError> {
     require(actor, Capability::ReadLedger)?;
     let kind = kind(kind_text)?;
+    let _turn = if kind == FindingKind::SodViolation { Some(HYGIENE.turn().await?) } else { None };
+    page_of(store, actor, kind, query, policy).await
+}
+
+async fn page_of(store: &Store, actor: &Actor, kind: FindingKind, query: &FindingQuery, policy: &HygienePolicy) -> Result<Page<Finding>, AppError> {
     let page = PageRequest { after: None, limit: query.limit };
     if kind == FindingKind::SodViolation {
         return sod_page(store, actor, query, &page).await;
@@ -95,10 +103,13 @@ async fn sod_page(store: &Store, actor: &Actor, query: &FindingQuery, page: &Pag
 
 /// Every finding of a report, a page at a time, for CSV downloads and exports.
 pub async fn all(store: &Store, actor: &Actor, kind_text: &str, policy: &HygienePolicy, mut each: impl FnMut(&Finding)) -> Result<u64, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let kind = kind(kind_text)?;
+    let _turn = HYGIENE.turn().await?;
     let mut query = FindingQuery { after: None, limit: Some(crate::domain::page::MAX_PAGE_SIZE) };
     let mut rows = 0;
     loop {
-        let page = report(store, actor, kind_text, &query, policy).await?;
+        let page = page_of(store, actor, kind, &query, policy).await?;
         for finding in &page.items {
             each(finding);
             rows += 1;
@@ -113,6 +124,7 @@ pub async fn all(store: &Store, actor: &Actor, kind_text: &str, policy: &Hygiene
 /// The scheduler's run: today's counts per kind, kept for the trend.
 pub async fn record(store: &Store, policy: &HygienePolicy) -> Result<Vec<(FindingKind, i64)>, AppError> {
     let actor = Actor::system("hygiene scheduler");
+    let _turn = HYGIENE.wait_turn().await?;
     let now = Timestamp::now();
     let counts = counts(store, &actor, policy, now).await?;
     let mut tx = store.begin().await?;

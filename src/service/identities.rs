@@ -130,7 +130,7 @@ pub async fn update(store: &Store, actor: &Actor, id: &str, input: &IdentityInpu
 pub async fn change_status(store: &Store, actor: &Actor, id: &str, status: &str, reason: &str) -> Result<Identity, AppError> {
     require(actor, Capability::EditLedger)?;
     let status = IdentityStatus::parse(status).map_err(|e| AppError::invalid("status", e))?;
-    let reason = name::text(reason, "Reason", 500, status != IdentityStatus::Active).map_err(|e| AppError::invalid("reason", e))?;
+    let reason = name::text(reason, "Reason", 500, status != IdentityStatus::Active).map_err(|e| AppError::field("reason", e))?;
     let mut tx = store.begin().await?;
     let before = fetch(tx.conn(), id).await?;
     before.status.check_transition(status).map_err(AppError::invalid_state)?;

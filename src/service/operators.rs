@@ -4,6 +4,7 @@ use super::auth::Session;
 use super::require;
 use super::secrets::{generated_password, hash_password, verify_password};
 use crate::domain::Timestamp;
+use crate::domain::access::AccessPolicy;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::{AuditEntry, changed_fields};
 use crate::domain::operator::{Operator, OperatorDraft, OperatorInput, OperatorStatus, check_password, roles_to_text};
@@ -123,28 +124,40 @@ pub async fn reset_password(store: &Store, actor: &Actor, id: &str) -> Result<St
     Ok(password)
 }
 
-/// An operator changes their own password; their other sessions end.
-pub async fn change_own_password(store: &Store, session: &Session, current: &str, new: &str, confirm: &str) -> Result<(), AppError> {
+/// An operator changes their own password; every other session of theirs ends. The current
+/// password check is throttled like sign-in (a stolen session cannot guess it quickly) and each
+/// failed check is audited.
+pub async fn change_own_password(store: &Store, policy: &AccessPolicy, session: &Session, current: &str, new: &str, confirm: &str) -> Result<(), AppError> {
     let operator_id = &session.view.operator_id;
     if new != confirm {
         return Err(AppError::invalid("confirm", "The two new passwords differ."));
     }
     check_password(new, &session.view.email).map_err(|e| AppError::invalid("new_password", e))?;
+    let keys = [(format!("password:{operator_id}"), policy.client_throttle)];
+    let failures = super::auth::reserve(store, &keys).await?;
     let stored = operators::password_hash(&mut *store.read().await?, operator_id).await?;
-    if !verify_password(current.to_owned(), stored).await? {
+    let verified = match verify_password(current.to_owned(), stored).await {
+        Ok(verified) => verified,
+        Err(e) => {
+            let mut tx = store.begin().await?;
+            super::auth::release(tx.conn(), &keys).await?;
+            tx.commit().await?;
+            return Err(e);
+        }
+    };
+    if !verified {
+        let mut tx = store.begin().await?;
+        audit::append(tx.conn(), &session.actor, AuditEntry::new("operator.change_password_failed", "operator", operator_id, json!({ "failures": failures })))
+            .await?;
+        tx.commit().await?;
         return Err(AppError::invalid("current_password", "The current password is not correct."));
     }
     let hash = hash_password(new.to_owned()).await?;
     let now = Timestamp::now();
     let mut tx = store.begin().await?;
+    super::auth::release(tx.conn(), &keys).await?;
     operators::set_password_hash(tx.conn(), operator_id, &hash, now).await?;
-    let mut ended = 0;
-    for other in sessions::open_of_operator(tx.conn(), operator_id, now).await? {
-        if other.id_hash != session.id_hash {
-            sessions::end(tx.conn(), &other.id_hash, now, "password changed").await?;
-            ended += 1;
-        }
-    }
+    let ended = sessions::end_all_of_operator_except(tx.conn(), operator_id, Some(&session.id_hash), now, "password changed").await?;
     audit::append(tx.conn(), &session.actor, AuditEntry::new("operator.change_password", "operator", operator_id, json!({ "other_sessions_ended": ended })))
         .await?;
     tx.commit().await

@@ -30,7 +30,17 @@ pub async fn preview(store: &Store, actor: &Actor, input: &ProvisionInput) -> Re
     let template = template(&mut conn, &request.template).await?;
     owner(&mut conn, &request.owner).await?;
     active_roles(&mut conn, &template).await?;
-    template.definition.plan(&request.placement)
+    let plan = template.definition.plan(&request.placement)?;
+    within_limits(actor, &plan)?;
+    Ok(plan)
+}
+
+/// A token limited to some scopes provisions only what grants nothing outside them.
+fn within_limits(actor: &Actor, plan: &[PlannedIdentity]) -> Result<(), AppError> {
+    for grant in plan.iter().flat_map(|p| &p.grants) {
+        super::require_within_path(actor, &grant.scope)?;
+    }
+    Ok(())
 }
 
 /// An `Idempotency-Key` as pipelines send it: a UUID, a build id, a hash.
@@ -136,6 +146,7 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
     let owner = owner(conn, &request.owner).await?;
     let roles = active_roles(conn, &template).await?;
     let plan = template.definition.plan(&request.placement)?;
+    within_limits(actor, &plan)?;
     let service_name = request.placement.service.clone();
     let env = request.placement.env.as_str();
     let draft = ServiceDraft {
@@ -276,7 +287,7 @@ async fn stored_receipt(conn: &mut AnyConnection, service_id: &str) -> Result<Op
 /// service decommissioned, all in one transaction, and returns the receipt.
 pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input: &DecommissionInput) -> Result<DecommissionReceipt, AppError> {
     require(actor, Capability::Decommission)?;
-    let reason = name::text(&input.reason, "Reason", 500, false).map_err(|e| AppError::invalid("reason", e))?;
+    let reason = name::text(&input.reason, "Reason", 500, false).map_err(|e| AppError::field("reason", e))?;
     let reason = if reason.is_empty() { "service decommissioned".to_owned() } else { reason };
     if let Some(receipt) = stored_receipt(&mut *store.read().await?, service_id).await? {
         return Ok(receipt);
@@ -285,6 +296,17 @@ pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input:
     let mut tx = store.begin().await?;
     let conn = tx.conn();
     let service = services::by_id(conn, service_id).await?.ok_or_else(|| AppError::not_found("Service", service_id))?;
+    if actor.is_limited() {
+        // A limited token decommissions only services whose place it knows to be inside its
+        // limits: provisioned ones ({env}/{service}) with every live grant inside them too.
+        let env = services::env(conn, service_id).await?.ok_or_else(|| {
+            AppError::forbidden(format!("decommission {}: it was not provisioned into an environment, so it lies outside this token's limits", service.name))
+        })?;
+        super::require_within_path(actor, &format!("{env}/{}", service.name))?;
+        for scope in assignments::scopes_of_service(conn, service_id).await? {
+            super::require_within_path(actor, &scope)?;
+        }
+    }
     if !services::claim_decommission(conn, service_id, now).await? {
         drop(tx);
         return match stored_receipt(&mut *store.read().await?, service_id).await? {

@@ -56,10 +56,23 @@ pub async fn apply(store: &Store, actor: &Actor, document: &RolesDocument, prune
             changes::ChangeView::All,
             Some(crate::domain::change::ChangeState::Pending),
             &crate::domain::page::PageRequest { after: None, limit: Some(200) },
+            crate::domain::Timestamp::now(),
         )
         .await?;
         page.items.into_iter().map(|r| r.payload).collect()
     };
+    // A token limited to some scopes files nothing unless every change lies inside them.
+    for item in &plan.items {
+        match item {
+            PlanItem::Create { definition, .. } => super::require_within(actor, &definition.scope)?,
+            PlanItem::NewVersion { role_id, definition, .. } => {
+                super::require_within(actor, &definition.scope)?;
+                super::changes::require_role_within(&mut *store.read().await?, actor, role_id).await?;
+            }
+            PlanItem::Retire { role_id, .. } => super::changes::require_role_within(&mut *store.read().await?, actor, role_id).await?,
+            PlanItem::Unmanaged { .. } | PlanItem::Invalid { .. } | PlanItem::Ignored { .. } => {}
+        }
+    }
     let mut filed = Vec::new();
     for item in plan.items {
         let (payload, subject, subject_id, sensitivity) = match item {

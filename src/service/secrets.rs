@@ -45,11 +45,19 @@ pub fn generated_password() -> String {
     raw.chunks(4).map(|group| group.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
+/// `bytes` random bytes from the OS, as hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut raw);
+    hex::encode(raw)
+}
+
 pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 pub async fn hash_password(password: String) -> Result<String, AppError> {
+    let _turn = super::limits::HASHING.turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
@@ -62,6 +70,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 /// Checks `password` against a stored PHC hash. With no stored hash it still spends the time of
 /// a real check, so response times do not tell which accounts exist.
 pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, AppError> {
+    let _turn = super::limits::HASHING.turn().await?;
     tokio::task::spawn_blocking(move || {
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let Ok(parsed) = PasswordHash::new(&stored) else { return false };

@@ -256,9 +256,14 @@ struct Catalog {
     roles: std::collections::HashMap<&'static str, (String, i64, String)>,
 }
 
-/// Whether the ledger holds anything yet.
+/// Whether the ledger holds no identity yet.
 pub async fn is_empty(store: &Store) -> Result<bool, AppError> {
     Ok(identities::count_all(&mut *store.read().await?).await? == 0)
+}
+
+/// Whether anyone can sign in yet: a database with an operator is somebody's install.
+pub async fn has_operators(store: &Store) -> Result<bool, AppError> {
+    Ok(crate::store::operators::count(&mut *store.read().await?).await? > 0)
 }
 
 /// Seeds the demo ledger with `identity_count` identities; `progress` is told how many
@@ -569,18 +574,100 @@ pub const DEMO_OPERATORS: &[(&str, &str, &str, &str)] = &[
     ("Vic Viewer", "viewer@example.com", "viewer", "nhidb-demo-viewer"),
 ];
 
-/// Creates the demo operators that do not exist yet; returns those created.
+/// Creates the demo operators, on a database that has no operator yet; returns those created.
+/// Their passwords are public, so they never join an install that already has people.
 pub async fn demo_operators(store: &Store) -> Result<Vec<(&'static str, &'static str, &'static str)>, AppError> {
+    if crate::store::operators::count(&mut *store.read().await?).await? > 0 {
+        return Ok(vec![]);
+    }
     let actor = Actor::system("seed-demo");
     let mut created = Vec::new();
     for (name, email, role, password) in DEMO_OPERATORS {
-        let exists = crate::store::operators::by_email(&mut *store.read().await?, email).await?.is_some();
-        if exists {
-            continue;
-        }
         let input = crate::domain::operator::OperatorInput { name: (*name).to_owned(), email: (*email).to_owned(), roles: vec![(*role).to_owned()] };
         super::operators::create(store, &actor, &input, Some(password)).await?;
         created.push((*email, *role, *password));
     }
     Ok(created)
+}
+
+async fn demo_actor(store: &Store, email: &str) -> Result<Option<Actor>, AppError> {
+    let operator = crate::store::operators::by_email(&mut *store.read().await?, email).await?;
+    Ok(operator.map(|o| Actor::operator(&o.id, &o.name, o.roles)))
+}
+
+/// Change requests in every state, filed and decided by the demo operators through the same use
+/// cases people use: two pending (a grant and a new role version), one applied, one rejected,
+/// one cancelled and one expired. Without the demo operators there is nobody to file them.
+pub async fn demo_requests(store: &Store) -> Result<usize, AppError> {
+    use crate::domain::discovery::{AccessInput, GrantInput};
+    let (Some(requester), Some(approver), Some(approver2)) = (
+        demo_actor(store, "requester@example.com").await?,
+        demo_actor(store, "approver@example.com").await?,
+        demo_actor(store, "approver2@example.com").await?,
+    ) else {
+        return Ok(0);
+    };
+    let system = Actor::system("seed-demo");
+    let filter = crate::domain::identity::IdentityQuery { status: Some("active".into()), limit: Some(60), ..Default::default() };
+    let (filter, page) = filter.to_filter()?;
+    let candidates = super::identities::list(store, &system, &filter, &page).await?.items;
+    // Grants that the approval policy and separation of duties let through, one per outcome.
+    let mut grants = Vec::new();
+    for identity in &candidates {
+        if grants.len() == 4 {
+            break;
+        }
+        for role in ["api-invoker", "queue-consumer", "log-writer", "queue-publisher"] {
+            let input = AccessInput {
+                grants: vec![GrantInput { identity_id: identity.id.clone(), role: role.to_owned(), scope: String::new(), expires_at: String::new() }],
+                revokes: vec![],
+                reason: format!("{} needs {role} for the next release (demo request).", identity.name),
+            };
+            if let Ok(request) = super::access::propose(store, &requester, &input).await {
+                grants.push(request);
+                break;
+            }
+        }
+    }
+    // The first stays pending; the others are decided (a tiny demo ledger may have fewer).
+    if let Some(applied) = grants.get(1) {
+        super::changes::decide(store, &approver, &applied.id, "approve", "Matches the service's design review.").await?;
+    }
+    if let Some(rejected) = grants.get(2) {
+        super::changes::decide(store, &approver2, &rejected.id, "reject", "Use the service's own queue instead.").await?;
+    }
+    if let Some(cancelled) = grants.get(3) {
+        super::changes::cancel(store, &requester, &cancelled.id).await?;
+    }
+
+    let role_id = crate::store::roles::by_slug(&mut *store.read().await?, "log-writer")
+        .await?
+        .map(|r| r.id)
+        .ok_or_else(|| AppError::internal("seed demo requests", "no log-writer role"))?;
+    let version = |permissions: &str, reason: &str| crate::domain::role::RoleVersionInput {
+        definition: crate::domain::role::DefinitionInput {
+            scope: "prod".into(),
+            description: "Log writer for machine identities.".into(),
+            permissions: permissions.into(),
+            justification: String::new(),
+        },
+        move_holders: false,
+        reason: reason.into(),
+    };
+    super::changes::propose_version(store, &requester, &role_id, &version("write on logs:*\nwrite on metrics:logs", "Ship log metrics too (demo request)."))
+        .await?;
+    let expired = super::changes::propose_version(
+        store,
+        &requester,
+        &role_id,
+        &version("write on logs:*\npublish on queue:log-events", "Announce new log streams (demo request)."),
+    )
+    .await?;
+    // Age the last one past its expiry, as a week without review would, and let the scheduler's
+    // expiry close it.
+    let mut tx = store.begin().await?;
+    crate::store::changes::set_expiry(tx.conn(), &expired.id, Timestamp::now().plus_days(-1)).await?;
+    tx.commit().await?;
+    super::changes::expire_due(store).await?;
+    Ok(grants.len() + 2)
 }

@@ -47,6 +47,7 @@ async fn check_roles(conn: &mut AnyConnection, definition: &TemplateDefinition, 
 /// Files a change request creating the template, or a new version of it when the slug exists.
 pub async fn propose(store: &Store, actor: &Actor, input: &TemplateInput) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Propose)?;
+    super::require_unlimited(actor, "propose templates, which apply to every scope")?;
     let mut problems = Problems::new();
     let slug = problems.check("slug", RoleSlug::parse(&input.slug).map_err(|e| e.replace("Role slug", "Template slug")));
     let display_name = problems.check("display_name", name::text(&input.display_name, "Display name", 120, false));

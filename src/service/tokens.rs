@@ -7,7 +7,7 @@ use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::AuditEntry;
 use crate::domain::owner::OwnerStatus;
-use crate::domain::token::{IssuedToken, PipelineToken, SECRET_PREFIX, TokenInput, display_prefix, scopes_to_text, secret_hash};
+use crate::domain::token::{IssuedToken, PipelineToken, SECRET_PREFIX, TokenInput, display_prefix, limits_to_text, scopes_to_text, secret_hash};
 use crate::error::AppError;
 use crate::store::{self, Store, audit, owners, tokens};
 use serde_json::json;
@@ -39,6 +39,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &TokenInput) -> Result<
         expires_at: now.plus_days(draft.lifetime_days),
         last_used_at: None,
         revoked_at: None,
+        limits: draft.limits.clone(),
     };
     tokens::insert(tx.conn(), &token, &secret_hash(&secret)).await?;
     audit::append(
@@ -50,7 +51,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &TokenInput) -> Result<
             &token.id,
             json!({ "after": {
                 "name": token.name, "prefix": token.prefix, "scopes": scopes_to_text(&token.scopes),
-                "owner": owner.name, "expires_at": token.expires_at.to_rfc3339(),
+                "owner": owner.name, "expires_at": token.expires_at.to_rfc3339(), "limits": limits_to_text(&token.limits),
             }}),
         ),
     )

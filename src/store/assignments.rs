@@ -221,6 +221,18 @@ pub async fn holds(conn: &mut AnyConnection, identity_id: &str, role_id: &str, s
 }
 
 /// Ends every live assignment of the service's identities; returns what it ended.
+/// The scopes of the live (unrevoked) assignments of a service's identities.
+pub async fn scopes_of_service(conn: &mut AnyConnection, service_id: &str) -> Result<Vec<String>, AppError> {
+    sqlx::query_scalar(
+        "select distinct sc.path from assignments a join scopes sc on sc.id = a.scope_id \
+         where a.revoked_at is null and a.identity_id in (select id from identities where service_id = $1) order by sc.path",
+    )
+    .bind(service_id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("scopes of service assignments"))
+}
+
 pub async fn revoke_all_of_service(
     conn: &mut AnyConnection,
     service_id: &str,

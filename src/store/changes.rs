@@ -209,6 +209,17 @@ pub async fn due_for_expiry(conn: &mut AnyConnection, now: Timestamp, limit: i64
         .map_err(db_error("requests due for expiry"))
 }
 
+/// Moves a pending request's expiry (demo data ages one; nothing else does).
+pub async fn set_expiry(conn: &mut AnyConnection, id: &str, expires_at: Timestamp) -> Result<(), AppError> {
+    sqlx::query("update change_requests set expires_at = $2 where id = $1 and state = 'pending'")
+        .bind(id)
+        .bind(expires_at.to_rfc3339())
+        .execute(conn)
+        .await
+        .map_err(db_error("set request expiry"))?;
+    Ok(())
+}
+
 /// Which requests a list shows.
 pub enum ChangeView<'a> {
     All,
@@ -217,8 +228,15 @@ pub enum ChangeView<'a> {
     ToReview(&'a str),
 }
 
-/// Requests newest first, a page at a time.
-pub async fn list(conn: &mut AnyConnection, view: ChangeView<'_>, state: Option<ChangeState>, page: &PageRequest) -> Result<Page<ChangeRequest>, AppError> {
+/// Requests newest first, a page at a time. A pending request whose time ran out counts as
+/// expired (the scheduler records the expiry; reads do not write).
+pub async fn list(
+    conn: &mut AnyConnection,
+    view: ChangeView<'_>,
+    state: Option<ChangeState>,
+    page: &PageRequest,
+    now: Timestamp,
+) -> Result<Page<ChangeRequest>, AppError> {
     let size = page.size();
     let mut sql = Sql::new(SELECT);
     let mut count_sql = Sql::new("select count(*) from change_requests");
@@ -230,14 +248,23 @@ pub async fn list(conn: &mut AnyConnection, view: ChangeView<'_>, state: Option<
                 q.push(" and requester_id = ").bind((*who).to_owned());
             }
             ChangeView::ToReview(who) => {
-                q.push(" and state = 'pending' and requester_id <> ").bind((*who).to_owned());
+                q.push(" and state = 'pending' and expires_at > ").bind(now.to_rfc3339()).push(" and requester_id <> ").bind((*who).to_owned());
                 q.push(" and not exists (select 1 from change_decisions d where d.request_id = change_requests.id and d.approver_id = ")
                     .bind((*who).to_owned())
                     .push(")");
             }
         }
-        if let Some(state) = state {
-            q.push(" and state = ").bind(state.as_str());
+        match state {
+            Some(ChangeState::Pending) => {
+                q.push(" and state = 'pending' and expires_at > ").bind(now.to_rfc3339());
+            }
+            Some(ChangeState::Expired) => {
+                q.push(" and (state = 'expired' or (state = 'pending' and expires_at <= ").bind(now.to_rfc3339()).push("))");
+            }
+            Some(state) => {
+                q.push(" and state = ").bind(state.as_str());
+            }
+            None => {}
         }
     }
     if let Some(after) = &page.after {
@@ -251,7 +278,7 @@ pub async fn list(conn: &mut AnyConnection, view: ChangeView<'_>, state: Option<
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let decisions = decisions(conn, &row.id).await?;
-        items.push(row.into_request(decisions)?);
+        items.push(row.into_request(decisions)?.as_seen_at(now));
     }
     Ok(Page { items, next_cursor, total })
 }

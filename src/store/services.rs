@@ -162,6 +162,13 @@ pub async fn set_provenance(conn: &mut AnyConnection, id: &str, template_id: &st
     Ok(())
 }
 
+/// The environment a service was provisioned into (`prod`), if it came from a template.
+pub async fn env(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, AppError> {
+    let env: Option<Option<String>> =
+        sqlx::query_scalar("select env from services where id = $1").bind(id).fetch_optional(conn).await.map_err(db_error("service env"))?;
+    Ok(env.flatten().filter(|e| !e.is_empty()))
+}
+
 /// Marks an active service decommissioned. False when it was not active: a concurrent
 /// decommission got there first (PostgreSQL makes this one wait for it) or it was done before.
 pub async fn claim_decommission(conn: &mut AnyConnection, id: &str, at: Timestamp) -> Result<bool, AppError> {

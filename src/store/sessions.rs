@@ -140,10 +140,16 @@ pub async fn end(conn: &mut AnyConnection, id_hash: &str, at: Timestamp, reason:
 
 /// Ends every open session of the operator; returns how many.
 pub async fn end_all_of_operator(conn: &mut AnyConnection, operator_id: &str, at: Timestamp, reason: &str) -> Result<u64, AppError> {
-    let done = sqlx::query("update sessions set ended_at = $2, end_reason = $3 where operator_id = $1 and ended_at is null")
+    end_all_of_operator_except(conn, operator_id, None, at, reason).await
+}
+
+/// Ends every open session of the operator but `keep` (the one asking); returns how many.
+pub async fn end_all_of_operator_except(conn: &mut AnyConnection, operator_id: &str, keep: Option<&str>, at: Timestamp, reason: &str) -> Result<u64, AppError> {
+    let done = sqlx::query("update sessions set ended_at = $2, end_reason = $3 where operator_id = $1 and ended_at is null and id_hash <> $4")
         .bind(operator_id)
         .bind(at.to_rfc3339())
         .bind(reason)
+        .bind(keep.unwrap_or(""))
         .execute(conn)
         .await
         .map_err(db_error("end sessions of operator"))?;

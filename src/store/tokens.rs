@@ -1,6 +1,6 @@
 use super::{db_error, ts, ts_opt};
 use crate::domain::Timestamp;
-use crate::domain::token::{PipelineToken, parse_scopes, scopes_to_text};
+use crate::domain::token::{PipelineToken, limits_to_text, parse_limits, parse_scopes, scopes_to_text};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -17,6 +17,7 @@ struct TokenRow {
     expires_at: String,
     last_used_at: Option<String>,
     revoked_at: Option<String>,
+    limits: String,
 }
 
 impl TokenRow {
@@ -33,17 +34,18 @@ impl TokenRow {
             expires_at: ts(&self.expires_at)?,
             last_used_at: ts_opt(self.last_used_at.as_deref())?,
             revoked_at: ts_opt(self.revoked_at.as_deref())?,
+            limits: parse_limits(&self.limits).map_err(|e| AppError::internal("stored token limits", e))?,
         })
     }
 }
 
 const SELECT: &str = "select t.id, t.name, t.prefix, t.scopes, t.owner_id, o.name as owner_name, t.created_by, \
-    t.created_at, t.expires_at, t.last_used_at, t.revoked_at from pipeline_tokens t join owners o on o.id = t.owner_id";
+    t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.limits from pipeline_tokens t join owners o on o.id = t.owner_id";
 
 pub async fn insert(conn: &mut AnyConnection, token: &PipelineToken, secret_hash: &str) -> Result<(), AppError> {
     sqlx::query(
-        "insert into pipeline_tokens (id, name, secret_hash, prefix, scopes, owner_id, created_by, created_at, expires_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "insert into pipeline_tokens (id, name, secret_hash, prefix, scopes, owner_id, created_by, created_at, expires_at, limits) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&token.id)
     .bind(&token.name)
@@ -54,6 +56,7 @@ pub async fn insert(conn: &mut AnyConnection, token: &PipelineToken, secret_hash
     .bind(&token.created_by)
     .bind(token.created_at.to_rfc3339())
     .bind(token.expires_at.to_rfc3339())
+    .bind(limits_to_text(&token.limits))
     .execute(conn)
     .await
     .map_err(db_error("insert token"))?;

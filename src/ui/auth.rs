@@ -7,12 +7,60 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-/// Where to go after signing in: only a path on this site, never another host (`//evil`).
+/// Where to go after signing in: only a path on this site, never another host. Browsers read
+/// `//host`, `/\\host` and `https:host` as other sites, drop tabs and line breaks anywhere in a
+/// URL (so `/<TAB>/host` is `//host`), and some proxies decode `%2F` and `%09` before the
+/// browser sees them; anything that could turn into such a form is refused.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next.map(str::trim) {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") => path.to_owned(),
-        _ => "/".to_owned(),
+    next.filter(|path| is_local_path(path)).map(str::to_owned).unwrap_or_else(|| "/".to_owned())
+}
+
+fn is_local_path(path: &str) -> bool {
+    if path.len() > 2048 || !is_plain_local(path) {
+        return false;
     }
+    // Judge every decoding too, as a proxy or a second decode could present it.
+    let mut current = path.to_owned();
+    for _ in 0..3 {
+        let decoded = percent_decode(&current);
+        if decoded == current {
+            return true;
+        }
+        let (decoded_path, _) = decoded.split_once(['?', '#']).unwrap_or((&decoded, ""));
+        if !is_plain_local(decoded_path) {
+            return false;
+        }
+        current = decoded;
+    }
+    false
+}
+
+/// One leading slash, then no second slash or backslash; no backslash, control character or
+/// whitespace anywhere.
+fn is_plain_local(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else { return false };
+    !rest.starts_with(['/', '\\']) && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+}
+
+/// `%XX` sequences decoded as bytes (invalid UTF-8 replaced); other text left as is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[server(prefix = "/rpc", endpoint = "auth/session")]
@@ -181,9 +229,35 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/identities?kind=ci_bot")), "/identities?kind=ci_bot");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/identities?q=payments%20api&label=team%3Dpay")), "/identities?q=payments%20api&label=team%3Dpay");
+        assert_eq!(safe_next(Some("/roles/01JD3Q7X8Z9YV6W5T4S3R2P1N0/holders")), "/roles/01JD3Q7X8Z9YV6W5T4S3R2P1N0/holders");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn known_open_redirect_bypasses_are_refused() {
+        for bypass in [
+            "//evil.example",
+            "https://evil.example",
+            "https:evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/x\\..\\..\\evil",
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            " //evil.example",
+            "/%2F/evil.example",
+            "/%2f/evil.example",
+            "/%5C/evil.example",
+            "/%252F/evil.example",
+            "/%0a/evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bypass)), "/", "{bypass:?}");
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! The exports page: the compliance bundle for auditors, and how to verify it offline.
 
-use crate::domain::actor::Capability;
-use crate::ui::IfCan;
+use crate::ui::CsrfField;
 use crate::ui::components::PageHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,9 +13,10 @@ pub fn ExportsPage() -> impl IntoView {
         <section class="card">
             <h2>"Export bundle"</h2>
             <p>"One zip file as of one moment: identities, credential metadata, roles with every version, assignments (pinned version, approving request and its approvers), change requests with their decisions, separation-of-duty rules and exceptions, the hygiene findings and the audit log — each as CSV (RFC 4180, formula-safe) and JSON (NDJSON for the large tables) — and "<code>"manifest.json"</code>" with every file's SHA-256 and row count, the export time and the audit chain head."</p>
-            <IfCan capability=Capability::Audit>
-                <p><a class="button primary" id="download-export" href="/downloads/export.zip" rel="external" download="">"Download export (.zip)"</a></p>
-            </IfCan>
+            <form method="post" action="/downloads/export.zip" id="export-form">
+                <CsrfField/>
+                <button type="submit" class="button primary" id="download-export">"Download export (.zip)"</button>
+            </form>
             <p class="muted small">"Only auditors and admins export. Each export is itself recorded in the audit log."</p>
         </section>
         <section class="card">

@@ -18,13 +18,16 @@ pub async fn get_overview() -> Result<Overview, AppError> {
 #[component]
 pub fn HomePage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| get_overview());
+    let session = expect_context::<crate::ui::CurrentSession>().0;
     view! {
         <Title text="Overview"/>
         <PageHeader title="Overview" subtitle="The ledger of machine identities and what they may do."/>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
+                // The audit tile links to the audit log only for those who may open it.
+                let may_audit = crate::ui::pages::may_open("/audit", session.await.ok().flatten().as_ref());
                 match overview.await {
-                    Ok(o) => view! { <OverviewTiles overview=o/> }.into_any(),
+                    Ok(o) => view! { <OverviewTiles overview=o may_audit/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
@@ -33,7 +36,7 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn OverviewTiles(overview: Overview) -> impl IntoView {
+fn OverviewTiles(overview: Overview, may_audit: bool) -> impl IntoView {
     let status_count = |status: IdentityStatus| overview.identities_by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0);
     let active = status_count(IdentityStatus::Active);
     let suspended = status_count(IdentityStatus::Suspended);
@@ -84,10 +87,21 @@ fn OverviewTiles(overview: Overview) -> impl IntoView {
                 <span class="tile-value">{count(overview.open_findings)}</span>
                 <span class="tile-label">"Open findings"</span>
             </A>
-            <A href="/audit" attr:class="tile" attr:id="tile-audit">
-                <span class="tile-value">{count(overview.audit_events)}</span>
-                <span class="tile-label">"Audit events"</span>
-            </A>
+            {if may_audit {
+                view! {
+                    <A href="/audit" attr:class="tile" attr:id="tile-audit">
+                        <span class="tile-value">{count(overview.audit_events)}</span>
+                        <span class="tile-label">"Audit events"</span>
+                    </A>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="tile" id="tile-audit">
+                        <span class="tile-value">{count(overview.audit_events)}</span>
+                        <span class="tile-label">"Audit events"</span>
+                    </div>
+                }.into_any()
+            }}
         </section>
         <div class="grid-2">
             <section class="card">

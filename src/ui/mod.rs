@@ -11,6 +11,7 @@ pub mod format;
 pub mod home;
 pub mod hygiene;
 pub mod identities;
+pub mod pages;
 pub mod roles;
 pub mod rpc;
 pub mod services;
@@ -22,6 +23,7 @@ pub mod templates;
 use crate::domain::actor::Capability;
 use crate::domain::operator::SessionView;
 use crate::error::AppError;
+use leptos::prelude::AnyView;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
@@ -103,41 +105,126 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/bootstrap") view=auth::BootstrapPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=|| view! { <ConsoleLayout><Outlet/></ConsoleLayout> } ssr=SsrMode::Async>
-                    <Route path=path!("") view=home::HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/identities") view=identities::list::IdentitiesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/identities/new") view=identities::form::NewIdentityPage ssr=SsrMode::Async/>
-                    <Route path=path!("/identities/:id") view=identities::detail::IdentityPage ssr=SsrMode::Async/>
-                    <Route path=path!("/identities/:id/edit") view=identities::form::EditIdentityPage ssr=SsrMode::Async/>
-                    <Route path=path!("/services") view=services::list::ServicesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/services/new") view=services::form::NewServicePage ssr=SsrMode::Async/>
-                    <Route path=path!("/services/provision") view=services::provision::ProvisionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/templates") view=templates::list::TemplatesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/templates/new") view=templates::propose::ProposeTemplatePage ssr=SsrMode::Async/>
-                    <Route path=path!("/templates/:id") view=templates::detail::TemplatePage ssr=SsrMode::Async/>
-                    <Route path=path!("/services/:id") view=services::detail::ServicePage ssr=SsrMode::Async/>
-                    <Route path=path!("/services/:id/edit") view=services::form::EditServicePage ssr=SsrMode::Async/>
-                    <Route path=path!("/roles") view=roles::catalog::RolesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/roles/new") view=roles::propose::NewRolePage ssr=SsrMode::Async/>
-                    <Route path=path!("/roles/:id") view=roles::detail::RolePage ssr=SsrMode::Async/>
-                    <Route path=path!("/roles/:id/propose") view=roles::propose::NewVersionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/roles/:id/holders") view=access::holders::HoldersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/access") view=access::discover::AccessPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sod") view=access::sod::SodPage ssr=SsrMode::Async/>
-                    <Route path=path!("/matrix") view=access::matrix::MatrixPage ssr=SsrMode::Async/>
-                    <Route path=path!("/hygiene") view=hygiene::HygienePage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/exports") view=exports::ExportsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/approvals") view=approvals::queue::ApprovalsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/approvals/:id") view=approvals::review::ReviewPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/policy") view=settings::policy::PolicyPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/account") view=settings::account::AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/operators") view=settings::operators::OperatorsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/tokens") view=settings::tokens::TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("") view=gated(home::HomePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/identities") view=gated(identities::list::IdentitiesPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/identities/new") view=gated(identities::form::NewIdentityPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/identities/:id") view=gated(identities::detail::IdentityPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/identities/:id/edit") view=gated(identities::form::EditIdentityPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/services") view=gated(services::list::ServicesPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/services/new") view=gated(services::form::NewServicePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/services/provision") view=gated(services::provision::ProvisionPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/templates") view=gated(templates::list::TemplatesPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/templates/new") view=gated(templates::propose::ProposeTemplatePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/templates/:id") view=gated(templates::detail::TemplatePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/services/:id") view=gated(services::detail::ServicePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/services/:id/edit") view=gated(services::form::EditServicePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/roles") view=gated(roles::catalog::RolesPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/new") view=gated(roles::propose::NewRolePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/:id") view=gated(roles::detail::RolePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/:id/propose") view=gated(roles::propose::NewVersionPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/roles/:id/holders") view=gated(access::holders::HoldersPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/access") view=gated(access::discover::AccessPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/sod") view=gated(access::sod::SodPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/matrix") view=gated(access::matrix::MatrixPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/hygiene") view=gated(hygiene::HygienePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=gated(audit::AuditPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/exports") view=gated(exports::ExportsPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/approvals") view=gated(approvals::queue::ApprovalsPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/approvals/:id") view=gated(approvals::review::ReviewPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/policy") view=gated(settings::policy::PolicyPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account") view=gated(settings::account::AccountPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/operators") view=gated(settings::operators::OperatorsPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view=gated(settings::tokens::TokensPage) ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
+
+/// A console page behind its rule in `pages::PAGES`: rendered only for operators the rule
+/// allows; everyone else gets the 403 page, and the page's loaders never run.
+///
+/// The decision is made when the route renders, without waiting: on the server from the
+/// request's session, in the browser from the session the server sent along with the page. A
+/// suspense here would put every page's resources inside it, created after an await, which the
+/// server and the browser number differently (the page then fails to hydrate).
+fn gated<F, V>(page: F) -> impl Fn() -> AnyView + Clone + Send + Sync + 'static
+where
+    F: Fn() -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    move || {
+        let path = leptos_router::hooks::use_location().pathname.get_untracked();
+        match pages::lookup(&path) {
+            None => view! { <NotFound/> }.into_any(),
+            Some(rule) => match session_now() {
+                Some(session) if !pages::allows(rule.access, session.as_ref()) => view! { <Forbidden access=rule.access/> }.into_any(),
+                // Allowed, or (in the browser) not known yet: the server decided already, and
+                // refuses every server function the page would call regardless.
+                _ => page().into_any(),
+            },
+        }
+    }
+}
+
+/// The signed-in operator as known right now, without waiting: `Some(None)` when signed out,
+/// `None` when not known yet (in the browser, before the server's session arrived).
+fn session_now() -> Option<Option<SessionView>> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>()?;
+        Some(parts.extensions.get::<crate::web::RequestAuth>().and_then(|auth| auth.session.as_ref()).map(|s| s.view.clone()))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        use_context::<CurrentSession>()?.0.get_untracked()?.ok()
+    }
+}
+
+/// What an operator sees instead of a page their roles do not allow (answered with 403).
+#[component]
+fn Forbidden(access: rpc::Access) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::FORBIDDEN);
+        }
+    }
+    let needs = match access {
+        rpc::Access::Needs(capability) => format!("This page needs the right to {}.", capability.description()),
+        rpc::Access::SignedIn | rpc::Access::Public => "Sign in to open this page.".to_owned(),
+    };
+    view! {
+        <Title text="Not allowed"/>
+        <components::PageHeader title="Not allowed"/>
+        <div class="notice notice-error" role="alert" id="forbidden">
+            <strong>"Your console roles do not allow this page. "</strong>
+            {needs}
+            <span class="notice-code">{AppError::forbidden("open this page").code()}</span>
+        </div>
+        <p>"An admin can change your console roles. "<A href="/">"Back to the overview"</A></p>
+    }
+}
+
+/// The menu: every section, each link shown only to those its page's rule allows.
+const MENU: &[(&str, &[(&str, &str)])] = &[
+    ("", &[("/", "Overview")]),
+    ("Ledger", &[("/identities", "Identities"), ("/services", "Services"), ("/templates", "Templates")]),
+    (
+        "Access",
+        &[("/roles", "Roles"), ("/approvals", "Approvals"), ("/matrix", "Assignment matrix"), ("/access", "Who can…"), ("/sod", "Separation of duties")],
+    ),
+    ("Evidence", &[("/hygiene", "Hygiene"), ("/audit", "Audit log"), ("/exports", "Exports")]),
+    (
+        "Settings",
+        &[
+            ("/settings/account", "My account"),
+            ("/settings/operators", "Operators"),
+            ("/settings/tokens", "Pipeline tokens"),
+            ("/settings/policy", "Approval policy"),
+        ],
+    ),
+];
 
 #[component]
 fn ConsoleLayout(children: Children) -> impl IntoView {
@@ -165,31 +252,20 @@ fn SideNav() -> impl IntoView {
             </a>
             <p class="brand-tag">"Non-human identities"</p>
             <ul>
-                <li><A href="/" exact=true>"Overview"</A></li>
-                <li class="nav-section">"Ledger"</li>
-                <li><A href="/identities">"Identities"</A></li>
-                <li><A href="/services">"Services"</A></li>
-                <li><A href="/templates">"Templates"</A></li>
-                <li class="nav-section">"Access"</li>
-                <li><A href="/roles">"Roles"</A></li>
-                <li><A href="/approvals">"Approvals"</A></li>
-                <li><A href="/matrix">"Assignment matrix"</A></li>
-                <li><A href="/access">"Who can…"</A></li>
-                <li><A href="/sod">"Separation of duties"</A></li>
-                <li class="nav-section">"Evidence"</li>
-                <li><A href="/hygiene">"Hygiene"</A></li>
-                <li><A href="/audit">"Audit log"</A></li>
-                <li><A href="/exports">"Exports"</A></li>
-                <li class="nav-section">"Automation"</li>
-                <li><a href="/api/v1/docs/" rel="external">"API reference"</a></li>
-                <li class="nav-section">"Settings"</li>
-                <li><A href="/settings/account">"My account"</A></li>
                 <Transition fallback=|| ()>
-                    {move || can(Capability::Administer).then(|| view! {
-                        <li><A href="/settings/operators">"Operators"</A></li>
-                        <li><A href="/settings/tokens">"Pipeline tokens"</A></li>
-                        <li><A href="/settings/policy">"Approval policy"</A></li>
-                    })}
+                    {move || {
+                        let session = use_session();
+                        MENU.iter().map(|(section, links)| {
+                            let links: Vec<_> = links.iter().filter(|(href, _)| pages::may_open(href, session.as_ref())).collect();
+                            let heading = (!section.is_empty() && !links.is_empty()).then(|| view! { <li class="nav-section">{*section}</li> });
+                            let links = links.into_iter().map(|(href, label)| view! { <li><A href=*href exact=*href == "/">{*label}</A></li> }).collect_view();
+                            let api = (*section == "Evidence").then(|| view! {
+                                <li class="nav-section">"Automation"</li>
+                                <li><a href="/api/v1/docs/" rel="external">"API reference"</a></li>
+                            });
+                            view! { {heading}{links}{api} }
+                        }).collect_view()
+                    }}
                 </Transition>
             </ul>
             <Transition fallback=|| ()>

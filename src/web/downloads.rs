@@ -1,18 +1,25 @@
-//! Files the console offers for download (hygiene reports as CSV), for signed-in operators. They
-//! are plain GET routes, so the session (not a pipeline token) decides, like for pages.
+//! Files the console offers for download, for signed-in operators: the session (not a pipeline
+//! token) decides, like for pages. Hygiene reports are plain GETs; a compliance export writes an
+//! audit event and builds a bundle, so it is a POST that carries the session's CSRF token, like
+//! every other state change.
 
 use super::RequestAuth;
 use crate::domain::csv;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 fn refuse(error: AppError) -> Response {
     let status = axum::http::StatusCode::from_u16(error.http_status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-    (status, error.to_string()).into_response()
+    let mut response = (status, error.to_string()).into_response();
+    if let Some(value) = error.retry_after().and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// `/downloads/hygiene/{kind}.csv`: every finding of one report.
@@ -36,11 +43,15 @@ pub async fn hygiene_csv(State(state): State<AppState>, auth: Option<Extension<R
     }
 }
 
-/// `/downloads/export.zip`: a fresh compliance export bundle, for auditors.
-pub async fn export_zip(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>, request: axum::extract::Request) -> Response {
+/// `POST /downloads/export.zip` (form field `_csrf`): a fresh compliance export bundle, for
+/// auditors. Built in a directory only the server's user can read, removed once sent.
+pub async fn export_zip(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>, headers: HeaderMap, body: Bytes) -> Response {
     use tower::ServiceExt;
     let Some(session) = auth.and_then(|Extension(a)| a.session) else { return refuse(AppError::Unauthenticated) };
-    let work = match tempfile_dir() {
+    if !super::guard::same_origin(&headers, &state) || !super::guard::csrf_matches(&headers, &body, &session) {
+        return refuse(AppError::CrossSite);
+    }
+    let work = match private_dir() {
         Ok(dir) => dir,
         Err(e) => return refuse(e),
     };
@@ -48,7 +59,8 @@ pub async fn export_zip(State(state): State<AppState>, auth: Option<Extension<Re
     let zip = work.join("nhidb-export.zip");
     let scope = crate::service::export::ExportScope::default();
     let made = async {
-        crate::service::export::export(&state.store, &session.actor, &bundle, &state.config.hygiene, &scope, &|_, _| {}).await?;
+        crate::service::export::export(&state.store, &session.actor, &bundle, &state.config.hygiene, &scope, state.config.checkpoints.as_deref(), &|_, _| {})
+            .await?;
         crate::service::export::zip_dir(&bundle, &zip)
     }
     .await;
@@ -57,7 +69,7 @@ pub async fn export_zip(State(state): State<AppState>, auth: Option<Extension<Re
         return refuse(e);
     }
     // ServeFile has the file open once it answers, so the directory can go right after.
-    let response = tower_http::services::ServeFile::new(&zip).oneshot(request).await;
+    let response = tower_http::services::ServeFile::new(&zip).oneshot(axum::extract::Request::new(axum::body::Body::empty())).await;
     let _ = std::fs::remove_dir_all(&work);
     match response {
         Ok(response) => {
@@ -66,14 +78,30 @@ pub async fn export_zip(State(state): State<AppState>, auth: Option<Extension<Re
             if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"nhidb-export-{stamp}.zip\"")) {
                 response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
             }
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(e) => refuse(AppError::internal("serve export", e)),
     }
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, AppError> {
+/// A new directory under the system's temporary directory that only this process's user may
+/// enter (mode 0700): evidence being assembled is nobody else's to read.
+fn private_dir() -> Result<std::path::PathBuf, AppError> {
+    use std::os::unix::fs::DirBuilderExt;
     let dir = std::env::temp_dir().join(format!("nhidb-export-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).map_err(|e| AppError::internal("export directory", e))?;
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| AppError::internal("export directory", e))?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_bundles_are_built_where_only_this_user_can_look() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = super::private_dir().unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        std::fs::remove_dir(&dir).unwrap();
+        assert_eq!(mode, 0o700);
+    }
 }

@@ -28,7 +28,7 @@ pub fn error_response(error: AppError) -> Response {
     let body = serde_json::to_string(&error).unwrap_or_default();
     let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let AppError::Throttled { retry_after_seconds } = error {
+    if let Some(retry_after_seconds) = error.retry_after() {
         if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -36,14 +36,47 @@ pub fn error_response(error: AppError) -> Response {
     response
 }
 
+/// The client address a trusted proxy saw: the rightmost `X-Forwarded-For` entry, which that
+/// proxy appended. Entries to its left came from the client and can say anything. Several header
+/// lines count as one list, in order.
+pub fn forwarded_client(headers: &HeaderMap) -> Option<String> {
+    let last_line = headers.get_all("x-forwarded-for").iter().last()?;
+    let entry = last_line.to_str().ok()?.rsplit(',').next()?.trim();
+    let ip = entry.parse::<std::net::IpAddr>().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))?;
+    Some(ip.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(lines: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append("x-forwarded-for", HeaderValue::from_str(line).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_client_is_the_entry_the_proxy_added_not_what_the_client_wrote() {
+        assert_eq!(forwarded_client(&headers(&["203.0.113.7"])).as_deref(), Some("203.0.113.7"));
+        assert_eq!(forwarded_client(&headers(&["10.9.9.9, 1.1.1.1, 203.0.113.7"])).as_deref(), Some("203.0.113.7"));
+        assert_eq!(forwarded_client(&headers(&["10.9.9.9", "203.0.113.7"])).as_deref(), Some("203.0.113.7"), "the last header line is the proxy's");
+        assert_eq!(forwarded_client(&headers(&["[2001:db8::1]:443"])).as_deref(), Some("2001:db8::1"));
+        assert_eq!(forwarded_client(&headers(&["203.0.113.7:51234"])).as_deref(), Some("203.0.113.7"));
+    }
+
+    #[test]
+    fn a_missing_or_garbled_entry_is_no_address() {
+        assert_eq!(forwarded_client(&HeaderMap::new()), None);
+        assert_eq!(forwarded_client(&headers(&["203.0.113.7, not-an-address"])), None);
+        assert_eq!(forwarded_client(&headers(&["203.0.113.7,"])), None);
+    }
+}
+
 fn client_of(request: &Request, trust_proxy: bool) -> Client {
-    let forwarded = trust_proxy
-        .then(|| request.headers().get("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
+    let forwarded = trust_proxy.then(|| forwarded_client(request.headers())).flatten();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect());
     Client { addr: forwarded.or(peer), user_agent }
@@ -107,7 +140,7 @@ fn expected_origin(headers: &HeaderMap, state: &AppState) -> Option<String> {
 
 /// A state-changing request must come from the console's own pages: its `Origin` (or, lacking
 /// that, `Sec-Fetch-Site`) says so. Cross-site forms and scripts fail here.
-fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
+pub fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
     let expected = expected_origin(headers, state);
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         return expected.as_deref() == Some(origin);
@@ -131,6 +164,11 @@ fn sent_csrf_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     }
     // Tokens are lower-case base32, which form encoding leaves as is.
     std::str::from_utf8(body).ok()?.split('&').find_map(|pair| pair.strip_prefix("_csrf=")).map(str::to_owned)
+}
+
+/// Whether a request carries the session's CSRF token (header or `_csrf` field).
+pub fn csrf_matches(headers: &HeaderMap, body: &[u8], session: &crate::service::auth::Session) -> bool {
+    sent_csrf_token(headers, body).is_some_and(|t| constant_time_eq(&t, &session.view.csrf_token))
 }
 
 /// Largest server-function request body accepted.
@@ -168,11 +206,10 @@ pub async fn guard_rpc(State(state): State<AppState>, request: Request, next: Ne
             return error_response(AppError::invalid("request", "The request body is too large."));
         };
         // Public calls (signing in, first run) have no session to forge; the origin check covers them.
-        if let (Some(session), false) = (&session, entry.access == Access::Public) {
-            let sent = sent_csrf_token(&parts.headers, &bytes);
-            if !sent.is_some_and(|t| constant_time_eq(&t, &session.view.csrf_token)) {
-                return error_response(AppError::CrossSite);
-            }
+        if let (Some(session), false) = (&session, entry.access == Access::Public)
+            && !csrf_matches(&parts.headers, &bytes, session)
+        {
+            return error_response(AppError::CrossSite);
         }
         Request::from_parts(parts, Body::from(bytes))
     } else {

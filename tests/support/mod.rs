@@ -10,7 +10,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct TestDb {
     pub store: Store,
     pub url: String,
+    /// A directory of this test's own, for files the binary writes beside the database (the
+    /// audit checkpoint key and checkpoints), so nothing lands in the working directory.
+    pub files: tempfile::TempDir,
     cleanup: Cleanup,
+}
+
+impl TestDb {
+    /// Environment for `nhidb` commands run on this database.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("NHIDB_DATABASE_URL", self.url.clone()),
+            ("NHIDB_CHECKPOINT_KEY_FILE", self.files.path().join("checkpoint.key").display().to_string()),
+            ("NHIDB_CHECKPOINT_DIR", self.files.path().join("checkpoints").display().to_string()),
+        ]
+    }
 }
 
 enum Cleanup {
@@ -42,7 +56,7 @@ pub async fn sqlite() -> TestDb {
     let url = format!("sqlite://{}", dir.path().join("nhidb.sqlite").display());
     let store = Store::connect(&url, 5).await.expect("connect sqlite");
     store.migrate().await.expect("migrate sqlite");
-    TestDb { store, url, cleanup: Cleanup::Sqlite(dir) }
+    TestDb { store, url, files: tempfile::tempdir().expect("tempdir"), cleanup: Cleanup::Sqlite(dir) }
 }
 
 static PG_COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -63,7 +77,7 @@ pub async fn postgres() -> Option<TestDb> {
     let url = database_url(&admin_url, &name);
     let store = Store::connect(&url, 5).await.expect("connect postgres");
     store.migrate().await.expect("migrate postgres");
-    Some(TestDb { store, url, cleanup: Cleanup::Postgres { admin_url, name } })
+    Some(TestDb { store, url, files: tempfile::tempdir().expect("tempdir"), cleanup: Cleanup::Postgres { admin_url, name } })
 }
 
 /// The admin URL with its database replaced by `name`.
@@ -258,12 +272,18 @@ impl TestApp {
 
     /// A pipeline token with `scopes`; returns its secret.
     pub async fn token(&self, scopes: &[&str]) -> String {
+        self.limited_token(scopes, "").await
+    }
+
+    /// A pipeline token with `scopes` that may change only what lies in `limits` (comma-separated).
+    pub async fn limited_token(&self, scopes: &[&str], limits: &str) -> String {
         let owner_id = owner(&self.store, &format!("token-owner-{}", ulid::Ulid::new())).await;
         let input = nhidb::domain::token::TokenInput {
             name: "test pipeline".into(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             owner_id,
             expires_in_days: "30".into(),
+            limits: limits.to_owned(),
         };
         nhidb::service::tokens::create(&self.store, &Actor::system("test"), &input).await.expect("create token").secret
     }
@@ -298,4 +318,12 @@ pub async fn count(db: &TestDb, query: &str) -> i64 {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.expect("connect");
     sqlx::query_scalar(query).fetch_one(&mut conn).await.expect("count query")
+}
+
+/// One text value from the test database.
+pub async fn text(db: &TestDb, query: &str) -> String {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.expect("connect");
+    sqlx::query_scalar(query).fetch_one(&mut conn).await.expect("text query")
 }

@@ -1,104 +1,119 @@
 //! The identity page's access section: what it may do (with the grant behind each
 //! permission), separation-of-duty findings, pending requests, and grant / revoke.
 
-use super::{GrantRole, RevokeAssignment, load_effective, load_role_choices};
-use crate::domain::actor::Capability;
-use crate::ui::components::{ChoiceOptions, ErrorNotice, FieldError, FormError, Loading, submission_error, successes};
+use super::{GrantRole, RevokeAssignment};
+use crate::domain::discovery::EffectiveAccess;
+use crate::domain::page::Choice;
+use crate::ui::CsrfField;
+use crate::ui::components::{ChoiceOptions, ErrorNotice, FieldError, FormError, submission_error};
 use crate::ui::format::date;
-use crate::ui::{CsrfField, IfCan};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+/// The section itself renders what the identity page loaded: resources are created there, at
+/// the page's top, because one created inside a suspense (after an await) is numbered
+/// differently on the server and in the browser, and the page then fails to hydrate.
 #[component]
-pub fn AccessSection(identity_id: String, active: bool) -> impl IntoView {
-    let revoke = ServerAction::<RevokeAssignment>::new();
-    let revoked = successes(revoke);
-    let id = identity_id.clone();
-    let access = Resource::new(move || (id.clone(), revoked.get()), |(id, _)| load_effective(id));
+pub fn AccessSection(
+    identity_id: String,
+    access: Result<EffectiveAccess, crate::error::AppError>,
+    roles: Vec<Choice>,
+    revoke: ServerAction<RevokeAssignment>,
+    /// Whether the operator may grant and revoke here (an active identity, a proposer).
+    may_change: bool,
+) -> impl IntoView {
     let revoke_error = submission_error(revoke);
     view! {
         <section class="card" id="access">
             <h2>"What it may do"</h2>
             <FormError error=revoke_error fields=&[]/>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match access.await {
-                        Ok(access) => {
-                            let findings = access.findings.iter().map(|f| {
-                                let class = if f.blocks() { "notice notice-error" } else { "notice notice-info" };
-                                let text = match &f.excepted_by {
-                                    Some(_) => format!("{} Covered by an exception.", f.message),
-                                    None => format!("Separation-of-duty conflict: {}", f.message),
-                                };
-                                view! { <p class=class>{text}</p> }
-                            }).collect_view();
-                            let pending = access.pending.iter().map(|r| view! {
-                                <li><A href=format!("/approvals/{}", r.id)>{format!("{}: {}", r.kind.label(), r.subject)}</A>
-                                    <span class="muted">{format!(" requested by {}", r.requester_name)}</span></li>
-                            }).collect_view();
-                            let has_pending = !access.pending.is_empty();
-                            let empty = access.holdings.is_empty();
-                            let rows = access.holdings.into_iter().map(|h| {
-                                let assignment = h.assignment_id.clone().unwrap_or_default();
-                                let permissions = h.permissions.iter().map(|p| view! { <code class="perm">{p.to_string()}</code> }).collect_view();
-                                view! {
-                                    <tr>
-                                        <td class="strong nowrap">{format!("{} v{}", h.role_slug, h.version)}</td>
-                                        <td><code>{h.scope.to_string()}</code></td>
-                                        <td class="perms">{permissions}</td>
-                                        <td class="nowrap">{date(&h.expires_at)}</td>
-                                        <td class="row-actions">
-                                            {(active && crate::ui::can(Capability::Propose)).then(|| view! {
-                                                    <details class="action-panel">
-                                                        <summary class="button">"Revoke…"</summary>
-                                                        <ActionForm action=revoke attr:class="stack">
-                                                            <CsrfField/>
-                                                            <input type="hidden" name="assignment_id" value=assignment.clone()/>
-                                                            <label>"Reason"<input type="text" name="reason" required/></label>
-                                                            <p class="small">"Takes effect at once unless the approval policy wants revocations reviewed; credentials exercising it are revoked too."</p>
-                                                            <button type="submit" class="button danger">"Revoke"</button>
-                                                        </ActionForm>
-                                                    </details>
-                                            })}
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view();
-                            view! {
-                                {findings}
-                                {has_pending.then(|| view! { <p class="muted small">"Pending:"</p><ul class="pending-list">{pending}</ul> })}
-                                {if empty {
-                                    view! { <p class="empty">"No active grant: this identity may do nothing."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <div class="table-wrap">
-                                            <table class="table" id="effective-table">
-                                                <thead><tr><th scope="col">"Role"</th><th scope="col">"Scope"</th><th scope="col">"Permissions"</th><th scope="col">"Expires"</th><th scope="col"></th></tr></thead>
-                                                <tbody>{rows}</tbody>
-                                            </table>
-                                        </div>
-                                    }.into_any()
-                                }}
-                            }.into_any()
-                        }
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
-            {active.then(|| view! {
-                <IfCan capability=Capability::Propose>
-                    <GrantForm identity_id=identity_id.clone()/>
-                </IfCan>
-            })}
+            {match access {
+                Ok(access) => view! { <AccessView access revoke may_change/> }.into_any(),
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+            }}
+            {may_change.then(|| view! { <GrantForm identity_id roles/> })}
         </section>
     }
 }
 
 #[component]
-fn GrantForm(identity_id: String) -> impl IntoView {
+fn AccessView(access: EffectiveAccess, revoke: ServerAction<RevokeAssignment>, may_change: bool) -> impl IntoView {
+    let findings = access
+        .findings
+        .iter()
+        .map(|f| {
+            let class = if f.blocks() { "notice notice-error" } else { "notice notice-info" };
+            let text = match &f.excepted_by {
+                Some(_) => format!("{} Covered by an exception.", f.message),
+                None => format!("Separation-of-duty conflict: {}", f.message),
+            };
+            view! { <p class=class>{text}</p> }
+        })
+        .collect_view();
+    let pending = access
+        .pending
+        .iter()
+        .map(|r| {
+            view! {
+                <li><A href=format!("/approvals/{}", r.id)>{format!("{}: {}", r.kind.label(), r.subject)}</A>
+                    <span class="muted">{format!(" requested by {}", r.requester_name)}</span></li>
+            }
+        })
+        .collect_view();
+    let has_pending = !access.pending.is_empty();
+    let empty = access.holdings.is_empty();
+    let rows = access
+        .holdings
+        .into_iter()
+        .map(|h| {
+            let assignment = h.assignment_id.clone().unwrap_or_default();
+            let permissions = h.permissions.iter().map(|p| view! { <code class="perm">{p.to_string()}</code> }).collect_view();
+            view! {
+                <tr>
+                    <td class="strong nowrap">{format!("{} v{}", h.role_slug, h.version)}</td>
+                    <td><code>{h.scope.to_string()}</code></td>
+                    <td class="perms">{permissions}</td>
+                    <td class="nowrap">{date(&h.expires_at)}</td>
+                    <td class="row-actions">
+                        {may_change.then(|| view! {
+                            <details class="action-panel">
+                                <summary class="button">"Revoke…"</summary>
+                                <ActionForm action=revoke attr:class="stack">
+                                    <CsrfField/>
+                                    <input type="hidden" name="assignment_id" value=assignment.clone()/>
+                                    <label>"Reason"<input type="text" name="reason" required/></label>
+                                    <p class="small">"Takes effect at once unless the approval policy wants revocations reviewed or the role is privileged; credentials exercising it are revoked too."</p>
+                                    <button type="submit" class="button danger">"Revoke"</button>
+                                </ActionForm>
+                            </details>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        {findings}
+        {has_pending.then(|| view! { <p class="muted small">"Pending:"</p><ul class="pending-list">{pending}</ul> })}
+        {if empty {
+            view! { <p class="empty">"No active grant: this identity may do nothing."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table class="table" id="effective-table">
+                        <thead><tr><th scope="col">"Role"</th><th scope="col">"Scope"</th><th scope="col">"Permissions"</th><th scope="col">"Expires"</th><th scope="col"></th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn GrantForm(identity_id: String, roles: Vec<Choice>) -> impl IntoView {
     let action = ServerAction::<GrantRole>::new();
     let error = submission_error(action);
-    let choices = Resource::new(|| (), |_| load_role_choices());
     view! {
         <details class="form-panel">
             <summary class="button">"Grant role…"</summary>
@@ -108,12 +123,7 @@ fn GrantForm(identity_id: String) -> impl IntoView {
                 <div class="field">
                     <label for="grant-role">"Role"</label>
                     <select id="grant-role" name="role" required>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let roles = choices.await.unwrap_or_default();
-                                view! { <ChoiceOptions choices=roles selected={None::<String>} placeholder="Choose a role" required=true/> }
-                            })}
-                        </Suspense>
+                        <ChoiceOptions choices=roles selected={None::<String>} placeholder="Choose a role" required=true/>
                     </select>
                     <FieldError error field="role"/>
                 </div>

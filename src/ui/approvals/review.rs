@@ -115,7 +115,7 @@ fn ReviewView(review: ChangeReview, decide: ServerAction<Decide>, cancel: Server
                             </div>
                         </ActionForm>
                     }.into_any(),
-                    Some(reason) => view! { <p class="muted small" id="cannot-decide">{reason}</p> }.into_any(),
+                    Some(refusal) => view! { <p class="muted small" id="cannot-decide">{refusal.to_string()}</p> }.into_any(),
                 })}
             </section>
         </div>

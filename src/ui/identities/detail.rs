@@ -6,12 +6,17 @@ use crate::domain::Timestamp;
 use crate::domain::actor::Capability;
 use crate::domain::assignment::Assignment;
 use crate::domain::credential::{Credential, CredentialKind, CredentialState};
+use crate::domain::discovery::EffectiveAccess;
 use crate::domain::identity::{IdentityDetail, IdentityStatus};
+use crate::domain::page::Choice;
+use crate::error::AppError;
+use crate::ui::access::identity::AccessSection;
+use crate::ui::access::{RevokeAssignment, load_effective, load_role_choices};
 use crate::ui::components::{
     Badge, EmptyState, ErrorNotice, FieldError, FormError, History, LabelChips, Loading, PageHeader, Table, submission_error, successes,
 };
 use crate::ui::format::{date, or_dash, short_fingerprint, when};
-use crate::ui::{CsrfField, IfCan};
+use crate::ui::{CsrfField, CurrentSession, IfCan};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -23,14 +28,23 @@ pub fn IdentityPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let status_action = ServerAction::<ChangeIdentityStatus>::new();
     let credential_action = ServerAction::<RegisterCredential>::new();
+    let revoke = ServerAction::<RevokeAssignment>::new();
     let status_changes = successes(status_action);
     let credential_changes = successes(credential_action);
-    let detail = Resource::new(move || (id.get(), status_changes.get(), credential_changes.get()), |(id, _, _)| load_identity(id));
+    let revocations = successes(revoke);
+    // Everything the page shows is loaded here, above the suspense that awaits it (see
+    // `AccessSection`), and awaited together.
+    let detail = Resource::new(move || (id.get(), status_changes.get(), credential_changes.get(), revocations.get()), |(id, _, _, _)| load_identity(id));
+    let access = Resource::new(move || (id.get(), status_changes.get(), revocations.get()), |(id, _, _)| load_effective(id));
+    let choices = Resource::new(|| (), |_| load_role_choices());
+    let session = expect_context::<CurrentSession>().0;
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
+                let may_propose = session.await.ok().flatten().is_some_and(|s| s.can(Capability::Propose));
+                let (access, roles) = (access.await, choices.await.unwrap_or_default());
                 match detail.await {
-                    Ok(detail) => view! { <IdentityView detail status_action credential_action/> }.into_any(),
+                    Ok(detail) => view! { <IdentityView detail access roles may_propose status_action credential_action revoke/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Identity"/>
                         <PageHeader title="Identity"/>
@@ -45,8 +59,12 @@ pub fn IdentityPage() -> impl IntoView {
 #[component]
 fn IdentityView(
     detail: IdentityDetail,
+    access: Result<EffectiveAccess, AppError>,
+    roles: Vec<Choice>,
+    may_propose: bool,
     status_action: ServerAction<ChangeIdentityStatus>,
     credential_action: ServerAction<RegisterCredential>,
+    revoke: ServerAction<RevokeAssignment>,
 ) -> impl IntoView {
     let IdentityDetail { identity, credentials, assignments, history, as_of } = detail;
     let retired = identity.status == IdentityStatus::Retired;
@@ -91,7 +109,7 @@ fn IdentityView(
                 <dt>"Last seen"</dt><dd>{when(&identity.last_seen_at)}</dd>
             </dl>
         </section>
-        <crate::ui::access::identity::AccessSection identity_id=identity.id.clone() active=identity.status == IdentityStatus::Active/>
+        <AccessSection identity_id=identity.id.clone() access roles revoke may_change=may_propose && identity.status == IdentityStatus::Active/>
         <section class="card">
             <h2>"Assignment history"</h2>
             <AssignmentTable assignments as_of/>

@@ -16,8 +16,9 @@ pub async fn my_sessions() -> Result<Vec<SessionSummary>, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "account/password")]
 pub async fn change_password(_csrf: String, current_password: String, new_password: String, confirm: String) -> Result<(), AppError> {
+    let policy = crate::ui::session::state()?.config.access;
     crate::ui::session::run_session(|store, session| async move {
-        crate::service::operators::change_own_password(&store, &session, &current_password, &new_password, &confirm).await
+        crate::service::operators::change_own_password(&store, &policy, &session, &current_password, &new_password, &confirm).await
     })
     .await
 }

@@ -39,6 +39,7 @@ pub async fn create_token(
     scope_decommission: Option<String>,
     scope_report_usage: Option<String>,
     scope_audit: Option<String>,
+    limits: Option<String>,
 ) -> Result<IssuedToken, AppError> {
     crate::ui::session::run(|store, actor| async move {
         let scopes = [
@@ -52,7 +53,7 @@ pub async fn create_token(
         .filter(|(_, on)| on.is_some())
         .map(|(s, _)| s.as_str().to_owned())
         .collect();
-        let input = crate::domain::token::TokenInput { name, scopes, owner_id, expires_in_days };
+        let input = crate::domain::token::TokenInput { name, scopes, owner_id, expires_in_days, limits: limits.unwrap_or_default() };
         crate::service::tokens::create(&store, &actor, &input).await
     })
     .await
@@ -130,8 +131,14 @@ pub fn TokensPage() -> impl IntoView {
                     <input id="token-days" type="number" name="expires_in_days" value="90" min="1" max="366" required/>
                     <FieldError error field="expires_in_days"/>
                 </div>
+                <div class="field field-wide">
+                    <label for="token-limits">"Limit changes to scopes (optional)"</label>
+                    <input id="token-limits" type="text" name="limits" placeholder="prod/payments, staging/payments" autocomplete="off" spellcheck="false"/>
+                    <p class="help">"The token may then change only what lies in these scopes (grants, revocations, provisioning, decommissioning, roles); anything else is refused. Empty: the whole ledger."</p>
+                    <FieldError error field="limits"/>
+                </div>
                 <div class="form-actions">
-                    <FormError error fields=&["name", "owner_id", "scopes", "expires_in_days"]/>
+                    <FormError error fields=&["name", "owner_id", "scopes", "expires_in_days", "limits"]/>
                     <button type="submit" class="button primary" disabled=create.pending()>"Create token"</button>
                 </div>
             </ActionForm>
@@ -158,11 +165,13 @@ fn TokenTable(list: TokenList, revoke: ServerAction<RevokeToken>) -> impl IntoVi
             };
             let usable = t.is_usable(now);
             let scopes = t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+            let limits = if t.limits.is_empty() { "whole ledger".to_owned() } else { crate::domain::token::limits_to_text(&t.limits).replace(',', ", ") };
             view! {
                 <tr>
                     <td class="strong">{t.name.clone()}</td>
                     <td><code>{format!("{}…", t.prefix)}</code></td>
                     <td>{scopes}</td>
+                    <td>{limits}</td>
                     <td>{t.owner_name.clone()}</td>
                     <td class="nowrap">{t.expires_at.date()}</td>
                     <td class="nowrap">{when(&t.last_used_at)}</td>
@@ -181,7 +190,7 @@ fn TokenTable(list: TokenList, revoke: ServerAction<RevokeToken>) -> impl IntoVi
         })
         .collect_view();
     view! {
-        <Table id="tokens-table" headers=&["Name", "Token", "Scopes", "Owner", "Expires", "Last used", "State", ""]>{rows}</Table>
+        <Table id="tokens-table" headers=&["Name", "Token", "Scopes", "Changes limited to", "Owner", "Expires", "Last used", "State", ""]>{rows}</Table>
     }
     .into_any()
 }
