@@ -48,8 +48,16 @@ async fn guard_server_functions(state: State<AppState>, request: Request, next: 
     if request.uri().path().starts_with("/rpc/") { guard::guard_rpc(state, request, next).await } else { next.run(request).await }
 }
 
+/// The console's routes, listed once per process. Listing renders the app with resource loads
+/// suppressed for the whole process (leptos#4773): a page another server in the process renders
+/// at that moment would stall for good. Tests run many servers in one process.
+fn console_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = console_routes();
     let options = state.leptos_options.clone();
     // Layers run outermost (last added) first: headers on every answer, then who is calling,
     // then sign-in for pages, then the server-function guard.

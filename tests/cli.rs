@@ -244,6 +244,41 @@ async fn checkpoints_catch_a_log_cut_short_behind_the_databases_back(db: TestDb)
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("1 signed checkpoints hold"), "{out}");
 
+    // A bundle is signed: dropping its checkpoints and rewriting the manifest to match shows.
+    let public_key = db.files.path().join("checkpoint.key.pub");
+    let healthy = tempfile::tempdir().unwrap();
+    let bundle = healthy.path().join("bundle");
+    assert!(nhidb(&db).args(["export", "--quiet", "--out"]).arg(&bundle).output().await.unwrap().status.success());
+    let verify_bundle = |pinned: bool| {
+        let mut cmd = nhidb(&db);
+        cmd.args(["export", "verify"]).arg(&bundle);
+        if pinned {
+            cmd.arg("--public-key").arg(&public_key);
+        }
+        async move {
+            let out = cmd.output().await.unwrap();
+            (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+    };
+    let (code, out) = verify_bundle(true).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("signed checkpoints hold"), "{out}");
+    std::fs::remove_file(bundle.join("checkpoints.jsonl")).unwrap();
+    let manifest_file = bundle.join("manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest_file).unwrap()).unwrap();
+    manifest["files"].as_array_mut().unwrap().retain(|f| f["name"] != "checkpoints.jsonl");
+    std::fs::write(&manifest_file, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    let (code, out) = verify_bundle(false).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("manifest.json: its signature does not verify"), "{out}");
+    // Without its signature and key, only a pinned key tells the bundle is not what was signed.
+    manifest.as_object_mut().unwrap().remove("checkpoint_key");
+    std::fs::write(&manifest_file, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    std::fs::remove_file(bundle.join("manifest.json.sig")).unwrap();
+    let (code, out) = verify_bundle(true).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("the bundle is not signed") && out.contains("carries no signed checkpoints"), "{out}");
+
     // Behind nhidb's back: the newest events go, and the head is rewritten to match.
     let keep = head - 4;
     support::tamper_audit(&db, "select 1").await;

@@ -123,7 +123,10 @@ async fn every_page_obeys_its_rule_for_every_console_role(db: TestDb) {
                 csrf_token: String::new(),
             };
             let allowed = pages::allows(rule.access, Some(&session));
-            let response = app.get(Some(browser), &path).send().await.unwrap();
+            let response = tokio::time::timeout(std::time::Duration::from_secs(30), app.get(Some(browser), &path).send())
+                .await
+                .unwrap_or_else(|_| panic!("{path} as a {role} did not answer within 30 s"))
+                .unwrap();
             let status = response.status().as_u16();
             let html = response.text().await.unwrap();
             if allowed {
@@ -132,6 +135,8 @@ async fn every_page_obeys_its_rule_for_every_console_role(db: TestDb) {
             } else {
                 assert_eq!(status, 403, "{path} for a {role} must be refused");
                 assert!(html.contains("id=\"forbidden\"") && html.contains("Not allowed"), "{path} for a {role} says it is not allowed");
+                let main = &html[html.find("<main").unwrap_or(0)..];
+                assert!(!main.contains("<table") && !main.contains("<form"), "{path} refused to a {role} renders no table and no form");
                 for marker in &markers {
                     assert!(!html.contains(marker.as_str()), "{path} refused to a {role} still shows {marker:?}");
                 }

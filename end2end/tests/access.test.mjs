@@ -57,6 +57,24 @@ test('a viewer sees no edit controls, and the server refuses a forced edit', asy
   await page.close();
 });
 
+test('a page the roles do not allow says so, hydrates and shows none of its data', async () => {
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.viewer);
+  for (const path of ['/settings/policy', '/audit', '/exports', '/identities/new']) {
+    const response = await page.goto(`${ctx.app.base}${path}`);
+    assert.equal(response.status(), 403, path);
+    await hydrated(page);
+    await page.waitForSelector('#forbidden');
+    assert.match(await page.locator('#forbidden').textContent(), /Your console roles do not allow this page/);
+    assert.equal(await page.locator('main table, main form').count(), 0, `${path} renders none of its data or forms`);
+    // Client-side navigation from there works as usual.
+    await page.click('nav a:has-text("Identities")');
+    await page.waitForSelector('#identities-table');
+  }
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('an admin creates a pipeline token and sees its secret exactly once', async () => {
   const page = await newPage(ctx.browser);
   await signIn(page, ctx.app.base, DEMO.admin);

@@ -57,6 +57,12 @@ async function crawl(browser, base, account) {
   const queue = ['/', ...FILTERS].map((p) => ({ url: new URL(p, origin), kind: null }));
   const failures = [];
   const visited = [];
+  // A page's own data loads must succeed too: a refused server function (a page whose rule is
+  // looser than its loaders) shows an error notice, which is no console error.
+  const refusedCalls = [];
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/rpc/') && r.status() >= 400) refusedCalls.push(`${new URL(r.url()).pathname} answered ${r.status()}`);
+  });
   while (queue.length) {
     const { url, kind: linkedKind } = queue.shift();
     const href = url.pathname + url.search;
@@ -69,6 +75,7 @@ async function crawl(browser, base, account) {
     perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
 
     page.problems.length = 0;
+    refusedCalls.length = 0;
     const response = await page.goto(url.href, { waitUntil: 'load' });
     const status = response?.status() ?? 0;
     let hydrated = true;
@@ -80,7 +87,7 @@ async function crawl(browser, base, account) {
     // Give a late panic or a failed load a moment to surface.
     await page.waitForTimeout(150);
     visited.push(href);
-    const problems = [...page.problems];
+    const problems = [...page.problems, ...refusedCalls];
     if (status >= 400) problems.push(`answered ${status}`);
     if (!hydrated) problems.push('did not hydrate');
     if (new URL(page.url()).pathname === '/sign-in') problems.push('signed out');
@@ -110,6 +117,9 @@ for (const [role, account] of Object.entries(DEMO)) {
     }
     for (const state of ['pending', 'applied', 'rejected', 'expired']) {
       assert.ok(kinds.includes(`/approvals/:id [state=${state}]`), `${role} reached a ${state} request; kinds: ${kinds.join(', ')}`);
+    }
+    if (role === 'admin' || role === 'auditor') {
+      assert.ok(kinds.includes('/audit') && kinds.includes('/audit?before'), `${role} paged through the audit events`);
     }
     // Templates are addressed by slug, roles by id.
     assert.ok(kinds.some((k) => /^\/templates\/(?!new)[a-z]/.test(k)), `${role} reached a template`);

@@ -55,6 +55,18 @@ impl Capability {
         }
     }
 
+    /// The console roles that give this, as a page refused to an operator names them.
+    pub fn console_roles(&self) -> &'static str {
+        match self {
+            Capability::ReadLedger => "any console role",
+            Capability::EditLedger | Capability::Provision | Capability::Decommission | Capability::Propose => "the requester or admin console role",
+            Capability::Audit => "the auditor or admin console role",
+            Capability::Administer => "the admin console role",
+            Capability::Decide => "the approver console role",
+            Capability::ReportUsage => "a pipeline token with the report-usage scope",
+        }
+    }
+
     /// Whether an operator holding `role` has this capability.
     pub fn granted_by(&self, role: ConsoleRole) -> bool {
         use ConsoleRole::*;

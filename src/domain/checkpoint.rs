@@ -43,6 +43,22 @@ pub fn sign(key: &SigningKey, seq: i64, hash: &str, at: &str) -> Checkpoint {
     Checkpoint { seq, hash: hash.to_owned(), at: at.to_owned(), key_id: key_id(&key.verifying_key()), signature: hex::encode(signature.to_bytes()) }
 }
 
+/// The file beside `manifest.json` in an export bundle: the signing key's signature over the
+/// manifest's bytes. The manifest names every file's hash, so the signature covers the bundle.
+pub const MANIFEST_SIGNATURE: &str = "manifest.json.sig";
+const MANIFEST_PREFIX: &str = "nhidb export manifest v1\n";
+
+/// The signature over a manifest's bytes, hex.
+pub fn sign_manifest(key: &SigningKey, manifest: &[u8]) -> String {
+    hex::encode(key.sign(&[MANIFEST_PREFIX.as_bytes(), manifest].concat()).to_bytes())
+}
+
+/// Whether `signature` (hex) is `key`'s over these manifest bytes.
+pub fn manifest_verifies(key: &VerifyingKey, manifest: &[u8], signature: &str) -> bool {
+    let Some(bytes) = hex::decode(signature.trim()).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else { return false };
+    key.verify(&[MANIFEST_PREFIX.as_bytes(), manifest].concat(), &Signature::from_bytes(&bytes)).is_ok()
+}
+
 /// A signing key from its 32-byte seed, written as 64 hex digits.
 pub fn signing_key_from_hex(text: &str) -> Result<SigningKey, String> {
     let bytes: [u8; 32] =
@@ -121,6 +137,15 @@ pub fn read_file(text: &str, key: &VerifyingKey) -> Result<Vec<Checkpoint>, Chec
     }
     checkpoints.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.at.cmp(&b.at)));
     Ok(checkpoints)
+}
+
+/// The checkpoints that bear on an export of the log up to `head_seq` made at `exported_at`:
+/// all but those signed after the export that lie beyond its head (the scheduler kept signing
+/// while the export ran). One signed before the export beyond its head means the log was cut.
+pub fn bearing_on_export(mut checkpoints: Vec<Checkpoint>, head_seq: i64, exported_at: &str) -> Vec<Checkpoint> {
+    let exported_at = exported_at.parse::<super::Timestamp>().ok();
+    checkpoints.retain(|c| c.seq <= head_seq || c.at.parse::<super::Timestamp>().ok().zip(exported_at).is_none_or(|(at, exported)| at <= exported));
+    checkpoints
 }
 
 /// Holds the log to its checkpoints while the chain is walked in sequence order: `see` each
@@ -236,12 +261,31 @@ mod tests {
     }
 
     #[test]
+    fn checkpoints_signed_after_an_export_beyond_its_head_do_not_count_against_it() {
+        let before = sign(&key(), 9, &"a".repeat(64), "2026-11-30T10:00:00.000000Z");
+        let after = sign(&key(), 12, &"b".repeat(64), "2026-11-30T10:05:00.000000Z");
+        let kept = bearing_on_export(vec![before.clone(), after], 10, "2026-11-30T10:01:00.000000Z");
+        assert_eq!(kept, vec![before.clone()]);
+        let cut = bearing_on_export(vec![before.clone()], 8, "2026-11-30T10:01:00.000000Z");
+        assert_eq!(cut, vec![before], "signed before the export, beyond its head: the log was cut");
+    }
+
+    #[test]
     fn a_file_with_a_forged_line_is_refused() {
         let good = sign(&key(), 3, &"a".repeat(64), "t1");
         let forged = sign(&SigningKey::from_bytes(&[9u8; 32]), 7, &"b".repeat(64), "t2");
         let text = format!("{}\n{}\n", serde_json::to_string(&good).unwrap(), serde_json::to_string(&forged).unwrap());
         assert_eq!(read_file(&text, &key().verifying_key()).unwrap_err(), CheckpointBreak::Forged { line: 2, seq: 7 });
         assert!(matches!(read_file("not json\n", &key().verifying_key()), Err(CheckpointBreak::Malformed { line: 1, .. })));
+    }
+
+    #[test]
+    fn a_manifest_signature_covers_every_byte() {
+        let manifest = br#"{"files":[{"name":"audit.ndjson","sha256":"ab"}]}"#;
+        let signature = sign_manifest(&key(), manifest);
+        assert!(manifest_verifies(&key().verifying_key(), manifest, &signature));
+        assert!(!manifest_verifies(&key().verifying_key(), br#"{"files":[]}"#, &signature));
+        assert!(!manifest_verifies(&SigningKey::from_bytes(&[8u8; 32]).verifying_key(), manifest, &signature));
     }
 
     #[test]

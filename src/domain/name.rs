@@ -33,6 +33,9 @@ fn check_name(input: &str, what: &str, max: usize, extra: &[char]) -> Result<Str
     if value.chars().zip(value.chars().skip(1)).any(|(a, b)| is_sep(a) && is_sep(b)) {
         return Err(format!("{what} must not contain two separators in a row."));
     }
+    if let Some(secret) = super::secret::detect_in_name(value) {
+        return Err(super::secret::refusal(secret));
+    }
     Ok(value.to_owned())
 }
 

@@ -195,9 +195,9 @@ impl DefinitionInput {
         } else {
             problems.check("permissions", lines.iter().map(|l| Permission::parse_line(l)).collect::<Result<Vec<_>, _>>())
         };
-        let justification = self.justification.trim();
-        let justification = (!justification.is_empty()).then(|| justification.to_owned());
-        let definition = RoleDefinition::new(scope?, description?, permissions?, justification);
+        let justification = problems.check("justification", super::name::text(&self.justification, "Justification", 1000, false));
+        let justification = justification?;
+        let definition = RoleDefinition::new(scope?, description?, permissions?, (!justification.is_empty()).then_some(justification));
         problems.check("justification", definition.check_justification())?;
         Some(definition)
     }

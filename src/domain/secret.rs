@@ -95,6 +95,17 @@ pub fn detect(text: &str) -> Option<&'static str> {
     TOKEN_PREFIXES.iter().find(|(prefix, min, _)| token_body(text, prefix, Body::Token) >= *min).map(|(_, _, what)| *what)
 }
 
+/// `detect` for names (identities, services, roles): lower-case words joined by `-`, `_` and `.`
+/// fit many token bodies, so only distinctive prefixes count here — an identity may well be
+/// called `sk-payments-processor-eu-west`, but not `nhidb_…` followed by a token.
+pub fn detect_in_name(name: &str) -> Option<&'static str> {
+    TOKEN_PREFIXES
+        .iter()
+        .filter(|(prefix, ..)| *prefix != "sk-")
+        .find(|(prefix, min, _)| token_body(name, prefix, Body::Token) >= *min)
+        .map(|(_, _, what)| *what)
+}
+
 /// The sentence a refusal gives: what it looks like, and what to do instead.
 pub fn refusal(what: &str) -> String {
     format!(
@@ -134,6 +145,15 @@ mod tests {
     fn a_json_web_token_is_a_secret() {
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
         assert_eq!(detect(&format!("Bearer {jwt}")), Some("a JSON Web Token"));
+    }
+
+    #[test]
+    fn a_token_used_as_a_name_is_found_but_ordinary_names_are_not() {
+        let token = format!("{}abcdefghijklmnopqrstuvwxyz234567", crate::domain::token::SECRET_PREFIX);
+        assert_eq!(detect_in_name(&token), Some("an nhidb pipeline token"));
+        for name in ["sk-payments-processor-eu-west", "svc-payments-api", "ci.deploy_bot", "hvs-collector"] {
+            assert_eq!(detect_in_name(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -48,9 +48,23 @@ fn actor_of(view: &SessionView) -> Actor {
     Actor::operator(&view.operator_id, &view.name, view.roles.clone())
 }
 
+/// The network an address is throttled as: IPv4 addresses one by one, IPv6 addresses by their
+/// /64, which one subscriber (and so one attacker) usually holds whole. Anything else as given.
+fn throttled_network(addr: &str) -> String {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => addr.to_owned(),
+    }
+}
+
 /// The throttle keys a sign-in attempt counts against, in the one order they are locked.
 fn sign_in_keys(policy: &AccessPolicy, email: &str, client: &Client) -> [(String, ThrottlePolicy); 3] {
-    let addr = client.addr.as_deref().unwrap_or("unknown");
+    let addr = client.addr.as_deref().map(throttled_network).unwrap_or_else(|| "unknown".to_owned());
     [
         (format!("signin:{email}|{addr}"), policy.client_throttle),
         (format!("account:{email}"), policy.account_throttle),
@@ -100,7 +114,7 @@ pub(crate) async fn release(conn: &mut AnyConnection, keys: &[(String, ThrottleP
 }
 
 /// Takes back an attempt in a transaction of its own (the check could not be made).
-async fn release_now(store: &Store, keys: &[(String, ThrottlePolicy)]) -> Result<(), AppError> {
+pub(crate) async fn release_now(store: &Store, keys: &[(String, ThrottlePolicy)]) -> Result<(), AppError> {
     let mut tx = store.begin().await?;
     release(tx.conn(), keys).await?;
     tx.commit().await
@@ -280,4 +294,18 @@ pub async fn resolve_token(store: &Store, bearer: &str) -> Result<Actor, AppErro
         tx.commit().await?;
     }
     Ok(Actor::token(&token.id, &token.name, token.scopes).limited_to(token.limits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_throttled_by_their_64_bit_prefix() {
+        assert_eq!(throttled_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(throttled_network("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(throttled_network("2001:db8:1:3::1"), throttled_network("2001:db8:1:2::1"));
+        assert_eq!(throttled_network("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(throttled_network("203.0.113.9"), "203.0.113.9");
+    }
 }

@@ -70,8 +70,19 @@ impl CheckpointConfig {
     /// The configured key and directory, generating the key file (readable by this user only)
     /// on first use. The message, when there is one, says what was generated and what to do.
     pub fn open(&self) -> Result<(Checkpoints, Option<String>), String> {
+        let file = self.dir.join(FILE_NAME);
         let (key, message) = match self.existing_key()? {
             Some(key) => (key, None),
+            None if std::fs::metadata(&file).is_ok_and(|m| m.len() > 0) => {
+                // A new key would sign checkpoints nobody could tell from forgeries, and the old
+                // ones could no longer be extended: the key must be found, not replaced.
+                return Err(format!(
+                    "{} holds checkpoints, but no signing key was found (NHIDB_CHECKPOINT_KEY, or {}): \
+                     point nhidb at the key that signed them.",
+                    file.display(),
+                    self.key_file.display()
+                ));
+            }
             None => {
                 let key = generate_key_file(&self.key_file)?;
                 let public = hex::encode(key.verifying_key().as_bytes());
@@ -86,6 +97,7 @@ impl CheckpointConfig {
             }
         };
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("Cannot create the checkpoint directory {}: {e}", self.dir.display()))?;
+        latest_in(&file, &key.verifying_key()).map_err(|e| format!("{}: {e}; point nhidb at the key that signed them.", file.display()))?;
         Ok((Checkpoints { key, dir: self.dir.clone(), appending: Mutex::new(()) }, message))
     }
 }
@@ -135,41 +147,23 @@ impl Checkpoints {
 
     /// The last checkpoint appended (the file only grows, in sequence order), checked against
     /// this key. Reads the file's tail only: the file gains a line every few minutes, for years.
+    /// A last line cut short by a crash mid-append is passed over.
     pub fn latest(&self) -> Result<Option<Checkpoint>, AppError> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut file = match std::fs::File::open(self.file()) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(AppError::internal("open checkpoint file", e)),
-        };
-        let length = file.metadata().map_err(io("checkpoint file"))?.len();
-        file.seek(SeekFrom::Start(length.saturating_sub(4096))).map_err(io("checkpoint file"))?;
-        let mut tail = String::new();
-        file.read_to_string(&mut tail).map_err(io("read checkpoint file"))?;
-        let Some(line) = tail.lines().rev().find(|l| !l.trim().is_empty()) else { return Ok(None) };
-        let latest = checkpoint::read_file(line, &self.key.verifying_key()).map_err(|e| AppError::internal("checkpoint file", e.describe()))?;
-        Ok(latest.into_iter().next())
+        latest_in(&self.file(), &self.key.verifying_key()).map_err(|e| AppError::internal("checkpoint file", e))
     }
 
-    /// Signs (seq, hash) now and appends it to the file, synced to disk. A head behind the latest
-    /// checkpoint (or at its sequence with another hash) is not signed: the log was cut or
-    /// rewritten, and a fresh signature must not paper over it.
-    pub fn record(&self, seq: i64, hash: &str) -> Result<Option<Checkpoint>, AppError> {
+    /// Signs (seq, hash) now and appends it to the file, synced to disk — unless the latest
+    /// checkpoint already covers it, or the head is behind (or contradicts) the latest
+    /// checkpoint: then the log was cut or rewritten (or a newer head was signed meanwhile), and
+    /// a fresh signature must not paper over it.
+    pub fn record(&self, seq: i64, hash: &str) -> Result<Recorded, AppError> {
         let _turn = self.appending.lock().map_err(|_| AppError::internal("checkpoints", "lock poisoned"))?;
         if let Some(latest) = self.latest()? {
             if latest.seq == seq && latest.hash == hash {
-                return Ok(None);
+                return Ok(Recorded::AlreadyCovered);
             }
-            if latest.seq > seq || (latest.seq == seq && latest.hash != hash) {
-                tracing::error!(
-                    head = seq,
-                    checkpoint = latest.seq,
-                    "the audit log is behind or contradicts its latest signed checkpoint; run `nhidb audit verify`"
-                );
-                return Err(AppError::invalid_state(format!(
-                    "The audit log (head {seq}) contradicts its latest signed checkpoint (sequence {}); run `nhidb audit verify`.",
-                    latest.seq
-                )));
+            if latest.seq >= seq {
+                return Ok(Recorded::Behind { latest });
             }
         }
         let made = checkpoint::sign(&self.key, seq, hash, &Timestamp::now().to_rfc3339());
@@ -177,15 +171,81 @@ impl Checkpoints {
         let mut file = std::fs::OpenOptions::new().create(true).append(true).open(self.file()).map_err(io("open checkpoint file"))?;
         file.write_all(line.as_bytes()).map_err(io("append checkpoint"))?;
         file.sync_all().map_err(io("sync checkpoint file"))?;
-        Ok(Some(made))
+        Ok(Recorded::Signed(made))
+    }
+
+    /// The signature over an export's manifest, hex.
+    pub fn sign_manifest(&self, manifest: &[u8]) -> String {
+        checkpoint::sign_manifest(&self.key, manifest)
     }
 }
 
-/// Signs the chain's head if it moved since the last checkpoint (the scheduler's run).
+/// What `Checkpoints::record` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    Signed(Checkpoint),
+    /// The latest checkpoint is of this very head.
+    AlreadyCovered,
+    /// The head is at or behind the latest checkpoint's sequence, with another hash there or
+    /// none: nothing was signed.
+    Behind {
+        latest: Checkpoint,
+    },
+}
+
+/// The last well-formed line of a checkpoint file, checked against `key`.
+fn latest_in(file: &Path, key: &VerifyingKey) -> Result<Option<Checkpoint>, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(file) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", file.display())),
+    };
+    let length = file.metadata().map_err(|e| e.to_string())?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(4096))).map_err(|e| e.to_string())?;
+    let mut tail = String::new();
+    file.read_to_string(&mut tail).map_err(|e| e.to_string())?;
+    let Some(checkpoint) = tail.lines().rev().filter_map(|l| serde_json::from_str::<Checkpoint>(l).ok()).next() else { return Ok(None) };
+    if !checkpoint.verifies_with(key) {
+        return Err(format!(
+            "the latest checkpoint (sequence {}) is signed by key {}, not by the configured key {}",
+            checkpoint.seq,
+            checkpoint.key_id,
+            checkpoint::key_id(key)
+        ));
+    }
+    Ok(Some(checkpoint))
+}
+
+/// Signs the chain's head if it moved since the last checkpoint (the scheduler's run). A head
+/// that looks behind because another process signed a newer one between our read and our
+/// signature is read once more; one that stays behind is refused.
 pub async fn record_head(store: &Store, checkpoints: &Checkpoints) -> Result<Option<Checkpoint>, AppError> {
     let (seq, hash) = audit::head(&mut *store.read().await?).await?;
     if seq == 0 {
         return Ok(None);
     }
-    checkpoints.record(seq, &hash)
+    let latest = match checkpoints.record(seq, &hash)? {
+        Recorded::Signed(made) => return Ok(Some(made)),
+        Recorded::AlreadyCovered => return Ok(None),
+        Recorded::Behind { latest } => latest,
+    };
+    let (again, hash) = audit::head(&mut *store.read().await?).await?;
+    if again <= seq {
+        return Err(behind(seq, &latest));
+    }
+    match checkpoints.record(again, &hash)? {
+        Recorded::Signed(made) => Ok(Some(made)),
+        Recorded::AlreadyCovered => Ok(None),
+        Recorded::Behind { latest } => Err(behind(again, &latest)),
+    }
+}
+
+/// The refusal to sign a head behind (or contradicting) the latest checkpoint.
+pub fn behind(seq: i64, latest: &Checkpoint) -> AppError {
+    tracing::error!(head = seq, checkpoint = latest.seq, "the audit log is behind or contradicts its latest signed checkpoint; run `nhidb audit verify`");
+    AppError::invalid_state(format!(
+        "The audit log (head {seq}) is behind or contradicts its latest signed checkpoint (sequence {}, signed at {}); run `nhidb audit verify`.",
+        latest.seq, latest.at
+    ))
 }

@@ -3,7 +3,7 @@
 //! SHA-256 and row count and the audit chain head — streamed from one read transaction, so
 //! memory stays flat. `verify` checks a bundle offline: no server, no database.
 
-use super::checkpoints::Checkpoints;
+use super::checkpoints::{Checkpoints, Recorded};
 use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
@@ -117,8 +117,11 @@ pub async fn export(
         checkpoint_key: checkpoints.map(Checkpoints::public_key_hex),
         files,
     };
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| AppError::internal("encode manifest", e))?;
-    std::fs::write(dir.join("manifest.json"), text + "\n").map_err(io)?;
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| AppError::internal("encode manifest", e))? + "\n";
+    std::fs::write(dir.join("manifest.json"), &text).map_err(io)?;
+    if let Some(checkpoints) = checkpoints {
+        std::fs::write(dir.join(checkpoint::MANIFEST_SIGNATURE), checkpoints.sign_manifest(text.as_bytes()) + "\n").map_err(io)?;
+    }
     // Recorded after the fact: the export itself is evidence someone looked.
     let mut tx = store.begin().await?;
     audit::append(
@@ -212,9 +215,11 @@ async fn write_table(
 /// an earlier checkpoint no new one is signed; the copied ones then show the contradiction.
 fn write_checkpoints(checkpoints: &Checkpoints, dir: &Path, head_seq: i64, head_hash: &str) -> Result<ManifestFile, AppError> {
     if head_seq > 0
-        && let Err(e) = checkpoints.record(head_seq, head_hash)
+        && let Recorded::Behind { latest } = checkpoints.record(head_seq, head_hash)?
     {
-        tracing::error!(error = %e, "export: the exported head was not signed");
+        // Signed meanwhile by the scheduler (the bundle's verification passes over checkpoints
+        // made after the export), or the log was cut: then the copies below show it.
+        tracing::warn!(head = head_seq, checkpoint = latest.seq, "export: the exported head is not after the latest checkpoint; not signed again");
     }
     let text = checkpoints.text()?;
     let mut out = Hashed::create(&dir.join(checkpoint::FILE_NAME))?;
@@ -328,6 +333,7 @@ pub fn verify(path: &Path, public_key: Option<&VerifyingKey>) -> Result<BundleRe
         return Err(format!("manifest.json describes format {}, not {FORMAT}", manifest.format));
     }
     let mut report = BundleReport::default();
+    report.problems.extend(check_signature(&mut bundle, &manifest, &manifest_text, public_key));
     let mut witness = match bundle_checkpoints(&mut bundle, &manifest, public_key) {
         Ok(Some((witness, key_id))) => {
             report.checkpoint_key = Some(key_id);
@@ -378,7 +384,7 @@ pub fn verify(path: &Path, public_key: Option<&VerifyingKey>) -> Result<BundleRe
     }
     let listed: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
     for name in bundle.names() {
-        if name != "manifest.json" && !listed.contains(&name.as_str()) {
+        if name != "manifest.json" && name != checkpoint::MANIFEST_SIGNATURE && !listed.contains(&name.as_str()) {
             report.problems.push(format!("{name}: in the bundle but not in the manifest"));
         }
     }
@@ -392,20 +398,51 @@ fn checkpoint_problem(broken: &CheckpointBreak) -> String {
     }
 }
 
+/// The key a bundle is checked with: the one given, else the one its manifest names.
+fn bundle_key(manifest: &Manifest, public_key: Option<&VerifyingKey>) -> Result<Option<VerifyingKey>, String> {
+    match (public_key, &manifest.checkpoint_key) {
+        (Some(key), _) => Ok(Some(*key)),
+        (None, Some(hex)) => checkpoint::verifying_key_from_hex(hex).map(Some).map_err(|e| format!("manifest.json: checkpoint_key: {e}")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The manifest's signature: required when the bundle names a key or one is given, since
+/// without it files (checkpoints included) could be dropped and the manifest rewritten to match.
+fn check_signature(bundle: &mut Bundle, manifest: &Manifest, manifest_text: &[u8], public_key: Option<&VerifyingKey>) -> Vec<String> {
+    let key = match bundle_key(manifest, public_key) {
+        Ok(Some(key)) => key,
+        Ok(None) => return vec![],
+        Err(problem) => return vec![problem],
+    };
+    let mut problems = Vec::new();
+    let mut signature = String::new();
+    if bundle.read(checkpoint::MANIFEST_SIGNATURE, &mut |r| r.read_to_string(&mut signature).map(|_| ())).is_err() {
+        problems.push(format!("{}: missing: the bundle is not signed", checkpoint::MANIFEST_SIGNATURE));
+    } else if !checkpoint::manifest_verifies(&key, manifest_text, &signature) {
+        problems.push(format!(
+            "manifest.json: its signature does not verify with key {}: the manifest was changed or signed by another key",
+            checkpoint::key_id(&key)
+        ));
+    }
+    if public_key.is_some() && !manifest.files.iter().any(|f| f.name == checkpoint::FILE_NAME) {
+        problems.push(format!("{}: missing: the bundle carries no signed checkpoints", checkpoint::FILE_NAME));
+    }
+    problems
+}
+
 /// The bundle's checkpoints, signatures checked, ready to hold the chain to; `None` when the
-/// bundle has none. Returns the key's id alongside.
+/// bundle has none. Checkpoints signed after the export that lie beyond its head say nothing
+/// about it and are passed over. Returns the key's id alongside.
 fn bundle_checkpoints(bundle: &mut Bundle, manifest: &Manifest, public_key: Option<&VerifyingKey>) -> Result<Option<(Witness, String)>, String> {
     if !manifest.files.iter().any(|f| f.name == checkpoint::FILE_NAME) {
         return Ok(None);
     }
-    let key = match (public_key, &manifest.checkpoint_key) {
-        (Some(key), _) => *key,
-        (None, Some(hex)) => checkpoint::verifying_key_from_hex(hex).map_err(|e| format!("manifest.json: checkpoint_key: {e}"))?,
-        (None, None) => return Err("checkpoints.jsonl: no public key to check it with (pass --public-key)".to_owned()),
-    };
+    let key = bundle_key(manifest, public_key)?.ok_or("checkpoints.jsonl: no public key to check it with (pass --public-key)")?;
     let mut text = String::new();
     bundle.read(checkpoint::FILE_NAME, &mut |r| r.read_to_string(&mut text).map(|_| ()))?;
     let checkpoints = checkpoint::read_file(&text, &key).map_err(|broken| checkpoint_problem(&broken))?;
+    let checkpoints = checkpoint::bearing_on_export(checkpoints, manifest.audit_head.seq, &manifest.exported_at);
     Ok(Some((Witness::new(checkpoints), checkpoint::key_id(&key))))
 }
 

@@ -139,9 +139,7 @@ pub async fn change_own_password(store: &Store, policy: &AccessPolicy, session: 
     let verified = match verify_password(current.to_owned(), stored).await {
         Ok(verified) => verified,
         Err(e) => {
-            let mut tx = store.begin().await?;
-            super::auth::release(tx.conn(), &keys).await?;
-            tx.commit().await?;
+            super::auth::release_now(store, &keys).await?;
             return Err(e);
         }
     };
@@ -152,7 +150,14 @@ pub async fn change_own_password(store: &Store, policy: &AccessPolicy, session: 
         tx.commit().await?;
         return Err(AppError::invalid("current_password", "The current password is not correct."));
     }
-    let hash = hash_password(new.to_owned()).await?;
+    let hash = match hash_password(new.to_owned()).await {
+        Ok(hash) => hash,
+        Err(e) => {
+            // The check succeeded; a busy server must not count it as a failure.
+            super::auth::release_now(store, &keys).await?;
+            return Err(e);
+        }
+    };
     let now = Timestamp::now();
     let mut tx = store.begin().await?;
     super::auth::release(tx.conn(), &keys).await?;

@@ -13,7 +13,7 @@ use crate::domain::role::{Role, RoleStatus};
 use crate::domain::scope::{ScopeKind, ScopePath};
 use crate::domain::service::ServiceDraft;
 use crate::domain::template::{
-    DecommissionInput, DecommissionReceipt, PlannedIdentity, ProvisionInput, ProvisionRequest, Provisioned, ProvisionedGrant, ProvisionedIdentity,
+    DecommissionInput, DecommissionReceipt, Placement, PlannedIdentity, ProvisionInput, ProvisionRequest, Provisioned, ProvisionedGrant, ProvisionedIdentity,
     RetiredIdentity, Template,
 };
 use crate::error::AppError;
@@ -31,12 +31,14 @@ pub async fn preview(store: &Store, actor: &Actor, input: &ProvisionInput) -> Re
     owner(&mut conn, &request.owner).await?;
     active_roles(&mut conn, &template).await?;
     let plan = template.definition.plan(&request.placement)?;
-    within_limits(actor, &plan)?;
+    within_limits(actor, &request.placement, &plan)?;
     Ok(plan)
 }
 
-/// A token limited to some scopes provisions only what grants nothing outside them.
-fn within_limits(actor: &Actor, plan: &[PlannedIdentity]) -> Result<(), AppError> {
+/// A token limited to some scopes provisions only a service whose place (`{env}/{service}`, where
+/// decommissioning looks too) and every grant lie inside them.
+fn within_limits(actor: &Actor, placement: &Placement, plan: &[PlannedIdentity]) -> Result<(), AppError> {
+    super::require_within_path(actor, &format!("{}/{}", placement.env.as_str(), placement.service))?;
     for grant in plan.iter().flat_map(|p| &p.grants) {
         super::require_within_path(actor, &grant.scope)?;
     }
@@ -146,7 +148,7 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
     let owner = owner(conn, &request.owner).await?;
     let roles = active_roles(conn, &template).await?;
     let plan = template.definition.plan(&request.placement)?;
-    within_limits(actor, &plan)?;
+    within_limits(actor, &request.placement, &plan)?;
     let service_name = request.placement.service.clone();
     let env = request.placement.env.as_str();
     let draft = ServiceDraft {

@@ -220,7 +220,6 @@ pub async fn holds(conn: &mut AnyConnection, identity_id: &str, role_id: &str, s
     Ok(n > 0)
 }
 
-/// Ends every live assignment of the service's identities; returns what it ended.
 /// The scopes of the live (unrevoked) assignments of a service's identities.
 pub async fn scopes_of_service(conn: &mut AnyConnection, service_id: &str) -> Result<Vec<String>, AppError> {
     sqlx::query_scalar(
@@ -233,6 +232,7 @@ pub async fn scopes_of_service(conn: &mut AnyConnection, service_id: &str) -> Re
     .map_err(db_error("scopes of service assignments"))
 }
 
+/// Ends every live assignment of the service's identities; returns what it ended.
 pub async fn revoke_all_of_service(
     conn: &mut AnyConnection,
     service_id: &str,

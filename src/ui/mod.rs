@@ -191,7 +191,7 @@ fn Forbidden(access: rpc::Access) -> impl IntoView {
         }
     }
     let needs = match access {
-        rpc::Access::Needs(capability) => format!("This page needs the right to {}.", capability.description()),
+        rpc::Access::Needs(capability) => format!("This page needs {}.", capability.console_roles()),
         rpc::Access::SignedIn | rpc::Access::Public => "Sign in to open this page.".to_owned(),
     };
     view! {
