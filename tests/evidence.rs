@@ -17,8 +17,8 @@ store_tests!(
     an_export_streams_every_row_as_of_one_moment,
 );
 
-/// A live grant of `slug` at `version` on `prod`, written directly: the reports read the ledger
-/// whatever way it got there.
+/// A live grant of `slug` at `version` on `prod`, written directly (any version, without a
+/// review); the findings are rebuilt once the ledger is set up, as after an upgrade.
 async fn grant(db: &TestDb, identity_id: &str, slug: &str, version: i64) -> String {
     use nhidb::store::{assignments, roles, scopes};
     let mut tx = db.store.begin().await.unwrap();
@@ -124,10 +124,11 @@ async fn each_hygiene_report_finds_its_positives_and_nothing_else(db: TestDb) {
     ] {
         support::sql(&db, &statement).await;
     }
+    let policy = HygienePolicy::default();
+    nhidb::service::findings::rebuild(&db.store, &policy, &|_, _| {}).await.unwrap();
 
     let names = |list: &[&str]| list.iter().map(|n| ids[n].clone()).collect::<BTreeSet<_>>();
     let subjects = |list: &[&String]| list.iter().map(|s| (*s).clone()).collect::<BTreeSet<_>>();
-    let policy = HygienePolicy::default();
     let expected: Vec<(FindingKind, BTreeSet<String>, Option<BTreeSet<String>>)> = vec![
         (FindingKind::OrphanOwner, names(&["orphaned"]), None),
         (FindingKind::OrphanService, names(&["in-dead-service"]), None),
@@ -159,15 +160,21 @@ async fn each_hygiene_report_finds_its_positives_and_nothing_else(db: TestDb) {
     let dormant = summary.counts.iter().find(|c| c.kind == FindingKind::Dormant).unwrap();
     assert_eq!(dormant.count, 2);
 
-    // A shorter dormancy window changes the answer: the window is the policy's, not hard-wired.
-    let strict = HygienePolicy { dormant_days: 300, ..policy };
-    let page = hygiene::report(&db.store, &support::admin(), "dormant", &FindingQuery::default(), &strict).await.unwrap();
-    assert!(page.items.is_empty());
-    // The scheduler's run records today's counts for the trend.
+    // The trend reads the findings' history: all opened today.
     hygiene::record(&db.store, &policy).await.unwrap();
     let trend = hygiene::trend(&db.store, &support::admin(), 30).await.unwrap();
     assert_eq!(trend.len(), 1);
-    assert_eq!(trend[0].1, 11, "open findings recorded today (privileged holders are not counted): {trend:?}");
+    assert_eq!(trend[0].1, 11, "open findings today (privileged holders are not counted): {trend:?}");
+
+    // Another dormancy window changes the answer: the window is the policy's, not hard-wired.
+    // The scheduler notices the windows changed and rebuilds.
+    let lenient = HygienePolicy { dormant_days: 300, ..policy };
+    hygiene::record(&db.store, &lenient).await.unwrap();
+    let page = hygiene::report(&db.store, &support::admin(), "dormant", &FindingQuery::default(), &lenient).await.unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(hygiene::summary(&db.store, &support::admin(), &lenient).await.unwrap().policy, lenient);
+    let trend = hygiene::trend(&db.store, &support::admin(), 30).await.unwrap();
+    assert_eq!(trend[0].1, 9, "the two dormant findings closed today: {trend:?}");
 }
 
 async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {

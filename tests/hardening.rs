@@ -8,7 +8,6 @@ mod support;
 
 use nhidb::domain::actor::ConsoleRole;
 use nhidb::domain::change::{ChangeQuery, ChangeState};
-use nhidb::domain::page::PageRequest;
 use nhidb::service::{access, changes, seed};
 use nhidb::state::WebConfig;
 use nhidb::ui::pages::{self, PAGES};

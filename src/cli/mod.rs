@@ -56,6 +56,9 @@ pub enum Command {
     /// Work with the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Stored hygiene findings: rebuild them from scratch, or check them against a recompute.
+    #[command(subcommand)]
+    Hygiene(HygieneCommand),
     /// Manage console operators (for scripted setups).
     #[command(subcommand)]
     Operator(access::OperatorCommand),
@@ -156,9 +159,10 @@ pub struct HygieneArgs {
     /// Report credentials not rotated within this many days.
     #[arg(long, env = "NHIDB_HYGIENE_ROTATION_DAYS", default_value_t = 180, global = true)]
     pub rotation_days: i64,
-    /// How often the server recomputes findings and records them for the dashboard's trend
-    /// (0: never; the dashboard then computes open findings when it is opened).
-    #[arg(long, env = "NHIDB_HYGIENE_INTERVAL_MINUTES", default_value_t = 60, global = true)]
+    /// How often the server moves time-based findings forward (credentials expiring, identities
+    /// going dormant, grants running out) and folds the counters (0: never). Other findings open
+    /// and close with the change that causes them.
+    #[arg(long, env = "NHIDB_HYGIENE_INTERVAL_MINUTES", default_value_t = 5, global = true)]
     pub hygiene_interval_minutes: u64,
 }
 
@@ -283,6 +287,7 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Hygiene(command) => hygiene(&open(cli).await?, &cli.hygiene, command).await,
         Command::Operator(command) => access::operator(&open(cli).await?, command).await,
         Command::Token(command) => access::token(&open(cli).await?, command).await,
         Command::Roles(command) => roles::roles(&open(cli).await?, command).await,
@@ -376,6 +381,73 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
     let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
     server::serve(state, listener).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HygieneCommand {
+    /// Recompute every finding of every identity with the configured windows (after an upgrade,
+    /// or after changing the windows), in batches; the server may keep running.
+    Rebuild,
+    /// Move time-based findings to now, then compare every stored finding and counter with a
+    /// recompute and print each difference (exit 1 when there is any).
+    Check,
+}
+
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!("{{spinner}} {what} {{bar:40}} {{pos}}/{{len}} identities ({{per_sec}}, {{eta}} left)"))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+async fn hygiene(store: &Store, args: &HygieneArgs, command: &HygieneCommand) -> Result<ExitCode, String> {
+    let failed = |e: crate::error::AppError| e.to_string();
+    let bar = progress_bar(
+        0,
+        match command {
+            HygieneCommand::Rebuild => "rebuilding",
+            HygieneCommand::Check => "checking",
+        },
+    );
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let started = std::time::Instant::now();
+    match command {
+        HygieneCommand::Rebuild => {
+            let rebuilt = service::findings::rebuild(store, &args.policy(), &progress).await.map_err(failed)?;
+            bar.finish_and_clear();
+            let summary = service::hygiene::summary(store, &cli_actor(), &args.policy()).await.map_err(failed)?;
+            println!("rebuilt the findings of {} identities in {:.1} s", rebuilt.identities, started.elapsed().as_secs_f64());
+            for count in summary.counts {
+                println!("  {:<22} {}", count.kind.as_str(), count.count);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        HygieneCommand::Check => {
+            let differences = service::findings::check(store, &args.policy(), &progress).await.map_err(failed)?;
+            bar.finish_and_clear();
+            for difference in differences.iter().take(1000) {
+                println!("{difference}");
+            }
+            if differences.len() > 1000 {
+                println!("… and {} more differences", differences.len() - 1000);
+            }
+            if differences.is_empty() {
+                println!("ok: stored findings equal a recompute ({:.1} s)", started.elapsed().as_secs_f64());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{} differences: run `nhidb hygiene rebuild` to repair, and report this as a bug", differences.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
 }
 
 async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {

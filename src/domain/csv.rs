@@ -48,6 +48,11 @@ impl<W: Write> Writer<W> {
         writer
     }
 
+    /// A writer continuing a CSV whose header was already written (a streamed download).
+    pub fn continuing(out: W) -> Self {
+        Writer { out, rows: 0, error: None }
+    }
+
     fn line(&mut self, cells: &[&str]) {
         if self.error.is_some() {
             return;

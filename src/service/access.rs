@@ -3,6 +3,7 @@
 //! once unless the approval policy says otherwise.
 
 use super::changes::{file, file_in};
+use super::findings::Touches;
 use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
@@ -371,6 +372,7 @@ pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_
         .in_context(&assignment.identity_id),
     )
     .await?;
+    super::findings::settle(conn, std::slice::from_ref(&assignment.identity_id), Touches::Grants, at).await?;
     Ok(revoked.len())
 }
 
@@ -432,11 +434,14 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
                 end_assignment(conn, actor, &revoke.assignment_id, &format!("change request {}", request.id), now).await?;
                 revoked += 1;
             }
+            let holders: Vec<String> = grants.iter().map(|g| g.identity_id.clone()).collect();
+            super::findings::settle(conn, &holders, Touches::Grants, now).await?;
             Ok(json!({ "granted": granted, "revoked": revoked }))
         }
         ChangePayload::MoveHolders { role_id, from_version, to_version, role_slug } => {
             check_separation(conn, request, now).await?;
             let moved = assignments::move_holders_from(conn, role_id, *from_version, *to_version, &request.id, now).await?;
+            super::findings::settle_holders_of_role(conn, role_id, Touches::Grants, now).await?;
             audit::append(
                 conn,
                 actor,
@@ -578,7 +583,10 @@ pub async fn add_role_pair(store: &Store, actor: &Actor, role_a: &str, role_b: &
         return Err(AppError::invalid("role_b", "A role cannot conflict with itself."));
     }
     let id = store::new_id();
-    sod::insert_pair(tx.conn(), &id, &a.id, &b.id, &description, &actor.name, Timestamp::now()).await?;
+    let now = Timestamp::now();
+    sod::insert_pair(tx.conn(), &id, &a.id, &b.id, &description, &actor.name, now).await?;
+    // Only an identity holding both roles can conflict under the new rule.
+    super::findings::settle_holders_of_role(tx.conn(), &a.id, Touches::Separation, now).await?;
     audit::append(tx.conn(), actor, AuditEntry::new("sod.rule_add", "sod_rule", &id, json!({ "roles": [a.slug, b.slug], "description": description }))).await?;
     tx.commit().await?;
     Ok(SodRule { id, kind: SodRuleKind::RolePair { role_a: a.id, role_b: b.id }, description, enabled: true })
@@ -591,6 +599,7 @@ pub async fn set_rule_enabled(store: &Store, actor: &Actor, rule_id: &str, enabl
         return Err(AppError::not_found("Rule", rule_id));
     }
     audit::append(tx.conn(), actor, AuditEntry::new(if enabled { "sod.rule_enable" } else { "sod.rule_disable" }, "sod_rule", rule_id, json!({}))).await?;
+    super::findings::settle_separation_everywhere(tx.conn(), Timestamp::now()).await?;
     tx.commit().await
 }
 
@@ -629,6 +638,7 @@ pub async fn add_exception(store: &Store, actor: &Actor, input: &ExceptionInput)
         revoked_at: None,
     };
     sod::insert_exception(tx.conn(), &exception).await?;
+    super::findings::settle(tx.conn(), std::slice::from_ref(&identity.id), Touches::Separation, now).await?;
     audit::append(
         tx.conn(),
         actor,
@@ -663,6 +673,7 @@ pub async fn record_expired_grants(store: &Store) -> Result<usize, AppError> {
         let mut tx = store.begin().await?;
         access::record_expiry(tx.conn(), id, now).await?;
         let revoked = credentials::revoke_for_assignment(tx.conn(), id, now, "assignment expired").await?;
+        super::findings::settle(tx.conn(), std::slice::from_ref(identity_id), Touches::Grants, now).await?;
         audit::append(
             tx.conn(),
             &system,

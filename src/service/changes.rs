@@ -337,6 +337,8 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
             roles::insert_version(conn, role_id, version, &scope.id, definition, &request.requester_name, Some(&request.id), now).await?;
             roles::set_current_version(conn, role_id, version, now).await?;
             let moved = if *move_holders { assignments::move_holders(conn, role_id, version, &request.id, now).await? } else { 0 };
+            // Holders left on older versions are now outdated; moved ones may conflict anew.
+            super::findings::settle_holders_of_role(conn, role_id, super::findings::Touches::Grants, now).await?;
             audit::append(
                 conn,
                 actor,
@@ -356,6 +358,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
             let role = role(conn, role_id).await?;
             roles::set_status(conn, role_id, RoleStatus::Retired, now).await?;
             let revoked = assignments::revoke_all_of_role(conn, role_id, now, "role retired").await?;
+            super::findings::settle_holders_of_role(conn, role_id, super::findings::Touches::Grants, now).await?;
             audit::append(
                 conn,
                 actor,

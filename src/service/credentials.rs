@@ -45,6 +45,7 @@ pub async fn register(store: &Store, actor: &Actor, identity_id: &str, input: &C
         now,
     )
     .await?;
+    super::findings::settle(tx.conn(), &[identity_id.to_owned()], super::findings::Touches::Credentials, now).await?;
     audit::append(
         tx.conn(),
         actor,

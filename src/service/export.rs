@@ -238,7 +238,7 @@ async fn write_hygiene(
     let mut csv_out = csv::Writer::to(Hashed::create(&dir.join("hygiene.csv"))?, &CSV_HEADER);
     let mut findings = Vec::new();
     for kind in FindingKind::ALL {
-        super::hygiene::all(store, actor, kind.as_str(), policy, |f| {
+        super::hygiene::all(store, actor, kind.as_str(), |f| {
             csv_out.row(&f.csv_row().each_ref().map(String::as_str));
             findings.push(serde_json::to_value(f).unwrap_or(Value::Null));
         })

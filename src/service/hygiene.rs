@@ -1,5 +1,6 @@
-//! Hygiene reports: what should not be left as it is, per kind, with the action that fits; the
-//! scheduler's daily counts behind the dashboard's trend.
+//! Hygiene reports: what should not be left as it is, per kind, with the action that fits. The
+//! findings are stored and kept current by the changes that open and close them (see
+//! `findings`); reading a report is reading rows, never a walk of the ledger.
 
 use super::limits::HYGIENE;
 use super::require;
@@ -8,134 +9,105 @@ use crate::domain::actor::{Actor, Capability};
 use crate::domain::hygiene::{Finding, FindingKind, FindingQuery, HygienePolicy, HygieneSummary, KindCount};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::AppError;
-use crate::store::hygiene::{self, Window};
-use crate::store::{Store, identities};
-
-/// Identities whose separation-of-duty conflicts are evaluated per call when walking the rules.
-const SOD_BATCH: i64 = 500;
+use crate::store::Store;
+use crate::store::findings;
 
 fn kind(text: &str) -> Result<FindingKind, AppError> {
     FindingKind::parse(text).map_err(|e| AppError::invalid("kind", e))
 }
 
+/// Open findings per kind, from the counters; `policy` and `as_of` say what they were computed
+/// with (the windows of the last rebuild, and the scheduler's last step for the time-based ones).
 pub async fn summary(store: &Store, actor: &Actor, policy: &HygienePolicy) -> Result<HygieneSummary, AppError> {
     require(actor, Capability::ReadLedger)?;
-    let _turn = HYGIENE.turn().await?;
-    let now = Timestamp::now();
-    let counts = counts(store, actor, policy, now).await?;
+    let mut conn = store.read().await?;
+    let counts: std::collections::BTreeMap<String, i64> = findings::counts(&mut conn).await?.into_iter().collect();
+    let clock = findings::clock(&mut conn).await?;
     Ok(HygieneSummary {
-        counts: counts.into_iter().map(|(kind, count)| KindCount { kind, label: kind.label().to_owned(), count }).collect(),
-        policy: *policy,
-        as_of: now,
+        counts: FindingKind::ALL
+            .iter()
+            .map(|kind| KindCount { kind: *kind, label: kind.label().to_owned(), count: counts.get(kind.as_str()).copied().unwrap_or(0) })
+            .collect(),
+        policy: clock.map(|c| c.policy).unwrap_or(*policy),
+        as_of: clock.map(|c| c.refreshed_at).unwrap_or_else(Timestamp::now),
     })
 }
 
-async fn counts(store: &Store, actor: &Actor, policy: &HygienePolicy, now: Timestamp) -> Result<Vec<(FindingKind, i64)>, AppError> {
-    let window = Window::new(policy, now);
-    let mut out = Vec::with_capacity(FindingKind::ALL.len());
-    for kind in FindingKind::ALL {
-        let count = if *kind == FindingKind::SodViolation {
-            sod_count(store, actor).await?
-        } else {
-            hygiene::count_of(&mut *store.read().await?, *kind, &window).await?
-        };
-        out.push((*kind, count));
-    }
-    Ok(out)
-}
-
-/// Blocking separation-of-duty conflicts across the ledger (excepted ones are not findings).
-async fn sod_count(store: &Store, actor: &Actor) -> Result<i64, AppError> {
-    let mut total = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let page = super::access::violations(store, actor, after.as_deref(), SOD_BATCH).await?;
-        total += page.findings.iter().filter(|(_, _, f)| f.blocks()).count() as i64;
-        match page.next_cursor {
-            Some(next) => after = Some(next),
-            None => return Ok(total),
-        }
-    }
-}
-
-/// One page of one report. Separation-of-duty pages count every finding of the ledger, so they
-/// take a turn of the hygiene work limit.
-pub async fn report(store: &Store, actor: &Actor, kind_text: &str, query: &FindingQuery, policy: &HygienePolicy) -> Result<Page<Finding>, AppError> {
+/// One page of one report.
+pub async fn report(store: &Store, actor: &Actor, kind_text: &str, query: &FindingQuery, _policy: &HygienePolicy) -> Result<Page<Finding>, AppError> {
     require(actor, Capability::ReadLedger)?;
     let kind = kind(kind_text)?;
-    let _turn = if kind == FindingKind::SodViolation { Some(HYGIENE.turn().await?) } else { None };
-    page_of(store, actor, kind, query, policy).await
-}
-
-async fn page_of(store: &Store, actor: &Actor, kind: FindingKind, query: &FindingQuery, policy: &HygienePolicy) -> Result<Page<Finding>, AppError> {
     let page = PageRequest { after: None, limit: query.limit };
-    if kind == FindingKind::SodViolation {
-        return sod_page(store, actor, query, &page).await;
-    }
-    let window = Window::new(policy, Timestamp::now());
-    hygiene::findings(&mut *store.read().await?, kind, &window, query.cursor().as_ref(), &page).await
+    findings::page(&mut *store.read().await?, kind, query.cursor().as_ref(), &page).await
 }
 
-/// SoD findings, paged by identity (an identity's conflicts stay on one page).
-async fn sod_page(store: &Store, actor: &Actor, query: &FindingQuery, page: &PageRequest) -> Result<Page<Finding>, AppError> {
-    let after = query.cursor().map(|(identity, _)| identity);
-    let found = super::access::violations(store, actor, after.as_deref(), i64::from(page.size())).await?;
-    let mut conn = store.read().await?;
-    let mut items = Vec::new();
-    for (identity_id, name, finding) in found.findings.into_iter().filter(|(_, _, f)| f.blocks()) {
-        let identity = identities::by_id(&mut conn, &identity_id).await?;
-        items.push(Finding {
-            kind: FindingKind::SodViolation,
-            service_name: identity.as_ref().and_then(|i| i.service_name.clone()),
-            owner_name: identity.map(|i| i.owner_name).unwrap_or_default(),
-            identity_id,
-            identity_name: name,
-            subject_id: None,
-            subject: format!("{} + {}", finding.roles.0, finding.roles.1),
-            detail: finding.message,
-            since: None,
-            action: FindingKind::SodViolation.action(),
-        });
-    }
-    let total = if found.next_cursor.is_none() && after.is_none() { items.len() as i64 } else { sod_count(store, actor).await? };
-    Ok(Page { items, next_cursor: found.next_cursor, total })
+/// A walk through every finding of one report, a page at a time (CSV downloads stream it),
+/// holding a turn of the hygiene work limit while it lasts.
+pub struct Walk {
+    kind: FindingKind,
+    after: Option<(String, String)>,
+    done: bool,
+    _turn: tokio::sync::SemaphorePermit<'static>,
 }
 
-/// Every finding of a report, a page at a time, for CSV downloads and exports.
-pub async fn all(store: &Store, actor: &Actor, kind_text: &str, policy: &HygienePolicy, mut each: impl FnMut(&Finding)) -> Result<u64, AppError> {
+/// Rows per page of a walk: large enough that a million rows take a few hundred statements.
+const WALK_PAGE: u32 = 5_000;
+
+pub async fn walk(actor: &Actor, kind_text: &str) -> Result<Walk, AppError> {
     require(actor, Capability::ReadLedger)?;
     let kind = kind(kind_text)?;
-    let _turn = HYGIENE.turn().await?;
-    let mut query = FindingQuery { after: None, limit: Some(crate::domain::page::MAX_PAGE_SIZE) };
+    Ok(Walk { kind, after: None, done: false, _turn: HYGIENE.turn().await? })
+}
+
+impl Walk {
+    pub fn kind(&self) -> FindingKind {
+        self.kind
+    }
+
+    /// The next page, or `None` after the last.
+    pub async fn next(&mut self, store: &Store) -> Result<Option<Vec<Finding>>, AppError> {
+        if self.done {
+            return Ok(None);
+        }
+        let found = findings::page_rows(&mut *store.read().await?, self.kind, self.after.as_ref(), WALK_PAGE).await?;
+        match found.items.last() {
+            Some(last) if found.next_cursor.is_some() => self.after = Some((last.identity_id.clone(), last.subject_id.clone().unwrap_or_default())),
+            _ => self.done = true,
+        }
+        Ok(Some(found.items).filter(|items| !items.is_empty()))
+    }
+}
+
+/// Every finding of a report (exports).
+pub async fn all(store: &Store, actor: &Actor, kind_text: &str, mut each: impl FnMut(&Finding)) -> Result<u64, AppError> {
+    let mut walk = walk(actor, kind_text).await?;
     let mut rows = 0;
-    loop {
-        let page = page_of(store, actor, kind, &query, policy).await?;
-        for finding in &page.items {
+    while let Some(page) = walk.next(store).await? {
+        for finding in &page {
             each(finding);
             rows += 1;
         }
-        match page.next_cursor {
-            Some(next) => query.after = Some(next),
-            None => return Ok(rows),
-        }
     }
+    Ok(rows)
 }
 
-/// The scheduler's run: today's counts per kind, kept for the trend.
-pub async fn record(store: &Store, policy: &HygienePolicy) -> Result<Vec<(FindingKind, i64)>, AppError> {
-    let actor = Actor::system("hygiene scheduler");
-    let _turn = HYGIENE.wait_turn().await?;
-    let now = Timestamp::now();
-    let counts = counts(store, &actor, policy, now).await?;
-    let mut tx = store.begin().await?;
-    hygiene::record_counts(tx.conn(), &now.date(), &counts, now).await?;
-    tx.commit().await?;
-    Ok(counts)
+/// The scheduler's run: time-based findings moved forward to now, counters folded.
+pub async fn record(store: &Store, policy: &HygienePolicy) -> Result<usize, AppError> {
+    super::findings::advance(store, policy, Timestamp::now()).await
 }
 
-/// Open findings per day over the last `days` days, oldest first.
+/// Open findings (of problem kinds) at the end of each of the last `days` days on which any
+/// opened or closed, oldest first: the findings' own history, read from the counters.
 pub async fn trend(store: &Store, actor: &Actor, days: i64) -> Result<Vec<(String, i64)>, AppError> {
     require(actor, Capability::ReadLedger)?;
     let since = Timestamp::now().plus_days(-days).date();
-    hygiene::history(&mut *store.read().await?, &since).await
+    let mut open = 0;
+    let mut out = Vec::new();
+    for (day, opened, closed) in findings::movements(&mut *store.read().await?).await? {
+        open += opened - closed;
+        if day >= since {
+            out.push((day, open));
+        }
+    }
+    Ok(out)
 }

@@ -1,3 +1,4 @@
+use super::findings::Touches;
 use super::require;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::{AuditEntry, changed_fields};
@@ -90,7 +91,9 @@ pub async fn create(store: &Store, actor: &Actor, input: &IdentityInput) -> Resu
     let id = store::new_id();
     let mut tx = store.begin().await?;
     check_references(tx.conn(), &draft).await?;
-    identities::insert(tx.conn(), &id, &draft, Timestamp::now()).await?;
+    let now = Timestamp::now();
+    identities::insert(tx.conn(), &id, &draft, now).await?;
+    super::findings::settle(tx.conn(), std::slice::from_ref(&id), Touches::Everything, now).await?;
     let mut entry = AuditEntry::new("identity.create", "identity", &id, json!({ "after": summary(&draft) }));
     if let Some(service_id) = &draft.service_id {
         entry = entry.in_context(service_id);
@@ -114,7 +117,10 @@ pub async fn update(store: &Store, actor: &Actor, id: &str, input: &IdentityInpu
     if changes.as_object().is_some_and(|c| c.is_empty()) {
         return Ok(before);
     }
-    identities::update(tx.conn(), id, &draft, Timestamp::now()).await?;
+    let now = Timestamp::now();
+    identities::update(tx.conn(), id, &draft, now).await?;
+    // A new owner or service can orphan the identity, or stop doing so.
+    super::findings::settle(tx.conn(), &[id.to_owned()], Touches::Everything, now).await?;
     let mut entry = AuditEntry::new("identity.update", "identity", id, json!({ "changes": changes }));
     if let Some(service_id) = draft.service_id.as_ref().or(before.service_id.as_ref()) {
         entry = entry.in_context(service_id);
@@ -141,6 +147,7 @@ pub async fn change_status(store: &Store, actor: &Actor, id: &str, status: &str,
         revoked_credentials = credentials::revoke_all_of_identity(tx.conn(), id, now, "identity retired").await?;
         ended_assignments = assignments::revoke_all_of_identity(tx.conn(), id, &actor.name, now, "identity retired").await?;
     }
+    super::findings::settle(tx.conn(), &[id.to_owned()], Touches::Everything, now).await?;
     let mut entry = AuditEntry::new(
         &format!(
             "identity.{}",

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod checkpoints;
 pub mod credentials;
 pub mod export;
+pub mod findings;
 pub mod hygiene;
 pub mod identities;
 pub mod limits;

@@ -6,16 +6,13 @@ use crate::domain::overview::{Overview, per_week};
 use crate::error::AppError;
 use crate::store::{Store, audit, changes, credentials, identities, roles};
 
-/// The dashboard's figures. Open findings come from the scheduler's latest count (computing
-/// every report on each visit would not scale); before its first run they are computed here.
+/// The dashboard's figures. Open findings come from the stored findings' counters, current as
+/// of the last change.
 pub async fn get(store: &Store, actor: &Actor, policy: &HygienePolicy) -> Result<Overview, AppError> {
     require(actor, Capability::ReadLedger)?;
     let now = Timestamp::now();
     let findings_trend = super::hygiene::trend(store, actor, 30).await?;
-    let open_findings = match findings_trend.last() {
-        Some((_, n)) => *n,
-        None => super::hygiene::summary(store, actor, policy).await?.counts.iter().filter(|c| c.kind.is_problem()).map(|c| c.count).sum(),
-    };
+    let open_findings = super::hygiene::summary(store, actor, policy).await?.counts.iter().filter(|c| c.kind.is_problem()).map(|c| c.count).sum();
     let mut conn = store.read().await?;
     let expiring = credentials::expiring_between(&mut conn, now, now.plus_days(56)).await?;
     Ok(Overview {

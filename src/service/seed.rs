@@ -287,6 +287,9 @@ pub async fn demo(store: &Store, identity_count: usize, progress: &(dyn Fn(u64) 
         written += batch;
         progress(written as u64);
     }
+    // Identities were written directly, not through the use cases that keep findings current.
+    let policy = super::findings::policy_in_effect(store).await?;
+    super::findings::rebuild(store, &policy, &|_, _| {}).await?;
     Ok(())
 }
 

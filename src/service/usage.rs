@@ -134,6 +134,8 @@ pub async fn report(store: &Store, actor: &Actor, report: &UsageReport) -> Resul
     let seen: Vec<(String, Timestamp)> = seen.into_iter().collect();
     let found: BTreeSet<String> = identities::record_seen(tx.conn(), &seen).await?.into_iter().collect();
     let unknown_identities: Vec<String> = observations.identities.keys().filter(|id| !found.contains(*id)).cloned().collect();
+    let touched: Vec<String> = found.iter().cloned().collect();
+    super::findings::settle(tx.conn(), &touched, super::findings::Touches::Usage, now).await?;
     let outcome = UsageOutcome {
         received: report.entries.len(),
         credentials_updated: matched.len(),

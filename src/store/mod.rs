@@ -16,6 +16,7 @@ pub mod bootstrap;
 pub mod changes;
 pub mod credentials;
 pub mod export;
+pub mod findings;
 pub mod holder_cache;
 pub mod hygiene;
 pub mod identities;

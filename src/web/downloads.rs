@@ -22,25 +22,56 @@ fn refuse(error: AppError) -> Response {
     response
 }
 
-/// `/downloads/hygiene/{kind}.csv`: every finding of one report.
+/// `/downloads/hygiene/{kind}.csv`: every finding of one report, streamed a page at a time
+/// (memory stays flat however many rows there are; a client that goes away stops the walk).
 pub async fn hygiene_csv(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>, Path(file): Path<String>) -> Response {
     let Some(session) = auth.and_then(|Extension(a)| a.session) else { return refuse(AppError::Unauthenticated) };
     let Some(kind) = file.strip_suffix(".csv") else { return refuse(AppError::not_found("Report", &file)) };
-    let mut out = csv::Writer::new(&crate::domain::hygiene::CSV_HEADER);
-    let result =
-        crate::service::hygiene::all(&state.store, &session.actor, kind, &state.config.hygiene, |f| out.row(&f.csv_row().each_ref().map(String::as_str))).await;
-    match result {
-        Ok(_) => {
-            let mut response = out.into_bytes().into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"nhidb-{kind}.csv\"")) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            response
+    // Permission, kind and a turn of the work limit are settled before the first byte is sent.
+    let mut walk = match crate::service::hygiene::walk(&session.actor, kind).await {
+        Ok(walk) => walk,
+        Err(e) => return refuse(e),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut header = Vec::new();
+        drop(csv::Writer::to(&mut header, &crate::domain::hygiene::CSV_HEADER));
+        if tx.send(Ok(header)).await.is_err() {
+            return;
         }
-        Err(e) => refuse(e),
+        loop {
+            let chunk = match walk.next(&store).await {
+                Ok(Some(page)) => {
+                    let mut bytes = Vec::with_capacity(page.len() * 160);
+                    let mut out = csv::Writer::continuing(&mut bytes);
+                    for finding in &page {
+                        out.row(&finding.csv_row().each_ref().map(String::as_str));
+                    }
+                    drop(out);
+                    Ok(bytes)
+                }
+                Ok(None) => return,
+                // Headers are gone: the download ends short, and the log says why.
+                Err(e) => {
+                    tracing::error!(error = %e, "hygiene CSV stopped");
+                    Err(std::io::Error::other("hygiene report failed"))
+                }
+            };
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    let body = axum::body::Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"nhidb-{kind}.csv\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
     }
+    response
 }
 
 /// `POST /downloads/export.zip` (form field `_csrf`): a fresh compliance export bundle, for

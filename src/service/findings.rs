@@ -1,0 +1,325 @@
+//! Hygiene findings kept current. Every change that can open or close a finding calls `settle`
+//! for the identities it touched, in its own transaction: the findings those identities should
+//! have now are derived (SQL per kind, separation of duties by the domain rules) and compared
+//! with the stored ones; the difference is written and counted. Time-based findings are moved
+//! forward by the scheduler (`advance`) from indexed columns. `rebuild` and `check` walk the
+//! whole ledger, for upgrades and for proof.
+
+use crate::domain::Timestamp;
+use crate::domain::hygiene::{FindingKind, HygienePolicy};
+use crate::domain::sod::conflicts;
+use crate::error::AppError;
+use crate::store::findings::{self, Clock, Row, Stored};
+use crate::store::hygiene::{self, Window};
+use crate::store::{Store, access, sod};
+use sqlx::AnyConnection;
+use std::collections::BTreeMap;
+
+/// Identities settled per statement batch.
+const BATCH: usize = 500;
+
+/// Which kinds a change can affect; settling fewer kinds is cheaper, never different in effect
+/// for a change that cannot touch the others.
+#[derive(Debug, Clone, Copy)]
+pub enum Touches {
+    /// Anything about the identity (status, owner, service, created, retired).
+    Everything,
+    /// Grants: held roles, their versions, separation of duties, and the credentials a revoked
+    /// grant takes with it.
+    Grants,
+    /// Credentials of the identity.
+    Credentials,
+    /// Reported use: last seen, credentials used.
+    Usage,
+    /// Separation-of-duty rules and exceptions.
+    Separation,
+}
+
+impl Touches {
+    fn kinds(self) -> &'static [FindingKind] {
+        use FindingKind::*;
+        match self {
+            Touches::Everything => FindingKind::ALL,
+            Touches::Grants => {
+                &[Unassigned, SodViolation, PrivilegedHolder, OutdatedVersion, CredentialExpired, CredentialExpiring, CredentialUnrotated, CredentialUnused]
+            }
+            Touches::Credentials => &[CredentialExpired, CredentialExpiring, CredentialUnrotated, CredentialUnused],
+            Touches::Usage => &[Dormant, CredentialUnused],
+            Touches::Separation => &[SodViolation],
+        }
+    }
+}
+
+/// The windows stored findings are computed with: the ones recorded by the last rebuild, or
+/// the defaults before the first.
+async fn policy(conn: &mut AnyConnection) -> Result<HygienePolicy, AppError> {
+    Ok(findings::clock(conn).await?.map(|c| c.policy).unwrap_or_default())
+}
+
+/// The windows of the stored findings (the defaults before the first rebuild).
+pub async fn policy_in_effect(store: &Store) -> Result<HygienePolicy, AppError> {
+    policy(&mut *store.read().await?).await
+}
+
+/// Brings the stored findings of `ids` in line with the ledger as of `now`, within the caller's
+/// transaction.
+pub async fn settle(conn: &mut AnyConnection, ids: &[String], touches: Touches, now: Timestamp) -> Result<(), AppError> {
+    settle_kinds(conn, ids, touches.kinds(), now).await
+}
+
+async fn settle_kinds(conn: &mut AnyConnection, ids: &[String], kinds: &[FindingKind], now: Timestamp) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let window = Window::new(&policy(conn).await?, now);
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    for batch in ids.chunks(BATCH) {
+        findings::lock_identities(conn, batch).await?;
+        let should = derive(conn, batch, kinds, &window, now).await?;
+        let stored: Vec<Stored> = findings::open_of(conn, batch).await?.into_iter().filter(|s| kinds.iter().any(|k| k.as_str() == s.row.kind)).collect();
+        apply(conn, stored, should, now).await?;
+    }
+    Ok(())
+}
+
+/// Settles every identity holding (or having held) `role_id`: a role's new version, its
+/// retirement or a rule naming it concerns all of them.
+pub async fn settle_holders_of_role(conn: &mut AnyConnection, role_id: &str, touches: Touches, now: Timestamp) -> Result<(), AppError> {
+    let ids: Vec<String> = sqlx::query_scalar("select distinct identity_id from assignments where role_id = $1")
+        .bind(role_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(crate::store::db_error("holders of role"))?;
+    settle(conn, &ids, touches, now).await
+}
+
+/// Settles separation of duties for every identity holding several roles (a rule changed).
+pub async fn settle_separation_everywhere(conn: &mut AnyConnection, now: Timestamp) -> Result<(), AppError> {
+    let mut after = String::new();
+    loop {
+        let ids = sod::multi_holders(conn, &after, BATCH as i64, now).await?;
+        // Identities with stored conflicts but fewer roles now are settled by their own changes;
+        // a rule change can only close findings of identities that still hold several roles, or
+        // of anyone when the rule is disabled: those are found among the stored ones.
+        settle(conn, &ids, Touches::Separation, now).await?;
+        match ids.last() {
+            Some(last) if ids.len() == BATCH => after = last.clone(),
+            _ => break,
+        }
+    }
+    let stale: Vec<String> = sqlx::query_scalar("select distinct identity_id from findings where kind = 'sod_violation' and closed_at is null")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(crate::store::db_error("identities with conflicts"))?;
+    settle(conn, &stale, Touches::Separation, now).await
+}
+
+/// What `ids` should have now, for `kinds`.
+async fn derive(conn: &mut AnyConnection, ids: &[String], kinds: &[FindingKind], window: &Window, now: Timestamp) -> Result<Vec<Row>, AppError> {
+    let mut rows = hygiene::derive(conn, kinds, ids, window).await?;
+    if kinds.contains(&FindingKind::SodViolation) {
+        rows.extend(separation(conn, ids, now).await?);
+    }
+    Ok(rows)
+}
+
+/// Blocking separation-of-duty conflicts of `ids` (an excepted conflict is not a finding).
+async fn separation(conn: &mut AnyConnection, ids: &[String], now: Timestamp) -> Result<Vec<Row>, AppError> {
+    let rules = sod::rules(conn).await?;
+    if !rules.iter().any(|r| r.enabled) {
+        return Ok(Vec::new());
+    }
+    let mut rows = Vec::new();
+    for (id, holdings) in access::holdings_of_many(conn, ids, now).await? {
+        // Exceptions only decide whether a conflict blocks; most identities have none.
+        if holdings.len() < 2 || conflicts(&id, &holdings, &rules, &[], now).is_empty() {
+            continue;
+        }
+        let exceptions = sod::exceptions_of(conn, &id).await?;
+        for finding in conflicts(&id, &holdings, &rules, &exceptions, now).into_iter().filter(|f| f.blocks()) {
+            rows.push(Row {
+                kind: FindingKind::SodViolation.as_str().to_owned(),
+                subject_id: format!("{}/{}/{}/{}", finding.rule_id, finding.resource.as_deref().unwrap_or(""), finding.roles.0, finding.roles.1),
+                subject: format!("{} + {}", finding.roles.0, finding.roles.1),
+                detail: finding.message,
+                since: None,
+                identity_id: id.clone(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Closes what is stored but no longer found, opens what is found but not stored (a finding
+/// whose subject, detail or start changed is both), and counts both.
+async fn apply(conn: &mut AnyConnection, stored: Vec<Stored>, should: Vec<Row>, now: Timestamp) -> Result<(), AppError> {
+    let mut wanted: BTreeMap<(&str, &str, &str), &Row> = should.iter().map(|r| (r.key(), r)).collect();
+    let mut close = Vec::new();
+    let mut moves: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for s in &stored {
+        match wanted.get(&s.row.key()) {
+            Some(row) if **row == s.row => {
+                wanted.remove(&s.row.key());
+            }
+            _ => {
+                close.push(s.id.clone());
+                moves.entry(s.row.kind.clone()).or_default().1 += 1;
+            }
+        }
+    }
+    let open: Vec<&Row> = wanted.into_values().collect();
+    for row in &open {
+        moves.entry(row.kind.clone()).or_default().0 += 1;
+    }
+    if close.is_empty() && open.is_empty() {
+        return Ok(());
+    }
+    findings::close(conn, &close, now).await?;
+    findings::open(conn, &open, now).await?;
+    let moves: Vec<_> = moves.into_iter().map(|(kind, (opened, closed))| (kind, opened, closed)).collect();
+    findings::add_to_counts(conn, &now.date(), &moves).await
+}
+
+/// The scheduler's step: findings whose time window was crossed since the last step (a
+/// credential expired, an identity went dormant, a grant or exception ran out) are settled;
+/// then the clock moves to `now`. Without a clock (never built) or with other windows than
+/// the stored findings', it rebuilds instead. Returns how many identities were settled.
+pub async fn advance(store: &Store, configured: &HygienePolicy, now: Timestamp) -> Result<usize, AppError> {
+    let clock = findings::clock(&mut *store.read().await?).await?;
+    let Some(clock) = clock.filter(|c| c.policy == *configured) else {
+        return rebuild(store, configured, &|_, _| {}).await.map(|r| r.identities);
+    };
+    if now <= clock.refreshed_at {
+        return Ok(0);
+    }
+    let crossed = findings::crossed(&mut *store.read().await?, &clock.policy, clock.refreshed_at, now).await?;
+    for batch in crossed.chunks(BATCH) {
+        let mut tx = store.begin().await?;
+        settle(tx.conn(), batch, Touches::Everything, now).await?;
+        tx.commit().await?;
+    }
+    let mut tx = store.begin().await?;
+    findings::set_clock(tx.conn(), &Clock { refreshed_at: now, policy: clock.policy }).await?;
+    findings::fold_counts(tx.conn()).await?;
+    tx.commit().await?;
+    Ok(crossed.len())
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub identities: usize,
+}
+
+/// Recomputes every finding of every identity (in batches, each its own transaction, so the
+/// server keeps serving), then resets the counters from the rows and sets the clock.
+/// `progress(done, total)` is called after each batch.
+pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Rebuilt, AppError> {
+    let now = Timestamp::now();
+    {
+        // Settling reads the windows from the clock: the new ones apply from the first batch.
+        let mut tx = store.begin().await?;
+        let since = findings::clock(tx.conn()).await?.map(|c| c.refreshed_at).unwrap_or(now);
+        findings::set_clock(tx.conn(), &Clock { refreshed_at: since.min(now), policy: *policy }).await?;
+        tx.commit().await?;
+    }
+    let total = crate::store::identities::count_all(&mut *store.read().await?).await? as u64;
+    let mut after = String::new();
+    let mut done = 0usize;
+    loop {
+        let ids = findings::identity_batch(&mut *store.read().await?, &after, BATCH as i64 * 4).await?;
+        let Some(last) = ids.last().cloned() else { break };
+        let mut tx = store.begin().await?;
+        settle_kinds(tx.conn(), &ids, FindingKind::ALL, now).await?;
+        tx.commit().await?;
+        done += ids.len();
+        progress(done as u64, total.max(done as u64));
+        after = last;
+    }
+    let mut tx = store.begin().await?;
+    findings::recount(tx.conn()).await?;
+    findings::set_clock(tx.conn(), &Clock { refreshed_at: now, policy: *policy }).await?;
+    tx.commit().await?;
+    Ok(Rebuilt { identities: done })
+}
+
+/// A difference between the stored findings and a recompute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Difference {
+    /// Found by the recompute, not stored as open.
+    Missing(Row),
+    /// Stored as open, not found by the recompute.
+    Extra(Row),
+    /// The counter of a kind disagrees with its open rows.
+    Count { kind: String, counter: i64, rows: i64 },
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let row = |f: &mut std::fmt::Formatter<'_>, sign: &str, r: &Row| {
+            write!(
+                f,
+                "{sign} {} identity {} subject {:?} ({}; {}; since {})",
+                r.kind,
+                r.identity_id,
+                r.subject_id,
+                r.subject,
+                r.detail,
+                r.since.as_deref().unwrap_or("-")
+            )
+        };
+        match self {
+            Difference::Missing(r) => row(f, "missing", r),
+            Difference::Extra(r) => row(f, "extra  ", r),
+            Difference::Count { kind, counter, rows } => write!(f, "count   {kind}: counter {counter}, open rows {rows}"),
+        }
+    }
+}
+
+/// Moves the time-based findings to now (as the scheduler would), then compares every stored
+/// open finding and every counter with a recompute from scratch. Changes nothing else.
+pub async fn check(store: &Store, configured: &HygienePolicy, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Vec<Difference>, AppError> {
+    let now = Timestamp::now();
+    advance(store, configured, now).await?;
+    let mut out = Vec::new();
+    // One snapshot for the whole comparison, so that writes meanwhile cannot show as differences.
+    let mut tx = store.begin_read().await?;
+    let conn = tx.conn();
+    let policy = findings::clock(conn).await?.map(|c| c.policy).unwrap_or(*configured);
+    let window = Window::new(&policy, now);
+    let total = crate::store::identities::count_all(conn).await? as u64;
+    let mut after = String::new();
+    let mut done = 0u64;
+    loop {
+        let ids = findings::identity_batch(conn, &after, BATCH as i64 * 4).await?;
+        let Some(last) = ids.last().cloned() else { break };
+        let mut should = derive(conn, &ids, FindingKind::ALL, &window, now).await?;
+        let mut stored: Vec<Row> = findings::open_of(conn, &ids).await?.into_iter().map(|s| s.row).collect();
+        should.sort();
+        stored.sort();
+        let (mut i, mut j) = (0, 0);
+        while i < should.len() || j < stored.len() {
+            match (should.get(i), stored.get(j)) {
+                (Some(a), Some(b)) if a == b => (i, j) = (i + 1, j + 1),
+                (Some(a), Some(b)) if a < b => (out.push(Difference::Missing(a.clone())), i += 1).1,
+                (Some(_), Some(b)) => (out.push(Difference::Extra(b.clone())), j += 1).1,
+                (Some(a), None) => (out.push(Difference::Missing(a.clone())), i += 1).1,
+                (None, Some(b)) => (out.push(Difference::Extra(b.clone())), j += 1).1,
+                (None, None) => break,
+            }
+        }
+        done += ids.len() as u64;
+        progress(done, total.max(done));
+        after = last;
+    }
+    let counters: BTreeMap<String, i64> = findings::counts(conn).await?.into_iter().collect();
+    let rows: BTreeMap<String, i64> = findings::counted(conn).await?.into_iter().collect();
+    for kind in FindingKind::ALL {
+        let (counter, rows) = (counters.get(kind.as_str()).copied().unwrap_or(0), rows.get(kind.as_str()).copied().unwrap_or(0));
+        if counter != rows {
+            out.push(Difference::Count { kind: kind.as_str().to_owned(), counter, rows });
+        }
+    }
+    Ok(out)
+}
