@@ -264,7 +264,7 @@ async fn random_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
         // Checked often, so that a later change to the same identity cannot hide a missed one;
         // the changes since the last check name the suspect.
         if n % 25 == 24 {
-            let differences = findings::check(&db.store, &HygienePolicy::default(), &|_, _| {}).await.unwrap();
+            let differences = findings::check(&db.store, &|_, _| {}).await.unwrap();
             assert!(
                 differences.is_empty(),
                 "seed {seed}, after change {n} (changes since the last check: {last:?}): {} differences:\n{}",
@@ -276,7 +276,7 @@ async fn random_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
     }
     // Let the last short expiries pass, so that the scheduler's step has something to move.
     tokio::time::sleep(std::time::Duration::from_millis(6_000)).await;
-    let differences = findings::check(&db.store, &HygienePolicy::default(), &|_, _| {}).await.unwrap();
+    let differences = findings::check(&db.store, &|_, _| {}).await.unwrap();
     let open: i64 = support::count(&db, "select count(*) from findings where closed_at is null").await;
     let closed: i64 = support::count(&db, "select count(*) from findings where closed_at is not null").await;
     eprintln!("{ops} changes in {:.1} s: {open} findings open, {closed} closed", started.elapsed().as_secs_f64());
@@ -342,5 +342,5 @@ async fn revoking_the_grant_behind_a_conflict_closes_the_finding_at_once(db: Tes
     let page = hygiene::report(&db.store, &support::admin(), "sod_violation", &FindingQuery::default(), &HygienePolicy::default()).await.unwrap();
     assert!(!page.items.iter().any(|f| f.identity_id == identity.id));
     assert_eq!(summary(&db).await, before);
-    assert!(findings::check(&db.store, &HygienePolicy::default(), &|_, _| {}).await.unwrap().is_empty());
+    assert!(findings::check(&db.store, &|_, _| {}).await.unwrap().is_empty());
 }

@@ -65,6 +65,50 @@ test('a hygiene report lists findings with the action that fits and a CSV', asyn
   assert.equal(csv.trim().split('\r\n').length - 1, await number(page, '#tile-orphan_owner .tile-value'));
 });
 
+test('revoking the grant behind a separation-of-duty finding clears it from Hygiene and the dashboard at once', async () => {
+  const page = await newPage(ctx.browser);
+  await signIn(page, ctx.app.base, DEMO.admin);
+  await hydrated(page);
+  const findingsBefore = await number(page, '#tile-findings .tile-value');
+  await page.goto(`${ctx.app.base}/hygiene?kind=sod_violation`);
+  await page.waitForSelector('#hygiene-tiles');
+  await hydrated(page);
+  const sodBefore = await number(page, '#tile-sod_violation .tile-value');
+  const rows = page.locator('#hygiene-report tbody tr');
+  assert.ok((await rows.count()) > 0, 'the demo seed holds read/write conflicts');
+  const first = rows.first();
+  assert.match(await first.textContent(), /data-reader.*\+.*data-writer|data-writer.*\+.*data-reader/);
+  const href = await first.locator('a.strong').getAttribute('href');
+  const ofIdentity = await page.locator(`#hygiene-report tbody tr:has(a[href="${href}"])`).count();
+
+  // Revoke the reading grant (a standard role: it takes effect at once) on the identity's page.
+  await page.goto(`${ctx.app.base}${href}`);
+  await hydrated(page);
+  await page.waitForSelector('.notice-error:has-text("Separation-of-duty conflict")');
+  const grant = page.locator('tr', { hasText: /^\s*data-reader v/ }).first();
+  await grant.locator('summary:has-text("Revoke…")').click();
+  await grant.locator('input[name="reason"]').fill('Ends a read/write conflict');
+  await grant.locator('button:has-text("Revoke")').click();
+  await page.waitForSelector('.notice-error:has-text("Separation-of-duty conflict")', { state: 'detached' });
+
+  // No scheduler step in between: the report and both counts changed with the revocation.
+  await page.goto(`${ctx.app.base}/hygiene?kind=sod_violation`);
+  await page.waitForSelector('#hygiene-tiles');
+  await hydrated(page);
+  assert.equal(await page.locator(`#hygiene-report tbody tr:has(a[href="${href}"])`).count(), 0, 'the finding left the report');
+  assert.equal(await number(page, '#tile-sod_violation .tile-value'), sodBefore - ofIdentity);
+  const tiles = await page.locator('#hygiene-tiles a').evaluateAll((all) =>
+    all.filter((t) => t.id !== 'tile-privileged_holder').map((t) => Number(t.querySelector('.tile-value').textContent.replace(/[^0-9]/g, ''))),
+  );
+  await page.goto(`${ctx.app.base}/`);
+  await hydrated(page);
+  const findingsAfter = await number(page, '#tile-findings .tile-value');
+  assert.ok(findingsAfter <= findingsBefore - ofIdentity, `the dashboard count fell with it (${findingsBefore} → ${findingsAfter})`);
+  assert.equal(findingsAfter, tiles.reduce((a, b) => a + b, 0), 'and still adds up the reports');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('the audit page verifies the chain and filters events', async () => {
   const page = await newPage(ctx.browser);
   await signIn(page, ctx.app.base, DEMO.auditor);

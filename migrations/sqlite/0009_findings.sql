@@ -47,3 +47,6 @@ create table hygiene_clock (
 create index identities_dormancy on identities (coalesce(last_seen_at, created_at)) where status = 'active';
 create index credentials_rotation on credentials (coalesce(rotated_at, created_at)) where revoked_at is null;
 create index sod_exceptions_expiry on sod_exceptions (expires_at);
+-- Settling reads an identity's live credentials; without this, SQLite may prefer walking every
+-- live credential by expiry.
+create index credentials_identity_live on credentials (identity_id, revoked_at);

@@ -348,13 +348,14 @@ pub async fn check_separation(conn: &mut AnyConnection, request: &ChangeRequest,
     Ok(())
 }
 
-/// Ends an assignment and revokes the credentials exercising it, with the audit events.
-pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_id: &str, reason: &str, at: Timestamp) -> Result<usize, AppError> {
+/// Ends an assignment and revokes the credentials exercising it, with the audit events; returns
+/// the identity, whose findings the caller settles (once for all it changed).
+pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_id: &str, reason: &str, at: Timestamp) -> Result<String, AppError> {
     let Some(assignment) = assignments::by_id(conn, assignment_id).await? else {
         return Err(AppError::not_found("Assignment", assignment_id));
     };
     if !assignments::revoke(conn, assignment_id, &actor.name, at, reason).await? {
-        return Ok(0);
+        return Ok(assignment.identity_id);
     }
     let revoked = credentials::revoke_for_assignment(conn, assignment_id, at, &format!("assignment ended: {reason}")).await?;
     audit::append(
@@ -372,8 +373,7 @@ pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_
         .in_context(&assignment.identity_id),
     )
     .await?;
-    super::findings::settle(conn, std::slice::from_ref(&assignment.identity_id), Touches::Grants, at).await?;
-    Ok(revoked.len())
+    Ok(assignment.identity_id)
 }
 
 /// Carries out an approved access change inside the approving transaction.
@@ -430,18 +430,18 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
                 granted.push(json!({ "assignment_id": id, "identity": grant.identity_name, "role": role.slug, "version": role.current_version }));
             }
             let mut revoked = 0;
+            let mut touched: Vec<String> = grants.iter().map(|g| g.identity_id.clone()).collect();
             for revoke in revokes {
-                end_assignment(conn, actor, &revoke.assignment_id, &format!("change request {}", request.id), now).await?;
+                touched.push(end_assignment(conn, actor, &revoke.assignment_id, &format!("change request {}", request.id), now).await?);
                 revoked += 1;
             }
-            let holders: Vec<String> = grants.iter().map(|g| g.identity_id.clone()).collect();
-            super::findings::settle(conn, &holders, Touches::Grants, now).await?;
+            super::findings::settle(conn, &touched, Touches::Grants, now).await?;
             Ok(json!({ "granted": granted, "revoked": revoked }))
         }
         ChangePayload::MoveHolders { role_id, from_version, to_version, role_slug } => {
             check_separation(conn, request, now).await?;
             let moved = assignments::move_holders_from(conn, role_id, *from_version, *to_version, &request.id, now).await?;
-            super::findings::settle_holders_of_role(conn, role_id, Touches::Grants, now).await?;
+            super::findings::settle_holders_of_role(conn, role_id, Touches::Versions, now).await?;
             audit::append(
                 conn,
                 actor,
@@ -584,9 +584,11 @@ pub async fn add_role_pair(store: &Store, actor: &Actor, role_a: &str, role_b: &
     }
     let id = store::new_id();
     let now = Timestamp::now();
+    super::findings::lock_rules(tx.conn()).await?;
     sod::insert_pair(tx.conn(), &id, &a.id, &b.id, &description, &actor.name, now).await?;
-    // Only an identity holding both roles can conflict under the new rule.
-    super::findings::settle_holders_of_role(tx.conn(), &a.id, Touches::Separation, now).await?;
+    let rule =
+        SodRule { id: id.clone(), kind: SodRuleKind::RolePair { role_a: a.id.clone(), role_b: b.id.clone() }, description: description.clone(), enabled: true };
+    super::findings::settle_rule(tx.conn(), &rule, now).await?;
     audit::append(tx.conn(), actor, AuditEntry::new("sod.rule_add", "sod_rule", &id, json!({ "roles": [a.slug, b.slug], "description": description }))).await?;
     tx.commit().await?;
     Ok(SodRule { id, kind: SodRuleKind::RolePair { role_a: a.id, role_b: b.id }, description, enabled: true })
@@ -595,11 +597,14 @@ pub async fn add_role_pair(store: &Store, actor: &Actor, role_a: &str, role_b: &
 pub async fn set_rule_enabled(store: &Store, actor: &Actor, rule_id: &str, enabled: bool) -> Result<(), AppError> {
     require(actor, Capability::Administer)?;
     let mut tx = store.begin().await?;
+    super::findings::lock_rules(tx.conn()).await?;
     if !sod::set_enabled(tx.conn(), rule_id, enabled).await? {
         return Err(AppError::not_found("Rule", rule_id));
     }
     audit::append(tx.conn(), actor, AuditEntry::new(if enabled { "sod.rule_enable" } else { "sod.rule_disable" }, "sod_rule", rule_id, json!({}))).await?;
-    super::findings::settle_separation_everywhere(tx.conn(), Timestamp::now()).await?;
+    if let Some(rule) = sod::rules(tx.conn()).await?.into_iter().find(|r| r.id == rule_id) {
+        super::findings::settle_rule(tx.conn(), &rule, Timestamp::now()).await?;
+    }
     tx.commit().await
 }
 

@@ -338,7 +338,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
             roles::set_current_version(conn, role_id, version, now).await?;
             let moved = if *move_holders { assignments::move_holders(conn, role_id, version, &request.id, now).await? } else { 0 };
             // Holders left on older versions are now outdated; moved ones may conflict anew.
-            super::findings::settle_holders_of_role(conn, role_id, super::findings::Touches::Grants, now).await?;
+            super::findings::settle_holders_of_role(conn, role_id, super::findings::Touches::Versions, now).await?;
             audit::append(
                 conn,
                 actor,

@@ -235,21 +235,32 @@ async fn write_hygiene(
     policy: &HygienePolicy,
     progress: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<Vec<ManifestFile>, AppError> {
+    // Both files are written as the findings stream by: a million findings never sit in memory.
     let mut csv_out = csv::Writer::to(Hashed::create(&dir.join("hygiene.csv"))?, &CSV_HEADER);
-    let mut findings = Vec::new();
+    let mut json_out = Hashed::create(&dir.join("hygiene.json"))?;
+    let head = serde_json::to_string(&json!({ "policy": policy })).map_err(|e| AppError::internal("encode hygiene", e))?;
+    json_out.write_all(format!("{},\"findings\":[", head.strip_suffix('}').unwrap_or(&head)).as_bytes()).map_err(io)?;
+    let mut first = true;
+    let mut failed: Option<std::io::Error> = None;
     for kind in FindingKind::ALL {
         super::hygiene::all(store, actor, kind.as_str(), |f| {
             csv_out.row(&f.csv_row().each_ref().map(String::as_str));
-            findings.push(serde_json::to_value(f).unwrap_or(Value::Null));
+            let separator: &[u8] = if first { b"\n" } else { b",\n" };
+            first = false;
+            let written = json_out.write_all(separator).and_then(|()| serde_json::to_writer(&mut json_out, f).map_err(std::io::Error::other));
+            if let (Err(e), None) = (written, &failed) {
+                failed = Some(e);
+            }
         })
         .await?;
     }
+    if let Some(e) = failed {
+        return Err(io(e));
+    }
+    json_out.write_all(b"\n]}\n").map_err(io)?;
     progress("hygiene", csv_out.rows());
     let rows = csv_out.rows();
     let csv_file = csv_out.finish().map_err(io)?.finish("hygiene.csv", rows)?;
-    let mut json_out = Hashed::create(&dir.join("hygiene.json"))?;
-    let text = serde_json::to_string_pretty(&json!({ "policy": policy, "findings": findings })).map_err(|e| AppError::internal("encode hygiene", e))?;
-    json_out.write_all(text.as_bytes()).map_err(io)?;
     Ok(vec![csv_file, json_out.finish("hygiene.json", rows)?])
 }
 

@@ -18,12 +18,28 @@ use std::collections::BTreeMap;
 /// Identities settled per statement batch.
 const BATCH: usize = 500;
 
+/// Whether changes maintain findings. Always true, except while `nhidb bench` measures what
+/// maintaining them costs (the same run, with and without).
+static MAINTAINED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+#[doc(hidden)]
+pub fn set_maintained_for_benchmark(on: bool) {
+    MAINTAINED.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Which kinds a change can affect; settling fewer kinds is cheaper, never different in effect
 /// for a change that cannot touch the others.
 #[derive(Debug, Clone, Copy)]
 pub enum Touches {
-    /// Anything about the identity (status, owner, service, created, retired).
+    /// Anything about the identity (status, owner, service).
     Everything,
+    /// A new identity, with the grants it was created with: its owner and service were checked
+    /// active, it was seen just now, holds no credential yet and is pinned to current versions,
+    /// so only these kinds can apply.
+    Created,
+    /// Identities retired in this transaction, their grants and credentials ended with them:
+    /// nothing can be found about them any more, so their open findings close without a query.
+    Retired,
     /// Grants: held roles, their versions, separation of duties, and the credentials a revoked
     /// grant takes with it.
     Grants,
@@ -31,6 +47,8 @@ pub enum Touches {
     Credentials,
     /// Reported use: last seen, credentials used.
     Usage,
+    /// A role's new version: who is behind it, and what its holders (moved or not) may do.
+    Versions,
     /// Separation-of-duty rules and exceptions.
     Separation,
 }
@@ -39,12 +57,14 @@ impl Touches {
     fn kinds(self) -> &'static [FindingKind] {
         use FindingKind::*;
         match self {
-            Touches::Everything => FindingKind::ALL,
+            Touches::Everything | Touches::Retired => FindingKind::ALL,
+            Touches::Created => &[Unassigned, PrivilegedHolder, SodViolation],
             Touches::Grants => {
                 &[Unassigned, SodViolation, PrivilegedHolder, OutdatedVersion, CredentialExpired, CredentialExpiring, CredentialUnrotated, CredentialUnused]
             }
             Touches::Credentials => &[CredentialExpired, CredentialExpiring, CredentialUnrotated, CredentialUnused],
             Touches::Usage => &[Dormant, CredentialUnused],
+            Touches::Versions => &[SodViolation, PrivilegedHolder, OutdatedVersion],
             Touches::Separation => &[SodViolation],
         }
     }
@@ -64,10 +84,13 @@ pub async fn policy_in_effect(store: &Store) -> Result<HygienePolicy, AppError> 
 /// Brings the stored findings of `ids` in line with the ledger as of `now`, within the caller's
 /// transaction.
 pub async fn settle(conn: &mut AnyConnection, ids: &[String], touches: Touches, now: Timestamp) -> Result<(), AppError> {
-    settle_kinds(conn, ids, touches.kinds(), now).await
+    if !MAINTAINED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
+    settle_kinds(conn, ids, touches.kinds(), !matches!(touches, Touches::Retired), now).await
 }
 
-async fn settle_kinds(conn: &mut AnyConnection, ids: &[String], kinds: &[FindingKind], now: Timestamp) -> Result<(), AppError> {
+async fn settle_kinds(conn: &mut AnyConnection, ids: &[String], kinds: &[FindingKind], derived: bool, now: Timestamp) -> Result<(), AppError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -76,44 +99,49 @@ async fn settle_kinds(conn: &mut AnyConnection, ids: &[String], kinds: &[Finding
     ids.sort();
     ids.dedup();
     for batch in ids.chunks(BATCH) {
-        findings::lock_identities(conn, batch).await?;
-        let should = derive(conn, batch, kinds, &window, now).await?;
+        findings::lock_for_settling(conn, batch).await?;
+        let should = if derived { derive(conn, batch, kinds, &window, now).await? } else { Vec::new() };
         let stored: Vec<Stored> = findings::open_of(conn, batch).await?.into_iter().filter(|s| kinds.iter().any(|k| k.as_str() == s.row.kind)).collect();
         apply(conn, stored, should, now).await?;
     }
     Ok(())
 }
 
-/// Settles every identity holding (or having held) `role_id`: a role's new version, its
-/// retirement or a rule naming it concerns all of them.
+/// Settles the live holders of `role_id`, and those whose grant of it this transaction ended
+/// at `now`: a role's new version or its retirement concerns all of them.
 pub async fn settle_holders_of_role(conn: &mut AnyConnection, role_id: &str, touches: Touches, now: Timestamp) -> Result<(), AppError> {
-    let ids: Vec<String> = sqlx::query_scalar("select distinct identity_id from assignments where role_id = $1")
-        .bind(role_id)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(crate::store::db_error("holders of role"))?;
+    let ids = findings::holders_of_role(conn, role_id, now).await?;
     settle(conn, &ids, touches, now).await
 }
 
-/// Settles separation of duties for every identity holding several roles (a rule changed).
-pub async fn settle_separation_everywhere(conn: &mut AnyConnection, now: Timestamp) -> Result<(), AppError> {
+/// Serialises a rule change with transactions settling under the old rules (PostgreSQL).
+pub async fn lock_rules(conn: &mut AnyConnection) -> Result<(), AppError> {
+    findings::lock_rules(conn).await
+}
+
+/// Settles separation of duties after `rule` was added, switched on or off. Switching off can
+/// only close findings of that rule; a role pair concerns the holders of both roles; switching
+/// the read/write rule on concerns every identity holding several roles (at a million
+/// identities, as long as a rebuild's SoD part).
+pub async fn settle_rule(conn: &mut AnyConnection, rule: &crate::domain::sod::SodRule, now: Timestamp) -> Result<(), AppError> {
+    use crate::domain::sod::SodRuleKind;
+    if !rule.enabled {
+        let ids = findings::conflicted(conn, Some(&rule.id)).await?;
+        return settle(conn, &ids, Touches::Separation, now).await;
+    }
+    if let SodRuleKind::RolePair { role_a, role_b } = &rule.kind {
+        let ids = findings::holders_of_both(conn, role_a, role_b).await?;
+        return settle(conn, &ids, Touches::Separation, now).await;
+    }
     let mut after = String::new();
     loop {
         let ids = sod::multi_holders(conn, &after, BATCH as i64, now).await?;
-        // Identities with stored conflicts but fewer roles now are settled by their own changes;
-        // a rule change can only close findings of identities that still hold several roles, or
-        // of anyone when the rule is disabled: those are found among the stored ones.
         settle(conn, &ids, Touches::Separation, now).await?;
         match ids.last() {
             Some(last) if ids.len() == BATCH => after = last.clone(),
-            _ => break,
+            _ => return Ok(()),
         }
     }
-    let stale: Vec<String> = sqlx::query_scalar("select distinct identity_id from findings where kind = 'sod_violation' and closed_at is null")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(crate::store::db_error("identities with conflicts"))?;
-    settle(conn, &stale, Touches::Separation, now).await
 }
 
 /// What `ids` should have now, for `kinds`.
@@ -188,9 +216,21 @@ async fn apply(conn: &mut AnyConnection, stored: Vec<Stored>, should: Vec<Row>, 
 /// the stored findings', it rebuilds instead. Returns how many identities were settled.
 pub async fn advance(store: &Store, configured: &HygienePolicy, now: Timestamp) -> Result<usize, AppError> {
     let clock = findings::clock(&mut *store.read().await?).await?;
-    let Some(clock) = clock.filter(|c| c.policy == *configured) else {
-        return rebuild(store, configured, &|_, _| {}).await.map(|r| r.identities);
-    };
+    match clock.filter(|c| c.policy == *configured) {
+        Some(clock) => step(store, clock, now).await,
+        None => rebuild(store, configured, &|_, _| {}).await.map(|r| r.identities),
+    }
+}
+
+/// Folds the counters' rows (the summary sums them), every minute whatever else runs.
+pub async fn fold_counts(store: &Store) -> Result<(), AppError> {
+    let mut tx = store.begin().await?;
+    findings::fold_counts(tx.conn()).await?;
+    tx.commit().await
+}
+
+/// Settles what crossed a time window between the clock and `now`, with the clock's windows.
+async fn step(store: &Store, clock: Clock, now: Timestamp) -> Result<usize, AppError> {
     if now <= clock.refreshed_at {
         return Ok(0);
     }
@@ -231,7 +271,7 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
         let ids = findings::identity_batch(&mut *store.read().await?, &after, BATCH as i64 * 4).await?;
         let Some(last) = ids.last().cloned() else { break };
         let mut tx = store.begin().await?;
-        settle_kinds(tx.conn(), &ids, FindingKind::ALL, now).await?;
+        settle_kinds(tx.conn(), &ids, FindingKind::ALL, true, now).await?;
         tx.commit().await?;
         done += ids.len();
         progress(done as u64, total.max(done as u64));
@@ -277,16 +317,20 @@ impl std::fmt::Display for Difference {
     }
 }
 
-/// Moves the time-based findings to now (as the scheduler would), then compares every stored
-/// open finding and every counter with a recompute from scratch. Changes nothing else.
-pub async fn check(store: &Store, configured: &HygienePolicy, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Vec<Difference>, AppError> {
+/// Moves the time-based findings to now with the stored windows (as the scheduler would), then
+/// compares every stored open finding and every counter with a recompute from scratch, in one
+/// read snapshot. Changes nothing else; never rebuilds (that would hide what it should find).
+pub async fn check(store: &Store, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Vec<Difference>, AppError> {
     let now = Timestamp::now();
-    advance(store, configured, now).await?;
+    let Some(clock) = findings::clock(&mut *store.read().await?).await? else {
+        return Err(AppError::invalid_state("The findings were never built on this database: run `nhidb hygiene rebuild` first."));
+    };
+    step(store, clock, now).await?;
     let mut out = Vec::new();
     // One snapshot for the whole comparison, so that writes meanwhile cannot show as differences.
     let mut tx = store.begin_read().await?;
     let conn = tx.conn();
-    let policy = findings::clock(conn).await?.map(|c| c.policy).unwrap_or(*configured);
+    let policy = clock.policy;
     let window = Window::new(&policy, now);
     let total = crate::store::identities::count_all(conn).await? as u64;
     let mut after = String::new();

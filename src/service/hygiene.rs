@@ -41,13 +41,12 @@ pub async fn report(store: &Store, actor: &Actor, kind_text: &str, query: &Findi
     findings::page(&mut *store.read().await?, kind, query.cursor().as_ref(), &page).await
 }
 
-/// A walk through every finding of one report, a page at a time (CSV downloads stream it),
-/// holding a turn of the hygiene work limit while it lasts.
+/// A walk through every finding of one report, a page at a time (CSV downloads stream it). Each
+/// page's query takes a turn of the hygiene work limit, so a client reading slowly holds none.
 pub struct Walk {
     kind: FindingKind,
     after: Option<(String, String)>,
     done: bool,
-    _turn: tokio::sync::SemaphorePermit<'static>,
 }
 
 /// Rows per page of a walk: large enough that a million rows take a few hundred statements.
@@ -56,7 +55,7 @@ const WALK_PAGE: u32 = 5_000;
 pub async fn walk(actor: &Actor, kind_text: &str) -> Result<Walk, AppError> {
     require(actor, Capability::ReadLedger)?;
     let kind = kind(kind_text)?;
-    Ok(Walk { kind, after: None, done: false, _turn: HYGIENE.turn().await? })
+    Ok(Walk { kind, after: None, done: false })
 }
 
 impl Walk {
@@ -69,7 +68,10 @@ impl Walk {
         if self.done {
             return Ok(None);
         }
-        let found = findings::page_rows(&mut *store.read().await?, self.kind, self.after.as_ref(), WALK_PAGE).await?;
+        let found = {
+            let _turn = HYGIENE.turn().await?;
+            findings::page_rows(&mut *store.read().await?, self.kind, self.after.as_ref(), WALK_PAGE).await?
+        };
         match found.items.last() {
             Some(last) if found.next_cursor.is_some() => self.after = Some((last.identity_id.clone(), last.subject_id.clone().unwrap_or_default())),
             _ => self.done = true,

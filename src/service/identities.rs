@@ -93,7 +93,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &IdentityInput) -> Resu
     check_references(tx.conn(), &draft).await?;
     let now = Timestamp::now();
     identities::insert(tx.conn(), &id, &draft, now).await?;
-    super::findings::settle(tx.conn(), std::slice::from_ref(&id), Touches::Everything, now).await?;
+    super::findings::settle(tx.conn(), std::slice::from_ref(&id), Touches::Created, now).await?;
     let mut entry = AuditEntry::new("identity.create", "identity", &id, json!({ "after": summary(&draft) }));
     if let Some(service_id) = &draft.service_id {
         entry = entry.in_context(service_id);
@@ -147,7 +147,8 @@ pub async fn change_status(store: &Store, actor: &Actor, id: &str, status: &str,
         revoked_credentials = credentials::revoke_all_of_identity(tx.conn(), id, now, "identity retired").await?;
         ended_assignments = assignments::revoke_all_of_identity(tx.conn(), id, &actor.name, now, "identity retired").await?;
     }
-    super::findings::settle(tx.conn(), &[id.to_owned()], Touches::Everything, now).await?;
+    let touches = if status == IdentityStatus::Retired { Touches::Retired } else { Touches::Everything };
+    super::findings::settle(tx.conn(), &[id.to_owned()], touches, now).await?;
     let mut entry = AuditEntry::new(
         &format!(
             "identity.{}",

@@ -243,7 +243,7 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
         created.push(ProvisionedIdentity { id: identity_id, name: planned.name.clone(), kind: planned.kind, grants });
     }
     let new_ids: Vec<String> = created.iter().map(|i| i.id.clone()).collect();
-    super::findings::settle(conn, &new_ids, super::findings::Touches::Everything, now).await?;
+    super::findings::settle(conn, &new_ids, super::findings::Touches::Created, now).await?;
     events.push(AuditEntry::new(
         "service.provision",
         "service",
@@ -321,8 +321,9 @@ pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input:
     let ended = assignments::revoke_all_of_service(conn, service_id, &actor.name, now, &reason).await?;
     let revoked = credentials::revoke_all_of_service(conn, service_id, now, &reason).await?;
     let retired = identities::retire_all_of_service(conn, service_id, now).await?;
+    // Every identity of the service is retired now, its grants and credentials ended.
     let of_service = identities::ids_of_service(conn, service_id).await?;
-    super::findings::settle(conn, &of_service, super::findings::Touches::Everything, now).await?;
+    super::findings::settle(conn, &of_service, super::findings::Touches::Retired, now).await?;
     let mut events = Vec::with_capacity(retired.len() + 1);
     for (id, name) in &retired {
         events.push(

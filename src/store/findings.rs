@@ -43,18 +43,70 @@ fn is_postgres(conn: &AnyConnection) -> bool {
     conn.backend_name().eq_ignore_ascii_case("postgresql")
 }
 
-/// On PostgreSQL, waits for other transactions settling the same identities to commit, so that
-/// what this one derives next sees their changes (two grants approved at once for one identity
-/// must not each miss the conflict the other completes). SQLite has one writer at a time.
-pub async fn lock_identities(conn: &mut AnyConnection, ids: &[String]) -> Result<(), AppError> {
+/// On PostgreSQL, waits for other transactions settling the same identities, changing the roles
+/// they hold or the separation-of-duty rules to commit, so that what this one derives next sees
+/// their changes (two grants approved at once for one identity must not each miss the conflict
+/// the other completes; a rule switched while a grant is approved must not miss the grant).
+/// `no key update` does not conflict with the key-share locks that inserting a row referring to
+/// the identity takes. SQLite has one writer at a time.
+pub async fn lock_for_settling(conn: &mut AnyConnection, ids: &[String]) -> Result<(), AppError> {
     if ids.is_empty() || !is_postgres(conn) {
         return Ok(());
     }
-    let mut sql = Sql::new("select id from identities where id in ");
-    sql.bind_list(ids).push(" order by id for update");
+    // Always in this order (rules, roles, identities), which rule changes and role versions
+    // follow too, so that no two of them wait on each other.
+    sqlx::query("select id from sod_rules order by id for share").fetch_all(&mut *conn).await.map_err(db_error("lock rules"))?;
+    let mut sql = Sql::new("select r.id from roles r where r.id in (select a.role_id from assignments a where a.revoked_at is null and a.identity_id in ");
+    sql.bind_list(ids).push(") order by r.id for share");
     let (text, args) = sql.into_parts();
-    sqlx::query_with(&text, args).fetch_all(conn).await.map_err(db_error("lock identities"))?;
+    sqlx::query_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("lock roles"))?;
+    let mut sql = Sql::new("select id from identities where id in ");
+    sql.bind_list(ids).push(" order by id for no key update");
+    let (text, args) = sql.into_parts();
+    sqlx::query_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("lock identities"))?;
     Ok(())
+}
+
+/// On PostgreSQL, makes a rule change wait for transactions settling under the old rules, and
+/// theirs wait for it (see `lock_for_settling`).
+pub async fn lock_rules(conn: &mut AnyConnection) -> Result<(), AppError> {
+    if is_postgres(conn) {
+        sqlx::query("lock table sod_rules in exclusive mode").execute(conn).await.map_err(db_error("lock rules"))?;
+    }
+    Ok(())
+}
+
+/// Live holders of a role, and those whose grant of it ended at `ended_at` (this transaction's).
+pub async fn holders_of_role(conn: &mut AnyConnection, role_id: &str, ended_at: Timestamp) -> Result<Vec<String>, AppError> {
+    sqlx::query_scalar("select distinct identity_id from assignments where role_id = $1 and (revoked_at is null or revoked_at = $2)")
+        .bind(role_id)
+        .bind(ended_at.to_rfc3339())
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("holders of role"))
+}
+
+/// Identities holding both roles now.
+pub async fn holders_of_both(conn: &mut AnyConnection, role_a: &str, role_b: &str) -> Result<Vec<String>, AppError> {
+    sqlx::query_scalar(
+        "select identity_id from assignments where role_id = $1 and revoked_at is null \
+         intersect select identity_id from assignments where role_id = $2 and revoked_at is null",
+    )
+    .bind(role_a)
+    .bind(role_b)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("holders of both roles"))
+}
+
+/// Identities with an open separation-of-duty finding under `rule_id` (any rule when `None`).
+pub async fn conflicted(conn: &mut AnyConnection, rule_id: Option<&str>) -> Result<Vec<String>, AppError> {
+    let mut sql = Sql::new("select distinct identity_id from findings where kind = 'sod_violation' and closed_at is null");
+    if let Some(rule) = rule_id {
+        sql.push(" and subject_id like ").bind(format!("{}/%", super::escape_like(rule))).push(" escape '\\'");
+    }
+    let (text, args) = sql.into_parts();
+    sqlx::query_scalar_with(&text, args).fetch_all(conn).await.map_err(db_error("identities in conflict"))
 }
 
 /// The open findings of these identities, every kind.
@@ -304,9 +356,10 @@ pub async fn page_rows(conn: &mut AnyConnection, kind: FindingKind, after: Optio
          join owners o on o.id = i.owner_id left join services s on s.id = i.service_id where f.closed_at is null and f.kind = ",
     );
     sql.bind(kind.as_str());
+    // A row-value comparison, which both backends turn into a range on the index (an `or` of
+    // two conditions would be scanned from the start of the kind on every page).
     if let Some((identity, subject)) = after {
-        sql.push(" and (f.identity_id > ").bind(identity.clone());
-        sql.push(" or (f.identity_id = ").bind(identity.clone()).push(" and f.subject_id > ").bind(subject.clone()).push("))");
+        sql.push(" and (f.identity_id, f.subject_id) > (").bind(identity.clone()).push(", ").bind(subject.clone()).push(")");
     }
     sql.push(" order by f.identity_id, f.subject_id limit ").bind(i64::from(size) + 1);
     let (text, args) = sql.into_parts();

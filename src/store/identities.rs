@@ -228,12 +228,12 @@ pub async fn retire_all_of_service(conn: &mut AnyConnection, service_id: &str, a
     Ok(rows)
 }
 
-/// Moves `last_seen_at` of many identities forward at once; returns the ids that exist.
 /// Every identity of a service, retired ones included.
 pub async fn ids_of_service(conn: &mut AnyConnection, service_id: &str) -> Result<Vec<String>, AppError> {
     sqlx::query_scalar("select id from identities where service_id = $1").bind(service_id).fetch_all(conn).await.map_err(db_error("identities of service"))
 }
 
+/// Moves `last_seen_at` of many identities forward at once; returns the ids that exist.
 pub async fn record_seen(conn: &mut AnyConnection, seen: &[(String, Timestamp)]) -> Result<Vec<String>, AppError> {
     let mut found = Vec::with_capacity(seen.len());
     for chunk in seen.chunks(1000) {

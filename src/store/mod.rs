@@ -123,7 +123,7 @@ pub fn vocab<T>(text: &str, parse: fn(&str) -> Result<T, String>) -> Result<T, A
     parse(text).map_err(|e| AppError::internal("stored value", e))
 }
 
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     text.chars()
         .flat_map(|c| match c {
             '%' | '_' | '\\' => vec!['\\', c],

@@ -206,7 +206,8 @@ fn TrendChart(points: Vec<(String, i64)>) -> impl IntoView {
     const WIDTH: i64 = 480;
     const HEIGHT: i64 = 120;
     if points.is_empty() {
-        return view! { <p class="muted" id="chart-trend-empty">"No counts recorded yet: the server records them every hour."</p> }.into_any();
+        return view! { <p class="muted" id="chart-trend-empty">"No findings recorded yet: they are built when the server first starts on this database."</p> }
+            .into_any();
     }
     let max = points.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
     let step = if points.len() > 1 { WIDTH / (points.len() as i64 - 1) } else { 0 };

@@ -48,7 +48,7 @@ pub fn HygienePage() -> impl IntoView {
     let report = Resource::new(move || (kind.get(), after.get()), |(kind, after)| load_hygiene_report(kind, after));
     view! {
         <Title text="Hygiene"/>
-        <PageHeader title="Hygiene" subtitle="Identities and credentials that should not be left as they are. Recomputed on every visit; the server also records the counts for the trend on the overview."/>
+        <PageHeader title="Hygiene" subtitle="Identities and credentials that should not be left as they are. Kept current by every change; expiries and dormancy are brought up to date every few minutes."/>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match summary.await {
@@ -67,7 +67,7 @@ pub fn HygienePage() -> impl IntoView {
                         view! {
                             <section class="tiles" id="hygiene-tiles">{tiles}</section>
                             <p class="muted small">{format!(
-                                "Dormant after {} days without use · expiring within {} days · rotation due after {} days · as of {}",
+                                "Dormant after {} days without use · expiring within {} days · rotation due after {} days · expiries and dormancy as of {}",
                                 summary.policy.dormant_days, summary.policy.expiring_days, summary.policy.rotation_days, summary.as_of.short()
                             )}</p>
                         }.into_any()

@@ -27,7 +27,7 @@ fn refuse(error: AppError) -> Response {
 pub async fn hygiene_csv(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>, Path(file): Path<String>) -> Response {
     let Some(session) = auth.and_then(|Extension(a)| a.session) else { return refuse(AppError::Unauthenticated) };
     let Some(kind) = file.strip_suffix(".csv") else { return refuse(AppError::not_found("Report", &file)) };
-    // Permission, kind and a turn of the work limit are settled before the first byte is sent.
+    // Permission and kind are settled before the first byte is sent.
     let mut walk = match crate::service::hygiene::walk(&session.actor, kind).await {
         Ok(walk) => walk,
         Err(e) => return refuse(e),
