@@ -16,6 +16,7 @@ store_tests!(
     the_client_mode_provisions_and_decommissions_with_exit_codes,
     demo_accounts_never_join_an_install_that_has_operators,
     checkpoints_catch_a_log_cut_short_behind_the_databases_back,
+    hygiene_check_names_what_the_stored_findings_miss_and_rebuild_repairs_it,
 );
 
 fn nhidb(db: &TestDb) -> Command {
@@ -320,4 +321,40 @@ async fn checkpoints_catch_a_log_cut_short_behind_the_databases_back(db: TestDb)
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("not signed by the trusted key"), "{text}");
+}
+
+async fn hygiene_check_names_what_the_stored_findings_miss_and_rebuild_repairs_it(db: TestDb) {
+    let seeded = nhidb(&db).args(["seed-demo", "--identities", "60", "--quiet"]).output().await.unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let check = || async { nhidb(&db).args(["hygiene", "check"]).output().await.unwrap() };
+    let out = check().await;
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: stored findings equal a recompute"));
+
+    // The CSV has every open finding of the report, as the summary counts them.
+    let csv = nhidb(&db).args(["hygiene", "csv", "orphan_owner"]).output().await.unwrap();
+    assert!(csv.status.success());
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let rows = text.split("\r\n").filter(|l| !l.is_empty()).count() - 1;
+    let stored = support::count(&db, "select count(*) from findings where kind = 'orphan_owner' and closed_at is null").await;
+    assert!(stored > 0, "the demo has identities of a disabled owner");
+    assert_eq!(rows as i64, stored);
+    assert!(text.lines().nth(1).unwrap().contains("is disabled"), "{text}");
+
+    // A finding lost behind the service layer's back, and one that should not be there.
+    let lost = support::text(&db, "select identity_id from findings where kind = 'orphan_owner' and closed_at is null order by identity_id limit 1").await;
+    support::sql(&db, &format!("delete from findings where kind = 'orphan_owner' and identity_id = '{lost}'")).await;
+    support::sql(&db, "update identities set last_seen_at = '2000-01-01T00:00:00.000000Z' where id = (select min(id) from identities where status = 'active')")
+        .await;
+    let out = check().await;
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(printed.contains(&format!("missing orphan_owner identity {lost}")), "{printed}");
+    assert!(printed.contains("missing dormant identity"), "{printed}");
+    assert!(printed.contains("count   orphan_owner: counter"), "{printed}");
+
+    let out = nhidb(&db).args(["hygiene", "rebuild"]).output().await.unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("rebuilt the findings of "), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(check().await.status.success());
 }

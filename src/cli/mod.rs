@@ -469,12 +469,7 @@ async fn hygiene_csv(store: &Store, kind: &str, out: Option<&std::path::Path>, s
         None => Box::new(std::io::stdout().lock()),
     };
     let mut csv = crate::domain::csv::Writer::to(std::io::BufWriter::with_capacity(1 << 16, sink), &crate::domain::hygiene::CSV_HEADER);
-    let mut walk = service::hygiene::walk(&cli_actor(), kind).await.map_err(|e| e.to_string())?;
-    while let Some(page) = walk.next(store).await.map_err(|e| e.to_string())? {
-        for finding in &page {
-            csv.row(&finding.csv_row().each_ref().map(String::as_str));
-        }
-    }
+    service::hygiene::csv_rows(store, &cli_actor(), kind, |cells| csv.row_from(cells.iter().copied())).await.map_err(|e| e.to_string())?;
     let rows = csv.rows();
     csv.finish().map_err(|e| format!("Cannot write the CSV: {e}"))?.flush().map_err(|e| format!("Cannot write the CSV: {e}"))?;
     if stats {

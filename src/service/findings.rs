@@ -22,6 +22,18 @@ const BATCH: usize = 500;
 /// maintaining them costs (the same run, with and without).
 static MAINTAINED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
+/// Time spent per phase of settling (derive by SQL, separation of duties, stored rows, writes),
+/// in microseconds: a rebuild logs them, so that its time can be explained.
+static PHASES: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
+
+fn timed(phase: usize, since: std::time::Instant) {
+    PHASES[phase].fetch_add(since.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn take_phases() -> [u64; 4] {
+    std::array::from_fn(|i| PHASES[i].swap(0, std::sync::atomic::Ordering::Relaxed))
+}
+
 #[doc(hidden)]
 pub fn set_maintained_for_benchmark(on: bool) {
     MAINTAINED.store(on, std::sync::atomic::Ordering::SeqCst);
@@ -101,8 +113,12 @@ async fn settle_kinds(conn: &mut AnyConnection, ids: &[String], kinds: &[Finding
     for batch in ids.chunks(BATCH) {
         findings::lock_for_settling(conn, batch).await?;
         let should = if derived { derive(conn, batch, kinds, &window, now).await? } else { Vec::new() };
+        let started = std::time::Instant::now();
         let stored: Vec<Stored> = findings::open_of(conn, batch).await?.into_iter().filter(|s| kinds.iter().any(|k| k.as_str() == s.row.kind)).collect();
+        timed(2, started);
+        let started = std::time::Instant::now();
         apply(conn, stored, should, now).await?;
+        timed(3, started);
     }
     Ok(())
 }
@@ -146,9 +162,13 @@ pub async fn settle_rule(conn: &mut AnyConnection, rule: &crate::domain::sod::So
 
 /// What `ids` should have now, for `kinds`.
 async fn derive(conn: &mut AnyConnection, ids: &[String], kinds: &[FindingKind], window: &Window, now: Timestamp) -> Result<Vec<Row>, AppError> {
+    let started = std::time::Instant::now();
     let mut rows = hygiene::derive(conn, kinds, ids, window).await?;
+    timed(0, started);
     if kinds.contains(&FindingKind::SodViolation) {
+        let started = std::time::Instant::now();
         rows.extend(separation(conn, ids, now).await?);
+        timed(1, started);
     }
     Ok(rows)
 }
@@ -267,6 +287,7 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
     let total = crate::store::identities::count_all(&mut *store.read().await?).await? as u64;
     let mut after = String::new();
     let mut done = 0usize;
+    take_phases();
     loop {
         let ids = findings::identity_batch(&mut *store.read().await?, &after, BATCH as i64 * 4).await?;
         let Some(last) = ids.last().cloned() else { break };
@@ -277,6 +298,8 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
         progress(done as u64, total.max(done as u64));
         after = last;
     }
+    let [sql, separation, stored, writes] = take_phases().map(|us| us / 1000);
+    tracing::info!(identities = done, sql_ms = sql, separation_ms = separation, stored_ms = stored, writes_ms = writes, "findings rebuilt");
     let mut tx = store.begin().await?;
     findings::recount(tx.conn()).await?;
     findings::set_clock(tx.conn(), &Clock { refreshed_at: now, policy: *policy }).await?;

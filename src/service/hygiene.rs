@@ -80,6 +80,24 @@ impl Walk {
     }
 }
 
+/// Every finding of a report as CSV rows (`CSV_HEADER` order) from one read snapshot, streamed
+/// straight off the database (a million rows in seconds, memory flat); `each` gets the cells.
+pub async fn csv_rows(store: &Store, actor: &Actor, kind_text: &str, mut each: impl FnMut(&[&str])) -> Result<u64, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    let kind = kind(kind_text)?;
+    let _turn = HYGIENE.turn().await?;
+    let mut snapshot = crate::store::export::Snapshot::begin(store).await?;
+    let action = kind.action().as_str();
+    snapshot
+        .rows(&findings::csv_query(kind), None, |cells| {
+            let cell = |i: usize| cells.get(i).copied().flatten().unwrap_or("");
+            let sentence = findings::sentence(kind, cell(7));
+            each(&[cell(0), cell(1), cell(2), cell(3), cell(4), cell(5), cell(6), &sentence, cell(8), action]);
+            Ok(())
+        })
+        .await
+}
+
 /// Every finding of a report (exports).
 pub async fn all(store: &Store, actor: &Actor, kind_text: &str, mut each: impl FnMut(&Finding)) -> Result<u64, AppError> {
     let mut walk = walk(actor, kind_text).await?;

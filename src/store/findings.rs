@@ -322,8 +322,21 @@ struct PageRow {
     since: Option<String>,
 }
 
+/// Every open finding of `kind` as CSV cells in `CSV_HEADER` order (the sentence and the action
+/// added by the caller from `detail`), in report order, for a snapshot reader: no paging, no
+/// timestamps parsed and printed again.
+pub fn csv_query(kind: FindingKind) -> String {
+    format!(
+        "select f.kind, f.identity_id, i.name, s.name, o.name, f.subject_id, f.subject, f.detail, f.since \
+         from findings f join identities i on i.id = f.identity_id join owners o on o.id = i.owner_id \
+         left join services s on s.id = i.service_id where f.closed_at is null and f.kind = '{}' \
+         order by f.identity_id, f.subject_id",
+        kind.as_str()
+    )
+}
+
 /// The sentence a report shows for a finding's raw detail.
-fn sentence(kind: FindingKind, detail: &str) -> String {
+pub fn sentence(kind: FindingKind, detail: &str) -> String {
     match kind {
         FindingKind::OrphanOwner => format!("owner {detail} is disabled"),
         FindingKind::OrphanService => format!("service {detail} is decommissioned"),

@@ -28,84 +28,82 @@ impl Window {
     }
 }
 
-/// Every query starts from the batch's identities (`batch`, a `values` list bound once for all
-/// kinds), then reads each by primary key: `cross join` keeps SQLite from starting at a
-/// selective-looking index instead (every decommissioned service, every expired credential of
-/// the ledger) when only a few identities are settled. PostgreSQL plans it as the inner join it
-/// is. Binding the ids once keeps the statement short: SQLite re-prepares it whenever a bound
-/// time could change its plan, and parsing ten copies of a long id list cost more than the work.
-const FROM: &str = " from batch b cross join identities i";
 const LIVE_GRANT: &str = "a.revoked_at is null and (a.expires_at is null or a.expires_at > ";
 
 /// Appends `select kind, identity_id, subject_id, subject, detail, since from … where …` for one
-/// kind (not separation of duties), over the identities of `batch`.
-fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window) {
-    let cols = |subject_id: &str, subject: &str, detail: &str, since: &str| {
+/// kind (not separation of duties), for the identities `ids`. Each reads one table by the id
+/// list, with the rows it refers to (owner, service, role, scope) as scalar subqueries on their
+/// primary keys: plans that no version of SQLite's planner can turn into a scan of the ledger
+/// (joins over an id list became scans of every identity or every privileged grant in SQLite
+/// 3.40–3.51, depending on the version).
+fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, ids: &[String]) {
+    let cols = |identity_id: &str, subject_id: &str, subject: &str, detail: &str, since: &str| {
         format!(
-            "select '{}' as kind, i.id as identity_id, {subject_id} as subject_id, {subject} as subject, {detail} as detail, {since} as since",
+            "select '{}' as kind, {identity_id} as identity_id, {subject_id} as subject_id, {subject} as subject, {detail} as detail, {since} as since",
             kind.as_str()
         )
     };
-    let credential = " cross join credentials c where i.id = b.id and c.identity_id = i.id and";
-    let grant = " cross join assignments a cross join roles r cross join scopes sc where i.id = b.id and a.identity_id = i.id and r.id = a.role_id and sc.id = a.scope_id and";
-    let grant_subject = "r.slug || ' v' || cast(a.role_version as text) || ' on ' || sc.path";
+    let identity = |sql: &mut Sql, select: String| {
+        sql.push(&format!("{select} from identities i where i.id in ")).bind_list(ids);
+    };
+    let credential = |sql: &mut Sql, since: &str| {
+        sql.push(&format!("{} from credentials c where c.identity_id in ", cols("c.identity_id", "c.id", "c.fingerprint", "c.kind", since))).bind_list(ids);
+        sql.push(" and c.revoked_at is null");
+    };
+    let role = |column: &str| format!("(select r.{column} from roles r where r.id = a.role_id)");
     match kind {
         FindingKind::OrphanOwner => {
-            sql.push(&format!(
-                "{}{FROM} cross join owners o where i.id = b.id and o.id = i.owner_id and i.status <> 'retired' and o.status = 'disabled'",
-                cols("''", "''", "o.name", "null")
-            ));
+            let owner = |column: &str| format!("(select o.{column} from owners o where o.id = i.owner_id)");
+            identity(sql, cols("i.id", "''", "''", &owner("name"), "null"));
+            sql.push(&format!(" and i.status <> 'retired' and {} = 'disabled'", owner("status")));
         }
         FindingKind::OrphanService => {
-            sql.push(&format!(
-                "{}{FROM} cross join services s where i.id = b.id and s.id = i.service_id and i.status <> 'retired' and s.status = 'decommissioned'",
-                cols("''", "''", "s.name", "s.decommissioned_at")
-            ));
+            let service = |column: &str| format!("(select s.{column} from services s where s.id = i.service_id)");
+            identity(sql, cols("i.id", "''", "''", &service("name"), &service("decommissioned_at")));
+            sql.push(&format!(" and i.status <> 'retired' and {} = 'decommissioned'", service("status")));
         }
         FindingKind::Unassigned => {
-            sql.push(&format!(
-                "{}{FROM} where i.id = b.id and i.status = 'active' and not exists (select 1 from assignments a where a.identity_id = i.id and {LIVE_GRANT}",
-                cols("''", "''", "''", "i.created_at")
-            ));
+            identity(sql, cols("i.id", "''", "''", "''", "i.created_at"));
+            sql.push(&format!(" and i.status = 'active' and not exists (select 1 from assignments a where a.identity_id = i.id and {LIVE_GRANT}"));
             sql.bind(window.now.clone()).push("))");
         }
         FindingKind::Dormant => {
-            sql.push(&format!(
-                "{}{FROM} where i.id = b.id and i.status = 'active' and coalesce(i.last_seen_at, i.created_at) < ",
-                cols("''", "''", "coalesce(i.last_seen_at, '')", "coalesce(i.last_seen_at, i.created_at)")
-            ));
-            sql.bind(window.dormant_before.clone());
+            identity(sql, cols("i.id", "''", "''", "coalesce(i.last_seen_at, '')", "coalesce(i.last_seen_at, i.created_at)"));
+            sql.push(" and i.status = 'active' and coalesce(i.last_seen_at, i.created_at) < ").bind(window.dormant_before.clone());
         }
         FindingKind::CredentialExpired => {
-            sql.push(&format!(
-                "{}{FROM}{credential} c.revoked_at is null and c.expires_at is not null and c.expires_at <= ",
-                cols("c.id", "c.fingerprint", "c.kind", "c.expires_at")
-            ));
-            sql.bind(window.now.clone());
+            credential(sql, "c.expires_at");
+            sql.push(" and c.expires_at is not null and c.expires_at <= ").bind(window.now.clone());
         }
         FindingKind::CredentialExpiring => {
-            sql.push(&format!("{}{FROM}{credential} c.revoked_at is null and c.expires_at > ", cols("c.id", "c.fingerprint", "c.kind", "c.expires_at")));
-            sql.bind(window.now.clone()).push(" and c.expires_at <= ").bind(window.expiring_before.clone());
+            credential(sql, "c.expires_at");
+            sql.push(" and c.expires_at > ").bind(window.now.clone()).push(" and c.expires_at <= ").bind(window.expiring_before.clone());
         }
         FindingKind::CredentialUnrotated => {
-            sql.push(&format!(
-                "{}{FROM}{credential} c.revoked_at is null and coalesce(c.rotated_at, c.created_at) < ",
-                cols("c.id", "c.fingerprint", "c.kind", "coalesce(c.rotated_at, c.created_at)")
-            ));
-            sql.bind(window.rotated_before.clone());
+            credential(sql, "coalesce(c.rotated_at, c.created_at)");
+            sql.push(" and coalesce(c.rotated_at, c.created_at) < ").bind(window.rotated_before.clone());
         }
         FindingKind::CredentialUnused => {
-            sql.push(&format!("{}{FROM}{credential} c.revoked_at is null and c.last_used_at is null", cols("c.id", "c.fingerprint", "c.kind", "c.created_at")));
+            credential(sql, "c.created_at");
+            sql.push(" and c.last_used_at is null");
         }
         FindingKind::PrivilegedHolder | FindingKind::OutdatedVersion => {
-            let detail = if kind == FindingKind::OutdatedVersion { "cast(r.current_version as text)" } else { "''" };
-            sql.push(&format!("{}{FROM}{grant} {LIVE_GRANT}", cols("a.id", grant_subject, detail, "a.granted_at")));
-            sql.bind(window.now.clone()).push(")");
-            sql.push(if kind == FindingKind::OutdatedVersion { " and a.role_version < r.current_version" } else { " and r.sensitivity = 'privileged'" });
+            let subject =
+                format!("{} || ' v' || cast(a.role_version as text) || ' on ' || (select sc.path from scopes sc where sc.id = a.scope_id)", role("slug"));
+            let detail = if kind == FindingKind::OutdatedVersion { format!("cast({} as text)", role("current_version")) } else { "''".to_owned() };
+            sql.push(&format!("{} from assignments a where a.identity_id in ", cols("a.identity_id", "a.id", &subject, &detail, "a.granted_at")))
+                .bind_list(ids);
+            sql.push(&format!(" and {LIVE_GRANT}")).bind(window.now.clone()).push(")");
+            if kind == FindingKind::OutdatedVersion {
+                sql.push(&format!(" and a.role_version < {}", role("current_version")));
+            } else {
+                sql.push(&format!(" and {} = 'privileged'", role("sensitivity")));
+            }
         }
         // Evaluated by the service layer over the identities' holdings.
         FindingKind::SodViolation => {
-            sql.push(&format!("{}{FROM} where i.id = b.id and 1 = 0", cols("''", "''", "''", "null")));
+            identity(sql, cols("i.id", "''", "''", "''", "null"));
+            sql.push(" and 1 = 0");
         }
     }
 }
@@ -117,16 +115,12 @@ pub async fn derive(conn: &mut AnyConnection, kinds: &[FindingKind], ids: &[Stri
     if ids.is_empty() || kinds.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new("with batch (id) as (values ");
-    for (i, id) in ids.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" }).bind(id.clone()).push(")");
-    }
-    sql.push(") ");
+    let mut sql = Sql::default();
     for (i, kind) in kinds.into_iter().enumerate() {
         if i > 0 {
             sql.push(" union all ");
         }
-        push_query(&mut sql, *kind, window);
+        push_query(&mut sql, *kind, window, ids);
     }
     let (text, args) = sql.into_parts();
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("derive hygiene findings"))
