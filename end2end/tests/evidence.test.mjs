@@ -65,9 +65,21 @@ test('a hygiene report lists findings with the action that fits and a CSV', asyn
   assert.equal(csv.trim().split('\r\n').length - 1, await number(page, '#tile-orphan_owner .tile-value'));
 });
 
-test('revoking the grant behind a separation-of-duty finding clears it from Hygiene and the dashboard at once', async () => {
+test('a conflicting pair opens findings at once, and revoking the grant behind one clears it from Hygiene and the dashboard', async () => {
   const page = await newPage(ctx.browser);
   await signIn(page, ctx.app.base, DEMO.admin);
+  // The demo ledger has no conflict: declare data-reader and log-writer a conflicting pair.
+  await page.goto(`${ctx.app.base}/sod`);
+  await hydrated(page);
+  await page.click('summary:has-text("Add a conflicting role pair")');
+  const value = async (select, slug) => page.locator(`${select} option`, { hasText: slug }).first().getAttribute('value');
+  await page.selectOption('#pair-a', await value('#pair-a', 'data-reader'));
+  await page.selectOption('#pair-b', await value('#pair-b', 'log-writer'));
+  await page.fill('#pair-why', 'Who reads customer data must not also write the logs');
+  await page.click('#sod-pair-form button[type="submit"]');
+  await page.waitForSelector('#sod-rules tr:has-text("log-writer")');
+
+  await page.goto(`${ctx.app.base}/`);
   await hydrated(page);
   const findingsBefore = await number(page, '#tile-findings .tile-value');
   await page.goto(`${ctx.app.base}/hygiene?kind=sod_violation`);
@@ -75,19 +87,20 @@ test('revoking the grant behind a separation-of-duty finding clears it from Hygi
   await hydrated(page);
   const sodBefore = await number(page, '#tile-sod_violation .tile-value');
   const rows = page.locator('#hygiene-report tbody tr');
-  assert.ok((await rows.count()) > 0, 'the demo seed holds read/write conflicts');
+  assert.ok((await rows.count()) > 0, 'holders of both roles are findings as soon as the rule exists');
+  assert.equal(sodBefore, await rows.count());
   const first = rows.first();
-  assert.match(await first.textContent(), /data-reader.*\+.*data-writer|data-writer.*\+.*data-reader/);
+  assert.match(await first.textContent(), /data-reader \+ log-writer/);
   const href = await first.locator('a.strong').getAttribute('href');
   const ofIdentity = await page.locator(`#hygiene-report tbody tr:has(a[href="${href}"])`).count();
 
-  // Revoke the reading grant (a standard role: it takes effect at once) on the identity's page.
+  // Revoke the log-writer grant (a standard role: it takes effect at once) on the identity's page.
   await page.goto(`${ctx.app.base}${href}`);
   await hydrated(page);
   await page.waitForSelector('.notice-error:has-text("Separation-of-duty conflict")');
-  const grant = page.locator('tr', { hasText: /^\s*data-reader v/ }).first();
+  const grant = page.locator('tr', { hasText: /log-writer v\d/ }).first();
   await grant.locator('summary:has-text("Revoke…")').click();
-  await grant.locator('input[name="reason"]').fill('Ends a read/write conflict');
+  await grant.locator('input[name="reason"]').fill('Ends a conflicting pair');
   await grant.locator('button:has-text("Revoke")').click();
   await page.waitForSelector('.notice-error:has-text("Separation-of-duty conflict")', { state: 'detached' });
 
