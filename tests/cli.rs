@@ -340,6 +340,12 @@ async fn hygiene_check_names_what_the_stored_findings_miss_and_rebuild_repairs_i
     assert!(stored > 0, "the demo has identities of a disabled owner");
     assert_eq!(rows as i64, stored);
     assert!(text.lines().nth(1).unwrap().contains("is disabled"), "{text}");
+    // A report that does not exist: a clear error, and no empty file left behind.
+    let out_file = db.files.path().join("nonsense.csv");
+    let bad = nhidb(&db).args(["hygiene", "csv", "nonsense", "--out"]).arg(&out_file).output().await.unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("orphan_owner"), "names the reports: {}", String::from_utf8_lossy(&bad.stderr));
+    assert!(!out_file.exists());
 
     // A finding lost behind the service layer's back, and one that should not be there.
     let lost = support::text(&db, "select identity_id from findings where kind = 'orphan_owner' and closed_at is null order by identity_id limit 1").await;

@@ -218,7 +218,7 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
 /// run them, on this (large) ledger: each service gets 3 identities and 5 grants, with 10 audit
 /// events, in one transaction; decommissioning retires them with 4 audit events.
 async fn pipeline_figures(store: &Store, count: usize) -> Result<(), String> {
-    use crate::domain::template::{DecommissionInput, ProvisionInput};
+    use crate::domain::template::DecommissionInput;
     let err = |e: crate::error::AppError| e.to_string();
     if count == 0 {
         return Ok(());
@@ -232,13 +232,7 @@ async fn pipeline_figures(store: &Store, count: usize) -> Result<(), String> {
     let mut samples = Vec::with_capacity(count);
     let started = Instant::now();
     for i in 0..count {
-        let input = ProvisionInput {
-            template: service::bench::PROVISION_TEMPLATE.into(),
-            name: format!("bp{run}-{i:05}"),
-            env: "prod".into(),
-            owner: "bench-team-00001".into(),
-            ..Default::default()
-        };
+        let input = bench_service(&format!("bp{run}-{i:05}"));
         let t = Instant::now();
         let done = service::provisioning::provision(store, &pipeline, &input, None).await.map_err(err)?;
         samples.push(t.elapsed());
@@ -275,13 +269,7 @@ async fn pipeline_figures(store: &Store, count: usize) -> Result<(), String> {
     for i in 0..count {
         let maintained = i % 2 == 0;
         service::findings::set_maintained_for_benchmark(maintained);
-        let input = ProvisionInput {
-            template: service::bench::PROVISION_TEMPLATE.into(),
-            name: format!("bq{run}-{i:05}"),
-            env: "prod".into(),
-            owner: "bench-team-00001".into(),
-            ..Default::default()
-        };
+        let input = bench_service(&format!("bq{run}-{i:05}"));
         let t = Instant::now();
         let done = service::provisioning::provision(store, &pipeline, &input, None).await;
         let took = t.elapsed();
@@ -302,6 +290,17 @@ async fn pipeline_figures(store: &Store, count: usize) -> Result<(), String> {
         with.p50.as_secs_f64() / without.p50.as_secs_f64().max(1e-9)
     );
     Ok(())
+}
+
+/// A service from the benchmark template, as a pipeline would ask for it.
+fn bench_service(name: &str) -> crate::domain::template::ProvisionInput {
+    crate::domain::template::ProvisionInput {
+        template: service::bench::PROVISION_TEMPLATE.into(),
+        name: name.into(),
+        env: "prod".into(),
+        owner: "bench-team-00001".into(),
+        ..Default::default()
+    }
 }
 
 /// A grant's approval (the decision that applies it), with and without maintaining findings,

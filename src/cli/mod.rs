@@ -463,6 +463,8 @@ async fn hygiene(store: &Store, args: &HygieneArgs, command: &HygieneCommand) ->
 
 async fn hygiene_csv(store: &Store, kind: &str, out: Option<&std::path::Path>, stats: bool) -> Result<ExitCode, String> {
     use std::io::Write;
+    // A report that does not exist leaves no empty file behind.
+    crate::domain::hygiene::FindingKind::parse(kind).map_err(|e| format!("{e} (kind)"))?;
     let started = std::time::Instant::now();
     let sink: Box<dyn Write> = match out {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| format!("Cannot create {}: {e}", path.display()))?),

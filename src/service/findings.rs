@@ -142,7 +142,7 @@ pub async fn lock_rules(conn: &mut AnyConnection) -> Result<(), AppError> {
 pub async fn settle_rule(conn: &mut AnyConnection, rule: &crate::domain::sod::SodRule, now: Timestamp) -> Result<(), AppError> {
     use crate::domain::sod::SodRuleKind;
     if !rule.enabled {
-        let ids = findings::conflicted(conn, Some(&rule.id)).await?;
+        let ids = findings::conflicted(conn, &rule.id).await?;
         return settle(conn, &ids, Touches::Separation, now).await;
     }
     if let SodRuleKind::RolePair { role_a, role_b } = &rule.kind {

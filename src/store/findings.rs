@@ -99,12 +99,10 @@ pub async fn holders_of_both(conn: &mut AnyConnection, role_a: &str, role_b: &st
     .map_err(db_error("holders of both roles"))
 }
 
-/// Identities with an open separation-of-duty finding under `rule_id` (any rule when `None`).
-pub async fn conflicted(conn: &mut AnyConnection, rule_id: Option<&str>) -> Result<Vec<String>, AppError> {
-    let mut sql = Sql::new("select distinct identity_id from findings where kind = 'sod_violation' and closed_at is null");
-    if let Some(rule) = rule_id {
-        sql.push(" and subject_id like ").bind(format!("{}/%", super::escape_like(rule))).push(" escape '\\'");
-    }
+/// Identities with an open separation-of-duty finding under `rule_id`.
+pub async fn conflicted(conn: &mut AnyConnection, rule_id: &str) -> Result<Vec<String>, AppError> {
+    let mut sql = Sql::new("select distinct identity_id from findings where kind = 'sod_violation' and closed_at is null and subject_id like ");
+    sql.bind(format!("{}/%", super::escape_like(rule_id))).push(" escape '\\'");
     let (text, args) = sql.into_parts();
     sqlx::query_scalar_with(&text, args).fetch_all(conn).await.map_err(db_error("identities in conflict"))
 }
