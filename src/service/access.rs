@@ -20,7 +20,7 @@ use crate::domain::scope::{ScopeKind, ScopePath};
 use crate::domain::sod::{Finding, Holding, SodException, SodRule, SodRuleKind, conflicts, introduced};
 use crate::error::{AppError, Problems};
 use crate::store::access;
-use crate::store::{self, Store, assignments, audit, changes, credentials, identities, roles, scopes, sod};
+use crate::store::{self, Identities, Store, assignments, audit, changes, credentials, identities, roles, scopes, sod};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -551,7 +551,7 @@ pub async fn violations(store: &Store, actor: &Actor, after: Option<&str>, limit
         return Ok(out);
     }
     let ids = sod::multi_holders(&mut conn, after.unwrap_or(""), limit, now).await?;
-    for (id, holdings) in access::holdings_of_many(&mut conn, &ids, now).await? {
+    for (id, holdings) in access::holdings_of_many(&mut conn, Identities::Listed(&ids), now).await? {
         // Exceptions only decide whether a finding blocks; most identities have no finding.
         if conflicts(&id, &holdings, &rules, &[], now).is_empty() {
             continue;

@@ -7,13 +7,14 @@
 
 use crate::domain::Timestamp;
 use crate::domain::hygiene::{FindingKind, HygienePolicy};
-use crate::domain::sod::conflicts;
+use crate::domain::role::Permission;
+use crate::domain::sod::{Holding, SodException, conflicts};
 use crate::error::AppError;
 use crate::store::findings::{self, Clock, Row, Stored};
 use crate::store::hygiene::{self, Window};
-use crate::store::{Store, access, sod};
+use crate::store::{Identities, Store, access, sod};
 use sqlx::AnyConnection;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Identities settled per statement batch.
 const BATCH: usize = 500;
@@ -47,7 +48,7 @@ pub enum Touches {
     Everything,
     /// A new identity, with the grants it was created with: its owner and service were checked
     /// active, it was seen just now, holds no credential yet and is pinned to current versions,
-    /// so only these kinds can apply.
+    /// so only these kinds can apply, and nothing is stored about it yet.
     Created,
     /// Identities retired in this transaction, their grants and credentials ended with them:
     /// nothing can be found about them any more, so their open findings close without a query.
@@ -99,27 +100,42 @@ pub async fn settle(conn: &mut AnyConnection, ids: &[String], touches: Touches, 
     if !MAINTAINED.load(std::sync::atomic::Ordering::Relaxed) {
         return Ok(());
     }
-    settle_kinds(conn, ids, touches.kinds(), !matches!(touches, Touches::Retired), now).await
-}
-
-async fn settle_kinds(conn: &mut AnyConnection, ids: &[String], kinds: &[FindingKind], derived: bool, now: Timestamp) -> Result<(), AppError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let window = Window::new(&policy(conn).await?, now);
     let mut ids = ids.to_vec();
     ids.sort();
     ids.dedup();
+    let mut versions = VersionPermissions::default();
     for batch in ids.chunks(BATCH) {
-        findings::lock_for_settling(conn, batch).await?;
-        let should = if derived { derive(conn, batch, kinds, &window, now).await? } else { Vec::new() };
-        let started = std::time::Instant::now();
-        let stored: Vec<Stored> = findings::open_of(conn, batch).await?.into_iter().filter(|s| kinds.iter().any(|k| k.as_str() == s.row.kind)).collect();
-        timed(2, started);
-        let started = std::time::Instant::now();
-        apply(conn, stored, should, now).await?;
-        timed(3, started);
+        settle_batch(conn, Identities::Listed(batch), touches, &mut versions, now).await?;
     }
+    Ok(())
+}
+
+async fn settle_batch(conn: &mut AnyConnection, of: Identities<'_>, touches: Touches, versions: &mut VersionPermissions, now: Timestamp) -> Result<(), AppError> {
+    if of.is_empty() {
+        return Ok(());
+    }
+    let kinds = touches.kinds();
+    findings::lock_for_settling(conn, of).await?;
+    // Nothing can be found about retired identities; nothing is stored yet about identities
+    // created in this transaction. Each statement skipped is a round trip saved per change.
+    let should = match touches {
+        Touches::Retired => Vec::new(),
+        _ => {
+            // Only these kinds compare against the windows; others skip reading them.
+            let windowed = kinds.iter().any(|k| matches!(k, FindingKind::Dormant | FindingKind::CredentialExpiring | FindingKind::CredentialUnrotated));
+            let policy = if windowed { policy(conn).await? } else { HygienePolicy::default() };
+            derive(conn, of, kinds, &Window::new(&policy, now), versions, now).await?
+        }
+    };
+    let started = std::time::Instant::now();
+    let stored: Vec<Stored> = match touches {
+        Touches::Created => Vec::new(),
+        _ => findings::open_of(conn, of).await?.into_iter().filter(|s| kinds.iter().any(|k| k.as_str() == s.row.kind)).collect(),
+    };
+    timed(2, started);
+    let started = std::time::Instant::now();
+    apply(conn, stored, should, now).await?;
+    timed(3, started);
     Ok(())
 }
 
@@ -161,32 +177,80 @@ pub async fn settle_rule(conn: &mut AnyConnection, rule: &crate::domain::sod::So
 }
 
 /// What `ids` should have now, for `kinds`.
-async fn derive(conn: &mut AnyConnection, ids: &[String], kinds: &[FindingKind], window: &Window, now: Timestamp) -> Result<Vec<Row>, AppError> {
+async fn derive(
+    conn: &mut AnyConnection,
+    of: Identities<'_>,
+    kinds: &[FindingKind],
+    window: &Window,
+    versions: &mut VersionPermissions,
+    now: Timestamp,
+) -> Result<Vec<Row>, AppError> {
     let started = std::time::Instant::now();
-    let mut rows = hygiene::derive(conn, kinds, ids, window).await?;
+    let mut rows = hygiene::derive(conn, kinds, of, window).await?;
     timed(0, started);
     if kinds.contains(&FindingKind::SodViolation) {
         let started = std::time::Instant::now();
-        rows.extend(separation(conn, ids, now).await?);
+        rows.extend(separation(conn, of, versions, now).await?);
         timed(1, started);
     }
     Ok(rows)
 }
 
-/// Blocking separation-of-duty conflicts of `ids` (an excepted conflict is not a finding).
-async fn separation(conn: &mut AnyConnection, ids: &[String], now: Timestamp) -> Result<Vec<Row>, AppError> {
+/// The permissions of role versions read so far. Versions never change once written, so a
+/// rebuild keeps one for its whole walk: a million identities hold a few thousand versions.
+#[derive(Default)]
+struct VersionPermissions(HashMap<(String, i64), Vec<Permission>>);
+
+impl VersionPermissions {
+    /// Fills in the permissions of `holdings`, reading the versions not read before.
+    async fn fill(&mut self, conn: &mut AnyConnection, holdings: &mut [(String, Vec<Holding>)]) -> Result<(), AppError> {
+        let mut missing: Vec<(String, i64)> =
+            holdings.iter().flat_map(|(_, h)| h).map(|h| (h.role_id.clone(), h.version)).filter(|key| !self.0.contains_key(key)).collect();
+        missing.sort();
+        missing.dedup();
+        for key in &missing {
+            self.0.insert(key.clone(), Vec::new());
+        }
+        for (key, permission) in access::permissions_of_versions(conn, &missing).await? {
+            self.0.entry(key).or_default().push(permission);
+        }
+        for holding in holdings.iter_mut().flat_map(|(_, h)| h.iter_mut()) {
+            holding.permissions = self.0.get(&(holding.role_id.clone(), holding.version)).cloned().unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+/// Blocking separation-of-duty conflicts of `of` (an excepted conflict is not a finding).
+async fn separation(conn: &mut AnyConnection, of: Identities<'_>, versions: &mut VersionPermissions, now: Timestamp) -> Result<Vec<Row>, AppError> {
     let rules = sod::rules(conn).await?;
     if !rules.iter().any(|r| r.enabled) {
         return Ok(Vec::new());
     }
+    // A change's few identities are read in one joined statement (a statement costs more than
+    // its rows there); a rebuild's batch reads grants and fills in permissions from memory.
+    let held = match of {
+        Identities::Listed(_) => access::holdings_of_many(conn, of, now).await?,
+        Identities::Range { .. } => {
+            let mut held = access::grants_of_many(conn, of, now).await?;
+            // Only identities with several grants can conflict.
+            held.retain(|(_, holdings)| holdings.len() >= 2);
+            versions.fill(conn, &mut held).await?;
+            held
+        }
+    };
     let mut rows = Vec::new();
-    for (id, holdings) in access::holdings_of_many(conn, ids, now).await? {
-        // Exceptions only decide whether a conflict blocks; most identities have none.
-        if holdings.len() < 2 || conflicts(&id, &holdings, &rules, &[], now).is_empty() {
+    // Exceptions only decide whether a conflict blocks: read once, for the batch, if any conflicts.
+    let mut exceptions: Option<Vec<SodException>> = None;
+    for (id, holdings) in held.into_iter().filter(|(_, holdings)| holdings.len() >= 2) {
+        if conflicts(&id, &holdings, &rules, &[], now).is_empty() {
             continue;
         }
-        let exceptions = sod::exceptions_of(conn, &id).await?;
-        for finding in conflicts(&id, &holdings, &rules, &exceptions, now).into_iter().filter(|f| f.blocks()) {
+        if exceptions.is_none() {
+            exceptions = Some(sod::exceptions_of_many(conn, of).await?);
+        }
+        let exceptions = exceptions.as_deref().unwrap_or_default();
+        for finding in conflicts(&id, &holdings, &rules, exceptions, now).into_iter().filter(|f| f.blocks()) {
             rows.push(Row {
                 kind: FindingKind::SodViolation.as_str().to_owned(),
                 subject_id: format!("{}/{}/{}/{}", finding.rule_id, finding.resource.as_deref().unwrap_or(""), finding.roles.0, finding.roles.1),
@@ -286,13 +350,14 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
     }
     let total = crate::store::identities::count_all(&mut *store.read().await?).await? as u64;
     let mut after = String::new();
+    let mut versions = VersionPermissions::default();
     let mut done = 0usize;
     take_phases();
     loop {
         let ids = findings::identity_batch(&mut *store.read().await?, &after, BATCH as i64 * 4).await?;
         let Some(last) = ids.last().cloned() else { break };
         let mut tx = store.begin().await?;
-        settle_kinds(tx.conn(), &ids, FindingKind::ALL, true, now).await?;
+        settle_batch(tx.conn(), Identities::Range { after: &after, last: &last }, Touches::Everything, &mut versions, now).await?;
         tx.commit().await?;
         done += ids.len();
         progress(done as u64, total.max(done as u64));
@@ -357,12 +422,14 @@ pub async fn check(store: &Store, progress: &(dyn Fn(u64, u64) + Sync)) -> Resul
     let window = Window::new(&policy, now);
     let total = crate::store::identities::count_all(conn).await? as u64;
     let mut after = String::new();
+    let mut versions = VersionPermissions::default();
     let mut done = 0u64;
     loop {
         let ids = findings::identity_batch(conn, &after, BATCH as i64 * 4).await?;
         let Some(last) = ids.last().cloned() else { break };
-        let mut should = derive(conn, &ids, FindingKind::ALL, &window, now).await?;
-        let mut stored: Vec<Row> = findings::open_of(conn, &ids).await?.into_iter().map(|s| s.row).collect();
+        let of = Identities::Range { after: &after, last: &last };
+        let mut should = derive(conn, of, FindingKind::ALL, &window, &mut versions, now).await?;
+        let mut stored: Vec<Row> = findings::open_of(conn, of).await?.into_iter().map(|s| s.row).collect();
         should.sort();
         stored.sort();
         let (mut i, mut j) = (0, 0);

@@ -3,7 +3,7 @@
 //! time-based ones hold. What *should* be found is derived in `hygiene`; the service layer
 //! compares the two and writes the difference here.
 
-use super::{Sql, count, db_error, new_id, split_page, ts_opt};
+use super::{Identities, Sql, count, db_error, new_id, split_page, ts_opt};
 use crate::domain::Timestamp;
 use crate::domain::hygiene::{Finding, FindingKind, HygienePolicy};
 use crate::domain::page::{Page, PageRequest};
@@ -49,19 +49,19 @@ fn is_postgres(conn: &AnyConnection) -> bool {
 /// the other completes; a rule switched while a grant is approved must not miss the grant).
 /// `no key update` does not conflict with the key-share locks that inserting a row referring to
 /// the identity takes. SQLite has one writer at a time.
-pub async fn lock_for_settling(conn: &mut AnyConnection, ids: &[String]) -> Result<(), AppError> {
-    if ids.is_empty() || !is_postgres(conn) {
+pub async fn lock_for_settling(conn: &mut AnyConnection, of: Identities<'_>) -> Result<(), AppError> {
+    if of.is_empty() || !is_postgres(conn) {
         return Ok(());
     }
     // Always in this order (rules, roles, identities), which rule changes and role versions
     // follow too, so that no two of them wait on each other.
     sqlx::query("select id from sod_rules order by id for share").fetch_all(&mut *conn).await.map_err(db_error("lock rules"))?;
-    let mut sql = Sql::new("select r.id from roles r where r.id in (select a.role_id from assignments a where a.revoked_at is null and a.identity_id in ");
-    sql.bind_list(ids).push(") order by r.id for share");
+    let mut sql = Sql::new("select r.id from roles r where r.id in (select a.role_id from assignments a where a.revoked_at is null and ");
+    sql.identities("a.identity_id", of).push(") order by r.id for share");
     let (text, args) = sql.into_parts();
     sqlx::query_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("lock roles"))?;
-    let mut sql = Sql::new("select id from identities where id in ");
-    sql.bind_list(ids).push(" order by id for no key update");
+    let mut sql = Sql::new("select id from identities where ");
+    sql.identities("id", of).push(" order by id for no key update");
     let (text, args) = sql.into_parts();
     sqlx::query_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("lock identities"))?;
     Ok(())
@@ -108,12 +108,12 @@ pub async fn conflicted(conn: &mut AnyConnection, rule_id: &str) -> Result<Vec<S
 }
 
 /// The open findings of these identities, every kind.
-pub async fn open_of(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Stored>, AppError> {
-    if ids.is_empty() {
+pub async fn open_of(conn: &mut AnyConnection, of: Identities<'_>) -> Result<Vec<Stored>, AppError> {
+    if of.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(&format!("select id, {ROW} from findings where closed_at is null and identity_id in "));
-    sql.bind_list(ids);
+    let mut sql = Sql::new(&format!("select id, {ROW} from findings where closed_at is null and "));
+    sql.identities("identity_id", of);
     let (text, args) = sql.into_parts();
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("open findings"))
 }
@@ -361,18 +361,23 @@ pub async fn page(conn: &mut AnyConnection, kind: FindingKind, after: Option<&(S
 
 /// `page` of any size, without the total (for walking every page).
 pub async fn page_rows(conn: &mut AnyConnection, kind: FindingKind, after: Option<&(String, String)>, size: u32) -> Result<Page<Finding>, AppError> {
-    let mut sql = Sql::new(
-        "select f.identity_id, i.name as identity_name, s.name as service_name, o.name as owner_name, \
-         f.subject_id, f.subject, f.detail, f.since from findings f join identities i on i.id = f.identity_id \
-         join owners o on o.id = i.owner_id left join services s on s.id = i.service_id where f.closed_at is null and f.kind = ",
-    );
+    // The page is chosen from the partial index alone, then joined to names for its rows only:
+    // with the join inside, SQLite 3.46 sorted every open finding of a kind its statistics had
+    // not sampled (250,000 SoD findings: 200 ms for a first page instead of 0.1 ms).
+    let mut sql = Sql::new("select f.identity_id, i.name as identity_name, s.name as service_name, o.name as owner_name, \
+         f.subject_id, f.subject, f.detail, f.since from (select identity_id, subject_id, subject, detail, since from findings \
+         where closed_at is null and kind = ");
     sql.bind(kind.as_str());
     // A row-value comparison, which both backends turn into a range on the index (an `or` of
     // two conditions would be scanned from the start of the kind on every page).
     if let Some((identity, subject)) = after {
-        sql.push(" and (f.identity_id, f.subject_id) > (").bind(identity.clone()).push(", ").bind(subject.clone()).push(")");
+        sql.push(" and (identity_id, subject_id) > (").bind(identity.clone()).push(", ").bind(subject.clone()).push(")");
     }
-    sql.push(" order by f.identity_id, f.subject_id limit ").bind(i64::from(size) + 1);
+    sql.push(" order by identity_id, subject_id limit ").bind(i64::from(size) + 1);
+    sql.push(
+        ") f join identities i on i.id = f.identity_id join owners o on o.id = i.owner_id left join services s on s.id = i.service_id \
+         order by f.identity_id, f.subject_id",
+    );
     let (text, args) = sql.into_parts();
     let rows = sqlx::query_as_with::<_, PageRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("hygiene findings"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| format!("{} {}", r.identity_id, r.subject_id));

@@ -3,7 +3,7 @@
 //! identities. Stored findings (`findings`) are kept equal to it.
 
 use super::findings::Row;
-use super::{Sql, db_error};
+use super::{Identities, Sql, db_error};
 use crate::domain::Timestamp;
 use crate::domain::hygiene::{FindingKind, HygienePolicy};
 use crate::error::AppError;
@@ -31,12 +31,12 @@ impl Window {
 const LIVE_GRANT: &str = "a.revoked_at is null and (a.expires_at is null or a.expires_at > ";
 
 /// Appends `select kind, identity_id, subject_id, subject, detail, since from … where …` for one
-/// kind (not separation of duties), for the identities `ids`. Each reads one table by the id
-/// list, with the rows it refers to (owner, service, role, scope) as scalar subqueries on their
+/// kind (not separation of duties), for the identities `of`. Each reads one table by the
+/// identities, with the rows it refers to (owner, service, role, scope) as scalar subqueries on their
 /// primary keys: plans that no version of SQLite's planner can turn into a scan of the ledger
 /// (joins over an id list became scans of every identity or every privileged grant in SQLite
 /// 3.40–3.51, depending on the version).
-fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, ids: &[String]) {
+fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, of: Identities<'_>) {
     let cols = |identity_id: &str, subject_id: &str, subject: &str, detail: &str, since: &str| {
         format!(
             "select '{}' as kind, {identity_id} as identity_id, {subject_id} as subject_id, {subject} as subject, {detail} as detail, {since} as since",
@@ -44,10 +44,10 @@ fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, ids: &[String])
         )
     };
     let identity = |sql: &mut Sql, select: String| {
-        sql.push(&format!("{select} from identities i where i.id in ")).bind_list(ids);
+        sql.push(&format!("{select} from identities i where ")).identities("i.id", of);
     };
     let credential = |sql: &mut Sql, since: &str| {
-        sql.push(&format!("{} from credentials c where c.identity_id in ", cols("c.identity_id", "c.id", "c.fingerprint", "c.kind", since))).bind_list(ids);
+        sql.push(&format!("{} from credentials c where ", cols("c.identity_id", "c.id", "c.fingerprint", "c.kind", since))).identities("c.identity_id", of);
         sql.push(" and c.revoked_at is null");
     };
     let role = |column: &str| format!("(select r.{column} from roles r where r.id = a.role_id)");
@@ -91,8 +91,7 @@ fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, ids: &[String])
             let subject =
                 format!("{} || ' v' || cast(a.role_version as text) || ' on ' || (select sc.path from scopes sc where sc.id = a.scope_id)", role("slug"));
             let detail = if kind == FindingKind::OutdatedVersion { format!("cast({} as text)", role("current_version")) } else { "''".to_owned() };
-            sql.push(&format!("{} from assignments a where a.identity_id in ", cols("a.identity_id", "a.id", &subject, &detail, "a.granted_at")))
-                .bind_list(ids);
+            sql.push(&format!("{} from assignments a where ", cols("a.identity_id", "a.id", &subject, &detail, "a.granted_at"))).identities("a.identity_id", of);
             sql.push(&format!(" and {LIVE_GRANT}")).bind(window.now.clone()).push(")");
             if kind == FindingKind::OutdatedVersion {
                 sql.push(&format!(" and a.role_version < {}", role("current_version")));
@@ -109,10 +108,10 @@ fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, ids: &[String])
 }
 
 /// The findings of `kinds` (separation of duties excepted) that the ledger implies now for the
-/// identities `ids`, in one statement.
-pub async fn derive(conn: &mut AnyConnection, kinds: &[FindingKind], ids: &[String], window: &Window) -> Result<Vec<Row>, AppError> {
+/// identities `of`, in one statement.
+pub async fn derive(conn: &mut AnyConnection, kinds: &[FindingKind], of: Identities<'_>, window: &Window) -> Result<Vec<Row>, AppError> {
     let kinds: Vec<_> = kinds.iter().filter(|k| **k != FindingKind::SodViolation).collect();
-    if ids.is_empty() || kinds.is_empty() {
+    if of.is_empty() || kinds.is_empty() {
         return Ok(Vec::new());
     }
     let mut sql = Sql::default();
@@ -120,7 +119,7 @@ pub async fn derive(conn: &mut AnyConnection, kinds: &[FindingKind], ids: &[Stri
         if i > 0 {
             sql.push(" union all ");
         }
-        push_query(&mut sql, *kind, window, ids);
+        push_query(&mut sql, *kind, window, of);
     }
     let (text, args) = sql.into_parts();
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("derive hygiene findings"))

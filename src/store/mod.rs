@@ -32,7 +32,7 @@ pub mod templates;
 pub mod throttle;
 pub mod tokens;
 
-pub use sql::Sql;
+pub use sql::{Identities, Sql};
 
 use crate::domain::Timestamp;
 use crate::error::AppError;

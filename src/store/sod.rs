@@ -1,4 +1,4 @@
-use super::{db_error, ts, ts_opt};
+use super::{Identities, Sql, db_error, ts, ts_opt};
 use crate::domain::Timestamp;
 use crate::domain::sod::{SodException, SodRule, SodRuleKind};
 use crate::error::AppError;
@@ -85,6 +85,23 @@ pub async fn exceptions_of(conn: &mut AnyConnection, identity_id: &str) -> Resul
         .fetch_all(conn)
         .await
         .map_err(db_error("sod exceptions of identity"))?
+        .into_iter()
+        .map(ExceptionRow::into_exception)
+        .collect()
+}
+
+/// The exceptions of the identities `of`, newest first, in one statement.
+pub async fn exceptions_of_many(conn: &mut AnyConnection, of: Identities<'_>) -> Result<Vec<SodException>, AppError> {
+    if of.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(&format!("{EXCEPTION_SELECT} where "));
+    sql.identities("identity_id", of).push(" order by created_at desc");
+    let (text, args) = sql.into_parts();
+    sqlx::query_as_with::<_, ExceptionRow, _>(&text, args)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("sod exceptions of identities"))?
         .into_iter()
         .map(ExceptionRow::into_exception)
         .collect()

@@ -46,11 +46,38 @@ impl Sql {
         self.push(")")
     }
 
+    /// Appends the condition that `column` (an identity id) is one of `of`.
+    pub fn identities(&mut self, column: &str, of: Identities<'_>) -> &mut Self {
+        match of {
+            Identities::Listed(ids) => self.push(&format!("{column} in ")).bind_list(ids),
+            Identities::Range { after, last } => {
+                self.push(&format!("{column} > ")).bind(after.to_owned()).push(&format!(" and {column} <= ")).bind(last.to_owned())
+            }
+        }
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
 
     pub fn into_parts(self) -> (String, AnyArguments<'static>) {
         (self.text, self.args)
+    }
+}
+
+/// Which identities a statement concerns: those a change touched, listed, or every identity in an
+/// id range (a rebuild's batch). A range reads each table by index between two bound ids; the
+/// same batch as a list of thousands of bound ids costs SQLite a fresh plan per execution
+/// (STAT4 estimates every listed value), which made rebuilds three times slower.
+#[derive(Debug, Clone, Copy)]
+pub enum Identities<'a> {
+    Listed(&'a [String]),
+    /// Ids greater than `after`, up to and including `last`.
+    Range { after: &'a str, last: &'a str },
+}
+
+impl Identities<'_> {
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Identities::Listed(ids) if ids.is_empty())
     }
 }
