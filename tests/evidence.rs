@@ -282,10 +282,13 @@ async fn an_export_verifies_and_names_what_was_tampered_with(db: TestDb) {
 /// Thousands of rows cross the SQLite reader's batches (1,024 rows each) intact and in id order,
 /// and a write committed while a snapshot is open is not in it, but is in the next one.
 async fn an_export_streams_every_row_as_of_one_moment(db: TestDb) {
-    use nhidb::store::bench::Spec;
+    use nhidb::store::bench::{CONFLICT_EVERY, Spec};
     use nhidb::store::export::{Snapshot, TABLES};
     let spec = Spec { identities: 700, roles: 50, assignments_per_identity: 5, hot_holders: 10, groups: 10 };
     nhidb::service::bench::generate(&db.store, spec, &|_| {}).await.unwrap();
+    // Five grants each, and two conflicting ones for every CONFLICT_EVERYth identity.
+    let generated = (spec.identities * spec.assignments_per_identity + 2 * ((spec.identities + CONFLICT_EVERY - 1) / CONFLICT_EVERY)) as u64;
+    assert_eq!(generated, 3850);
     let assignments = TABLES.iter().find(|t| t.name == "assignments").unwrap();
 
     let mut snapshot = Snapshot::begin(&db.store).await.unwrap();
@@ -317,7 +320,7 @@ async fn an_export_streams_every_row_as_of_one_moment(db: TestDb) {
         })
         .await
         .unwrap();
-    assert_eq!(n, 3500);
+    assert_eq!(n, generated);
     assert_eq!(snapshot.audit_head().await.unwrap(), head, "the head moved inside the snapshot");
     let mut sorted = ids.clone();
     sorted.sort();
@@ -335,7 +338,7 @@ async fn an_export_streams_every_row_as_of_one_moment(db: TestDb) {
     let scope = ExportScope { tables: vec!["assignments".into(), "audit".into()], max_rows: None };
     let manifest = export::export(&db.store, &support::admin(), &dir, &HygienePolicy::default(), &scope, None, &|_, _| {}).await.unwrap();
     let rows = |name: &str| manifest.files.iter().find(|f| f.name == name).unwrap().rows;
-    assert_eq!((rows("assignments.csv"), rows("assignments.ndjson")), (3501, 3501));
+    assert_eq!((rows("assignments.csv"), rows("assignments.ndjson")), (generated + 1, generated + 1));
     assert!(export::verify(&dir, None).unwrap().ok());
     let text = std::fs::read_to_string(dir.join("assignments.csv")).unwrap();
     let csv = nhidb::domain::csv::parse(&text).unwrap();

@@ -9,7 +9,7 @@ use crate::domain::page::PageRequest;
 use crate::domain::token::TokenScope;
 use crate::service;
 use crate::store::Store;
-use crate::store::bench::{HOT_ROLE, Raw, SPEC};
+use crate::store::bench::{CONFLICT_EVERY, HOT_ROLE, Raw, SPEC};
 use clap::Args;
 use std::future::Future;
 use std::io::IsTerminal;
@@ -91,8 +91,9 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
     let err = |e: crate::error::AppError| e.to_string();
     let spec = crate::store::bench::Spec { identities: args.identities, hot_holders: SPEC.hot_holders.min(args.identities), ..SPEC };
     println!("nhidb benchmark on {} ({database_url})", store.backend().name());
+    let conflicted = (spec.identities + CONFLICT_EVERY - 1) / CONFLICT_EVERY;
     println!(
-        "ledger: {} identities · {} roles · {} assignments (role {HOT_ROLE} has {} holders)",
+        "ledger: {} identities · {} roles · {} assignments (role {HOT_ROLE} has {} holders; {conflicted} identities also hold a read/write conflict: 2 more grants each)",
         spec.identities,
         spec.roles,
         spec.identities * spec.assignments_per_identity,
@@ -100,6 +101,11 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
     );
     if service::bench::is_generated(store, spec).await.map_err(err)? {
         println!("generation: skipped, this database already holds the benchmark ledger");
+        if !service::bench::has_conflicts(store).await.map_err(err)? {
+            let started = Instant::now();
+            service::bench::generate_conflicts(store, spec).await.map_err(err)?;
+            println!("separation-of-duty conflicts added to it: {:.1} s", started.elapsed().as_secs_f64());
+        }
     } else {
         if !service::seed::is_empty(store).await.map_err(err)? {
             return Err("This database holds other data; run the benchmark on an empty database.".into());
@@ -424,8 +430,7 @@ async fn hygiene_figures(store: &Store, database_url: &str, actor: &Actor, calls
                 .await?;
         println!("{:<40} {:>11} {:>11}   target p99 ≤ 50 ms", format!("  first page of {}", kind.as_str()), ms(figures.p50), ms(figures.p99));
     }
-    // The bench ledger's roles read db:… and write api:…, so it holds no read/write conflict:
-    // the largest report (dormant: every generated identity) shows the streaming rate too.
+    // Separation of duties: a quarter of the identities (see `CONFLICT_EVERY`); dormant: all.
     for kind in ["sod_violation", "dormant"] {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let out = std::env::temp_dir().join(format!("nhidb-bench-{kind}-{}.csv", ulid::Ulid::new()));

@@ -34,7 +34,31 @@ pub async fn generate(store: &Store, spec: Spec, progress: &(dyn Fn(u64) + Sync)
         from = to;
         progress(from as u64);
     }
+    generate_conflicts(store, spec).await
+}
+
+/// The separation-of-duty conflicts of the ledger (see `bench::CONFLICT_EVERY`), then fresh
+/// planner statistics; also completes a ledger generated before conflicts were part of it.
+pub async fn generate_conflicts(store: &Store, spec: Spec) -> Result<(), AppError> {
+    let actor = Actor::system("bench");
+    let backend = store.backend();
+    let mut tx = store.begin().await?;
+    bench::generate_conflict_roles(tx.conn()).await?;
+    tx.commit().await?;
+    let mut from = 0;
+    while from < spec.identities {
+        let to = (from + CHUNK).min(spec.identities);
+        let mut tx = store.begin().await?;
+        bench::generate_conflicts(tx.conn(), backend, spec, from, to).await?;
+        audit::append(tx.conn(), &actor, AuditEntry::new("bench.generate", "ledger", "bench", json!({ "conflicts": [from, to] }))).await?;
+        tx.commit().await?;
+        from = to;
+    }
     bench::analyze(&mut *store.read().await?, backend).await
+}
+
+pub async fn has_conflicts(store: &Store) -> Result<bool, AppError> {
+    bench::has_conflicts(&mut *store.read().await?).await
 }
 
 /// The template provisioning is measured with: 3 identities and 5 grants, like `web-api`, on

@@ -170,6 +170,75 @@ pub async fn generate_identities(conn: &mut AnyConnection, backend: Backend, spe
     run(conn, backend, &body, from * per, to * per).await
 }
 
+/// Separation of duties at scale: every `CONFLICT_EVERY`th identity also holds a role reading
+/// `db:ledger` and another writing it, on its group's scope, which the built-in read/write rule
+/// reports (250,000 findings at a million identities), so the SoD report has rows to stream.
+pub const CONFLICT_EVERY: i64 = 4;
+pub const CONFLICT_ROLES: [(&str, &str, &str, &str); 2] =
+    [("RSOD-READ", "bench-sod-reader", "read", "read"), ("RSOD-WRITE", "bench-sod-writer", "write", "write")];
+
+/// The two conflicting roles, one version each.
+pub async fn generate_conflict_roles(conn: &mut AnyConnection) -> Result<(), AppError> {
+    for (id, slug, action, class) in CONFLICT_ROLES {
+        sqlx::query(&format!(
+            "insert into roles (id, slug, display_name, description, sensitivity, status, current_version, created_at, updated_at) \
+             values ($1, $2, $2, 'bench: separation of duties', 'standard', 'active', 1, '{AT}', '{AT}')"
+        ))
+        .bind(id)
+        .bind(slug)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error("bench conflict role"))?;
+        let definition = format!(
+            "{{\"scope\":\"prod\",\"description\":\"bench\",\"permissions\":[{{\"action\":\"{action}\",\"resource\":\"db:ledger\"}}],\"justification\":null}}"
+        );
+        sqlx::query(&format!(
+            "insert into role_versions (role_id, version, scope_id, description, definition, justification, content_hash, author, change_request_id, created_at) \
+             values ($1, 1, 'SC-prod', 'bench', $2, null, 'sha256:bench', 'bench', null, '{AT}')"
+        ))
+        .bind(id)
+        .bind(definition)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error("bench conflict version"))?;
+        sqlx::query("insert into role_version_permissions (role_id, version, action, resource, action_class) values ($1, 1, $2, 'db:ledger', $3)")
+            .bind(id)
+            .bind(action)
+            .bind(class)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error("bench conflict permission"))?;
+    }
+    Ok(())
+}
+
+/// The conflicting grants of identities `from..to`.
+pub async fn generate_conflicts(conn: &mut AnyConnection, backend: Backend, spec: Spec, from: i64, to: i64) -> Result<(), AppError> {
+    let p = |prefix: &str, expr: &str, width: usize| padded(backend, prefix, expr, width);
+    let body = format!(
+        "insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, change_request_id, granted_at, expires_at, revoked_at, revoked_by, revoke_reason) \
+        select {}, {}, case k when 0 then '{}' else '{}' end, 1, {}, 'bench', null, '{AT}', null, null, null, null \
+        from (select i / 2 as d, i % 2 as k{{series}}) x where d % {CONFLICT_EVERY} = 0",
+        p("AS", "d * 2 + k", 10),
+        p("I", "d", 9),
+        CONFLICT_ROLES[0].0,
+        CONFLICT_ROLES[1].0,
+        p("SC", &format!("d % {}", spec.groups), 5)
+    );
+    run(conn, backend, &body, from * 2, to * 2).await
+}
+
+/// Whether the conflicting roles are in this database (ledgers generated before them are
+/// completed in place).
+pub async fn has_conflicts(conn: &mut AnyConnection) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar("select count(*) from roles where id = $1")
+        .bind(CONFLICT_ROLES[0].0)
+        .fetch_one(conn)
+        .await
+        .map_err(db_error("bench check"))?;
+    Ok(n > 0)
+}
+
 /// Whether the benchmark ledger is already in this database.
 pub async fn is_generated(conn: &mut AnyConnection, spec: Spec) -> Result<bool, AppError> {
     let n: i64 = sqlx::query_scalar("select count(*) from assignments where role_id = $1")
