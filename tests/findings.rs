@@ -305,10 +305,11 @@ async fn random_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
     }
     assert!(closed > 100, "seed {seed}: only {closed} findings were closed");
     // Every kind of change took effect: one that is always refused (a fixture gone stale, a
-    // stricter validation) would leave its maintenance path untested.
+    // stricter validation) would leave its maintenance path untested. Kinds tried fewer than 30
+    // times (role retirement, about 8 in 2,500) may be refused each time by chance.
     eprintln!("changes tried / took effect: {tally:?}");
     for (label, (tried, took)) in &tally {
-        assert!(*took > 0 || *tried < 3, "seed {seed}: every {label} ({tried}) was refused");
+        assert!(*took > 0 || *tried < 30, "seed {seed}: every {label} ({tried}) was refused");
     }
 }
 

@@ -105,15 +105,27 @@ pub async fn settle(conn: &mut AnyConnection, ids: &[String], touches: Touches, 
     ids.dedup();
     let mut versions = VersionPermissions::default();
     for batch in ids.chunks(BATCH) {
-        settle_batch(conn, Identities::Listed(batch), touches, &mut versions, now).await?;
+        settle_batch(conn, Identities::Listed(batch), batch, touches, &mut versions, now).await?;
     }
     Ok(())
 }
 
-async fn settle_batch(conn: &mut AnyConnection, of: Identities<'_>, touches: Touches, versions: &mut VersionPermissions, now: Timestamp) -> Result<(), AppError> {
-    if of.is_empty() {
+/// Settles the identities `ids` (sorted), which the statements select as `of`: the list itself,
+/// or, for a rebuild, the id range they were read from. Rows of other identities a range
+/// selects are left alone: one created meanwhile (on PostgreSQL the range can see it commit
+/// half-way through the batch, unlocked) settled itself.
+async fn settle_batch(
+    conn: &mut AnyConnection,
+    of: Identities<'_>,
+    ids: &[String],
+    touches: Touches,
+    versions: &mut VersionPermissions,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    if of.is_empty() || ids.is_empty() {
         return Ok(());
     }
+    let concerned = |identity_id: &str| ids.binary_search_by(|id| id.as_str().cmp(identity_id)).is_ok();
     let kinds = touches.kinds();
     findings::lock_for_settling(conn, of).await?;
     // Nothing can be found about retired identities; nothing is stored yet about identities
@@ -124,13 +136,19 @@ async fn settle_batch(conn: &mut AnyConnection, of: Identities<'_>, touches: Tou
             // Only these kinds compare against the windows; others skip reading them.
             let windowed = kinds.iter().any(|k| matches!(k, FindingKind::Dormant | FindingKind::CredentialExpiring | FindingKind::CredentialUnrotated));
             let policy = if windowed { policy(conn).await? } else { HygienePolicy::default() };
-            derive(conn, of, kinds, &Window::new(&policy, now), versions, now).await?
+            let mut rows = derive(conn, of, kinds, &Window::new(&policy, now), versions, now).await?;
+            rows.retain(|r| concerned(&r.identity_id));
+            rows
         }
     };
     let started = std::time::Instant::now();
     let stored: Vec<Stored> = match touches {
         Touches::Created => Vec::new(),
-        _ => findings::open_of(conn, of).await?.into_iter().filter(|s| kinds.iter().any(|k| k.as_str() == s.row.kind)).collect(),
+        _ => findings::open_of(conn, of)
+            .await?
+            .into_iter()
+            .filter(|s| concerned(&s.row.identity_id) && kinds.iter().any(|k| k.as_str() == s.row.kind))
+            .collect(),
     };
     timed(2, started);
     let started = std::time::Instant::now();
@@ -357,7 +375,7 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
         let ids = findings::identity_batch(&mut *store.read().await?, &after, BATCH as i64 * 4).await?;
         let Some(last) = ids.last().cloned() else { break };
         let mut tx = store.begin().await?;
-        settle_batch(tx.conn(), Identities::Range { after: &after, last: &last }, Touches::Everything, &mut versions, now).await?;
+        settle_batch(tx.conn(), Identities::Range { after: &after, last: &last }, &ids, Touches::Everything, &mut versions, now).await?;
         tx.commit().await?;
         done += ids.len();
         progress(done as u64, total.max(done as u64));
