@@ -78,6 +78,52 @@ impl Walk {
         }
         Ok(Some(found.items).filter(|items| !items.is_empty()))
     }
+
+    /// The next page as CSV rows (`CSV_HEADER` order) appended to `out`, read as text straight
+    /// off the database like `csv_rows` (no findings built, no timestamps parsed and printed
+    /// again), each page in its own short read; `false` after the last page.
+    pub async fn next_csv(&mut self, store: &Store, out: &mut Vec<u8>) -> Result<bool, AppError> {
+        if self.done {
+            return Ok(false);
+        }
+        let kind = self.kind;
+        let (sql, params) = findings::csv_page(kind, self.after.as_ref(), Some(WALK_PAGE + 1));
+        let mut rows = 0;
+        let mut last = None;
+        {
+            let _turn = HYGIENE.turn().await?;
+            let mut snapshot = crate::store::export::Snapshot::begin(store).await?;
+            let mut writer = crate::domain::csv::Writer::continuing(out);
+            snapshot
+                .rows_bound(&sql, params, |cells| {
+                    rows += 1;
+                    // One row more than a page says whether another follows.
+                    if rows <= WALK_PAGE {
+                        csv_cells(kind, cells, |row| writer.row(row));
+                        last = Some((cell(cells, 1).to_owned(), cell(cells, 5).to_owned()));
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        match last {
+            Some(last) if rows > WALK_PAGE => self.after = Some(last),
+            _ => self.done = true,
+        }
+        Ok(rows > 0)
+    }
+}
+
+fn cell<'a>(cells: &[Option<&'a str>], i: usize) -> &'a str {
+    cells.get(i).copied().flatten().unwrap_or("")
+}
+
+/// One finding's CSV row from the cells of `findings::csv_page` (the sentence made from the raw
+/// detail, the action added).
+fn csv_cells(kind: FindingKind, cells: &[Option<&str>], each: impl FnOnce(&[&str])) {
+    let sentence = findings::sentence(kind, cell(cells, 7));
+    let c = |i| cell(cells, i);
+    each(&[c(0), c(1), c(2), c(3), c(4), c(5), c(6), &sentence, c(8), kind.action().as_str()]);
 }
 
 /// Every finding of a report as CSV rows (`CSV_HEADER` order) from one read snapshot, streamed
@@ -87,12 +133,9 @@ pub async fn csv_rows(store: &Store, actor: &Actor, kind_text: &str, mut each: i
     let kind = kind(kind_text)?;
     let _turn = HYGIENE.turn().await?;
     let mut snapshot = crate::store::export::Snapshot::begin(store).await?;
-    let action = kind.action().as_str();
     snapshot
         .rows(&findings::csv_query(kind), None, |cells| {
-            let cell = |i: usize| cells.get(i).copied().flatten().unwrap_or("");
-            let sentence = findings::sentence(kind, cell(7));
-            each(&[cell(0), cell(1), cell(2), cell(3), cell(4), cell(5), cell(6), &sentence, cell(8), action]);
+            csv_cells(kind, cells, &mut each);
             Ok(())
         })
         .await

@@ -227,14 +227,29 @@ impl Snapshot {
 
     /// Streams the rows of `sql` (at most `limit`) to `each`, in order, every column as text or
     /// null; returns how many rows there were.
-    pub async fn rows(&mut self, sql: &str, limit: Option<u64>, mut each: impl FnMut(&[Option<&str>]) -> Result<(), AppError>) -> Result<u64, AppError> {
+    pub async fn rows(&mut self, sql: &str, limit: Option<u64>, each: impl FnMut(&[Option<&str>]) -> Result<(), AppError>) -> Result<u64, AppError> {
         let sql = match limit {
             Some(n) => format!("{sql} limit {n}"),
             None => sql.to_owned(),
         };
+        self.rows_bound(&sql, Vec::new(), each).await
+    }
+
+    /// `rows` of a statement whose `$1`, `$2`, … are bound to `params`, in order.
+    pub async fn rows_bound(
+        &mut self,
+        sql: &str,
+        params: Vec<String>,
+        mut each: impl FnMut(&[Option<&str>]) -> Result<(), AppError>,
+    ) -> Result<u64, AppError> {
+        let sql = sql.to_owned();
         match self {
             Snapshot::Pooled(tx) => {
-                let mut rows = sqlx::query(&sql).fetch(tx.conn());
+                let mut query = sqlx::query(&sql);
+                for param in &params {
+                    query = query.bind(param.as_str());
+                }
+                let mut rows = query.fetch(tx.conn());
                 let mut n = 0;
                 while let Some(row) = rows.try_next().await.map_err(db_error("export rows"))? {
                     let mut values: Vec<Option<&str>> = Vec::with_capacity(row.len());
@@ -250,7 +265,7 @@ impl Snapshot {
                 let conn = slot.take().ok_or_else(|| AppError::internal("export reader", "an earlier read failed"))?;
                 let (sender, mut receiver) = tokio::sync::mpsc::channel::<Batch>(BATCHES_IN_FLIGHT);
                 let reader = tokio::task::spawn_blocking(move || {
-                    let read = read_batches(&conn, &sql, &sender);
+                    let read = read_batches(&conn, &sql, &params, &sender);
                     (conn, read)
                 });
                 let mut written = 0;
@@ -344,10 +359,11 @@ impl Batch {
 
 /// The reader thread: steps the statement and sends its rows in batches until done, or until
 /// the receiver is gone.
-fn read_batches(conn: &rusqlite::Connection, sql: &str, sender: &tokio::sync::mpsc::Sender<Batch>) -> Result<(), AppError> {
+fn read_batches(conn: &rusqlite::Connection, sql: &str, params: &[String], sender: &tokio::sync::mpsc::Sender<Batch>) -> Result<(), AppError> {
     let mut statement = conn.prepare(sql).map_err(sqlite_error("export query"))?;
     let width = statement.column_count();
-    let mut rows = statement.query([]).map_err(sqlite_error("export rows"))?;
+    // `$n` placeholders are numbered in order of first use, so binding by position matches.
+    let mut rows = statement.query(rusqlite::params_from_iter(params.iter())).map_err(sqlite_error("export rows"))?;
     let new_batch = || Batch { width, text: String::with_capacity(BATCH_ROWS * 256), cells: Vec::with_capacity(BATCH_ROWS * width) };
     let mut batch = new_batch();
     while let Some(row) = rows.next().map_err(sqlite_error("export rows"))? {

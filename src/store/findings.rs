@@ -324,13 +324,27 @@ struct PageRow {
 /// added by the caller from `detail`), in report order, for a snapshot reader: no paging, no
 /// timestamps parsed and printed again.
 pub fn csv_query(kind: FindingKind) -> String {
-    format!(
+    csv_page(kind, None, None).0
+}
+
+/// The CSV columns of the open findings of `kind` after `after` (identity, subject), at most
+/// `size` rows, with the parameters the statement binds: the page is chosen from the partial
+/// index alone, then joined to names (see `page_rows`).
+pub fn csv_page(kind: FindingKind, after: Option<&(String, String)>, size: Option<u32>) -> (String, Vec<String>) {
+    let (keyset, params) = match after {
+        Some((identity, subject)) => (" and (identity_id, subject_id) > ($1, $2)", vec![identity.clone(), subject.clone()]),
+        None => ("", Vec::new()),
+    };
+    let limit = size.map(|n| format!(" limit {n}")).unwrap_or_default();
+    let sql = format!(
         "select f.kind, f.identity_id, i.name, s.name, o.name, f.subject_id, f.subject, f.detail, f.since \
-         from findings f join identities i on i.id = f.identity_id join owners o on o.id = i.owner_id \
-         left join services s on s.id = i.service_id where f.closed_at is null and f.kind = '{}' \
-         order by f.identity_id, f.subject_id",
+         from (select kind, identity_id, subject_id, subject, detail, since from findings \
+         where closed_at is null and kind = '{}'{keyset} order by identity_id, subject_id{limit}) f \
+         join identities i on i.id = f.identity_id join owners o on o.id = i.owner_id \
+         left join services s on s.id = i.service_id order by f.identity_id, f.subject_id",
         kind.as_str()
-    )
+    );
+    (sql, params)
 }
 
 /// The sentence a report shows for a finding's raw detail.

@@ -22,8 +22,9 @@ fn refuse(error: AppError) -> Response {
     response
 }
 
-/// `/downloads/hygiene/{kind}.csv`: every finding of one report, streamed a page at a time
-/// (memory stays flat however many rows there are; a client that goes away stops the walk).
+/// `/downloads/hygiene/{kind}.csv`: every finding of one report, streamed a page at a time, each
+/// page its own short read (memory stays flat however many rows there are, a slow client holds
+/// no connection, and one that goes away stops the walk).
 pub async fn hygiene_csv(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>, Path(file): Path<String>) -> Response {
     let Some(session) = auth.and_then(|Extension(a)| a.session) else { return refuse(AppError::Unauthenticated) };
     let Some(kind) = file.strip_suffix(".csv") else { return refuse(AppError::not_found("Report", &file)) };
@@ -41,17 +42,10 @@ pub async fn hygiene_csv(State(state): State<AppState>, auth: Option<Extension<R
             return;
         }
         loop {
-            let chunk = match walk.next(&store).await {
-                Ok(Some(page)) => {
-                    let mut bytes = Vec::with_capacity(page.len() * 160);
-                    let mut out = csv::Writer::continuing(&mut bytes);
-                    for finding in &page {
-                        out.row(&finding.csv_row().each_ref().map(String::as_str));
-                    }
-                    drop(out);
-                    Ok(bytes)
-                }
-                Ok(None) => return,
+            let mut bytes = Vec::with_capacity(512 * 1024);
+            let chunk = match walk.next_csv(&store, &mut bytes).await {
+                Ok(true) => Ok(bytes),
+                Ok(false) => return,
                 // Headers are gone: the download ends short, and the log says why.
                 Err(e) => {
                     tracing::error!(error = %e, "hygiene CSV stopped");
