@@ -431,11 +431,12 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
             }
             let mut revoked = 0;
             let mut touched: Vec<String> = grants.iter().map(|g| g.identity_id.clone()).collect();
+            let touches = if revokes.is_empty() { Touches::Granted } else { Touches::Grants };
             for revoke in revokes {
                 touched.push(end_assignment(conn, actor, &revoke.assignment_id, &format!("change request {}", request.id), now).await?);
                 revoked += 1;
             }
-            super::findings::settle(conn, &touched, Touches::Grants, now).await?;
+            super::findings::settle(conn, &touched, touches, now).await?;
             Ok(json!({ "granted": granted, "revoked": revoked }))
         }
         ChangePayload::MoveHolders { role_id, from_version, to_version, role_slug } => {

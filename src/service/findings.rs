@@ -56,6 +56,9 @@ pub enum Touches {
     /// Grants: held roles, their versions, separation of duties, and the credentials a revoked
     /// grant takes with it.
     Grants,
+    /// Grants only, none ended: no credential goes with them, so only what the identity holds
+    /// and what that allows can change (and the hygiene windows need not be read).
+    Granted,
     /// Credentials of the identity.
     Credentials,
     /// Reported use: last seen, credentials used.
@@ -75,6 +78,7 @@ impl Touches {
             Touches::Grants => {
                 &[Unassigned, SodViolation, PrivilegedHolder, OutdatedVersion, CredentialExpired, CredentialExpiring, CredentialUnrotated, CredentialUnused]
             }
+            Touches::Granted => &[Unassigned, SodViolation, PrivilegedHolder, OutdatedVersion],
             Touches::Credentials => &[CredentialExpired, CredentialExpiring, CredentialUnrotated, CredentialUnused],
             Touches::Usage => &[Dormant, CredentialUnused],
             Touches::Versions => &[SodViolation, PrivilegedHolder, OutdatedVersion],
