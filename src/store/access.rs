@@ -25,18 +25,32 @@ pub async fn holdings(conn: &mut AnyConnection, identity_id: &str, now: Timestam
 /// in identity order: walking the whole ledger for separation-of-duty findings reads a batch
 /// at a time instead of one identity at a time.
 pub async fn holdings_of_many(conn: &mut AnyConnection, of: Identities<'_>, now: Timestamp) -> Result<Vec<(String, Vec<Holding>)>, AppError> {
+    read_holdings(conn, of, now, true).await
+}
+
+/// The active grants of the identities `of`, as holdings without their permissions (see
+/// `permissions_of_versions`), in identity order; identities holding nothing are left out.
+/// Joining each grant to its permissions triples the rows and made reading the whole ledger's
+/// holdings five times slower, while a million identities hold a few thousand role versions.
+pub async fn grants_of_many(conn: &mut AnyConnection, of: Identities<'_>, now: Timestamp) -> Result<Vec<(String, Vec<Holding>)>, AppError> {
+    read_holdings(conn, of, now, false).await
+}
+
+async fn read_holdings(conn: &mut AnyConnection, of: Identities<'_>, now: Timestamp, permissions: bool) -> Result<Vec<(String, Vec<Holding>)>, AppError> {
     if of.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(
+    let mut sql = Sql::new(if permissions {
         "select a.identity_id, a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at, p.action, p.resource \
          from assignments a join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id \
-         left join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version \
-         where ",
-    );
+         left join role_version_permissions p on p.role_id = a.role_id and p.version = a.role_version where "
+    } else {
+        "select a.identity_id, a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at, cast(null as text), cast(null as text) \
+         from assignments a join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id where "
+    });
     sql.identities("a.identity_id", of);
     active(&mut sql, "a", now);
-    sql.push(" order by a.identity_id, a.id, p.action, p.resource");
+    sql.push(if permissions { " order by a.identity_id, a.id, p.action, p.resource" } else { " order by a.identity_id, a.id" });
     let (text, args) = sql.into_parts();
     type Row = (String, String, String, String, i64, String, Option<String>, Option<String>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("holdings"))?;
@@ -59,44 +73,6 @@ pub async fn holdings_of_many(conn: &mut AnyConnection, of: Identities<'_>, now:
         }
         if let (Some(action), Some(resource), Some(last)) = (action, resource, holdings.last_mut()) {
             last.permissions.push(Permission { action, resource });
-        }
-    }
-    Ok(out)
-}
-
-/// The active grants of the identities `of`, as holdings without their permissions (see
-/// `permissions_of_versions`), in identity order; identities holding nothing are left out.
-/// Joining each grant to its permissions triples the rows and made reading the whole ledger's
-/// holdings five times slower, while a million identities hold a few thousand role versions.
-pub async fn grants_of_many(conn: &mut AnyConnection, of: Identities<'_>, now: Timestamp) -> Result<Vec<(String, Vec<Holding>)>, AppError> {
-    if of.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new(
-        "select a.identity_id, a.id, a.role_id, r.slug, a.role_version, sc.path, a.expires_at \
-         from assignments a join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id where ",
-    );
-    sql.identities("a.identity_id", of);
-    active(&mut sql, "a", now);
-    sql.push(" order by a.identity_id, a.id");
-    let (text, args) = sql.into_parts();
-    type Row = (String, String, String, String, i64, String, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("grants"))?;
-    let mut out: Vec<(String, Vec<Holding>)> = Vec::new();
-    for (identity_id, id, role_id, slug, version, scope, expires_at) in rows {
-        if out.last().is_none_or(|(of, _)| *of != identity_id) {
-            out.push((identity_id, Vec::new()));
-        }
-        if let Some((_, holdings)) = out.last_mut() {
-            holdings.push(Holding {
-                assignment_id: Some(id),
-                role_id,
-                role_slug: slug,
-                version,
-                scope: ScopePath::parse(&scope).map_err(|e| AppError::internal("stored scope", e))?,
-                permissions: Vec::new(),
-                expires_at: ts_opt(expires_at.as_deref())?,
-            });
         }
     }
     Ok(out)
