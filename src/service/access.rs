@@ -585,7 +585,6 @@ pub async fn add_role_pair(store: &Store, actor: &Actor, role_a: &str, role_b: &
     }
     let id = store::new_id();
     let now = Timestamp::now();
-    super::findings::lock_rules(tx.conn()).await?;
     sod::insert_pair(tx.conn(), &id, &a.id, &b.id, &description, &actor.name, now).await?;
     let rule =
         SodRule { id: id.clone(), kind: SodRuleKind::RolePair { role_a: a.id.clone(), role_b: b.id.clone() }, description: description.clone(), enabled: true };
@@ -598,7 +597,6 @@ pub async fn add_role_pair(store: &Store, actor: &Actor, role_a: &str, role_b: &
 pub async fn set_rule_enabled(store: &Store, actor: &Actor, rule_id: &str, enabled: bool) -> Result<(), AppError> {
     require(actor, Capability::Administer)?;
     let mut tx = store.begin().await?;
-    super::findings::lock_rules(tx.conn()).await?;
     if !sod::set_enabled(tx.conn(), rule_id, enabled).await? {
         return Err(AppError::not_found("Rule", rule_id));
     }

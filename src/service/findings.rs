@@ -1,14 +1,16 @@
 //! Hygiene findings kept current. Every change that can open or close a finding calls `settle`
 //! for the identities it touched, in its own transaction: the findings those identities should
 //! have now are derived (SQL per kind, separation of duties by the domain rules) and compared
-//! with the stored ones; the difference is written and counted. Time-based findings are moved
+//! with the stored ones; the difference is written and counted. Writers take turns on both
+//! backends (`Store::begin`), so nothing a change derives from is changed by another writer
+//! before it commits, and settling needs no locks of its own. Time-based findings are moved
 //! forward by the scheduler (`advance`) from indexed columns. `rebuild` and `check` walk the
 //! whole ledger, for upgrades and for proof.
 
 use crate::domain::Timestamp;
 use crate::domain::hygiene::{FindingKind, HygienePolicy};
 use crate::domain::role::Permission;
-use crate::domain::sod::{Holding, SodException, conflicts};
+use crate::domain::sod::{Holding, SodException, SodRule, conflicts};
 use crate::error::AppError;
 use crate::store::findings::{self, Clock, Row, Stored};
 use crate::store::hygiene::{self, Window};
@@ -23,15 +25,16 @@ const BATCH: usize = 500;
 /// maintaining them costs (the same run, with and without).
 static MAINTAINED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
-/// Time spent per phase of settling (derive by SQL, separation of duties, stored rows, writes),
+/// Time spent per phase of settling (the derived and stored rows by SQL, separation of duties,
+/// writes),
 /// in microseconds: a rebuild logs them, so that its time can be explained.
-static PHASES: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
+static PHASES: [std::sync::atomic::AtomicU64; 3] = [const { std::sync::atomic::AtomicU64::new(0) }; 3];
 
 fn timed(phase: usize, since: std::time::Instant) {
     PHASES[phase].fetch_add(since.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn take_phases() -> [u64; 4] {
+fn take_phases() -> [u64; 3] {
     std::array::from_fn(|i| PHASES[i].swap(0, std::sync::atomic::Ordering::Relaxed))
 }
 
@@ -116,8 +119,7 @@ pub async fn settle(conn: &mut AnyConnection, ids: &[String], touches: Touches, 
 
 /// Settles the identities `ids` (sorted), which the statements select as `of`: the list itself,
 /// or, for a rebuild, the id range they were read from. Rows of other identities a range
-/// selects are left alone: one created meanwhile (on PostgreSQL the range can see it commit
-/// half-way through the batch, unlocked) settled itself.
+/// selects are left alone: one created after the batch's ids were read settled itself.
 async fn settle_batch(
     conn: &mut AnyConnection,
     of: Identities<'_>,
@@ -131,33 +133,37 @@ async fn settle_batch(
     }
     let concerned = |identity_id: &str| ids.binary_search_by(|id| id.as_str().cmp(identity_id)).is_ok();
     let kinds = touches.kinds();
-    findings::lock_for_settling(conn, of).await?;
-    // Nothing can be found about retired identities; nothing is stored yet about identities
-    // created in this transaction. Each statement skipped is a round trip saved per change.
-    let should = match touches {
-        Touches::Retired => Vec::new(),
+    let started = std::time::Instant::now();
+    // Nothing can be found about retired identities: their open findings close.
+    let separated = !matches!(touches, Touches::Retired) && kinds.contains(&FindingKind::SodViolation);
+    let rules = if separated { Some(sod::rules(conn).await?) } else { None };
+    // Each statement skipped is a round trip saved per change: the windows are read only for
+    // the kinds that compare against them, and nothing is stored yet about identities created
+    // in this transaction.
+    let (mut should, stored) = match touches {
+        Touches::Retired => (Vec::new(), findings::open_of(conn, of).await?),
         _ => {
-            // Only these kinds compare against the windows; others skip reading them.
             let windowed = kinds.iter().any(|k| matches!(k, FindingKind::Dormant | FindingKind::CredentialExpiring | FindingKind::CredentialUnrotated));
             let policy = if windowed { policy(conn).await? } else { HygienePolicy::default() };
-            let mut rows = derive(conn, of, kinds, &Window::new(&policy, now), versions, now).await?;
-            rows.retain(|r| concerned(&r.identity_id));
-            rows
+            let window = Window::new(&policy, now);
+            match touches {
+                Touches::Created => (hygiene::derive(conn, kinds, of, &window).await?, Vec::new()),
+                _ => hygiene::derive_with_stored(conn, kinds, of, &window).await?,
+            }
         }
     };
-    let started = std::time::Instant::now();
-    let stored: Vec<Stored> = match touches {
-        Touches::Created => Vec::new(),
-        _ => findings::open_of(conn, of)
-            .await?
-            .into_iter()
-            .filter(|s| concerned(&s.row.identity_id) && kinds.iter().any(|k| k.as_str() == s.row.kind))
-            .collect(),
-    };
-    timed(2, started);
+    timed(0, started);
+    if let Some(rules) = rules {
+        let started = std::time::Instant::now();
+        should.extend(separation(conn, of, &rules, versions, now).await?);
+        timed(1, started);
+    }
+    should.retain(|r| concerned(&r.identity_id));
+    let stored: Vec<Stored> =
+        stored.into_iter().filter(|s| concerned(&s.row.identity_id) && kinds.iter().any(|k| k.as_str() == s.row.kind)).collect();
     let started = std::time::Instant::now();
     apply(conn, stored, should, now).await?;
-    timed(3, started);
+    timed(2, started);
     Ok(())
 }
 
@@ -166,11 +172,6 @@ async fn settle_batch(
 pub async fn settle_holders_of_role(conn: &mut AnyConnection, role_id: &str, touches: Touches, now: Timestamp) -> Result<(), AppError> {
     let ids = findings::holders_of_role(conn, role_id, now).await?;
     settle(conn, &ids, touches, now).await
-}
-
-/// Serialises a rule change with transactions settling under the old rules (PostgreSQL).
-pub async fn lock_rules(conn: &mut AnyConnection) -> Result<(), AppError> {
-    findings::lock_rules(conn).await
 }
 
 /// Settles separation of duties after `rule` was added, switched on or off. Switching off can
@@ -207,13 +208,10 @@ async fn derive(
     versions: &mut VersionPermissions,
     now: Timestamp,
 ) -> Result<Vec<Row>, AppError> {
-    let started = std::time::Instant::now();
     let mut rows = hygiene::derive(conn, kinds, of, window).await?;
-    timed(0, started);
     if kinds.contains(&FindingKind::SodViolation) {
-        let started = std::time::Instant::now();
-        rows.extend(separation(conn, of, versions, now).await?);
-        timed(1, started);
+        let rules = sod::rules(conn).await?;
+        rows.extend(separation(conn, of, &rules, versions, now).await?);
     }
     Ok(rows)
 }
@@ -244,8 +242,13 @@ impl VersionPermissions {
 }
 
 /// Blocking separation-of-duty conflicts of `of` (an excepted conflict is not a finding).
-async fn separation(conn: &mut AnyConnection, of: Identities<'_>, versions: &mut VersionPermissions, now: Timestamp) -> Result<Vec<Row>, AppError> {
-    let rules = sod::rules(conn).await?;
+async fn separation(
+    conn: &mut AnyConnection,
+    of: Identities<'_>,
+    rules: &[SodRule],
+    versions: &mut VersionPermissions,
+    now: Timestamp,
+) -> Result<Vec<Row>, AppError> {
     if !rules.iter().any(|r| r.enabled) {
         return Ok(Vec::new());
     }
@@ -265,14 +268,14 @@ async fn separation(conn: &mut AnyConnection, of: Identities<'_>, versions: &mut
     // Exceptions only decide whether a conflict blocks: read once, for the batch, if any conflicts.
     let mut exceptions: Option<Vec<SodException>> = None;
     for (id, holdings) in held.into_iter().filter(|(_, holdings)| holdings.len() >= 2) {
-        if conflicts(&id, &holdings, &rules, &[], now).is_empty() {
+        if conflicts(&id, &holdings, rules, &[], now).is_empty() {
             continue;
         }
         if exceptions.is_none() {
             exceptions = Some(sod::exceptions_of_many(conn, of).await?);
         }
         let exceptions = exceptions.as_deref().unwrap_or_default();
-        for finding in conflicts(&id, &holdings, &rules, exceptions, now).into_iter().filter(|f| f.blocks()) {
+        for finding in conflicts(&id, &holdings, rules, exceptions, now).into_iter().filter(|f| f.blocks()) {
             rows.push(Row {
                 kind: FindingKind::SodViolation.as_str().to_owned(),
                 subject_id: format!("{}/{}/{}/{}", finding.rule_id, finding.resource.as_deref().unwrap_or(""), finding.roles.0, finding.roles.1),
@@ -385,8 +388,8 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
         progress(done as u64, total.max(done as u64));
         after = last;
     }
-    let [sql, separation, stored, writes] = take_phases().map(|us| us / 1000);
-    tracing::info!(identities = done, sql_ms = sql, separation_ms = separation, stored_ms = stored, writes_ms = writes, "findings rebuilt");
+    let [sql, separation, writes] = take_phases().map(|us| us / 1000);
+    tracing::info!(identities = done, sql_ms = sql, separation_ms = separation, writes_ms = writes, "findings rebuilt");
     let mut tx = store.begin().await?;
     findings::recount(tx.conn()).await?;
     findings::set_clock(tx.conn(), &Clock { refreshed_at: now, policy: *policy }).await?;

@@ -3,7 +3,7 @@
 //! time-based ones hold. What *should* be found is derived in `hygiene`; the service layer
 //! compares the two and writes the difference here.
 
-use super::{Identities, Sql, count, db_error, new_id, split_page, ts_opt};
+use super::{Identities, Sql, count, db_error, is_postgres, new_id, split_page, ts_opt};
 use crate::domain::Timestamp;
 use crate::domain::hygiene::{Finding, FindingKind, HygienePolicy};
 use crate::domain::page::{Page, PageRequest};
@@ -37,44 +37,7 @@ pub struct Stored {
     pub row: Row,
 }
 
-const ROW: &str = "kind, identity_id, subject_id, subject, detail, since";
-
-fn is_postgres(conn: &AnyConnection) -> bool {
-    conn.backend_name().eq_ignore_ascii_case("postgresql")
-}
-
-/// On PostgreSQL, waits for other transactions settling the same identities, changing the roles
-/// they hold or the separation-of-duty rules to commit, so that what this one derives next sees
-/// their changes (two grants approved at once for one identity must not each miss the conflict
-/// the other completes; a rule switched while a grant is approved must not miss the grant).
-/// `no key update` does not conflict with the key-share locks that inserting a row referring to
-/// the identity takes. SQLite has one writer at a time.
-pub async fn lock_for_settling(conn: &mut AnyConnection, of: Identities<'_>) -> Result<(), AppError> {
-    if of.is_empty() || !is_postgres(conn) {
-        return Ok(());
-    }
-    // Always in this order (rules, roles, identities), which rule changes and role versions
-    // follow too, so that no two of them wait on each other.
-    sqlx::query("select id from sod_rules order by id for share").fetch_all(&mut *conn).await.map_err(db_error("lock rules"))?;
-    let mut sql = Sql::new("select r.id from roles r where r.id in (select a.role_id from assignments a where a.revoked_at is null and ");
-    sql.identities("a.identity_id", of).push(") order by r.id for share");
-    let (text, args) = sql.into_parts();
-    sqlx::query_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("lock roles"))?;
-    let mut sql = Sql::new("select id from identities where ");
-    sql.identities("id", of).push(" order by id for no key update");
-    let (text, args) = sql.into_parts();
-    sqlx::query_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("lock identities"))?;
-    Ok(())
-}
-
-/// On PostgreSQL, makes a rule change wait for transactions settling under the old rules, and
-/// theirs wait for it (see `lock_for_settling`).
-pub async fn lock_rules(conn: &mut AnyConnection) -> Result<(), AppError> {
-    if is_postgres(conn) {
-        sqlx::query("lock table sod_rules in exclusive mode").execute(conn).await.map_err(db_error("lock rules"))?;
-    }
-    Ok(())
-}
+pub(super) const ROW: &str = "kind, identity_id, subject_id, subject, detail, since";
 
 /// Live holders of a role, and those whose grant of it ended at `ended_at` (this transaction's).
 pub async fn holders_of_role(conn: &mut AnyConnection, role_id: &str, ended_at: Timestamp) -> Result<Vec<String>, AppError> {

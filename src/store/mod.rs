@@ -175,6 +175,12 @@ pub async fn count(conn: &mut AnyConnection, sql: Sql, context: &'static str) ->
 }
 
 /// Turns a database error into the safe internal error, logging the cause with `context`.
+/// Whether the connection is to PostgreSQL, where concurrent writers need the row locks that
+/// SQLite's single writer makes unnecessary.
+pub(crate) fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
 pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
     move |e| AppError::internal(context, e)
 }
@@ -289,8 +295,14 @@ impl Store {
         self.pool.acquire().await.map_err(db_error("acquire connection"))
     }
 
-    /// Opens a write transaction. On SQLite it takes the write lock up front (`begin immediate`),
-    /// so a transaction never fails half-way because another writer got there first.
+    /// Opens a write transaction, whose turn among writers is taken up front. On SQLite that is
+    /// the write lock (`begin immediate`), so a transaction never fails half-way because another
+    /// writer got there first. On PostgreSQL it is the head of the audit chain, which every
+    /// mutation appends to in its transaction and which therefore already serialised writers
+    /// from their first event on: taken first, it cannot be part of a deadlock (locks taken
+    /// before the first event, then the head, against the head, then those locks), and what a
+    /// change reads to derive findings or check rules is not changed by another writer before it
+    /// commits, as on SQLite. Both statements go in one round trip.
     pub async fn begin(&self) -> Result<WriteTx, AppError> {
         match self.backend {
             Backend::Sqlite => {
@@ -299,7 +311,7 @@ impl Store {
                 Ok(WriteTx { tx, _writer: Some(guard) })
             }
             Backend::Postgres => {
-                let tx = self.pool.begin().await.map_err(db_error("begin"))?;
+                let tx = self.pool.begin_with("begin; select seq from audit_head where id = 1 for update").await.map_err(db_error("begin"))?;
                 Ok(WriteTx { tx, _writer: None })
             }
         }
