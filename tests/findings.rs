@@ -320,8 +320,9 @@ async fn random_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
 
 /// The same random changes made at once by several clients on a small ledger, so that they
 /// meet on the same identities, roles and rules: on PostgreSQL their transactions really
-/// overlap, and only the locks settling takes keep two grants to one identity, a rule switched
-/// during an approval or a role version during a grant from each missing the other's effect.
+/// overlap, and only writers taking turns (`Store::begin`) keeps two grants to one identity, a
+/// rule switched during an approval or a role version during a grant from each missing the
+/// other's effect, and keeps writers from deadlocking.
 /// `NHIDB_FINDINGS_SEED` replays the workers' sequences (their interleaving varies).
 async fn concurrent_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
     const WORKERS: u64 = 4;

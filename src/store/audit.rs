@@ -43,9 +43,9 @@ impl EventRow {
 const SELECT: &str = "select seq, at, actor_kind, actor_id, actor_name, action, subject_type, subject_id, context_id, \
     detail, prev_hash, hash from audit_events";
 
-/// Appends an event to the chain inside the caller's transaction. Bumping the head row first
-/// locks it (PostgreSQL row lock; SQLite's single writer), so concurrent appends queue instead
-/// of linking to the same previous hash.
+/// Appends an event to the chain inside the caller's transaction. The head row is locked by
+/// then (`Store::begin` takes it first on PostgreSQL; SQLite has one writer), so concurrent
+/// appends queue instead of linking to the same previous hash.
 pub async fn append(conn: &mut AnyConnection, actor: &Actor, entry: AuditEntry) -> Result<AuditEvent, AppError> {
     let (seq, prev_hash): (i64, String) = sqlx::query_as("update audit_head set seq = seq + 1 where id = 1 returning seq, hash")
         .fetch_one(&mut *conn)

@@ -69,7 +69,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite allows one writer at a time; queueing writers here (fairly, without polling)
     /// instead of in SQLite's busy handler keeps latency flat under concurrent writes.
-    sqlite_writer: Arc<Mutex<()>>,
+    /// This process's writers queue here before they take a pooled connection (see `begin`).
+    writer: Arc<Mutex<()>>,
     /// Shared by every clone of the store, like the pool.
     holders: Arc<holder_cache::HolderCache>,
     /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
@@ -174,13 +175,12 @@ pub async fn count(conn: &mut AnyConnection, sql: Sql, context: &'static str) ->
     sqlx::query_scalar_with(&text, args).fetch_one(conn).await.map_err(db_error(context))
 }
 
-/// Turns a database error into the safe internal error, logging the cause with `context`.
-/// Whether the connection is to PostgreSQL, where concurrent writers need the row locks that
-/// SQLite's single writer makes unnecessary.
+/// Whether the connection is to PostgreSQL (some statements have a dialect of their own).
 pub(crate) fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
     conn.backend_name().eq_ignore_ascii_case("postgresql")
 }
 
+/// Turns a database error into the safe internal error, logging the cause with `context`.
 pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
     move |e| AppError::internal(context, e)
 }
@@ -255,7 +255,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(Mutex::new(())),
             holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)),
             sqlite_file,
         })
@@ -302,17 +302,21 @@ impl Store {
     /// from their first event on: taken first, it cannot be part of a deadlock (locks taken
     /// before the first event, then the head, against the head, then those locks), and what a
     /// change reads to derive findings or check rules is not changed by another writer before it
-    /// commits, as on SQLite. Both statements go in one round trip.
+    /// commits, as on SQLite. The lock is its own statement inside the transaction, so that a
+    /// failed or abandoned wait rolls back like any other. On both backends this process's
+    /// writers queue on a mutex first, so that waiting writers do not hold pooled connections
+    /// that readers need.
     pub async fn begin(&self) -> Result<WriteTx, AppError> {
+        let guard = self.writer.clone().lock_owned().await;
         match self.backend {
             Backend::Sqlite => {
-                let guard = self.sqlite_writer.clone().lock_owned().await;
                 let tx = self.pool.begin_with("begin immediate").await.map_err(db_error("begin"))?;
                 Ok(WriteTx { tx, _writer: Some(guard) })
             }
             Backend::Postgres => {
-                let tx = self.pool.begin_with("begin; select seq from audit_head where id = 1 for update").await.map_err(db_error("begin"))?;
-                Ok(WriteTx { tx, _writer: None })
+                let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
+                sqlx::query("select seq from audit_head where id = 1 for update").execute(&mut *tx).await.map_err(db_error("take the writers' turn"))?;
+                Ok(WriteTx { tx, _writer: Some(guard) })
             }
         }
     }
