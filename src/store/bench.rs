@@ -332,9 +332,13 @@ impl Raw {
 }
 
 /// Planner statistics after a bulk load, so the first queries do not pick poor plans; on SQLite
-/// the write-ahead log is folded back into the file, so measurements start from a clean file.
+/// the write-ahead log is folded back into the file, so measurements start from a clean file. On
+/// PostgreSQL the load is vacuumed too, as autovacuum would (some servers run without it): with
+/// no visibility map, index-only scans read the heap and every first read sets hint bits.
 pub async fn analyze(conn: &mut AnyConnection, backend: Backend) -> Result<(), AppError> {
-    sqlx::query("analyze").execute(&mut *conn).await.map_err(db_error("analyze"))?;
+    let statement = if backend == Backend::Postgres { "vacuum analyze" } else { "analyze" };
+    // Sent as a simple query, as psql sends it: VACUUM must not run in a transaction block.
+    sqlx::raw_sql(statement).execute(&mut *conn).await.map_err(db_error("analyze"))?;
     if backend == Backend::Sqlite {
         sqlx::query("pragma wal_checkpoint(truncate)").execute(conn).await.map_err(db_error("checkpoint"))?;
     }
