@@ -67,9 +67,10 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer at a time; queueing writers here (fairly, without polling)
-    /// instead of in SQLite's busy handler keeps latency flat under concurrent writes.
-    /// This process's writers queue here before they take a pooled connection (see `begin`).
+    /// Writers take turns (see `begin`); this process's queue here (fairly, without polling)
+    /// before they take a pooled connection, instead of in SQLite's busy handler or holding a
+    /// connection while PostgreSQL makes them wait, which keeps latency flat under concurrent
+    /// writes.
     writer: Arc<Mutex<()>>,
     /// Shared by every clone of the store, like the pool.
     holders: Arc<holder_cache::HolderCache>,
@@ -81,7 +82,7 @@ pub struct Store {
 /// A write transaction. Dropping it without `commit` rolls back.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
-    _writer: Option<OwnedMutexGuard<()>>,
+    _writer: OwnedMutexGuard<()>,
 }
 
 impl WriteTx {
@@ -311,12 +312,12 @@ impl Store {
         match self.backend {
             Backend::Sqlite => {
                 let tx = self.pool.begin_with("begin immediate").await.map_err(db_error("begin"))?;
-                Ok(WriteTx { tx, _writer: Some(guard) })
+                Ok(WriteTx { tx, _writer: guard })
             }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
                 sqlx::query("select seq from audit_head where id = 1 for update").execute(&mut *tx).await.map_err(db_error("take the writers' turn"))?;
-                Ok(WriteTx { tx, _writer: Some(guard) })
+                Ok(WriteTx { tx, _writer: guard })
             }
         }
     }
