@@ -105,7 +105,7 @@ async fn replay(store: &Store, key: Option<&str>, request: &ProvisionRequest, ha
 }
 
 async fn template(conn: &mut AnyConnection, key: &str) -> Result<Template, AppError> {
-    templates::by_key(conn, key).await?.ok_or_else(|| AppError::invalid("template", format!("No template is called \"{key}\".")))
+    templates::to_apply(conn, key).await?.ok_or_else(|| AppError::invalid("template", format!("No template is called \"{key}\".")))
 }
 
 /// Pipelines know owners by name more often than by id; both are accepted.
@@ -123,18 +123,15 @@ async fn owner(conn: &mut AnyConnection, key: &str) -> Result<Owner, AppError> {
 
 /// The template's roles by slug; a role retired since the template was approved stops it.
 async fn active_roles(conn: &mut AnyConnection, template: &Template) -> Result<BTreeMap<String, Role>, AppError> {
-    let mut found = BTreeMap::new();
-    for slug in template.definition.roles() {
-        match roles::by_slug(conn, &slug).await? {
-            Some(role) if role.status == RoleStatus::Active => {
-                found.insert(slug, role);
-            }
-            _ => {
-                return Err(AppError::invalid_state(format!(
-                    "Template {} grants role {slug}, which is retired or gone; propose a new template version first.",
-                    template.slug
-                )));
-            }
+    let slugs: Vec<String> = template.definition.roles().into_iter().collect();
+    let found: BTreeMap<String, Role> =
+        roles::by_slugs(conn, &slugs).await?.into_iter().filter(|r| r.status == RoleStatus::Active).map(|r| (r.slug.clone(), r)).collect();
+    for slug in slugs {
+        if !found.contains_key(&slug) {
+            return Err(AppError::invalid_state(format!(
+                "Template {} grants role {slug}, which is retired or gone; propose a new template version first.",
+                template.slug
+            )));
         }
     }
     Ok(found)
@@ -180,18 +177,22 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
     let mut labels = Labels::default();
     labels.insert("env", env);
     labels.insert("template", &template.slug);
+    // The service's identities and grants are written in one statement each, after the loop.
     let mut created = Vec::with_capacity(plan.len());
+    let mut drafts = Vec::with_capacity(plan.len());
     for planned in &plan {
         let identity_id = store::new_id();
-        let identity = IdentityDraft {
-            name: IdentityName::parse(&planned.name).map_err(|e| AppError::internal("planned identity", e))?,
-            kind: planned.kind,
-            owner_id: owner.id.clone(),
-            service_id: Some(service_id.clone()),
-            description: planned.description.clone(),
-            labels: labels.clone(),
-        };
-        identities::insert(conn, &identity_id, &identity, now).await?;
+        drafts.push((
+            identity_id.clone(),
+            IdentityDraft {
+                name: IdentityName::parse(&planned.name).map_err(|e| AppError::internal("planned identity", e))?,
+                kind: planned.kind,
+                owner_id: owner.id.clone(),
+                service_id: Some(service_id.clone()),
+                description: planned.description.clone(),
+                labels: labels.clone(),
+            },
+        ));
         events.push(
             AuditEntry::new(
                 "identity.create",
@@ -206,22 +207,6 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
         for grant in &planned.grants {
             let role = &roles[&grant.role];
             let assignment_id = store::new_id();
-            assignments::insert(
-                conn,
-                &assignments::NewAssignment {
-                    id: &assignment_id,
-                    identity_id: &identity_id,
-                    role_id: &role.id,
-                    role_version: role.current_version,
-                    scope_id: &scope_ids[&grant.scope],
-                    granted_by: &actor.name,
-                    // The approval behind a provisioned grant is the template's.
-                    change_request_id: template.approved_by.as_deref(),
-                    expires_at: None,
-                },
-                now,
-            )
-            .await?;
             events.push(
                 AuditEntry::new(
                     "assignment.grant",
@@ -242,6 +227,24 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
         }
         created.push(ProvisionedIdentity { id: identity_id, name: planned.name.clone(), kind: planned.kind, grants });
     }
+    identities::insert_many(conn, &drafts, now).await?;
+    let new_grants: Vec<assignments::NewAssignment<'_>> = created
+        .iter()
+        .flat_map(|identity| {
+            identity.grants.iter().map(|grant| assignments::NewAssignment {
+                id: &grant.assignment_id,
+                identity_id: &identity.id,
+                role_id: &grant.role_id,
+                role_version: grant.role_version,
+                scope_id: &scope_ids[&grant.scope],
+                granted_by: &actor.name,
+                // The approval behind a provisioned grant is the template's.
+                change_request_id: template.approved_by.as_deref(),
+                expires_at: None,
+            })
+        })
+        .collect();
+    assignments::insert_many(conn, &new_grants, now).await?;
     let new_ids: Vec<String> = created.iter().map(|i| i.id.clone()).collect();
     super::findings::settle(conn, &new_ids, super::findings::Touches::Created, now).await?;
     events.push(AuditEntry::new(

@@ -78,6 +78,25 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewAssignment<'_>, at: Times
     Ok(())
 }
 
+/// Several grants in one statement (a provisioned service's).
+pub async fn insert_many(conn: &mut AnyConnection, new: &[NewAssignment<'_>], at: Timestamp) -> Result<(), AppError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let mut sql = super::Sql::new(
+        "insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, change_request_id, granted_at, expires_at) values ",
+    );
+    for (i, a) in new.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(a.id.to_owned()).push(", ").bind(a.identity_id.to_owned()).push(", ").bind(a.role_id.to_owned()).push(", ").bind(a.role_version);
+        sql.push(", ").bind(a.scope_id.to_owned()).push(", ").bind(a.granted_by.to_owned()).push(", ").bind(a.change_request_id.map(str::to_owned));
+        sql.push(", ").bind(at.to_rfc3339()).push(", ").bind(a.expires_at.map(|t| t.to_rfc3339())).push(")");
+    }
+    let (text, args) = sql.into_parts();
+    sqlx::query_with(&text, args).execute(conn).await.map_err(db_error("insert assignments"))?;
+    Ok(())
+}
+
 /// Every assignment the identity has or had, newest first.
 pub async fn of_identity(conn: &mut AnyConnection, identity_id: &str) -> Result<Vec<Assignment>, AppError> {
     sqlx::query_as::<_, AssignmentRow>(&format!("{SELECT} where a.identity_id = $1 order by a.granted_at desc, a.id"))

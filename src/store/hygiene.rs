@@ -132,7 +132,10 @@ pub async fn derive_with_stored(conn: &mut AnyConnection, kinds: &[FindingKind],
         return Ok((Vec::new(), Vec::new()));
     }
     let mut sql = Sql::new(&format!("select id, {ROW} from findings where closed_at is null and "));
-    sql.identities("identity_id", of).push(" and kind in ").bind_list(&kinds.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>());
+    // The kinds are written out, not bound: a bound list would be re-planned at every execution
+    // (see `Sql::identities`), and they are the fixed names of an enum.
+    let kinds_in = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(", ");
+    sql.identities("identity_id", of).push(&format!(" and kind in ({kinds_in})"));
     for kind in kinds.iter().filter(|k| **k != FindingKind::SodViolation) {
         // A derived row has no id: that tells it from a stored one.
         sql.push(" union all select cast(null as text) as id, d.* from (");

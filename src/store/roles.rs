@@ -111,6 +111,23 @@ pub async fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<Role
         .transpose()
 }
 
+/// The roles of `slugs` that exist, in one statement.
+pub async fn by_slugs(conn: &mut AnyConnection, slugs: &[String]) -> Result<Vec<Role>, AppError> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(&format!("{SELECT} where slug in "));
+    sql.bind_rows(slugs);
+    let (text, args) = sql.into_parts();
+    sqlx::query_as_with::<_, RoleRow, _>(&text, args)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("roles by slug"))?
+        .into_iter()
+        .map(RoleRow::into_role)
+        .collect()
+}
+
 pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {
     sqlx::query_scalar("select count(*) from roles where status = 'active'").fetch_one(conn).await.map_err(db_error("count roles"))
 }

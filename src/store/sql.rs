@@ -46,10 +46,23 @@ impl Sql {
         self.push(")")
     }
 
+    /// Appends `(select column1 from (values ($1), ($2), …) as listed)` bound to `values`, for
+    /// `in` lists on indexed columns (never empty). A plain `in ($1, $2)` there has SQLite (with
+    /// STAT4 statistics, after `analyze`) estimate each bound value while planning, and then
+    /// re-plan the cached statement at every execution: that cost a change's settling more than
+    /// running its statements. Read from `values`, the list is rows to the planner, not values.
+    pub fn bind_rows(&mut self, values: &[String]) -> &mut Self {
+        self.push("(select column1 from (values ");
+        for (i, value) in values.iter().enumerate() {
+            self.push(if i == 0 { "(" } else { ", (" }).bind(value.clone()).push(")");
+        }
+        self.push(") as listed)")
+    }
+
     /// Appends the condition that `column` (an identity id) is one of `of`.
     pub fn identities(&mut self, column: &str, of: Identities<'_>) -> &mut Self {
         match of {
-            Identities::Listed(ids) => self.push(&format!("{column} in ")).bind_list(ids),
+            Identities::Listed(ids) => self.push(&format!("{column} in ")).bind_rows(ids),
             Identities::Range { after, last } => {
                 self.push(&format!("{column} > ")).bind(after.to_owned()).push(&format!(" and {column} <= ")).bind(last.to_owned())
             }

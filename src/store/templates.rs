@@ -41,6 +41,12 @@ const SELECT: &str = "select t.id, t.slug, t.display_name, t.current_version, v.
     (select count(*) from services s where s.template_id = t.id) as services, v.change_request_id \
     from templates t join template_versions v on v.template_id = t.id and v.version = t.current_version";
 
+/// `SELECT` without counting the services made from the template: that count grows with every
+/// service a pipeline provisions, and provisioning itself does not need it.
+const SELECT_UNCOUNTED: &str = "select t.id, t.slug, t.display_name, t.current_version, v.definition, t.created_at, t.updated_at, \
+    cast(0 as bigint) as services, v.change_request_id \
+    from templates t join template_versions v on v.template_id = t.id and v.version = t.current_version";
+
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Template>, AppError> {
     sqlx::query_as::<_, TemplateRow>(&format!("{SELECT} order by t.slug"))
         .fetch_all(conn)
@@ -54,6 +60,17 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Template>, AppError> {
 /// A template by id or by slug (pipelines name templates by slug).
 pub async fn by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<Template>, AppError> {
     sqlx::query_as::<_, TemplateRow>(&format!("{SELECT} where t.id = $1 or t.slug = $1"))
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error("template by key"))?
+        .map(TemplateRow::into_template)
+        .transpose()
+}
+
+/// A template by id or slug, to apply it: its `services` are not counted (always 0).
+pub async fn to_apply(conn: &mut AnyConnection, key: &str) -> Result<Option<Template>, AppError> {
+    sqlx::query_as::<_, TemplateRow>(&format!("{SELECT_UNCOUNTED} where t.id = $1 or t.slug = $1"))
         .bind(key)
         .fetch_optional(conn)
         .await
