@@ -207,9 +207,19 @@ impl TemplateDefinition {
     pub fn plan(&self, placement: &Placement) -> Result<Vec<PlannedIdentity>, AppError> {
         let mut problems = Problems::new();
         let mut planned = Vec::with_capacity(self.identities.len());
+        let mut names = BTreeSet::new();
         for (i, blueprint) in self.identities.iter().enumerate() {
             let name = fill(&blueprint.name, placement).and_then(|n| IdentityName::parse(&n));
             let name = problems.check(&format!("identities[{i}].name"), name);
+            // `check` proves names distinct in a sample environment only: "{service}-dev" and
+            // "{service}-{env}" meet in env dev, and the service's identities are written at once.
+            let name = name.filter(|name| {
+                let fresh = names.insert(name.to_string());
+                if !fresh {
+                    problems.add(&format!("identities[{i}].name"), format!("Two identities would be named {name} in {}.", placement.env.as_str()));
+                }
+                fresh
+            });
             let mut grants = Vec::with_capacity(blueprint.grants.len());
             for (j, grant) in blueprint.grants.iter().enumerate() {
                 let scope = fill(&grant.scope, placement).and_then(|s| ScopePath::parse(&s));
@@ -490,6 +500,24 @@ mod tests {
         let mut definition = web_api();
         definition.identities[1].name = "svc-{service}".into();
         assert!(problems_of(&definition).iter().any(|p| p.contains("Two identities would be named svc-sample-service")));
+    }
+
+    #[test]
+    fn names_that_meet_only_in_one_environment_are_refused_when_provisioned_there() {
+        let mut definition = web_api();
+        definition.identities[0].name = "{service}-dev".into();
+        definition.identities[1].name = "{service}-{env}".into();
+        assert!(problems_of(&definition).is_empty(), "distinct in the sample environment");
+        let prod = Placement { service: ServiceName::parse("orders").unwrap(), env: EnvName::parse("prod").unwrap() };
+        assert!(definition.plan(&prod).is_ok());
+        let dev = Placement { service: ServiceName::parse("orders").unwrap(), env: EnvName::parse("dev").unwrap() };
+        match definition.plan(&dev) {
+            Err(AppError::Validation { errors }) => {
+                assert_eq!(errors[0].field, "identities[1].name");
+                assert_eq!(errors[0].message, "Two identities would be named orders-dev in dev.");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -105,9 +105,10 @@ pub async fn insert_many(conn: &mut AnyConnection, new: &[(String, IdentityDraft
         sql.push(", ").bind(draft.labels.to_json()).push(", ").bind(at.to_rfc3339()).push(", ").bind(at.to_rfc3339()).push(")");
     }
     let (text, args) = sql.into_parts();
+    // Callers pass distinct names (a plan refuses duplicates), so a clash is with a stored row.
     sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(unique_or("insert identities", || {
-        let names: Vec<&str> = new.iter().map(|(_, d)| d.name.as_str()).collect();
-        AppError::conflict(Some("name"), format!("An identity named one of {} already exists in this service.", names.join(", ")))
+        let names: Vec<String> = new.iter().map(|(_, d)| format!("\"{}\"", d.name)).collect();
+        AppError::conflict(Some("name"), format!("An identity named {} already exists in this service.", names.join(" or ")))
     }))?;
     let mut sql = Sql::new("insert into identity_labels (identity_id, key, value) values ");
     let mut rows = 0;

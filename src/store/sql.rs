@@ -79,9 +79,10 @@ impl Sql {
 }
 
 /// Which identities a statement concerns: those a change touched, listed, or every identity in an
-/// id range (a rebuild's batch). A range reads each table by index between two bound ids; the
-/// same batch as a list of thousands of bound ids costs SQLite a fresh plan per execution
-/// (STAT4 estimates every listed value), which made rebuilds three times slower.
+/// id range (a rebuild's batch). A range reads each table by index between two bound ids, in
+/// one ordered pass; the same batch as a plain `in` list of thousands of bound ids cost SQLite a
+/// fresh plan per execution (STAT4 estimates every listed value; see `bind_rows`), which made
+/// rebuilds three times slower.
 #[derive(Debug, Clone, Copy)]
 pub enum Identities<'a> {
     Listed(&'a [String]),
