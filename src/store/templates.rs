@@ -37,15 +37,22 @@ impl TemplateRow {
     }
 }
 
-const SELECT: &str = "select t.id, t.slug, t.display_name, t.current_version, v.definition, t.created_at, t.updated_at, \
-    (select count(*) from services s where s.template_id = t.id) as services, v.change_request_id \
-    from templates t join template_versions v on v.template_id = t.id and v.version = t.current_version";
-
-/// `SELECT` without counting the services made from the template: that count grows with every
+/// The template columns, with `services` as the expression given: `SELECT` counts the services
+/// made from the template; `SELECT_UNCOUNTED` does not, because that count grows with every
 /// service a pipeline provisions, and provisioning itself does not need it.
-const SELECT_UNCOUNTED: &str = "select t.id, t.slug, t.display_name, t.current_version, v.definition, t.created_at, t.updated_at, \
-    cast(0 as bigint) as services, v.change_request_id \
-    from templates t join template_versions v on v.template_id = t.id and v.version = t.current_version";
+macro_rules! select_with_services {
+    ($services:literal) => {
+        concat!(
+            "select t.id, t.slug, t.display_name, t.current_version, v.definition, t.created_at, t.updated_at, ",
+            $services,
+            " as services, v.change_request_id \
+             from templates t join template_versions v on v.template_id = t.id and v.version = t.current_version"
+        )
+    };
+}
+
+const SELECT: &str = select_with_services!("(select count(*) from services s where s.template_id = t.id)");
+const SELECT_UNCOUNTED: &str = select_with_services!("cast(0 as bigint)");
 
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Template>, AppError> {
     sqlx::query_as::<_, TemplateRow>(&format!("{SELECT} order by t.slug"))
@@ -59,18 +66,16 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Template>, AppError> {
 
 /// A template by id or by slug (pipelines name templates by slug).
 pub async fn by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<Template>, AppError> {
-    sqlx::query_as::<_, TemplateRow>(&format!("{SELECT} where t.id = $1 or t.slug = $1"))
-        .bind(key)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_error("template by key"))?
-        .map(TemplateRow::into_template)
-        .transpose()
+    by_key_from(conn, SELECT, key).await
 }
 
 /// A template by id or slug, to apply it: its `services` are not counted (always 0).
 pub async fn to_apply(conn: &mut AnyConnection, key: &str) -> Result<Option<Template>, AppError> {
-    sqlx::query_as::<_, TemplateRow>(&format!("{SELECT_UNCOUNTED} where t.id = $1 or t.slug = $1"))
+    by_key_from(conn, SELECT_UNCOUNTED, key).await
+}
+
+async fn by_key_from(conn: &mut AnyConnection, select: &str, key: &str) -> Result<Option<Template>, AppError> {
+    sqlx::query_as::<_, TemplateRow>(&format!("{select} where t.id = $1 or t.slug = $1"))
         .bind(key)
         .fetch_optional(conn)
         .await
