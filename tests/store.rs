@@ -20,6 +20,7 @@ store_tests!(
     lists_filter_and_page_without_gaps_or_repeats,
     role_versions_cannot_be_rewritten_or_deleted,
     concurrent_writers_do_not_fork_the_audit_chain,
+    abandoned_writes_roll_back_and_the_next_writer_proceeds,
     a_tampered_audit_row_is_named_by_its_sequence,
     retiring_revokes_credentials_and_assignments,
     a_viewer_cannot_change_the_ledger,
@@ -133,6 +134,55 @@ async fn concurrent_writers_do_not_fork_the_audit_chain(db: TestDb) {
     let report = audit::verify(&db.store, &admin()).await.unwrap();
     assert_eq!(report.broken, None, "{}", report.summary());
     assert_eq!(report.verified, 24);
+}
+
+async fn owner_rows(db: &TestDb, name: &str) -> i64 {
+    let mut conn = db.store.read().await.unwrap();
+    sqlx::query_scalar("select count(*) from owners where name = $1").bind(name).fetch_one(&mut *conn).await.unwrap()
+}
+
+async fn insert_owner(tx: &mut nhidb::store::WriteTx, name: &str) {
+    sqlx::query("insert into owners (id, kind, name, created_at) values ($1, 'team', $2, '2026-01-01T00:00:00Z')")
+        .bind(nhidb::store::new_id())
+        .bind(name)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+}
+
+/// On a SQLite file every write goes through one kept connection: a transaction dropped on an
+/// error, or with the request that was running it, must leave nothing and hand the connection on
+/// clean.
+async fn abandoned_writes_roll_back_and_the_next_writer_proceeds(db: TestDb) {
+    let mut tx = db.store.begin().await.unwrap();
+    insert_owner(&mut tx, "dropped").await;
+    drop(tx);
+
+    let store = db.store.clone();
+    let cancelled = tokio::spawn(async move {
+        let mut tx = store.begin().await.unwrap();
+        insert_owner(&mut tx, "cancelled").await;
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        tx.commit().await.unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    cancelled.abort();
+    assert!(cancelled.await.unwrap_err().is_cancelled());
+
+    let mut tx = tokio::time::timeout(std::time::Duration::from_secs(5), db.store.begin()).await.expect("the next writer gets its turn").unwrap();
+    insert_owner(&mut tx, "kept").await;
+    tx.commit().await.unwrap();
+    assert_eq!(owner_rows(&db, "dropped").await, 0);
+    assert_eq!(owner_rows(&db, "cancelled").await, 0);
+    assert_eq!(owner_rows(&db, "kept").await, 1);
+
+    // A write from another connection (another process, say) is seen by the next transaction.
+    let mut conn = db.store.read().await.unwrap();
+    sqlx::query("insert into owners (id, kind, name, created_at) values ('outside', 'team', 'outside', '2026-01-01T00:00:00Z')").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    let mut tx = db.store.begin().await.unwrap();
+    let seen: i64 = sqlx::query_scalar("select count(*) from owners where name = 'outside'").fetch_one(tx.conn()).await.unwrap();
+    assert_eq!(seen, 1);
 }
 
 async fn a_tampered_audit_row_is_named_by_its_sequence(db: TestDb) {

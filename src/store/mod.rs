@@ -70,8 +70,9 @@ pub struct Store {
     /// Writers take turns (see `begin`); this process's queue here (fairly, without polling)
     /// before they take a pooled connection, instead of in SQLite's busy handler or holding a
     /// connection while PostgreSQL makes them wait, which keeps latency flat under concurrent
-    /// writes.
-    writer: Arc<Mutex<()>>,
+    /// writes. On a SQLite file the turn also holds the one connection writes go through (see
+    /// `Writer`).
+    writer: Arc<Mutex<Writer>>,
     /// Shared by every clone of the store, like the pool.
     holders: Arc<holder_cache::HolderCache>,
     /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
@@ -79,19 +80,84 @@ pub struct Store {
     sqlite_file: Option<std::path::PathBuf>,
 }
 
+/// The writers' turn, and on a SQLite file the connection every write goes through. SQLite
+/// drops a connection's page cache when another connection has written since its last
+/// transaction, so writes spread over the pool re-read the index pages they touch every time:
+/// a small write took about half as long again that way on the bench ledger. One kept
+/// connection keeps them warm. It is detached from the pool, so readers keep all of theirs.
+#[derive(Default)]
+struct Writer {
+    kept: Option<AnyConnection>,
+}
+
 /// A write transaction. Dropping it without `commit` rolls back.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
-    _writer: OwnedMutexGuard<()>,
+    conn: TxConn,
+    writer: Option<OwnedMutexGuard<Writer>>,
+}
+
+enum TxConn {
+    Pooled(Transaction<'static, Any>),
+    /// The writer's kept connection, inside `begin immediate`; taken out by commit or drop.
+    Kept(Option<AnyConnection>),
 }
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.conn {
+            TxConn::Pooled(tx) => tx,
+            TxConn::Kept(conn) => conn.as_mut().expect("a write transaction's connection is present until it ends"),
+        }
     }
 
-    pub async fn commit(self) -> Result<(), AppError> {
-        self.tx.commit().await.map_err(|e| AppError::internal("commit", e))
+    pub async fn commit(mut self) -> Result<(), AppError> {
+        match &mut self.conn {
+            TxConn::Pooled(_) => {
+                let TxConn::Pooled(tx) = std::mem::replace(&mut self.conn, TxConn::Kept(None)) else { unreachable!() };
+                tx.commit().await.map_err(|e| AppError::internal("commit", e))
+            }
+            TxConn::Kept(conn) => {
+                let mut conn = conn.take().expect("a write transaction's connection is present until it ends");
+                match run_raw(&mut conn, "commit").await {
+                    Ok(_) => {
+                        if let Some(writer) = self.writer.as_mut() {
+                            writer.kept = Some(conn);
+                        }
+                        Ok(())
+                    }
+                    // Whatever state the failed commit left, closing the connection rolls it
+                    // back; the next writer opens another.
+                    Err(e) => Err(AppError::internal("commit", e)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let TxConn::Kept(conn) = &mut self.conn else { return };
+        let (Some(conn), Some(writer)) = (conn.take(), self.writer.take()) else { return };
+        // Abandoned (an error, or a request cancelled): roll back before the next writer's turn,
+        // which stays taken until then. Without a runtime the connection is closed instead,
+        // which rolls back too.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(rollback_kept(conn, writer));
+        }
+    }
+}
+
+/// Runs one statement through `Executor::execute`, whose boxed future is `Send`: the future of
+/// `RawSql::execute` is not provably so for every lifetime, which the server functions'
+/// futures need.
+async fn run_raw(conn: &mut AnyConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    conn.execute(sqlx::raw_sql(sql)).await.map(|_| ())
+}
+
+async fn rollback_kept(mut conn: AnyConnection, mut writer: OwnedMutexGuard<Writer>) {
+    match run_raw(&mut conn, "rollback").await {
+        Ok(_) => writer.kept = Some(conn),
+        Err(e) => tracing::warn!(error = %e, "rolling back an abandoned write failed; its connection is closed"),
     }
 }
 
@@ -256,7 +322,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(Mutex::new(Writer::default())),
             holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)),
             sqlite_file,
         })
@@ -308,16 +374,29 @@ impl Store {
     /// writers queue on a mutex first, so that waiting writers do not hold pooled connections
     /// that readers need.
     pub async fn begin(&self) -> Result<WriteTx, AppError> {
-        let guard = self.writer.clone().lock_owned().await;
+        let mut guard = self.writer.clone().lock_owned().await;
         match self.backend {
-            Backend::Sqlite => {
+            // An in-memory database lives in its pooled connections; one detached would take
+            // it away from readers.
+            Backend::Sqlite if self.sqlite_file.is_none() => {
                 let tx = self.pool.begin_with("begin immediate").await.map_err(db_error("begin"))?;
-                Ok(WriteTx { tx, _writer: guard })
+                Ok(WriteTx { conn: TxConn::Pooled(tx), writer: Some(guard) })
+            }
+            Backend::Sqlite => {
+                let mut conn = match guard.kept.take() {
+                    Some(conn) => conn,
+                    None => self.pool.acquire().await.map_err(db_error("acquire connection"))?.detach(),
+                };
+                if let Err(e) = run_raw(&mut conn, "begin immediate").await {
+                    guard.kept = Some(conn);
+                    return Err(AppError::internal("begin", e));
+                }
+                Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) })
             }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
                 sqlx::query("select seq from audit_head where id = 1 for update").execute(&mut *tx).await.map_err(db_error("take the writers' turn"))?;
-                Ok(WriteTx { tx, _writer: guard })
+                Ok(WriteTx { conn: TxConn::Pooled(tx), writer: Some(guard) })
             }
         }
     }
@@ -363,6 +442,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(conn) = self.writer.lock().await.kept.take() {
+            let _ = conn.close().await;
+        }
         self.pool.close().await;
     }
 }
