@@ -31,6 +31,7 @@ pub mod scope;
 pub mod secret;
 pub mod service;
 pub mod sod;
+pub mod source;
 pub mod template;
 pub mod time;
 pub mod token;

@@ -4,6 +4,7 @@
 
 use super::Timestamp;
 use super::scope::ScopePath;
+use super::source::{SourceKind, SourceRule, permissions_of};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -126,13 +127,27 @@ pub struct RoleDefinition {
     /// Sorted and free of duplicates, so that equal definitions hash equally.
     pub permissions: Vec<Permission>,
     pub justification: Option<String>,
+    /// An imported role's rules, exactly as its source states them; `permissions` are derived
+    /// from them. Empty for nhidb's own roles, and then left out of the canonical JSON, so the
+    /// hashes of existing versions do not change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<SourceRule>,
 }
 
 impl RoleDefinition {
     pub fn new(scope: ScopePath, description: String, mut permissions: Vec<Permission>, justification: Option<String>) -> Self {
         permissions.sort();
         permissions.dedup();
-        RoleDefinition { scope, description, permissions, justification }
+        RoleDefinition { scope, description, permissions, justification, rules: vec![] }
+    }
+
+    /// The definition of a role version observed in a source. Rules are sorted: the order a
+    /// source lists them in carries no meaning, so a reordering alone is not a new version.
+    pub fn imported(scope: ScopePath, description: String, kind: SourceKind, mut rules: Vec<SourceRule>) -> Self {
+        rules.sort();
+        rules.dedup();
+        let permissions = permissions_of(kind, &rules);
+        RoleDefinition { scope, description, permissions, justification: None, rules }
     }
 
     /// `sha256:` over the canonical JSON of the definition.
@@ -222,12 +237,19 @@ pub struct RoleDiff {
     pub description: Vec<TextSpan>,
     /// (from, to) when the justification changed.
     pub justification: Option<(Option<String>, Option<String>)>,
+    /// An imported role's source rules that appear or disappear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules_added: Vec<SourceRule>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules_removed: Vec<SourceRule>,
 }
 
 impl RoleDiff {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty()
             && self.removed.is_empty()
+            && self.rules_added.is_empty()
+            && self.rules_removed.is_empty()
             && self.scope.is_none()
             && self.justification.is_none()
             && self.description.iter().all(|s| s.change == SpanChange::Same)
@@ -306,10 +328,14 @@ pub fn diff(before: Option<&RoleDefinition>, after: &RoleDefinition) -> RoleDiff
         None if after.justification.is_some() => Some((None, after.justification.clone())),
         _ => None,
     };
+    let no_rules = Vec::new();
+    let old_rules = before.map(|b| &b.rules).unwrap_or(&no_rules);
     RoleDiff {
         added,
         removed,
         unchanged,
+        rules_added: after.rules.iter().filter(|r| !old_rules.contains(r)).cloned().collect(),
+        rules_removed: old_rules.iter().filter(|r| !after.rules.contains(r)).cloned().collect(),
         scope,
         description: text_diff(before.map(|b| b.description.as_str()).unwrap_or(""), &after.description),
         justification,

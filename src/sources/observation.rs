@@ -4,6 +4,7 @@
 //! string), which is what re-imports reconcile on; names in nhidb are derived from them later.
 
 use crate::domain::Timestamp;
+pub use crate::domain::source::{Effect, SourceRule as Rule};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -35,55 +36,6 @@ pub struct ObservedPrincipal {
     /// The source's object id when it has one (Kubernetes uid, AWS unique id); it changes when
     /// the object is deleted and created again, so it is kept but not reconciled on.
     pub uid: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Effect {
-    Allow,
-    Deny,
-}
-
-/// One rule or statement, as faithful to the source as one shape allows: Kubernetes rules use
-/// `actions` (verbs), `api_groups`, `resources`, `resource_names` and `non_resource_urls`; AWS
-/// statements use `effect`, `actions` / `not_actions`, `resources` / `not_resources` and
-/// `condition`; GCP roles list permissions in `actions`. Nothing is dropped or widened.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Rule {
-    pub effect: Effect,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub actions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_actions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub api_groups: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_resources: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resource_names: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub non_resource_urls: Vec<String>,
-    /// The condition exactly as written (canonical JSON for AWS, the CEL expression for GCP).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub condition: Option<String>,
-}
-
-impl Rule {
-    pub fn allow() -> Rule {
-        Rule {
-            effect: Effect::Allow,
-            actions: vec![],
-            not_actions: vec![],
-            api_groups: vec![],
-            resources: vec![],
-            not_resources: vec![],
-            resource_names: vec![],
-            non_resource_urls: vec![],
-            condition: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,23 @@ fn class_badge(permission: &Permission) -> impl IntoView + use<> {
 
 #[component]
 pub fn DiffView(diff: RoleDiff) -> impl IntoView {
-    let RoleDiff { added, removed, unchanged, scope, description, justification } = diff;
+    let RoleDiff { added, removed, unchanged, scope, description, justification, rules_added, rules_removed } = diff;
+    let source_rules = (!rules_added.is_empty() || !rules_removed.is_empty()).then(|| {
+        let rows = rules_added
+            .into_iter()
+            .map(|r| ("added", "+", r))
+            .chain(rules_removed.into_iter().map(|r| ("removed", "−", r)))
+            .map(|(change, mark, rule)| {
+                view! {
+                    <li class=format!("diff-{change}")><span class="diff-mark" aria-label=change>{mark}</span>" "<code>{rule.summary()}</code></li>
+                }
+            })
+            .collect_view();
+        view! {
+            <p class="diff-line muted">"Rules as the source states them:"</p>
+            <ul class="diff-rules" id="diff-rules">{rows}</ul>
+        }
+    });
     let rows = added
         .into_iter()
         .map(|p| ("added", "+", p))
@@ -57,6 +73,7 @@ pub fn DiffView(diff: RoleDiff) -> impl IntoView {
                     <tbody>{rows}</tbody>
                 </table>
             </div>
+            {source_rules}
             <p class="diff-line"><span class="muted">"Description: "</span>{description}</p>
             {justification.map(|(from, to)| view! {
                 <p class="diff-line">

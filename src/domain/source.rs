@@ -1,0 +1,259 @@
+//! Sources: the systems identities and roles are imported from, and the rules of imported roles.
+//!
+//! An imported role version keeps the source's rules exactly (`SourceRule`) and is hashed and
+//! diffed over them. Its permissions in nhidb's own vocabulary (`read on k8s:pods`) are derived
+//! from the rules so that "who can…", separation of duties and hygiene work across sources;
+//! derivation only ever widens (a rule limited to resource names or by a condition is counted
+//! as the whole resource), so a question answered from permissions never misses a holder.
+
+use super::role::{ActionClass, Permission};
+use serde::{Deserialize, Serialize};
+
+vocabulary!(
+    SourceKind, "Source kind" {
+        Kubernetes = "kubernetes", "Kubernetes";
+        Aws = "aws", "AWS";
+        Gcp = "gcp", "GCP";
+    }
+);
+
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// One rule or statement, as faithful to its source as one shape allows: Kubernetes rules use
+/// `actions` (verbs), `api_groups`, `resources`, `resource_names` and `non_resource_urls`; AWS
+/// statements use `effect`, `actions` / `not_actions`, `resources` / `not_resources` and
+/// `condition`; GCP roles list permissions in `actions`. Nothing is dropped or widened.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SourceRule {
+    pub effect: Effect,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub non_resource_urls: Vec<String>,
+    /// The condition exactly as written (canonical JSON for AWS, the CEL expression for GCP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+impl SourceRule {
+    pub fn allow() -> SourceRule {
+        SourceRule {
+            effect: Effect::Allow,
+            actions: vec![],
+            not_actions: vec![],
+            api_groups: vec![],
+            resources: vec![],
+            not_resources: vec![],
+            resource_names: vec![],
+            non_resource_urls: vec![],
+            condition: None,
+        }
+    }
+
+    /// One line per rule, as a diff or a role page shows it.
+    pub fn summary(&self) -> String {
+        let list = |items: &[String]| items.iter().map(|i| if i.is_empty() { "\"\"".to_owned() } else { i.clone() }).collect::<Vec<_>>().join(", ");
+        let mut parts = vec![match self.effect {
+            Effect::Allow => "allow".to_owned(),
+            Effect::Deny => "deny".to_owned(),
+        }];
+        if !self.actions.is_empty() {
+            parts.push(list(&self.actions));
+        }
+        if !self.not_actions.is_empty() {
+            parts.push(format!("all but {}", list(&self.not_actions)));
+        }
+        if !self.resources.is_empty() {
+            let on = if self.api_groups.is_empty() { list(&self.resources) } else { format!("{} (groups {})", list(&self.resources), list(&self.api_groups)) };
+            parts.push(format!("on {on}"));
+        }
+        if !self.not_resources.is_empty() {
+            parts.push(format!("on all but {}", list(&self.not_resources)));
+        }
+        if !self.resource_names.is_empty() {
+            parts.push(format!("named {}", list(&self.resource_names)));
+        }
+        if !self.non_resource_urls.is_empty() {
+            parts.push(format!("on URLs {}", list(&self.non_resource_urls)));
+        }
+        if let Some(condition) = &self.condition {
+            parts.push(format!("when {condition}"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// nhidb's action for a Kubernetes verb. Verbs that hand out access (`bind`, `escalate`,
+/// `impersonate`, `approve`) are grants; a verb nhidb does not know is treated as admin, so it
+/// is never under-counted.
+fn kubernetes_action(verb: &str) -> &'static str {
+    match verb {
+        "get" => "read",
+        "list" => "list",
+        "watch" => "subscribe",
+        "create" => "create",
+        "update" | "patch" => "update",
+        "delete" | "deletecollection" => "delete",
+        "bind" | "escalate" | "impersonate" | "approve" | "sign" => "grant",
+        _ => "admin",
+    }
+}
+
+/// nhidb's action for an AWS action (`s3:GetObject`) or a GCP permission
+/// (`storage.objects.get`), from its verb.
+fn cloud_action(verb: &str) -> &'static str {
+    // `Get*` reads like `GetObject`; only a bare `*` is every verb.
+    let lower = verb.trim_end_matches('*').to_ascii_lowercase();
+    const GRANTS: &[&str] = &["passrole", "setiampolicy", "actas", "getaccesstoken", "signjwt", "signblob", "implicitdelegation", "assumerole"];
+    if lower.is_empty() {
+        "admin"
+    } else if GRANTS.iter().any(|g| lower.starts_with(g)) || (lower.contains("policy") && !lower.starts_with("get") && !lower.starts_with("list")) {
+        "grant"
+    } else if ["get", "list", "describe", "head", "view", "search", "lookup", "query", "scan", "select", "read", "batchget"].iter().any(|p| lower.starts_with(p)) {
+        if lower.starts_with("list") { "list" } else { "read" }
+    } else if ["delete", "remove", "detach", "terminate"].iter().any(|p| lower.starts_with(p)) {
+        "delete"
+    } else if ["create", "put", "run", "start", "add", "attach", "upload"].iter().any(|p| lower.starts_with(p)) {
+        "create"
+    } else {
+        "update"
+    }
+}
+
+fn push(out: &mut Vec<Permission>, action: &str, resource: String) {
+    if let Ok(permission) = Permission::parse(action, &resource) {
+        out.push(permission);
+    }
+}
+
+/// The permissions a role's rules amount to, in nhidb's vocabulary (see the module comment).
+/// Deny statements remove nothing here: which grants they cancel depends on resources and
+/// conditions, so they are kept as rules and shown, never silently subtracted.
+pub fn permissions_of(kind: SourceKind, rules: &[SourceRule]) -> Vec<Permission> {
+    let mut out = Vec::new();
+    for rule in rules.iter().filter(|r| r.effect == Effect::Allow) {
+        match kind {
+            SourceKind::Kubernetes => {
+                let groups: Vec<&str> = if rule.api_groups.is_empty() { vec![""] } else { rule.api_groups.iter().map(String::as_str).collect() };
+                for verb in &rule.actions {
+                    let action = if verb == "*" { "admin" } else { kubernetes_action(verb) };
+                    for group in &groups {
+                        for resource in &rule.resources {
+                            let name = if group.is_empty() { resource.clone() } else { format!("{group}/{resource}") };
+                            push(&mut out, action, format!("k8s:{name}"));
+                        }
+                    }
+                    for url in &rule.non_resource_urls {
+                        push(&mut out, action, format!("k8s-url:{url}"));
+                    }
+                }
+            }
+            SourceKind::Aws | SourceKind::Gcp => {
+                let (prefix, split) = if kind == SourceKind::Aws { ("aws", ':') } else { ("gcp", '.') };
+                for action in &rule.actions {
+                    if action == "*" {
+                        push(&mut out, "admin", format!("{prefix}:*"));
+                        continue;
+                    }
+                    let (service, verb) = match kind {
+                        SourceKind::Aws => action.split_once(split).unwrap_or((action, "*")),
+                        _ => action.split_once(split).map(|(s, _)| (s, action.rsplit(split).next().unwrap_or("*"))).unwrap_or((action, "*")),
+                    };
+                    push(&mut out, cloud_action(verb), format!("{prefix}:{}", service.to_ascii_lowercase()));
+                }
+                if !rule.not_actions.is_empty() {
+                    // "Everything but …" is everything, for counting who may.
+                    push(&mut out, "admin", format!("{prefix}:*"));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether a derived permission set is privileged: it may write everywhere or hand out access.
+pub fn is_privileged(permissions: &[Permission]) -> bool {
+    permissions.iter().any(|p| p.class() == ActionClass::Admin && (p.resource.ends_with(":*") || p.action == "grant"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k8s(verbs: &[&str], groups: &[&str], resources: &[&str]) -> SourceRule {
+        SourceRule {
+            actions: verbs.iter().map(|s| s.to_string()).collect(),
+            api_groups: groups.iter().map(|s| s.to_string()).collect(),
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            ..SourceRule::allow()
+        }
+    }
+
+    fn shown(permissions: &[Permission]) -> Vec<String> {
+        permissions.iter().map(Permission::to_string).collect()
+    }
+
+    #[test]
+    fn kubernetes_verbs_and_resources_become_nhidb_permissions() {
+        let rules = [k8s(&["get", "list", "watch"], &[""], &["pods"]), k8s(&["create"], &[""], &["pods/exec"]), k8s(&["patch"], &["apps"], &["deployments"])];
+        assert_eq!(
+            shown(&permissions_of(SourceKind::Kubernetes, &rules)),
+            ["create on k8s:pods/exec", "list on k8s:pods", "read on k8s:pods", "subscribe on k8s:pods", "update on k8s:apps/deployments"]
+        );
+    }
+
+    #[test]
+    fn wildcards_and_verbs_that_hand_out_access_are_admin_and_grant() {
+        let rules = [k8s(&["*"], &["*"], &["*"]), k8s(&["bind"], &["rbac.authorization.k8s.io"], &["clusterroles"])];
+        let permissions = permissions_of(SourceKind::Kubernetes, &rules);
+        assert_eq!(shown(&permissions), ["admin on k8s:*/*", "grant on k8s:rbac.authorization.k8s.io/clusterroles"]);
+        assert!(is_privileged(&permissions));
+    }
+
+    #[test]
+    fn non_resource_urls_are_their_own_resources() {
+        let rule = SourceRule { actions: vec!["get".into()], non_resource_urls: vec!["/healthz/*".into()], ..SourceRule::allow() };
+        assert_eq!(shown(&permissions_of(SourceKind::Kubernetes, &[rule])), ["read on k8s-url:/healthz/*"]);
+    }
+
+    #[test]
+    fn cloud_actions_are_classified_by_their_verb() {
+        let rule = SourceRule { actions: vec!["s3:GetObject".into(), "s3:PutObject".into(), "iam:PassRole".into(), "ec2:Describe*".into()], ..SourceRule::allow() };
+        assert_eq!(shown(&permissions_of(SourceKind::Aws, &[rule])), ["create on aws:s3", "grant on aws:iam", "read on aws:ec2", "read on aws:s3"]);
+        let rule = SourceRule { actions: vec!["storage.objects.get".into(), "iam.serviceAccounts.actAs".into()], ..SourceRule::allow() };
+        assert_eq!(shown(&permissions_of(SourceKind::Gcp, &[rule])), ["grant on gcp:iam", "read on gcp:storage"]);
+    }
+
+    #[test]
+    fn deny_statements_are_kept_as_rules_but_grant_nothing() {
+        let deny = SourceRule { effect: Effect::Deny, actions: vec!["s3:*".into()], ..SourceRule::allow() };
+        assert!(permissions_of(SourceKind::Aws, &[deny]).is_empty());
+        let not_action = SourceRule { not_actions: vec!["iam:*".into()], ..SourceRule::allow() };
+        assert_eq!(shown(&permissions_of(SourceKind::Aws, &[not_action])), ["admin on aws:*"]);
+    }
+
+    #[test]
+    fn a_rule_reads_as_one_line() {
+        let rule = SourceRule { resource_names: vec!["db-credentials".into()], ..k8s(&["get"], &[""], &["secrets"]) };
+        assert_eq!(rule.summary(), "allow get on secrets (groups \"\") named db-credentials");
+    }
+}
