@@ -6,6 +6,7 @@ mod access;
 mod bench;
 mod client;
 mod export;
+mod import;
 mod roles;
 
 use crate::domain::access::{AccessPolicy, ThrottlePolicy};
@@ -73,6 +74,10 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Write a compliance export bundle (CSV + JSON + manifest.json), or verify one offline.
     Export(export::ExportArgs),
+    /// Import identities, roles and grants from where they live (Kubernetes RBAC, AWS IAM, GCP
+    /// IAM), reconciling with what earlier imports recorded.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Client mode (needs --server): provision, decommission or show a service through the API.
     #[command(subcommand)]
     Service(client::ServiceCommand),
@@ -294,6 +299,7 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         Command::Bench(args) => bench::bench(&open(cli).await?, &cli.database_url, args).await,
         Command::Export(args) if args.command.is_some() => export::export(None, cli, args).await,
         Command::Export(args) => export::export(Some(&open(cli).await?), cli, args).await,
+        Command::Import(command) => import::import(&open(cli).await?, command).await,
         Command::Service(command) => Ok(client::service(&cli.client, command).await),
         Command::Usage(command) => Ok(client::usage(&cli.client, command).await),
     }

@@ -37,6 +37,8 @@ pub enum Capability {
     Propose,
     /// Approve or reject other people's change requests.
     Decide,
+    /// Import identities and roles from their sources (Kubernetes, AWS, GCP).
+    Import,
 }
 
 impl Capability {
@@ -52,6 +54,7 @@ impl Capability {
             Capability::ReportUsage => "report usage (requires the report-usage token scope)",
             Capability::Propose => "propose changes (requires the requester or admin console role)",
             Capability::Decide => "decide change requests (requires the approver console role)",
+            Capability::Import => "import from sources (requires the admin console role or the import token scope)",
         }
     }
 
@@ -61,7 +64,7 @@ impl Capability {
             Capability::ReadLedger => "any console role",
             Capability::EditLedger | Capability::Provision | Capability::Decommission | Capability::Propose => "the requester or admin console role",
             Capability::Audit => "the auditor or admin console role",
-            Capability::Administer => "the admin console role",
+            Capability::Administer | Capability::Import => "the admin console role",
             Capability::Decide => "the approver console role",
             Capability::ReportUsage => "a pipeline token with the report-usage scope",
         }
@@ -74,7 +77,7 @@ impl Capability {
             Capability::ReadLedger => true,
             Capability::EditLedger | Capability::Provision | Capability::Decommission => matches!(role, Requester | Admin),
             Capability::Audit => matches!(role, Auditor | Admin),
-            Capability::Administer => role == Admin,
+            Capability::Administer | Capability::Import => role == Admin,
             Capability::ReportUsage => false,
             Capability::Propose => matches!(role, Requester | Admin),
             Capability::Decide => role == Approver,
@@ -91,6 +94,7 @@ impl Capability {
                 | (Capability::Decommission, TokenScope::Decommission)
                 | (Capability::ReportUsage, TokenScope::ReportUsage)
                 | (Capability::Audit, TokenScope::Audit)
+                | (Capability::Import, TokenScope::Import)
                 // Pipelines may file role changes (roles as code); people decide them.
                 | (Capability::Propose, TokenScope::Provision)
         )

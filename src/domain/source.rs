@@ -195,6 +195,128 @@ pub fn is_privileged(permissions: &[Permission]) -> bool {
     permissions.iter().any(|p| p.class() == ActionClass::Admin && (p.resource.ends_with(":*") || p.action == "grant"))
 }
 
+/// A system nhidb imports from: a Kubernetes cluster, an AWS account, a GCP project.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub id: String,
+    pub kind: SourceKind,
+    pub name: String,
+    pub owner_id: String,
+    pub owner_name: String,
+    pub created_at: super::Timestamp,
+    pub last_import: Option<ImportRecord>,
+    /// Grants seen in the source whose role or principal it lacks, still open.
+    pub open_dangling: i64,
+}
+
+/// One import of a source, as recorded.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub id: String,
+    pub source_id: String,
+    pub actor: String,
+    pub started_at: super::Timestamp,
+    pub duration_ms: i64,
+    pub input_hash: String,
+    pub summary: ImportSummary,
+}
+
+/// What an import saw and what it changed (or, for `--plan`, would change).
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub principals: usize,
+    pub roles: usize,
+    pub grants: usize,
+    /// Objects of kinds the importer does not handle, by kind.
+    pub skipped: std::collections::BTreeMap<String, usize>,
+    pub excluded: usize,
+    pub dangling: usize,
+    pub labels_dropped: usize,
+    pub notes: Vec<String>,
+    pub identities_added: usize,
+    pub identities_relabelled: usize,
+    pub identities_seen: usize,
+    pub identities_retired: usize,
+    pub roles_added: usize,
+    pub versions_added: usize,
+    pub roles_retired: usize,
+    pub grants_added: usize,
+    pub grants_moved: usize,
+    pub grants_ended: usize,
+    pub dangling_opened: usize,
+    pub dangling_resolved: usize,
+    /// Whether the ledger was changed (false for a plan, and for an unchanged re-import).
+    pub applied: bool,
+}
+
+impl ImportSummary {
+    pub fn changes(&self) -> usize {
+        self.identities_added
+            + self.identities_relabelled
+            + self.identities_seen
+            + self.identities_retired
+            + self.roles_added
+            + self.versions_added
+            + self.roles_retired
+            + self.grants_added
+            + self.grants_moved
+            + self.grants_ended
+            + self.dangling_opened
+            + self.dangling_resolved
+    }
+
+    /// The lines a terminal or the console prints for it.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("read: {} principals, {} roles, {} grants ({} dangling)", self.principals, self.roles, self.grants, self.dangling)];
+        if !self.skipped.is_empty() {
+            let skipped: Vec<String> = self.skipped.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+            lines.push(format!("skipped (kinds not imported): {}", skipped.join(", ")));
+        }
+        if self.excluded > 0 {
+            lines.push(format!("excluded by pattern: {} subjects", self.excluded));
+        }
+        if self.labels_dropped > 0 {
+            lines.push(format!("labels left out (not valid nhidb labels): {}", self.labels_dropped));
+        }
+        lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
+        let verb = if self.applied { "changed" } else { "would change" };
+        if self.changes() == 0 {
+            lines.push("no changes: the ledger already matches the source".to_owned());
+        } else {
+            lines.push(format!(
+                "{verb}: identities +{} ~{} seen {} retired {}; roles +{} versions +{} retired {}; grants +{} moved {} ended {}; dangling +{} resolved {}",
+                self.identities_added,
+                self.identities_relabelled,
+                self.identities_seen,
+                self.identities_retired,
+                self.roles_added,
+                self.versions_added,
+                self.roles_retired,
+                self.grants_added,
+                self.grants_moved,
+                self.grants_ended,
+                self.dangling_opened,
+                self.dangling_resolved
+            ));
+        }
+        lines
+    }
+}
+
+/// A source's name, as given on the command line or in the API path: a cluster name, an AWS
+/// account id, a GCP project id. It becomes a scope segment (`k8s/prod-eu`).
+pub fn parse_source_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+    if ok { Ok(name.to_owned()) } else { Err(format!("Source name \"{name}\" must be 1 to 63 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit.")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

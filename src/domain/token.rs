@@ -17,6 +17,7 @@ vocabulary!(
         Decommission = "decommission", "Decommission";
         ReportUsage = "report-usage", "Report usage";
         Audit = "audit", "Read and verify the audit log";
+        Import = "import", "Import from sources";
     }
 );
 

@@ -14,6 +14,7 @@ pub mod export;
 pub mod findings;
 pub mod hygiene;
 pub mod identities;
+pub mod imports;
 pub mod limits;
 pub mod matrix;
 pub mod operators;

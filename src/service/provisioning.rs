@@ -109,7 +109,7 @@ async fn template(conn: &mut AnyConnection, key: &str) -> Result<Template, AppEr
 }
 
 /// Pipelines know owners by name more often than by id; both are accepted.
-async fn owner(conn: &mut AnyConnection, key: &str) -> Result<Owner, AppError> {
+pub(super) async fn owner(conn: &mut AnyConnection, key: &str) -> Result<Owner, AppError> {
     let owner = match owners::by_id(conn, key).await? {
         Some(owner) => Some(owner),
         None => owners::by_name(conn, key).await?,

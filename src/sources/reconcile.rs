@@ -211,6 +211,14 @@ fn subject_word(kind: PrincipalKind) -> &'static str {
     }
 }
 
+/// Labels that link a principal to an identity elsewhere (an AWS role ARN, a GCP service
+/// account): their values do not fit label rules, so the identity's description names them.
+const LINKS: &[(&str, &str)] = &[("aws-role-arn", "acts as AWS role"), ("gcp-service-account", "acts as GCP service account")];
+
+fn links_of(p: &ObservedPrincipal) -> String {
+    LINKS.iter().filter_map(|(key, words)| p.labels.get(*key).map(|v| format!("; {words} {v}"))).collect()
+}
+
 /// The principal's labels that fit nhidb's label rules, and how many did not.
 fn labels_of(p: &ObservedPrincipal) -> (Labels, usize) {
     let mut labels = Labels::default();
@@ -218,7 +226,7 @@ fn labels_of(p: &ObservedPrincipal) -> (Labels, usize) {
     if p.kind == PrincipalKind::Group {
         labels.insert("subject-kind", "group");
     }
-    for (key, value) in &p.labels {
+    for (key, value) in p.labels.iter().filter(|(k, _)| !LINKS.iter().any(|(l, _)| l == k)) {
         match parse_pair(&format!("{key}={value}")) {
             Ok((k, v)) if labels.iter().count() < crate::domain::labels::MAX_LABELS => labels.insert(&k, &v),
             _ => dropped += 1,
@@ -257,7 +265,7 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
                     source_ref: p.source_ref.clone(),
                     name: identity_name(p, &mut used_names),
                     kind: identity_kind(p.kind),
-                    description: format!("{} {} {described} in {source}", kind.label(), subject_word(p.kind)),
+                    description: format!("{} {} {described} in {source}{}", kind.label(), subject_word(p.kind), links_of(p)),
                     labels,
                     last_seen_at: p.last_seen_at,
                 });

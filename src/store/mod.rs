@@ -27,6 +27,7 @@ pub mod scopes;
 pub mod services;
 pub mod sessions;
 pub mod sod;
+pub mod sources;
 mod sql;
 pub mod templates;
 pub mod throttle;

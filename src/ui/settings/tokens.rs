@@ -39,6 +39,7 @@ pub async fn create_token(
     scope_decommission: Option<String>,
     scope_report_usage: Option<String>,
     scope_audit: Option<String>,
+    scope_import: Option<String>,
     limits: Option<String>,
 ) -> Result<IssuedToken, AppError> {
     crate::ui::session::run(|store, actor| async move {
@@ -48,6 +49,7 @@ pub async fn create_token(
             (TokenScope::Decommission, scope_decommission),
             (TokenScope::ReportUsage, scope_report_usage),
             (TokenScope::Audit, scope_audit),
+            (TokenScope::Import, scope_import),
         ]
         .into_iter()
         .filter(|(_, on)| on.is_some())

@@ -1,0 +1,115 @@
+//! `nhidb import kubernetes|aws|gcp`: reads a source's export from files, directories or standard
+//! input and imports it (or, with `--plan`, prints what would change).
+
+use super::cli_actor;
+use crate::domain::source::{ImportRecord, SourceKind};
+use crate::service::imports::{self, InputFile, KubernetesOptions, Target};
+use crate::store::Store;
+use clap::{Args, Subcommand};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Kubernetes RBAC: the output of `kubectl get serviceaccounts,roles,rolebindings,clusterroles,
+    /// clusterrolebindings -A -o yaml` (or `-o json`), or manifests (Helm, kustomize).
+    Kubernetes(KubernetesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The source's owner (a team or person, by name or id); required for the first import.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub plan: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KubernetesArgs {
+    /// The cluster's name in nhidb: its scopes are k8s/NAME and k8s/NAME/NAMESPACE.
+    #[arg(long)]
+    pub cluster: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The namespace of namespaced objects whose manifest names none.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Leave out User and Group subjects whose name matches (`*` is a wildcard, e.g.
+    /// `system:*`); may be repeated.
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Files, directories (their .yaml, .yml and .json files, in name order) or `-` for
+    /// standard input.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() {
+                collect(&entry, out)?;
+            } else if entry.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())) {
+                out.push(entry);
+            }
+        }
+        Ok(())
+    } else if path.exists() {
+        out.push(path.to_owned());
+        Ok(())
+    } else {
+        Err(format!("{}: no such file or directory", path.display()))
+    }
+}
+
+/// Reads every input named on the command line; a file that is not UTF-8 is refused by name.
+pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>, String> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map_err(|e| format!("standard input: {e}"))?;
+            inputs.push(InputFile { name: "standard input".to_owned(), text });
+            continue;
+        }
+        let mut files = Vec::new();
+        collect(path, &mut files)?;
+        if files.is_empty() {
+            return Err(format!("{}: holds no .yaml, .yml or .json files", path.display()));
+        }
+        for file in files {
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| format!("{}: is not UTF-8 text", file.display()))?;
+            inputs.push(InputFile { name: file.display().to_string(), text });
+        }
+    }
+    Ok(inputs)
+}
+
+fn print(kind: SourceKind, name: &str, record: &ImportRecord, plan: bool) {
+    let what = if plan { "plan for" } else { "imported" };
+    println!("{what} {} source {name} ({} ms, input {})", kind.label(), record.duration_ms, record.input_hash);
+    for line in record.summary.lines() {
+        println!("  {line}");
+    }
+}
+
+pub async fn import(store: &Store, command: &ImportCommand) -> Result<ExitCode, String> {
+    match command {
+        ImportCommand::Kubernetes(args) => {
+            let inputs = read_inputs(&args.paths)?;
+            let target = Target { kind: SourceKind::Kubernetes, name: args.cluster.clone(), owner: args.source.owner.clone(), plan_only: args.source.plan };
+            let options = KubernetesOptions { default_namespace: Some(args.namespace.clone()), exclude: args.exclude.clone() };
+            let record = imports::import_kubernetes(store, &cli_actor(), &target, &options, inputs).await.map_err(|e| e.to_string())?;
+            print(SourceKind::Kubernetes, &args.cluster, &record, args.source.plan);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

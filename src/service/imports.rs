@@ -1,0 +1,319 @@
+//! Importing a source: read its export, reconcile it with the source's rows in the ledger, and
+//! write the difference in one transaction, audited with the importing actor. The same input
+//! twice changes nothing but the import's own record; `plan_only` reports without writing.
+
+use super::findings::{Touches, settle};
+use super::require;
+use crate::domain::Timestamp;
+use crate::domain::actor::{Actor, Capability};
+use crate::domain::audit::AuditEntry;
+use crate::domain::scope::ScopeKind;
+use crate::domain::source::{ImportRecord, ImportSummary, SourceKind, parse_source_name};
+use crate::error::AppError;
+use crate::sources::observation::{Input, Observation};
+use crate::sources::{kubernetes, reconcile};
+use crate::store::sources::{NewGrant, NewVersion};
+use crate::store::{self, Store, assignments, audit, credentials, identities, scopes, sources};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// The reason recorded on what an import ends.
+pub const GONE: &str = "gone from source";
+
+/// One input file, owned (the API and the CLI read it before the import starts).
+pub struct InputFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// How to read a Kubernetes export (see `sources::kubernetes::Options`).
+#[derive(Debug, Clone, Default)]
+pub struct KubernetesOptions {
+    pub default_namespace: Option<String>,
+    pub exclude: Vec<String>,
+}
+
+/// What to import into.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub kind: SourceKind,
+    pub name: String,
+    /// The source's owner (id or name): needed the first time, and must match afterwards if
+    /// given.
+    pub owner: Option<String>,
+    pub plan_only: bool,
+}
+
+fn input_hash(inputs: &[InputFile]) -> String {
+    let mut hash = Sha256::new();
+    for input in inputs {
+        hash.update((input.text.len() as u64).to_be_bytes());
+        hash.update(input.text.as_bytes());
+    }
+    format!("sha256:{}", hex::encode(hash.finalize()))
+}
+
+/// Imports a Kubernetes export into the cluster source `target.name`.
+pub async fn import_kubernetes(store: &Store, actor: &Actor, target: &Target, options: &KubernetesOptions, inputs: Vec<InputFile>) -> Result<ImportRecord, AppError> {
+    require(actor, Capability::Import)?;
+    let cluster = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
+    let options = options.clone();
+    // Parsing a large cluster takes seconds of CPU: off the async workers, before the write turn.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let hash = input_hash(&inputs);
+        let borrowed: Vec<Input> = inputs.iter().map(|i| Input { name: &i.name, text: &i.text }).collect();
+        let namespace = options.default_namespace.as_deref().unwrap_or("default");
+        let observation = kubernetes::parse(&borrowed, &kubernetes::Options { cluster: &cluster, default_namespace: namespace, exclude: &options.exclude });
+        observation.map(|o| (o, hash))
+    })
+    .await
+    .map_err(|e| AppError::internal("parse kubernetes input", e))?;
+    let (observation, hash) = parsed.map_err(|e| AppError::invalid("input", e))?;
+    import(store, actor, target, observation, hash).await
+}
+
+/// Reconciles an observation with the ledger (see the module comment).
+pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: Observation, input_hash: String) -> Result<ImportRecord, AppError> {
+    require(actor, Capability::Import)?;
+    let name = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
+    let started = std::time::Instant::now();
+    let now = Timestamp::now();
+    let mut tx = store.begin().await?;
+    let conn = tx.conn();
+
+    let existing = sources::by_kind_name(conn, target.kind, &name).await?;
+    let owner = match (&existing, &target.owner) {
+        (_, Some(key)) => Some(super::provisioning::owner(conn, key).await?),
+        (Some(_), None) => None,
+        (None, None) => {
+            return Err(AppError::invalid("owner", format!("{} source \"{name}\" is new: name its owner (a team or person) for the first import.", target.kind.label())));
+        }
+    };
+    if let (Some(source), Some(owner)) = (&existing, &owner)
+        && source.owner_id != owner.id
+    {
+        return Err(AppError::invalid("owner", format!("Source \"{name}\" is owned by {}, not {}.", source.owner_name, owner.name)));
+    }
+    let (source_id, owner_id, is_new) = match (&existing, &owner) {
+        (Some(source), _) => (source.id.clone(), source.owner_id.clone(), false),
+        (None, Some(owner)) => (store::new_id(), owner.id.clone(), true),
+        (None, None) => unreachable!("an unknown source without an owner was refused above"),
+    };
+
+    let ledger = if is_new { reconcile::Ledger::default() } else { sources::ledger(conn, &source_id).await? };
+    let candidates: Vec<String> = observation
+        .roles
+        .iter()
+        .filter(|r| !ledger.roles.contains_key(&r.source_ref))
+        .map(|r| reconcile::role_slug(target.kind, &name, r, &HashSet::new()).as_str().to_owned())
+        .collect();
+    let taken: HashSet<String> = sources::slugs_taken_elsewhere(conn, &source_id, &candidates).await?.into_iter().collect();
+    let plan = reconcile::plan(target.kind, &name, &observation, &ledger, &taken).map_err(|e| AppError::invalid("input", e))?;
+
+    let mut summary = ImportSummary {
+        principals: observation.principals.len(),
+        roles: observation.roles.len(),
+        grants: observation.grants.len(),
+        skipped: observation.skipped.clone(),
+        excluded: observation.excluded,
+        dangling: observation.dangling().count(),
+        labels_dropped: plan.labels_dropped,
+        notes: observation.notes.clone(),
+        identities_added: plan.new_identities.len(),
+        identities_relabelled: plan.relabelled.len(),
+        identities_seen: plan.seen.len(),
+        identities_retired: plan.retired.len(),
+        roles_added: plan.new_roles.len(),
+        versions_added: plan.new_versions.len(),
+        roles_retired: plan.retired_roles.len(),
+        grants_added: plan.new_grants.len(),
+        grants_moved: 0,
+        grants_ended: plan.ended_grants.len(),
+        dangling_opened: plan.dangling_opened.len(),
+        dangling_resolved: plan.dangling_resolved.len(),
+        applied: false,
+    };
+    let record = |summary: ImportSummary, started: std::time::Instant| ImportRecord {
+        id: store::new_id(),
+        source_id: source_id.clone(),
+        actor: actor.name.clone(),
+        started_at: now,
+        duration_ms: started.elapsed().as_millis() as i64,
+        input_hash: input_hash.clone(),
+        summary,
+    };
+    if target.plan_only {
+        return Ok(record(summary, started));
+    }
+
+    let mut events = Vec::new();
+    if is_new {
+        sources::insert(conn, &source_id, target.kind, &name, &owner_id, now).await?;
+        events.push(AuditEntry::new("source.create", "source", &source_id, json!({ "kind": target.kind.as_str(), "name": name, "owner_id": owner_id })));
+    }
+    let import_id = store::new_id();
+    let context = |entry: AuditEntry| entry.in_context(&source_id);
+
+    let mut scope_ids: HashMap<String, String> = HashMap::new();
+    for path in &plan.scopes {
+        let scope = scopes::ensure(conn, path, ScopeKind::Namespace, now).await?;
+        scope_ids.insert(path.to_string(), scope.id);
+    }
+    let scope_id = |path: &str| scope_ids.get(path).cloned().ok_or_else(|| AppError::internal("import scope", path));
+
+    // Identities.
+    let new_identities: Vec<(String, &reconcile::PlannedIdentity)> = plan.new_identities.iter().map(|p| (store::new_id(), p)).collect();
+    sources::insert_identities(conn, &source_id, &owner_id, &new_identities, now).await?;
+    for (id, p) in &new_identities {
+        events.push(context(AuditEntry::new("identity.import", "identity", id, json!({ "name": p.name.as_str(), "source_ref": p.source_ref, "kind": p.kind.as_str() }))));
+    }
+    sources::relabel(conn, &plan.relabelled, now).await?;
+    for (id, labels) in &plan.relabelled {
+        events.push(context(AuditEntry::new("identity.update", "identity", id, json!({ "changes": { "labels": labels.to_text() }, "by": "import" }))));
+    }
+    identities::record_seen(conn, &plan.seen).await?;
+    let mut grants_changed: Vec<String> = Vec::new();
+
+    // Grants no longer seen end before identities and roles retire.
+    let ended: Vec<String> = plan.ended_grants.iter().map(|(id, _)| id.clone()).collect();
+    grants_changed.extend(sources::end_grants(conn, &ended, &actor.name, GONE, now).await?);
+    for (id, source_ref) in &plan.ended_grants {
+        events.push(context(AuditEntry::new("assignment.revoke", "assignment", id, json!({ "reason": GONE, "source_ref": source_ref }))));
+    }
+    let retired_ids: Vec<String> = plan.retired.iter().map(|(id, _)| id.clone()).collect();
+    for id in &retired_ids {
+        // Grants and credentials given in nhidb to an identity that is gone end with it.
+        credentials::revoke_all_of_identity(conn, id, now, GONE).await?;
+        assignments::revoke_all_of_identity(conn, id, &actor.name, now, GONE).await?;
+    }
+    sources::retire_identities(conn, &retired_ids, now).await?;
+    for (id, name) in &plan.retired {
+        events.push(context(AuditEntry::new("identity.retire", "identity", id, json!({ "name": name, "reason": GONE }))));
+    }
+
+    // Roles and versions.
+    let new_roles: Vec<(String, &reconcile::PlannedRole)> = plan.new_roles.iter().map(|r| (store::new_id(), r)).collect();
+    sources::insert_roles(conn, &source_id, &new_roles, now).await?;
+    let mut versions = Vec::with_capacity(new_roles.len() + plan.new_versions.len());
+    let mut version_scopes = Vec::with_capacity(versions.capacity());
+    for (_, r) in &new_roles {
+        version_scopes.push(scope_id(r.definition.scope.as_str())?);
+    }
+    for v in &plan.new_versions {
+        version_scopes.push(scope_id(v.definition.scope.as_str())?);
+    }
+    for (i, (id, r)) in new_roles.iter().enumerate() {
+        versions.push(NewVersion { role_id: id, version: 1, scope_id: &version_scopes[i], definition: &r.definition });
+        events.push(context(AuditEntry::new(
+            "role.import",
+            "role",
+            id,
+            json!({ "slug": r.slug.as_str(), "source_ref": r.source_ref, "version": 1, "content_hash": r.definition.content_hash() }),
+        )));
+    }
+    for (i, v) in plan.new_versions.iter().enumerate() {
+        versions.push(NewVersion { role_id: &v.role_id, version: v.from_version + 1, scope_id: &version_scopes[new_roles.len() + i], definition: &v.definition });
+        let diff = crate::domain::role::diff(Some(&v.before), &v.definition);
+        events.push(context(AuditEntry::new(
+            "role.version_observed",
+            "role",
+            &v.role_id,
+            json!({
+                "slug": v.slug,
+                "from": v.from_version,
+                "version": v.from_version + 1,
+                "content_hash": v.definition.content_hash(),
+                "rules_added": diff.rules_added.iter().map(|r| r.summary()).collect::<Vec<_>>(),
+                "rules_removed": diff.rules_removed.iter().map(|r| r.summary()).collect::<Vec<_>>(),
+            }),
+        )));
+    }
+    sources::insert_versions(conn, &versions, &actor.name, &import_id, now).await?;
+    let moves: Vec<(String, i64)> = plan.new_versions.iter().map(|v| (v.role_id.clone(), v.from_version + 1)).collect();
+    sources::set_current_versions(conn, &moves, now).await?;
+    let mut moved_holders = Vec::new();
+    for (role_id, version) in &moves {
+        // The source already gives its holders the new rules: the ledger records that, and
+        // the version is flagged for review as changed outside review.
+        moved_holders.extend(sources::move_grants(conn, &source_id, role_id, *version).await?);
+    }
+    summary.grants_moved = moved_holders.len();
+    let retired_roles: Vec<String> = plan.retired_roles.iter().map(|(id, _)| id.clone()).collect();
+    for id in &retired_roles {
+        grants_changed.extend(crate::store::findings::holders_of_role(conn, id, now).await?);
+        assignments::revoke_all_of_role(conn, id, now, GONE).await?;
+    }
+    sources::retire_roles(conn, &retired_roles, now).await?;
+    for (id, slug) in &plan.retired_roles {
+        events.push(context(AuditEntry::new("role.retire", "role", id, json!({ "slug": slug, "reason": GONE }))));
+    }
+
+    // New grants, their ends resolved to ledger rows.
+    let identity_of: HashMap<&str, &str> = ledger
+        .identities
+        .iter()
+        .map(|(r, i)| (r.as_str(), i.id.as_str()))
+        .chain(new_identities.iter().map(|(id, p)| (p.source_ref.as_str(), id.as_str())))
+        .collect();
+    let mut role_of: HashMap<&str, (&str, i64)> = ledger.roles.iter().map(|(r, l)| (r.as_str(), (l.id.as_str(), l.current_version))).collect();
+    for (id, r) in &new_roles {
+        role_of.insert(r.source_ref.as_str(), (id.as_str(), 1));
+    }
+    let versioned: HashMap<&str, i64> = plan.new_versions.iter().map(|v| (v.role_id.as_str(), v.from_version + 1)).collect();
+    let mut new_grants = Vec::with_capacity(plan.new_grants.len());
+    for g in &plan.new_grants {
+        let identity_id = identity_of.get(g.principal_ref.as_str()).ok_or_else(|| AppError::internal("import grant principal", &g.principal_ref))?;
+        let (role_id, version) = role_of.get(g.role_ref.as_str()).copied().ok_or_else(|| AppError::internal("import grant role", &g.role_ref))?;
+        let version = versioned.get(role_id).copied().unwrap_or(version);
+        new_grants.push(NewGrant {
+            id: store::new_id(),
+            identity_id: (*identity_id).to_owned(),
+            role_id: role_id.to_owned(),
+            role_version: version,
+            scope_id: scope_id(g.scope.as_str())?,
+            source_ref: g.source_ref.clone(),
+        });
+    }
+    sources::insert_grants(conn, &source_id, &actor.name, &new_grants, now).await?;
+    let new_identity_ids: HashSet<&str> = new_identities.iter().map(|(id, _)| id.as_str()).collect();
+    for g in &new_grants {
+        events.push(context(AuditEntry::new(
+            "assignment.import",
+            "assignment",
+            &g.id,
+            json!({ "identity_id": g.identity_id, "role_id": g.role_id, "version": g.role_version, "source_ref": g.source_ref }),
+        )));
+        if !new_identity_ids.contains(g.identity_id.as_str()) {
+            grants_changed.push(g.identity_id.clone());
+        }
+    }
+
+    let opened: Vec<&crate::sources::observation::ObservedGrant> = plan.dangling_opened.iter().collect();
+    sources::open_dangling(conn, &source_id, &opened, now).await?;
+    sources::resolve_dangling(conn, &source_id, &plan.dangling_resolved, now).await?;
+
+    // Findings, in the same transaction as the changes behind them.
+    let created: Vec<String> = new_identities.iter().map(|(id, _)| id.clone()).collect();
+    settle(conn, &created, Touches::Created, now).await?;
+    settle(conn, &retired_ids, Touches::Retired, now).await?;
+    let retired_set: HashSet<&str> = retired_ids.iter().map(String::as_str).collect();
+    grants_changed.retain(|id| !retired_set.contains(id.as_str()) && !new_identity_ids.contains(id.as_str()));
+    settle(conn, &grants_changed, Touches::Grants, now).await?;
+    moved_holders.retain(|id| !retired_set.contains(id.as_str()) && !new_identity_ids.contains(id.as_str()));
+    settle(conn, &moved_holders, Touches::Versions, now).await?;
+
+    summary.applied = summary.changes() > 0;
+    let mut record = record(summary, started);
+    record.id = import_id;
+    events.push(context(AuditEntry::new(
+        "source.import",
+        "source",
+        &source_id,
+        json!({ "import_id": record.id, "input_hash": record.input_hash, "changes": record.summary.changes(), "summary": record.summary }),
+    )));
+    audit::append_all(conn, actor, events).await?;
+    sources::record_import(conn, &record).await?;
+    tx.commit().await?;
+    Ok(record)
+}

@@ -1,0 +1,267 @@
+//! Importing sources into the ledger, on both backends: the exact ledger each fixture gives,
+//! idempotent re-import, reconciliation of a changed source, all-or-nothing on bad input.
+
+mod support;
+
+use nhidb::domain::actor::{Actor, ConsoleRole};
+use nhidb::domain::source::SourceKind;
+use nhidb::domain::token::TokenScope;
+use nhidb::service::imports::{self, InputFile, KubernetesOptions, Target};
+use support::{TestDb, admin, operator, owner};
+
+store_tests!(
+    a_kubernetes_list_gives_the_expected_ledger,
+    importing_the_same_input_again_changes_nothing,
+    a_changed_cluster_is_reconciled,
+    bad_input_imports_nothing,
+    a_plan_changes_nothing,
+    helm_manifests_import,
+    only_admins_and_import_tokens_may_import,
+);
+
+const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
+const LIST_JSON: &str = include_str!("fixtures/import/kubernetes/list.json");
+const CHANGED: &str = include_str!("fixtures/import/kubernetes/changed.yaml");
+
+fn file(name: &str, text: &str) -> Vec<InputFile> {
+    vec![InputFile { name: name.to_owned(), text: text.to_owned() }]
+}
+
+fn target(owner: Option<&str>) -> Target {
+    Target { kind: SourceKind::Kubernetes, name: "prod-eu".into(), owner: owner.map(str::to_owned), plan_only: false }
+}
+
+async fn import(db: &TestDb, actor: &Actor, owner: Option<&str>, name: &str, text: &str) -> Result<nhidb::domain::source::ImportRecord, nhidb::error::AppError> {
+    imports::import_kubernetes(&db.store, actor, &target(owner), &KubernetesOptions::default(), file(name, text)).await
+}
+
+async fn rows<T>(db: &TestDb, sql: &str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut conn = db.store.read().await.unwrap();
+    sqlx::query_as::<_, T>(sql).fetch_all(&mut *conn).await.unwrap()
+}
+
+async fn audit_count(db: &TestDb) -> i64 {
+    let mut conn = db.store.read().await.unwrap();
+    sqlx::query_scalar("select count(*) from audit_events").fetch_one(&mut *conn).await.unwrap()
+}
+
+/// Every live grant of the source as `identity -> role@version in scope`, sorted.
+async fn grants(db: &TestDb) -> Vec<String> {
+    let found: Vec<(String, String, i64, String)> = rows(
+        db,
+        "select i.name, r.slug, a.role_version, sc.path from assignments a join identities i on i.id = a.identity_id \
+         join roles r on r.id = a.role_id join scopes sc on sc.id = a.scope_id where a.source_id is not null and a.revoked_at is null",
+    )
+    .await;
+    let mut out: Vec<String> = found.into_iter().map(|(i, r, v, s)| format!("{i} -> {r}@{v} in {s}")).collect();
+    out.sort();
+    out
+}
+
+async fn a_kubernetes_list_gives_the_expected_ledger(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    let record = import(&db, &admin(), Some(&team), "list.yaml", LIST).await.unwrap();
+    assert!(record.summary.applied);
+    assert_eq!(record.summary.skipped.get("ConfigMap"), Some(&1));
+    assert_eq!(record.summary.dangling, 2);
+
+    let identities: Vec<(String, String, String, String, String)> =
+        rows(&db, "select name, kind, status, source_ref, owner_id from identities where source_id is not null order by name").await;
+    let names: Vec<(&str, &str, &str)> = identities.iter().map(|(n, k, _, r, _)| (n.as_str(), k.as_str(), r.as_str())).collect();
+    assert_eq!(
+        names,
+        [
+            ("group.auditors", "machine_user", "Group/auditors"),
+            ("group.frontend-devs", "machine_user", "Group/frontend-devs"),
+            ("group.system-masters", "machine_user", "Group/system:masters"),
+            ("group.system-nodes", "machine_user", "Group/system:nodes"),
+            ("kube-system.default", "service_account", "ServiceAccount/kube-system/default"),
+            ("monitoring.prometheus", "service_account", "ServiceAccount/monitoring/prometheus"),
+            ("payments.batch-runner", "service_account", "ServiceAccount/payments/batch-runner"),
+            ("payments.default", "service_account", "ServiceAccount/payments/default"),
+            ("payments.payments-api", "service_account", "ServiceAccount/payments/payments-api"),
+            ("user.alice-example.com", "machine_user", "User/alice@example.com"),
+            ("user.system-kube-scheduler", "machine_user", "User/system:kube-scheduler"),
+            ("web.frontend", "service_account", "ServiceAccount/web/frontend"),
+        ]
+    );
+    assert!(identities.iter().all(|(_, _, status, _, o)| status == "active" && *o == team));
+    let labels: Vec<(String, String)> = rows(
+        &db,
+        "select l.key, l.value from identity_labels l join identities i on i.id = l.identity_id where i.name = 'payments.payments-api' order by l.key",
+    )
+    .await;
+    // The IRSA link is not a valid label value: the description names it.
+    assert!(labels.iter().all(|(k, _)| k != "aws-role-arn"), "{labels:?}");
+    let description: Vec<(String,)> = rows(&db, "select description from identities where name = 'payments.payments-api'").await;
+    assert_eq!(description[0].0, "Kubernetes service account payments/payments-api in prod-eu; acts as AWS role arn:aws:iam::123456789012:role/payments-api-irsa");
+    assert!(labels.contains(&("app.kubernetes.io/part-of".into(), "payments".into())), "{labels:?}");
+
+    let roles: Vec<(String, String, i64, String)> = rows(&db, "select slug, sensitivity, current_version, source_ref from roles where source_id is not null order by slug").await;
+    let slugs: Vec<&str> = roles.iter().map(|(s, ..)| s.as_str()).collect();
+    assert_eq!(
+        slugs,
+        [
+            "k8s-prod-eu-cluster-admin",
+            "k8s-prod-eu-monitoring",
+            "k8s-prod-eu-monitoring-endpoints",
+            "k8s-prod-eu-monitoring-metrics",
+            "k8s-prod-eu-payments-pod-debugger",
+            "k8s-prod-eu-payments-secret-reader-named",
+            "k8s-prod-eu-pod-reader",
+            "k8s-prod-eu-secrets-admin",
+            "k8s-prod-eu-system-kube-scheduler",
+            "k8s-prod-eu-web-deployer",
+        ]
+    );
+    assert!(roles.iter().all(|(_, _, v, _)| *v == 1));
+    assert_eq!(roles.iter().find(|r| r.0 == "k8s-prod-eu-cluster-admin").unwrap().1, "privileged");
+    let definition: Vec<(String,)> = rows(
+        &db,
+        "select v.definition from role_versions v join roles r on r.id = v.role_id where r.slug = 'k8s-prod-eu-payments-pod-debugger'",
+    )
+    .await;
+    let definition: nhidb::domain::role::RoleDefinition = serde_json::from_str(&definition[0].0).unwrap();
+    assert_eq!(definition.scope.as_str(), "k8s/prod-eu/payments");
+    assert!(definition.rules.iter().any(|r| r.resources == ["pods/exec", "pods/attach"] && r.actions == ["create"]));
+    assert!(definition.permissions.iter().any(|p| p.to_string() == "create on k8s:pods/exec"));
+
+    assert_eq!(
+        grants(&db).await,
+        [
+            "group.frontend-devs -> k8s-prod-eu-pod-reader@1 in k8s/prod-eu/web",
+            "group.system-masters -> k8s-prod-eu-cluster-admin@1 in k8s/prod-eu",
+            "group.system-nodes -> k8s-prod-eu-pod-reader@1 in k8s/prod-eu",
+            "monitoring.prometheus -> k8s-prod-eu-monitoring@1 in k8s/prod-eu",
+            "monitoring.prometheus -> k8s-prod-eu-pod-reader@1 in k8s/prod-eu/payments",
+            "payments.batch-runner -> k8s-prod-eu-payments-secret-reader-named@1 in k8s/prod-eu/payments",
+            "payments.payments-api -> k8s-prod-eu-payments-pod-debugger@1 in k8s/prod-eu/payments",
+            "user.alice-example.com -> k8s-prod-eu-payments-pod-debugger@1 in k8s/prod-eu/payments",
+            "user.system-kube-scheduler -> k8s-prod-eu-system-kube-scheduler@1 in k8s/prod-eu",
+            "web.frontend -> k8s-prod-eu-pod-reader@1 in k8s/prod-eu/web",
+        ]
+    );
+    let dangling: Vec<(String, String)> = rows(&db, "select source_ref, missing from source_dangling where resolved_at is null order by source_ref").await;
+    assert_eq!(
+        dangling,
+        [
+            ("RoleBinding/payments/legacy-auditor#Group/auditors".to_owned(), "role".to_owned()),
+            ("RoleBinding/web/deployer-ci#ServiceAccount/web/ci-deployer".to_owned(), "principal".to_owned()),
+        ]
+    );
+    let report = nhidb::service::audit::verify(&db.store, &admin()).await.unwrap();
+    assert_eq!(report.broken, None);
+    let imported_events: Vec<(String,)> = rows(&db, "select action from audit_events where action like '%import%'").await;
+    assert_eq!(imported_events.len(), 12 + 10 + 10 + 1, "one event per identity, role and grant, and the import's own");
+}
+
+async fn importing_the_same_input_again_changes_nothing(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    import(&db, &admin(), Some(&team), "list.yaml", LIST).await.unwrap();
+    let before = (audit_count(&db).await, grants(&db).await);
+    let again = import(&db, &admin(), None, "list.json", LIST_JSON).await.unwrap();
+    assert_eq!(again.summary.changes(), 0, "{:?}", again.summary.lines());
+    assert!(!again.summary.applied);
+    assert_eq!(audit_count(&db).await, before.0 + 1, "only the import's own record");
+    assert_eq!(grants(&db).await, before.1);
+    let imports: Vec<(String,)> = rows(&db, "select id from source_imports").await;
+    assert_eq!(imports.len(), 2);
+}
+
+async fn a_changed_cluster_is_reconciled(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    // Findings are built (as after an upgrade), so the import must keep them current.
+    nhidb::service::findings::rebuild(&db.store, &Default::default(), &|_, _| {}).await.unwrap();
+    import(&db, &admin(), Some(&team), "list.yaml", LIST).await.unwrap();
+    let changed = import(&db, &admin(), None, "changed.yaml", CHANGED).await.unwrap();
+    let s = &changed.summary;
+    assert_eq!((s.versions_added, s.identities_retired, s.grants_added), (1, 2, 1), "{:?}", s.lines());
+    // pod-reader gained pods/log: a new version, holders moved, the diff names the rule.
+    let versions: Vec<(i64, String)> =
+        rows(&db, "select v.version, v.definition from role_versions v join roles r on r.id = v.role_id where r.slug = 'k8s-prod-eu-pod-reader' order by v.version").await;
+    assert_eq!(versions.len(), 2);
+    let before: nhidb::domain::role::RoleDefinition = serde_json::from_str(&versions[0].1).unwrap();
+    let after: nhidb::domain::role::RoleDefinition = serde_json::from_str(&versions[1].1).unwrap();
+    let diff = nhidb::domain::role::diff(Some(&before), &after);
+    assert!(diff.rules_added.iter().any(|r| r.resources.contains(&"pods/log".to_owned())), "{diff:?}");
+    assert!(diff.added.iter().any(|p| p.to_string() == "read on k8s:pods/log"));
+    let current = grants(&db).await;
+    assert!(current.contains(&"web.frontend -> k8s-prod-eu-pod-reader@2 in k8s/prod-eu/web".to_owned()), "{current:?}");
+    assert!(current.contains(&"web.frontend -> k8s-prod-eu-secrets-admin@1 in k8s/prod-eu".to_owned()), "{current:?}");
+    assert!(!current.iter().any(|g| g.starts_with("payments.payments-api -> k8s-prod-eu-payments-pod-debugger")), "the removed binding ended");
+    // batch-runner is gone: retired with the reason, its grant ended, its binding now dangling.
+    let retired: Vec<(String, String)> = rows(&db, "select name, status from identities where source_id is not null and status = 'retired' order by name").await;
+    assert_eq!(retired, [("payments.batch-runner".into(), "retired".into()), ("user.alice-example.com".into(), "retired".into())]);
+    let reasons: Vec<(String,)> = rows(&db, "select distinct revoke_reason from assignments where revoked_at is not null").await;
+    assert_eq!(reasons, [("gone from source".to_owned(),)]);
+    let dangling: Vec<(String,)> = rows(&db, "select source_ref from source_dangling where resolved_at is null order by source_ref").await;
+    assert_eq!(dangling.len(), 3);
+    let report = nhidb::service::audit::verify(&db.store, &admin()).await.unwrap();
+    assert_eq!(report.broken, None);
+    // And the stored findings match a recompute.
+    let check = nhidb::service::findings::check(&db.store, &|_, _| {}).await.unwrap();
+    assert!(check.is_empty(), "{check:?}");
+}
+
+async fn bad_input_imports_nothing(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    let before = audit_count(&db).await;
+    for (name, text) in [
+        ("bad-yaml.yaml", include_str!("fixtures/import/kubernetes/bad-yaml.yaml")),
+        ("no-roleref.yaml", include_str!("fixtures/import/kubernetes/no-roleref.yaml")),
+        ("wrong-kinds.yaml", include_str!("fixtures/import/kubernetes/wrong-kinds.yaml")),
+        ("empty.yaml", ""),
+    ] {
+        let e = import(&db, &admin(), Some(&team), name, text).await.unwrap_err();
+        assert_eq!(e.code(), "NHI-VAL-001", "{name}: {e}");
+        assert!(e.to_string().contains(name), "{name}: {e}");
+    }
+    // Two files, the second bad: the first is not imported either.
+    let inputs = vec![InputFile { name: "list.yaml".into(), text: LIST.into() }, InputFile { name: "no-roleref.yaml".into(), text: include_str!("fixtures/import/kubernetes/no-roleref.yaml").into() }];
+    assert!(imports::import_kubernetes(&db.store, &admin(), &target(Some(&team)), &KubernetesOptions::default(), inputs).await.is_err());
+    let e = import(&db, &admin(), None, "list.yaml", LIST).await.unwrap_err();
+    assert!(e.to_string().contains("owner"), "a new source needs an owner: {e}");
+    let e = imports::import_kubernetes(&db.store, &admin(), &Target { name: "Prod EU".into(), ..target(Some(&team)) }, &KubernetesOptions::default(), file("list.yaml", LIST)).await.unwrap_err();
+    assert!(e.to_string().contains("Source name"), "{e}");
+    assert_eq!(audit_count(&db).await, before);
+    let sources: Vec<(String,)> = rows(&db, "select id from sources").await;
+    assert!(sources.is_empty());
+}
+
+async fn a_plan_changes_nothing(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    let before = audit_count(&db).await;
+    let plan = imports::import_kubernetes(&db.store, &admin(), &Target { plan_only: true, ..target(Some(&team)) }, &KubernetesOptions::default(), file("list.yaml", LIST))
+        .await
+        .unwrap();
+    assert_eq!(plan.summary.identities_added, 12);
+    assert!(!plan.summary.applied);
+    assert_eq!(audit_count(&db).await, before);
+    let identities: Vec<(String,)> = rows(&db, "select id from identities where source_id is not null").await;
+    assert!(identities.is_empty());
+}
+
+async fn helm_manifests_import(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    let options = KubernetesOptions { default_namespace: Some("payments".into()), exclude: vec!["system:*".into()] };
+    let record = imports::import_kubernetes(&db.store, &admin(), &target(Some(&team)), &options, file("manifests.yaml", include_str!("fixtures/import/kubernetes/manifests.yaml")))
+        .await
+        .unwrap();
+    assert!(record.summary.notes.iter().any(|n| n.contains("\"payments\"")), "{:?}", record.summary.notes);
+    let names: Vec<(String,)> = rows(&db, "select name from identities where source_id is not null and kind = 'service_account' order by name").await;
+    assert!(names.contains(&("payments.batch-runner".to_owned(),)), "{names:?}");
+}
+
+async fn only_admins_and_import_tokens_may_import(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    for role in [ConsoleRole::Viewer, ConsoleRole::Requester, ConsoleRole::Approver, ConsoleRole::Auditor] {
+        let e = import(&db, &operator(&[role]), Some(&team), "list.yaml", LIST).await.unwrap_err();
+        assert_eq!(e.code(), "NHI-AUTH-002", "{role:?}: {e}");
+    }
+    let e = import(&db, &Actor::token("t", "ci", vec![TokenScope::Read, TokenScope::Provision]), Some(&team), "list.yaml", LIST).await.unwrap_err();
+    assert_eq!(e.code(), "NHI-AUTH-002");
+    import(&db, &Actor::token("t", "nightly", vec![TokenScope::Import]), Some(&team), "list.yaml", LIST).await.unwrap();
+}
