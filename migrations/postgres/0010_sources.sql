@@ -39,6 +39,9 @@ create unique index source_dangling_open on source_dangling (source_id, source_r
 
 alter table identities add column source_id text collate "C" references sources (id);
 alter table identities add column source_ref text collate "C";
+-- What the source says about the identity that is not a label (an AWS role's trust policy,
+-- permissions boundary and instance profiles), as a JSON object, for the escalation analysis.
+alter table identities add column source_detail text collate "C";
 alter table roles add column source_id text collate "C" references sources (id);
 alter table roles add column source_ref text collate "C";
 -- The source's own version id (an AWS policy's `v2`), when it has one.

@@ -15,6 +15,21 @@ pub enum ImportCommand {
     /// Kubernetes RBAC: the output of `kubectl get serviceaccounts,roles,rolebindings,clusterroles,
     /// clusterrolebindings -A -o yaml` (or `-o json`), or manifests (Helm, kustomize).
     Kubernetes(KubernetesArgs),
+    /// AWS IAM: the output of `aws iam get-account-authorization-details` (one document, or
+    /// every page of a paginated run).
+    Aws(AwsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// The account id (12 digits); by default taken from the ARNs, which must agree.
+    #[arg(long, default_value = "")]
+    pub account: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Files (pages are read in the order given), directories, or `-` for standard input.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +124,13 @@ pub async fn import(store: &Store, command: &ImportCommand) -> Result<ExitCode, 
             let options = KubernetesOptions { default_namespace: Some(args.namespace.clone()), exclude: args.exclude.clone() };
             let record = imports::import_kubernetes(store, &cli_actor(), &target, &options, inputs).await.map_err(|e| e.to_string())?;
             print(SourceKind::Kubernetes, &args.cluster, &record, args.source.plan);
+            Ok(ExitCode::SUCCESS)
+        }
+        ImportCommand::Aws(args) => {
+            let inputs = read_inputs(&args.paths)?;
+            let target = Target { kind: SourceKind::Aws, name: args.account.clone(), owner: args.source.owner.clone(), plan_only: args.source.plan };
+            let record = imports::import_aws(store, &cli_actor(), &target, inputs).await.map_err(|e| e.to_string())?;
+            print(SourceKind::Aws, &record.source_name, &record, args.source.plan);
             Ok(ExitCode::SUCCESS)
         }
     }

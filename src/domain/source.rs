@@ -216,6 +216,8 @@ pub struct Source {
 pub struct ImportRecord {
     pub id: String,
     pub source_id: String,
+    /// The source's name (the cluster, account or project).
+    pub source_name: String,
     pub actor: String,
     pub started_at: super::Timestamp,
     pub duration_ms: i64,

@@ -11,7 +11,7 @@ use crate::domain::scope::ScopeKind;
 use crate::domain::source::{ImportRecord, ImportSummary, SourceKind, parse_source_name};
 use crate::error::AppError;
 use crate::sources::observation::{Input, Observation};
-use crate::sources::{kubernetes, reconcile};
+use crate::sources::{aws, kubernetes, reconcile};
 use crate::store::sources::{NewGrant, NewVersion};
 use crate::store::{self, Store, assignments, audit, credentials, identities, scopes, sources};
 use serde_json::json;
@@ -73,6 +73,28 @@ pub async fn import_kubernetes(store: &Store, actor: &Actor, target: &Target, op
     import(store, actor, target, observation, hash).await
 }
 
+/// Imports `aws iam get-account-authorization-details` output (one document or its pages)
+/// into the account source; `target.name` is the account id, or empty to take it from the ARNs.
+pub async fn import_aws(store: &Store, actor: &Actor, target: &Target, inputs: Vec<InputFile>) -> Result<ImportRecord, AppError> {
+    require(actor, Capability::Import)?;
+    let given = (!target.name.trim().is_empty()).then(|| target.name.trim().to_owned());
+    if let Some(account) = &given
+        && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(AppError::invalid("name", format!("\"{account}\" is not an AWS account id (12 digits).")));
+    }
+    let parsed = tokio::task::spawn_blocking(move || {
+        let hash = input_hash(&inputs);
+        let borrowed: Vec<Input> = inputs.iter().map(|i| Input { name: &i.name, text: &i.text }).collect();
+        aws::parse(&borrowed, &aws::Options { account: given.as_deref() }).map(|o| (o, hash))
+    })
+    .await
+    .map_err(|e| AppError::internal("parse aws input", e))?;
+    let (observation, hash) = parsed.map_err(|e| AppError::invalid("input", e))?;
+    let account = observation.scopes.first().and_then(|s| s.strip_prefix("aws/")).unwrap_or_default().to_owned();
+    import(store, actor, &Target { name: account, ..target.clone() }, observation, hash).await
+}
+
 /// Reconciles an observation with the ledger (see the module comment).
 pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: Observation, input_hash: String) -> Result<ImportRecord, AppError> {
     require(actor, Capability::Import)?;
@@ -125,7 +147,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         identities_seen: plan.seen.len(),
         identities_retired: plan.retired.len(),
         roles_added: plan.new_roles.len(),
-        versions_added: plan.new_versions.len(),
+        versions_added: plan.new_versions.len() + plan.repoints.len(),
         roles_retired: plan.retired_roles.len(),
         grants_added: plan.new_grants.len(),
         grants_moved: 0,
@@ -137,6 +159,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     let record = |summary: ImportSummary, started: std::time::Instant| ImportRecord {
         id: store::new_id(),
         source_id: source_id.clone(),
+        source_name: name.clone(),
         actor: actor.name.clone(),
         started_at: now,
         duration_ms: started.elapsed().as_millis() as i64,
@@ -169,8 +192,8 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         events.push(context(AuditEntry::new("identity.import", "identity", id, json!({ "name": p.name.as_str(), "source_ref": p.source_ref, "kind": p.kind.as_str() }))));
     }
     sources::relabel(conn, &plan.relabelled, now).await?;
-    for (id, labels) in &plan.relabelled {
-        events.push(context(AuditEntry::new("identity.update", "identity", id, json!({ "changes": { "labels": labels.to_text() }, "by": "import" }))));
+    for (id, labels, detail) in &plan.relabelled {
+        events.push(context(AuditEntry::new("identity.update", "identity", id, json!({ "changes": { "labels": labels.to_text(), "source_detail": detail }, "by": "import" }))));
     }
     identities::record_seen(conn, &plan.seen).await?;
     let mut grants_changed: Vec<String> = Vec::new();
@@ -195,25 +218,25 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     // Roles and versions.
     let new_roles: Vec<(String, &reconcile::PlannedRole)> = plan.new_roles.iter().map(|r| (store::new_id(), r)).collect();
     sources::insert_roles(conn, &source_id, &new_roles, now).await?;
-    let mut versions = Vec::with_capacity(new_roles.len() + plan.new_versions.len());
-    let mut version_scopes = Vec::with_capacity(versions.capacity());
-    for (_, r) in &new_roles {
-        version_scopes.push(scope_id(r.definition.scope.as_str())?);
-    }
-    for v in &plan.new_versions {
-        version_scopes.push(scope_id(v.definition.scope.as_str())?);
-    }
-    for (i, (id, r)) in new_roles.iter().enumerate() {
-        versions.push(NewVersion { role_id: id, version: 1, scope_id: &version_scopes[i], definition: &r.definition });
+    // A new role's versions: the source's older ones (1..n), then the current one.
+    let mut versions = Vec::new();
+    let mut current_of_new: HashMap<&str, i64> = HashMap::new();
+    for (id, r) in &new_roles {
+        for (i, (source_version, definition)) in r.history.iter().enumerate() {
+            versions.push((id.as_str(), i as i64 + 1, definition, Some(source_version.as_str())));
+        }
+        let current = r.history.len() as i64 + 1;
+        current_of_new.insert(id.as_str(), current);
+        versions.push((id.as_str(), current, &r.definition, r.source_version.as_deref()));
         events.push(context(AuditEntry::new(
             "role.import",
             "role",
             id,
-            json!({ "slug": r.slug.as_str(), "source_ref": r.source_ref, "version": 1, "content_hash": r.definition.content_hash() }),
+            json!({ "slug": r.slug.as_str(), "source_ref": r.source_ref, "version": current, "source_version": r.source_version, "content_hash": r.definition.content_hash() }),
         )));
     }
-    for (i, v) in plan.new_versions.iter().enumerate() {
-        versions.push(NewVersion { role_id: &v.role_id, version: v.from_version + 1, scope_id: &version_scopes[new_roles.len() + i], definition: &v.definition });
+    for v in &plan.new_versions {
+        versions.push((v.role_id.as_str(), v.version, &v.definition, v.source_version.as_deref()));
         let diff = crate::domain::role::diff(Some(&v.before), &v.definition);
         events.push(context(AuditEntry::new(
             "role.version_observed",
@@ -222,15 +245,37 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
             json!({
                 "slug": v.slug,
                 "from": v.from_version,
-                "version": v.from_version + 1,
+                "version": v.version,
+                "current": v.current,
+                "source_version": v.source_version,
                 "content_hash": v.definition.content_hash(),
                 "rules_added": diff.rules_added.iter().map(|r| r.summary()).collect::<Vec<_>>(),
                 "rules_removed": diff.rules_removed.iter().map(|r| r.summary()).collect::<Vec<_>>(),
             }),
         )));
     }
-    sources::insert_versions(conn, &versions, &actor.name, &import_id, now).await?;
-    let moves: Vec<(String, i64)> = plan.new_versions.iter().map(|v| (v.role_id.clone(), v.from_version + 1)).collect();
+    let version_scopes = versions.iter().map(|(_, _, d, _)| scope_id(d.scope.as_str())).collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<NewVersion> = versions
+        .iter()
+        .zip(&version_scopes)
+        .map(|((role_id, version, definition, source_version), scope_id)| NewVersion { role_id, version: *version, scope_id, definition, source_version: *source_version })
+        .collect();
+    sources::insert_versions(conn, &rows, &actor.name, now).await?;
+    for (role_id, current) in &current_of_new {
+        if *current > 1 {
+            sources::set_current_versions(conn, &[((*role_id).to_owned(), *current)], now).await?;
+        }
+    }
+    for r in &plan.repoints {
+        events.push(context(AuditEntry::new("role.version_observed", "role", &r.role_id, json!({ "slug": r.slug, "from": r.from_version, "version": r.to_version, "current": true }))));
+    }
+    let moves: Vec<(String, i64)> = plan
+        .new_versions
+        .iter()
+        .filter(|v| v.current)
+        .map(|v| (v.role_id.clone(), v.version))
+        .chain(plan.repoints.iter().map(|r| (r.role_id.clone(), r.to_version)))
+        .collect();
     sources::set_current_versions(conn, &moves, now).await?;
     let mut moved_holders = Vec::new();
     for (role_id, version) in &moves {
@@ -258,9 +303,9 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         .collect();
     let mut role_of: HashMap<&str, (&str, i64)> = ledger.roles.iter().map(|(r, l)| (r.as_str(), (l.id.as_str(), l.current_version))).collect();
     for (id, r) in &new_roles {
-        role_of.insert(r.source_ref.as_str(), (id.as_str(), 1));
+        role_of.insert(r.source_ref.as_str(), (id.as_str(), current_of_new[id.as_str()]));
     }
-    let versioned: HashMap<&str, i64> = plan.new_versions.iter().map(|v| (v.role_id.as_str(), v.from_version + 1)).collect();
+    let versioned: HashMap<&str, i64> = moves.iter().map(|(role_id, version)| (role_id.as_str(), *version)).collect();
     let mut new_grants = Vec::with_capacity(plan.new_grants.len());
     for g in &plan.new_grants {
         let identity_id = identity_of.get(g.principal_ref.as_str()).ok_or_else(|| AppError::internal("import grant principal", &g.principal_ref))?;

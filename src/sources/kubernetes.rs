@@ -355,6 +355,7 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                         scope: scope_of(&ns),
                         declared: true,
                         labels,
+                        detail: BTreeMap::new(),
                         created_at,
                         last_seen_at: None,
                         uid: object.metadata.uid.clone(),
@@ -367,7 +368,7 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                 let source_ref = format!("Role/{ns}/{name}");
                 roles.insert(
                     source_ref.clone(),
-                    ObservedRole { source_ref, name, scope: scope_of(&ns), description: String::new(), rules, history: vec![], labels, uid: object.metadata.uid.clone() },
+                    ObservedRole { source_ref, name, scope: scope_of(&ns), description: String::new(), rules, source_version: None, history: vec![], labels, uid: object.metadata.uid.clone() },
                 );
             }
             "ClusterRole" => {
@@ -400,6 +401,7 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                 scope: cluster_scope.clone(),
                 description,
                 rules,
+                source_version: None,
                 history: vec![],
                 labels: draft.labels.clone(),
                 uid: cluster_role_meta[index].0.clone(),
@@ -467,6 +469,7 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                             scope: cluster_scope.clone(),
                             declared: false,
                             labels: BTreeMap::new(),
+                            detail: BTreeMap::new(),
                             created_at: None,
                             last_seen_at: None,
                             uid: None,

@@ -31,6 +31,9 @@ pub struct ObservedPrincipal {
     /// Declared in the input (a ServiceAccount object), or only named by a grant (a User).
     pub declared: bool,
     pub labels: BTreeMap<String, String>,
+    /// Facts kept for analysis that are not labels: an AWS role's trust policy, its permissions
+    /// boundary and instance profiles.
+    pub detail: BTreeMap<String, String>,
     pub created_at: Option<Timestamp>,
     pub last_seen_at: Option<Timestamp>,
     /// The source's object id when it has one (Kubernetes uid, AWS unique id); it changes when
@@ -49,6 +52,8 @@ pub struct ObservedRole {
     /// The current definition. Sources that keep versions (AWS managed policies) list older ones
     /// in `history`, oldest first.
     pub rules: Vec<Rule>,
+    /// The source's id of the current version (an AWS policy's default `v2`), if it has ids.
+    pub source_version: Option<String>,
     pub history: Vec<ObservedVersion>,
     pub labels: BTreeMap<String, String>,
     pub uid: Option<String>,

@@ -11,7 +11,7 @@ use crate::domain::role::{RoleDefinition, Sensitivity};
 use crate::domain::scope::ScopePath;
 use crate::domain::source::{SourceKind, is_privileged};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The source's live rows in the ledger, keyed by the source's own reference.
 #[derive(Debug, Default)]
@@ -28,6 +28,7 @@ pub struct LedgerIdentity {
     pub id: String,
     pub name: String,
     pub labels: Labels,
+    pub detail: BTreeMap<String, String>,
     pub last_seen_at: Option<Timestamp>,
 }
 
@@ -36,7 +37,11 @@ pub struct LedgerRole {
     pub id: String,
     pub slug: String,
     pub current_version: i64,
+    /// The highest version number the role has (new versions follow it).
+    pub max_version: i64,
     pub definition: RoleDefinition,
+    /// The role's versions by the source's own version id, where the source has them.
+    pub source_versions: HashMap<String, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +59,7 @@ pub struct PlannedIdentity {
     pub kind: IdentityKind,
     pub description: String,
     pub labels: Labels,
+    pub detail: BTreeMap<String, String>,
     pub last_seen_at: Option<Timestamp>,
 }
 
@@ -63,16 +69,37 @@ pub struct PlannedRole {
     pub slug: RoleSlug,
     pub display_name: String,
     pub sensitivity: Sensitivity,
+    /// Versions the source keeps besides the current one (AWS policy versions that are not the
+    /// default), oldest first: versions 1..n, before the current one.
+    pub history: Vec<(String, RoleDefinition)>,
     pub definition: RoleDefinition,
+    pub source_version: Option<String>,
 }
 
+/// A version to add to an existing role: a changed definition, or a version id the source
+/// lists that the ledger does not have yet.
 #[derive(Debug, Clone)]
 pub struct PlannedVersion {
     pub role_id: String,
     pub slug: String,
+    pub version: i64,
+    /// The role's current version before this import.
     pub from_version: i64,
     pub definition: RoleDefinition,
     pub before: RoleDefinition,
+    pub source_version: Option<String>,
+    /// Whether it becomes the role's current version.
+    pub current: bool,
+}
+
+/// An existing role whose current version moves to another one it already has (the source
+/// made an older policy version the default again).
+#[derive(Debug, Clone)]
+pub struct Repoint {
+    pub role_id: String,
+    pub slug: String,
+    pub from_version: i64,
+    pub to_version: i64,
 }
 
 /// A grant to write: its principal and role are named by source ref, and resolved to ledger
@@ -89,14 +116,15 @@ pub struct PlannedGrant {
 pub struct Plan {
     pub scopes: Vec<ScopePath>,
     pub new_identities: Vec<PlannedIdentity>,
-    /// (identity id, new labels).
-    pub relabelled: Vec<(String, Labels)>,
+    /// (identity id, new labels, new detail).
+    pub relabelled: Vec<(String, Labels, BTreeMap<String, String>)>,
     /// (identity id, last seen in the source), when later than what the ledger has.
     pub seen: Vec<(String, Timestamp)>,
     /// (identity id, name) of identities gone from the source.
     pub retired: Vec<(String, String)>,
     pub new_roles: Vec<PlannedRole>,
     pub new_versions: Vec<PlannedVersion>,
+    pub repoints: Vec<Repoint>,
     /// (role id, slug) of roles gone from the source.
     pub retired_roles: Vec<(String, String)>,
     pub new_grants: Vec<PlannedGrant>,
@@ -118,6 +146,7 @@ impl Plan {
             && self.retired.is_empty()
             && self.new_roles.is_empty()
             && self.new_versions.is_empty()
+            && self.repoints.is_empty()
             && self.retired_roles.is_empty()
             && self.new_grants.is_empty()
             && self.ended_grants.is_empty()
@@ -251,8 +280,8 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
         plan.labels_dropped += dropped;
         match ledger.identities.get(&p.source_ref) {
             Some(existing) => {
-                if existing.labels != labels {
-                    plan.relabelled.push((existing.id.clone(), labels));
+                if existing.labels != labels || existing.detail != p.detail {
+                    plan.relabelled.push((existing.id.clone(), labels, p.detail.clone()));
                 }
                 if let Some(seen) = p.last_seen_at.filter(|s| existing.last_seen_at.is_none_or(|l| *s > l)) {
                     plan.seen.push((existing.id.clone(), seen));
@@ -267,6 +296,7 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
                     kind: identity_kind(p.kind),
                     description: format!("{} {} {described} in {source}{}", kind.label(), subject_word(p.kind), links_of(p)),
                     labels,
+                    detail: p.detail.clone(),
                     last_seen_at: p.last_seen_at,
                 });
             }
@@ -279,27 +309,52 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
 
     let observed_roles: HashSet<&str> = observation.roles.iter().map(|r| r.source_ref.as_str()).collect();
     for role in &observation.roles {
-        let definition = RoleDefinition::imported(scope(&role.scope)?, role.description.clone(), kind, role.rules.clone());
-        match ledger.roles.get(&role.source_ref) {
-            Some(existing) if existing.definition == definition => {}
-            Some(existing) => {
-                plan.new_versions.push(PlannedVersion {
-                    role_id: existing.id.clone(),
-                    slug: existing.slug.clone(),
-                    from_version: existing.current_version,
-                    before: existing.definition.clone(),
-                    definition,
-                });
+        let define = |rules: &[super::observation::Rule]| -> Result<RoleDefinition, String> {
+            Ok(RoleDefinition::imported(scope(&role.scope)?, role.description.clone(), kind, rules.to_vec()))
+        };
+        let definition = define(&role.rules)?;
+        let Some(existing) = ledger.roles.get(&role.source_ref) else {
+            let sensitivity = if is_privileged(&definition.permissions) { Sensitivity::Privileged } else { Sensitivity::Standard };
+            plan.new_roles.push(PlannedRole {
+                source_ref: role.source_ref.clone(),
+                slug: role_slug(kind, source, role, taken_slugs),
+                display_name: role.source_ref.replace('/', " "),
+                sensitivity,
+                history: role.history.iter().map(|h| Ok((h.source_version.clone(), define(&h.rules)?))).collect::<Result<_, String>>()?,
+                definition,
+                source_version: role.source_version.clone(),
+            });
+            continue;
+        };
+        let mut next = existing.max_version;
+        let mut version = |definition: RoleDefinition, source_version: Option<String>, current: bool| {
+            next += 1;
+            PlannedVersion {
+                role_id: existing.id.clone(),
+                slug: existing.slug.clone(),
+                version: next,
+                from_version: existing.current_version,
+                before: existing.definition.clone(),
+                definition,
+                source_version,
+                current,
             }
+        };
+        for h in role.history.iter().filter(|h| !existing.source_versions.contains_key(&h.source_version)) {
+            let planned = version(define(&h.rules)?, Some(h.source_version.clone()), false);
+            plan.new_versions.push(planned);
+        }
+        match role.source_version.as_ref().map(|v| (v, existing.source_versions.get(v))) {
+            Some((_, Some(&known))) if known == existing.current_version => {}
+            Some((_, Some(&known))) => plan.repoints.push(Repoint { role_id: existing.id.clone(), slug: existing.slug.clone(), from_version: existing.current_version, to_version: known }),
+            Some((id, None)) => {
+                let planned = version(definition, Some(id.clone()), true);
+                plan.new_versions.push(planned);
+            }
+            None if existing.definition == definition => {}
             None => {
-                let sensitivity = if is_privileged(&definition.permissions) { Sensitivity::Privileged } else { Sensitivity::Standard };
-                plan.new_roles.push(PlannedRole {
-                    source_ref: role.source_ref.clone(),
-                    slug: role_slug(kind, source, role, taken_slugs),
-                    display_name: role.source_ref.replace('/', " "),
-                    sensitivity,
-                    definition,
-                });
+                let planned = version(definition, None, true);
+                plan.new_versions.push(planned);
             }
         }
     }
@@ -367,6 +422,7 @@ mod tests {
             scope: "k8s/c".into(),
             declared: false,
             labels: Default::default(),
+            detail: Default::default(),
             created_at: None,
             last_seen_at: None,
             uid: None,
@@ -392,10 +448,19 @@ mod tests {
 
         let mut ledger = Ledger::default();
         for (i, p) in first.new_identities.iter().enumerate() {
-            ledger.identities.insert(p.source_ref.clone(), LedgerIdentity { id: format!("i{i}"), name: p.name.as_str().into(), labels: p.labels.clone(), last_seen_at: None });
+            let identity = LedgerIdentity { id: format!("i{i}"), name: p.name.as_str().into(), labels: p.labels.clone(), detail: p.detail.clone(), last_seen_at: None };
+            ledger.identities.insert(p.source_ref.clone(), identity);
         }
         for (i, r) in first.new_roles.iter().enumerate() {
-            ledger.roles.insert(r.source_ref.clone(), LedgerRole { id: format!("r{i}"), slug: r.slug.as_str().into(), current_version: 1, definition: r.definition.clone() });
+            let role = LedgerRole {
+                id: format!("r{i}"),
+                slug: r.slug.as_str().into(),
+                current_version: 1,
+                max_version: 1,
+                definition: r.definition.clone(),
+                source_versions: HashMap::new(),
+            };
+            ledger.roles.insert(r.source_ref.clone(), role);
         }
         for (i, g) in first.new_grants.iter().enumerate() {
             let grant = LedgerGrant { id: format!("g{i}"), identity_id: ledger.identities[&g.principal_ref].id.clone(), role_id: ledger.roles[&g.role_ref].id.clone(), scope: g.scope.to_string() };

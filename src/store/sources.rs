@@ -49,6 +49,7 @@ impl SourceRow {
 struct ImportRow {
     id: String,
     source_id: String,
+    source_name: String,
     actor: String,
     started_at: String,
     duration_ms: i64,
@@ -61,6 +62,7 @@ impl ImportRow {
         Ok(ImportRecord {
             id: self.id,
             source_id: self.source_id,
+            source_name: self.source_name,
             actor: self.actor,
             started_at: ts(&self.started_at)?,
             duration_ms: self.duration_ms,
@@ -121,10 +123,11 @@ pub async fn insert(conn: &mut AnyConnection, id: &str, kind: SourceKind, name: 
     Ok(())
 }
 
-const SELECT_IMPORT: &str = "select id, source_id, actor, started_at, duration_ms, input_hash, summary from source_imports";
+const SELECT_IMPORT: &str = "select i.id, i.source_id, s.name as source_name, i.actor, i.started_at, i.duration_ms, i.input_hash, i.summary \
+    from source_imports i join sources s on s.id = i.source_id";
 
 async fn last_import(conn: &mut AnyConnection, source_id: &str) -> Result<Option<ImportRecord>, AppError> {
-    sqlx::query_as::<_, ImportRow>(&format!("{SELECT_IMPORT} where source_id = $1 order by started_at desc, id desc limit 1"))
+    sqlx::query_as::<_, ImportRow>(&format!("{SELECT_IMPORT} where i.source_id = $1 order by i.started_at desc, i.id desc limit 1"))
         .bind(source_id)
         .fetch_optional(conn)
         .await
@@ -135,7 +138,7 @@ async fn last_import(conn: &mut AnyConnection, source_id: &str) -> Result<Option
 
 /// A source's imports, newest first.
 pub async fn imports(conn: &mut AnyConnection, source_id: &str, limit: i64) -> Result<Vec<ImportRecord>, AppError> {
-    sqlx::query_as::<_, ImportRow>(&format!("{SELECT_IMPORT} where source_id = $1 order by started_at desc, id desc limit $2"))
+    sqlx::query_as::<_, ImportRow>(&format!("{SELECT_IMPORT} where i.source_id = $1 order by i.started_at desc, i.id desc limit $2"))
         .bind(source_id)
         .bind(limit)
         .fetch_all(conn)
@@ -165,15 +168,16 @@ pub async fn record_import(conn: &mut AnyConnection, record: &ImportRecord) -> R
 /// The source's live rows, as reconciliation compares them with an observation.
 pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger, AppError> {
     let mut ledger = Ledger::default();
-    let identities: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
-        "select id, source_ref, name, labels, last_seen_at from identities where source_id = $1 and status <> 'retired'",
+    let identities: Vec<(String, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select id, source_ref, name, labels, source_detail, last_seen_at from identities where source_id = $1 and status <> 'retired'",
     )
     .bind(source_id)
     .fetch_all(&mut *conn)
     .await
     .map_err(db_error("source identities"))?;
-    for (id, source_ref, name, labels, last_seen_at) in identities {
-        ledger.identities.insert(source_ref, LedgerIdentity { id, name, labels: Labels::from_json(&labels), last_seen_at: ts_opt(last_seen_at.as_deref())? });
+    for (id, source_ref, name, labels, detail, last_seen_at) in identities {
+        let detail = detail.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| AppError::internal("stored source detail", e))?.unwrap_or_default();
+        ledger.identities.insert(source_ref, LedgerIdentity { id, name, labels: Labels::from_json(&labels), detail, last_seen_at: ts_opt(last_seen_at.as_deref())? });
     }
     let roles: Vec<(String, String, String, i64, String)> = sqlx::query_as(
         "select r.id, r.source_ref, r.slug, r.current_version, v.definition from roles r \
@@ -186,7 +190,24 @@ pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger,
     .map_err(db_error("source roles"))?;
     for (id, source_ref, slug, current_version, definition) in roles {
         let definition: RoleDefinition = serde_json::from_str(&definition).map_err(|e| AppError::internal("stored role definition", e))?;
-        ledger.roles.insert(source_ref, LedgerRole { id, slug, current_version, definition });
+        let role = LedgerRole { id, slug, current_version, max_version: current_version, definition, source_versions: Default::default() };
+        ledger.roles.insert(source_ref, role);
+    }
+    let versions: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "select r.source_ref, v.version, v.source_version from role_versions v join roles r on r.id = v.role_id \
+         where r.source_id = $1 and r.status = 'active'",
+    )
+    .bind(source_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error("source role versions"))?;
+    for (source_ref, version, source_version) in versions {
+        if let Some(role) = ledger.roles.get_mut(&source_ref) {
+            role.max_version = role.max_version.max(version);
+            if let Some(id) = source_version {
+                role.source_versions.insert(id, version);
+            }
+        }
     }
     let grants: Vec<(String, String, String, String, String)> = sqlx::query_as(
         "select a.id, a.source_ref, a.identity_id, a.role_id, sc.path from assignments a join scopes sc on sc.id = a.scope_id \
@@ -226,13 +247,14 @@ pub async fn insert_identities(conn: &mut AnyConnection, source_id: &str, owner_
     let at_text = at.to_rfc3339();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(
-            "insert into identities (id, name, kind, owner_id, service_id, status, description, labels, created_at, updated_at, last_seen_at, source_id, source_ref) values ",
+            "insert into identities (id, name, kind, owner_id, service_id, status, description, labels, created_at, updated_at, last_seen_at, source_id, source_ref, source_detail) values ",
         );
         for (i, (id, p)) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind(id.clone()).push(", ").bind(p.name.as_str().to_owned()).push(", ").bind(p.kind.as_str().to_owned()).push(", ").bind(owner_id.to_owned());
             sql.push(", null, 'active', ").bind(p.description.clone()).push(", ").bind(p.labels.to_json()).push(", ").bind(at_text.clone()).push(", ").bind(at_text.clone());
-            sql.push(", ").bind(p.last_seen_at.map(|t| t.to_rfc3339())).push(", ").bind(source_id.to_owned()).push(", ").bind(p.source_ref.clone()).push(")");
+            sql.push(", ").bind(p.last_seen_at.map(|t| t.to_rfc3339())).push(", ").bind(source_id.to_owned()).push(", ").bind(p.source_ref.clone());
+            sql.push(", ").bind(detail_json(&p.detail)).push(")");
         }
         let (text, args) = sql.into_parts();
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(unique_or("insert imported identities", || {
@@ -256,19 +278,24 @@ async fn insert_label_rows(conn: &mut AnyConnection, labels: &[(&String, &String
     Ok(())
 }
 
-/// Replaces the labels of identities whose labels changed in the source.
-pub async fn relabel(conn: &mut AnyConnection, rows: &[(String, Labels)], at: Timestamp) -> Result<(), AppError> {
-    for (id, labels) in rows {
-        sqlx::query("update identities set labels = $2, updated_at = $3 where id = $1")
+fn detail_json(detail: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    (!detail.is_empty()).then(|| serde_json::to_string(detail).unwrap_or_default())
+}
+
+/// Replaces the labels and detail of identities whose labels or detail changed in the source.
+pub async fn relabel(conn: &mut AnyConnection, rows: &[(String, Labels, std::collections::BTreeMap<String, String>)], at: Timestamp) -> Result<(), AppError> {
+    for (id, labels, detail) in rows {
+        sqlx::query("update identities set labels = $2, source_detail = $3, updated_at = $4 where id = $1")
             .bind(id)
             .bind(labels.to_json())
+            .bind(detail_json(detail))
             .bind(at.to_rfc3339())
             .execute(&mut *conn)
             .await
             .map_err(db_error("relabel identity"))?;
         sqlx::query("delete from identity_labels where identity_id = $1").bind(id).execute(&mut *conn).await.map_err(db_error("relabel identity"))?;
     }
-    let labels: Vec<(&String, &String, &String)> = rows.iter().flat_map(|(id, l)| l.iter().map(move |(k, v)| (id, k, v))).collect();
+    let labels: Vec<(&String, &String, &String)> = rows.iter().flat_map(|(id, l, _)| l.iter().map(move |(k, v)| (id, k, v))).collect();
     insert_label_rows(conn, &labels).await
 }
 
@@ -309,10 +336,12 @@ pub struct NewVersion<'a> {
     pub version: i64,
     pub scope_id: &'a str,
     pub definition: &'a RoleDefinition,
+    /// The source's own id for the version (an AWS policy's `v2`), when it has one.
+    pub source_version: Option<&'a str>,
 }
 
 /// Role versions observed in the source, with their permission rows; authored by the import.
-pub async fn insert_versions(conn: &mut AnyConnection, rows: &[NewVersion<'_>], author: &str, import_id: &str, at: Timestamp) -> Result<(), AppError> {
+pub async fn insert_versions(conn: &mut AnyConnection, rows: &[NewVersion<'_>], author: &str, at: Timestamp) -> Result<(), AppError> {
     let at_text = at.to_rfc3339();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(
@@ -323,7 +352,7 @@ pub async fn insert_versions(conn: &mut AnyConnection, rows: &[NewVersion<'_>], 
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind(v.role_id.to_owned()).push(", ").bind(v.version).push(", ").bind(v.scope_id.to_owned()).push(", ").bind(v.definition.description.clone());
             sql.push(", ").bind(json).push(", null, ").bind(v.definition.content_hash()).push(", ").bind(author.to_owned());
-            sql.push(", null, ").bind(at_text.clone()).push(", ").bind(format!("import:{import_id}")).push(")");
+            sql.push(", null, ").bind(at_text.clone()).push(", ").bind(v.source_version.map(str::to_owned)).push(")");
         }
         let (text, args) = sql.into_parts();
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert imported role versions"))?;
