@@ -17,6 +17,8 @@ store_tests!(
     a_plan_changes_nothing,
     helm_manifests_import,
     only_admins_and_import_tokens_may_import,
+    an_aws_account_gives_the_expected_ledger,
+    a_changed_aws_account_is_reconciled,
 );
 
 const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
@@ -264,4 +266,66 @@ async fn only_admins_and_import_tokens_may_import(db: TestDb) {
     let e = import(&db, &Actor::token("t", "ci", vec![TokenScope::Read, TokenScope::Provision]), Some(&team), "list.yaml", LIST).await.unwrap_err();
     assert_eq!(e.code(), "NHI-AUTH-002");
     import(&db, &Actor::token("t", "nightly", vec![TokenScope::Import]), Some(&team), "list.yaml", LIST).await.unwrap();
+}
+
+fn aws_target(owner: Option<&str>) -> Target {
+    Target { kind: SourceKind::Aws, name: String::new(), owner: owner.map(str::to_owned), plan_only: false }
+}
+
+const GAAD: &str = include_str!("fixtures/import/aws/gaad.json");
+
+async fn an_aws_account_gives_the_expected_ledger(db: TestDb) {
+    let team = owner(&db.store, "cloud").await;
+    let record = imports::import_aws(&db.store, &admin(), &aws_target(Some(&team)), file("gaad.json", GAAD)).await.unwrap();
+    assert_eq!(record.source_name, "123456789012");
+    assert_eq!(record.summary.dangling, 2, "{:?}", record.summary.lines());
+    let identities: Vec<(String, String, Option<String>)> =
+        rows(&db, "select name, kind, last_seen_at from identities where source_id is not null order by name").await;
+    let names: Vec<(&str, &str)> = identities.iter().map(|(n, k, _)| (n.as_str(), k.as_str())).collect();
+    assert_eq!(
+        names,
+        [("break-glass-admin", "workload"), ("ec2-app-server", "workload"), ("payments-api-irsa", "workload"), ("user.alice", "machine_user"), ("user.bob", "machine_user")]
+    );
+    assert_eq!(identities[1].2.as_deref(), Some("2024-05-02T11:47:13.000000Z"));
+    let detail: Vec<(Option<String>,)> = rows(&db, "select source_detail from identities where name = 'payments-api-irsa'").await;
+    assert!(detail[0].0.as_deref().is_some_and(|d| d.contains("system:serviceaccount:payments:payments-api")), "the trust policy is kept: {detail:?}");
+    let versions: Vec<(i64, Option<String>, i64)> = rows(
+        &db,
+        "select v.version, v.source_version, r.current_version from role_versions v join roles r on r.id = v.role_id \
+         where r.slug = 'aws-123456789012-payments-s3-access' order by v.version",
+    )
+    .await;
+    assert_eq!(versions, [(1, Some("v1".into()), 3), (2, Some("v3".into()), 3), (3, Some("v2".into()), 3)], "the default (v2) is current");
+    let current = grants(&db).await;
+    assert!(current.contains(&"user.bob -> aws-123456789012-developers-developers-ec2-describe@1 in aws/123456789012".to_owned()), "{current:?}");
+    assert!(current.contains(&"user.bob -> aws-123456789012-payments-s3-access@3 in aws/123456789012".to_owned()), "{current:?}");
+    assert!(current.contains(&"ec2-app-server -> aws-123456789012-payments-s3-access@3 in aws/123456789012".to_owned()), "{current:?}");
+    let again = imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad-urlencoded.json", include_str!("fixtures/import/aws/gaad-urlencoded.json"))).await.unwrap();
+    assert_eq!(again.summary.changes(), 0, "the URL-encoded form of the same account: {:?}", again.summary.lines());
+}
+
+async fn a_changed_aws_account_is_reconciled(db: TestDb) {
+    let team = owner(&db.store, "cloud").await;
+    nhidb::service::findings::rebuild(&db.store, &Default::default(), &|_, _| {}).await.unwrap();
+    imports::import_aws(&db.store, &admin(), &aws_target(Some(&team)), file("gaad.json", GAAD)).await.unwrap();
+    let changed = imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad-changed.json", include_str!("fixtures/import/aws/gaad-changed.json"))).await.unwrap();
+    let s = &changed.summary;
+    assert_eq!((s.versions_added, s.identities_retired, s.roles_retired), (1, 1, 1), "{:?}", s.lines());
+    let current = grants(&db).await;
+    assert!(current.contains(&"ec2-app-server -> aws-123456789012-payments-s3-access@4 in aws/123456789012".to_owned()), "v4 is the new default: {current:?}");
+    // bob's own attachment ended; the same policy still reaches him through his group.
+    let bob: Vec<(String, Option<String>)> = rows(&db, "select source_ref, revoke_reason from assignments where source_ref like 'arn:aws:iam::123456789012:user/contractors/bob#%payments-s3-access' order by source_ref").await;
+    assert_eq!(
+        bob,
+        [
+            ("arn:aws:iam::123456789012:user/contractors/bob#attached/arn:aws:iam::123456789012:policy/payments-s3-access".to_owned(), Some("gone from source".to_owned())),
+            ("arn:aws:iam::123456789012:user/contractors/bob#group/arn:aws:iam::123456789012:group/developers#arn:aws:iam::123456789012:policy/payments-s3-access".to_owned(), None),
+        ]
+    );
+    let retired: Vec<(String,)> = rows(&db, "select slug from roles where status = 'retired'").await;
+    assert_eq!(retired, [("aws-123456789012-administratoraccess".to_owned(),)]);
+    let check = nhidb::service::findings::check(&db.store, &|_, _| {}).await.unwrap();
+    assert!(check.is_empty(), "{check:?}");
+    let report = nhidb::service::audit::verify(&db.store, &admin()).await.unwrap();
+    assert_eq!(report.broken, None);
 }

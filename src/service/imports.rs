@@ -341,6 +341,15 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     // Findings, in the same transaction as the changes behind them.
     let created: Vec<String> = new_identities.iter().map(|(id, _)| id.clone()).collect();
     settle(conn, &created, Touches::Created, now).await?;
+    // `Created` assumes an identity seen just now; one the source last saw long ago may be
+    // dormant already, and one seen again may no longer be.
+    let seen: Vec<String> = new_identities
+        .iter()
+        .filter(|(_, p)| p.last_seen_at.is_some())
+        .map(|(id, _)| id.clone())
+        .chain(plan.seen.iter().map(|(id, _)| id.clone()))
+        .collect();
+    settle(conn, &seen, Touches::Usage, now).await?;
     settle(conn, &retired_ids, Touches::Retired, now).await?;
     let retired_set: HashSet<&str> = retired_ids.iter().map(String::as_str).collect();
     grants_changed.retain(|id| !retired_set.contains(id.as_str()) && !new_identity_ids.contains(id.as_str()));
