@@ -19,6 +19,7 @@ store_tests!(
     only_admins_and_import_tokens_may_import,
     an_aws_account_gives_the_expected_ledger,
     a_changed_aws_account_is_reconciled,
+    a_gcp_project_is_imported_and_reconciled,
 );
 
 const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
@@ -328,4 +329,30 @@ async fn a_changed_aws_account_is_reconciled(db: TestDb) {
     assert!(check.is_empty(), "{check:?}");
     let report = nhidb::service::audit::verify(&db.store, &admin()).await.unwrap();
     assert_eq!(report.broken, None);
+}
+
+async fn a_gcp_project_is_imported_and_reconciled(db: TestDb) {
+    let team = owner(&db.store, "cloud").await;
+    nhidb::service::findings::rebuild(&db.store, &Default::default(), &|_, _| {}).await.unwrap();
+    let target = |owner: Option<&str>| Target { kind: SourceKind::Gcp, name: "acme-prod".into(), owner: owner.map(str::to_owned), plan_only: false };
+    let policy = |name: &str, text: &str| InputFile { name: name.into(), text: text.into() };
+    let roles = || Some(policy("roles.json", include_str!("fixtures/import/gcp/roles.json")));
+    let first = imports::import_gcp(&db.store, &admin(), &target(Some(&team)), policy("policy-v3.json", include_str!("fixtures/import/gcp/policy-v3.json")), roles()).await.unwrap();
+    assert_eq!(first.summary.dangling, 1, "{:?}", first.summary.lines());
+    let names: Vec<(String,)> = rows(&db, "select name from identities where source_id is not null order by name").await;
+    assert!(names.contains(&("payments-api-acme-prod.iam.gserviceaccount.com".to_owned(),)), "{names:?}");
+    let conditional: Vec<(String, Option<String>)> = rows(&db, "select r.slug, a.source_condition from assignments a join roles r on r.id = a.role_id where a.source_condition is not null order by r.slug").await;
+    assert!(conditional.iter().any(|(slug, c)| slug == "gcp-acme-prod-storage-objectviewer" && c.as_deref().is_some_and(|c| c.starts_with("exports-bucket-only"))), "{conditional:?}");
+    let deployer: Vec<(String,)> = rows(&db, "select p.action || ' on ' || p.resource from role_version_permissions p join roles r on r.id = p.role_id where r.slug = 'gcp-acme-prod-paymentsdeployer' order by 1").await;
+    assert!(deployer.contains(&("grant on gcp:iam".to_owned(),)), "{deployer:?}");
+
+    let changed = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-changed.json", include_str!("fixtures/import/gcp/policy-changed.json")), roles()).await.unwrap();
+    let s = &changed.summary;
+    assert_eq!((s.grants_added, s.roles_added, s.roles_retired, s.dangling_resolved), (1, 1, 1, 1), "{:?}", s.lines());
+    let current = grants(&db).await;
+    assert!(current.iter().any(|g| g.starts_with("frontend-acme-prod.iam.gserviceaccount.com -> gcp-acme-prod-iam-serviceaccounttokencreator@1")), "{current:?}");
+    let check = nhidb::service::findings::check(&db.store, &|_, _| {}).await.unwrap();
+    assert!(check.is_empty(), "{check:?}");
+    let e = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-bad.json", include_str!("fixtures/import/gcp/policy-bad.json")), None).await.unwrap_err();
+    assert!(e.to_string().contains("policy-bad.json"), "{e}");
 }

@@ -48,6 +48,8 @@ alter table roles add column source_ref text;
 alter table role_versions add column source_version text;
 alter table assignments add column source_id text references sources (id);
 alter table assignments add column source_ref text;
+-- A conditional grant's condition as the source states it (a GCP binding's CEL expression).
+alter table assignments add column source_condition text;
 
 -- One live row per source object. A retired identity keeps its key for history; if the object
 -- comes back, it is a new identity.

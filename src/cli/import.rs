@@ -18,6 +18,24 @@ pub enum ImportCommand {
     /// AWS IAM: the output of `aws iam get-account-authorization-details` (one document, or
     /// every page of a paginated run).
     Aws(AwsArgs),
+    /// GCP IAM: a project's policy, as `gcloud projects get-iam-policy PROJECT --format=json`
+    /// prints it.
+    Gcp(GcpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcpArgs {
+    /// The project id: its scope is gcp/PROJECT.
+    #[arg(long)]
+    pub project: String,
+    /// Custom role definitions: `gcloud iam roles list --project PROJECT --view=FULL --format=json`
+    /// (or a list of `gcloud iam roles describe` outputs).
+    #[arg(long)]
+    pub roles: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The policy file, or `-` for standard input.
+    pub policy: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +149,14 @@ pub async fn import(store: &Store, command: &ImportCommand) -> Result<ExitCode, 
             let target = Target { kind: SourceKind::Aws, name: args.account.clone(), owner: args.source.owner.clone(), plan_only: args.source.plan };
             let record = imports::import_aws(store, &cli_actor(), &target, inputs).await.map_err(|e| e.to_string())?;
             print(SourceKind::Aws, &record.source_name, &record, args.source.plan);
+            Ok(ExitCode::SUCCESS)
+        }
+        ImportCommand::Gcp(args) => {
+            let policy = read_inputs(std::slice::from_ref(&args.policy))?.into_iter().next().ok_or("no policy file")?;
+            let roles = args.roles.as_ref().map(|r| read_inputs(std::slice::from_ref(r))).transpose()?.and_then(|r| r.into_iter().next());
+            let target = Target { kind: SourceKind::Gcp, name: args.project.clone(), owner: args.source.owner.clone(), plan_only: args.source.plan };
+            let record = imports::import_gcp(store, &cli_actor(), &target, policy, roles).await.map_err(|e| e.to_string())?;
+            print(SourceKind::Gcp, &args.project, &record, args.source.plan);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -137,6 +137,30 @@ fn cloud_action(verb: &str) -> &'static str {
     }
 }
 
+/// What a predefined GCP role (`roles/container.developer`) amounts to, from its name: the
+/// basic roles span the project, others their service, classed by the role's last word.
+fn gcp_predefined(role: &str) -> (&'static str, String) {
+    match role {
+        "owner" => ("admin", "gcp:*".to_owned()),
+        "editor" => ("update", "gcp:*".to_owned()),
+        "viewer" | "browser" => ("read", "gcp:*".to_owned()),
+        _ => {
+            let (service, name) = role.split_once('.').unwrap_or((role, role));
+            let name = name.to_ascii_lowercase();
+            let action = if name.contains("admin") || name.contains("owner") {
+                "admin"
+            } else if ["tokencreator", "serviceaccountuser", "workloadidentityuser", "securityadmin"].iter().any(|g| name.contains(g)) {
+                "grant"
+            } else if ["viewer", "reader", "browser", "accessor", "lister"].iter().any(|r| name.contains(r)) {
+                "read"
+            } else {
+                "update"
+            };
+            (action, format!("gcp:{}", service.to_ascii_lowercase()))
+        }
+    }
+}
+
 fn push(out: &mut Vec<Permission>, action: &str, resource: String) {
     if let Ok(permission) = Permission::parse(action, &resource) {
         out.push(permission);
@@ -168,6 +192,13 @@ pub fn permissions_of(kind: SourceKind, rules: &[SourceRule]) -> Vec<Permission>
             SourceKind::Aws | SourceKind::Gcp => {
                 let (prefix, split) = if kind == SourceKind::Aws { ("aws", ':') } else { ("gcp", '.') };
                 for action in &rule.actions {
+                    if kind == SourceKind::Gcp
+                        && let Some(role) = action.strip_prefix("roles/")
+                    {
+                        let (action, resource) = gcp_predefined(role);
+                        push(&mut out, action, resource);
+                        continue;
+                    }
                     if action == "*" {
                         push(&mut out, "admin", format!("{prefix}:*"));
                         continue;
@@ -365,6 +396,8 @@ mod tests {
         assert_eq!(shown(&permissions_of(SourceKind::Aws, &[rule])), ["create on aws:s3", "grant on aws:iam", "read on aws:ec2", "read on aws:s3"]);
         let rule = SourceRule { actions: vec!["storage.objects.get".into(), "iam.serviceAccounts.actAs".into()], ..SourceRule::allow() };
         assert_eq!(shown(&permissions_of(SourceKind::Gcp, &[rule])), ["grant on gcp:iam", "read on gcp:storage"]);
+        let predefined = SourceRule { actions: vec!["roles/owner".into(), "roles/iam.serviceAccountUser".into(), "roles/storage.objectViewer".into()], ..SourceRule::allow() };
+        assert_eq!(shown(&permissions_of(SourceKind::Gcp, &[predefined])), ["admin on gcp:*", "grant on gcp:iam", "read on gcp:storage"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::domain::scope::ScopeKind;
 use crate::domain::source::{ImportRecord, ImportSummary, SourceKind, parse_source_name};
 use crate::error::AppError;
 use crate::sources::observation::{Input, Observation};
-use crate::sources::{aws, kubernetes, reconcile};
+use crate::sources::{aws, gcp, kubernetes, reconcile};
 use crate::store::sources::{NewGrant, NewVersion};
 use crate::store::{self, Store, assignments, audit, credentials, identities, scopes, sources};
 use serde_json::json;
@@ -93,6 +93,24 @@ pub async fn import_aws(store: &Store, actor: &Actor, target: &Target, inputs: V
     let (observation, hash) = parsed.map_err(|e| AppError::invalid("input", e))?;
     let account = observation.scopes.first().and_then(|s| s.strip_prefix("aws/")).unwrap_or_default().to_owned();
     import(store, actor, &Target { name: account, ..target.clone() }, observation, hash).await
+}
+
+/// Imports a GCP project's IAM policy (`gcloud projects get-iam-policy --format=json`), with
+/// its custom roles' definitions when given, into the project source `target.name`.
+pub async fn import_gcp(store: &Store, actor: &Actor, target: &Target, policy: InputFile, roles: Option<InputFile>) -> Result<ImportRecord, AppError> {
+    require(actor, Capability::Import)?;
+    let project = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
+    let parsed = tokio::task::spawn_blocking(move || {
+        let files: Vec<InputFile> = std::iter::once(policy).chain(roles).collect();
+        let hash = input_hash(&files);
+        let policy = Input { name: &files[0].name, text: &files[0].text };
+        let roles = files.get(1).map(|r| Input { name: &r.name, text: &r.text });
+        gcp::parse(&policy, roles.as_ref(), &gcp::Options { project: &project }).map(|o| (o, hash))
+    })
+    .await
+    .map_err(|e| AppError::internal("parse gcp input", e))?;
+    let (observation, hash) = parsed.map_err(|e| AppError::invalid("input", e))?;
+    import(store, actor, target, observation, hash).await
 }
 
 /// Reconciles an observation with the ledger (see the module comment).
@@ -318,6 +336,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
             role_version: version,
             scope_id: scope_id(g.scope.as_str())?,
             source_ref: g.source_ref.clone(),
+            condition: g.condition.clone(),
         });
     }
     sources::insert_grants(conn, &source_id, &actor.name, &new_grants, now).await?;

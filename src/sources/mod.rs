@@ -3,6 +3,7 @@
 //! ledger. Server-only: the browser never parses these formats.
 
 pub mod aws;
+pub mod gcp;
 pub mod kubernetes;
 pub mod observation;
 pub mod reconcile;

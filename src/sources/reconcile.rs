@@ -110,6 +110,7 @@ pub struct PlannedGrant {
     pub principal_ref: String,
     pub role_ref: String,
     pub scope: ScopePath,
+    pub condition: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -383,7 +384,7 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
         if let Some(existing) = ledger.grants.get(&grant.source_ref) {
             plan.ended_grants.push((existing.id.clone(), grant.source_ref.clone()));
         }
-        plan.new_grants.push(PlannedGrant { source_ref: grant.source_ref.clone(), principal_ref: grant.principal_ref.clone(), role_ref: grant.role_ref.clone(), scope: scope(&grant.scope)? });
+        plan.new_grants.push(PlannedGrant { source_ref: grant.source_ref.clone(), principal_ref: grant.principal_ref.clone(), role_ref: grant.role_ref.clone(), scope: scope(&grant.scope)?, condition: grant.condition.clone() });
     }
     let mut ended: Vec<(String, String)> =
         ledger.grants.iter().filter(|(r, _)| !seen_grants.contains(r.as_str())).map(|(r, g)| (g.id.clone(), r.clone())).collect();

@@ -395,18 +395,19 @@ pub struct NewGrant {
     pub role_version: i64,
     pub scope_id: String,
     pub source_ref: String,
+    pub condition: Option<String>,
 }
 
 /// Grants observed in the source.
 pub async fn insert_grants(conn: &mut AnyConnection, source_id: &str, granted_by: &str, rows: &[NewGrant], at: Timestamp) -> Result<(), AppError> {
     let at_text = at.to_rfc3339();
     for chunk in rows.chunks(CHUNK) {
-        let mut sql = Sql::new("insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, granted_at, source_id, source_ref) values ");
+        let mut sql = Sql::new("insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, granted_at, source_id, source_ref, source_condition) values ");
         for (i, g) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind(g.id.clone()).push(", ").bind(g.identity_id.clone()).push(", ").bind(g.role_id.clone()).push(", ").bind(g.role_version);
             sql.push(", ").bind(g.scope_id.clone()).push(", ").bind(granted_by.to_owned()).push(", ").bind(at_text.clone());
-            sql.push(", ").bind(source_id.to_owned()).push(", ").bind(g.source_ref.clone()).push(")");
+            sql.push(", ").bind(source_id.to_owned()).push(", ").bind(g.source_ref.clone()).push(", ").bind(g.condition.clone()).push(")");
         }
         let (text, args) = sql.into_parts();
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert imported grants"))?;
