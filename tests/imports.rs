@@ -20,6 +20,7 @@ store_tests!(
     an_aws_account_gives_the_expected_ledger,
     a_changed_aws_account_is_reconciled,
     a_gcp_project_is_imported_and_reconciled,
+    pipelines_push_exports_over_the_api,
 );
 
 const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
@@ -355,4 +356,36 @@ async fn a_gcp_project_is_imported_and_reconciled(db: TestDb) {
     assert!(check.is_empty(), "{check:?}");
     let e = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-bad.json", include_str!("fixtures/import/gcp/policy-bad.json")), None).await.unwrap_err();
     assert!(e.to_string().contains("policy-bad.json"), "{e}");
+}
+
+async fn pipelines_push_exports_over_the_api(db: TestDb) {
+    use std::io::Write;
+    let team = owner(&db.store, "platform").await;
+    let app = support::spawn_app(&db).await;
+    let token = app.token(&["import"]).await;
+    let url = |query: &str| app.url(&format!("/api/v1/sources/kubernetes/prod-eu/imports?{query}"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(LIST_JSON.as_bytes()).unwrap();
+    let body = gz.finish().unwrap();
+    let response = app.client.post(url(&format!("owner={team}&exclude=system:*"))).bearer_auth(&token).header("content-encoding", "gzip").body(body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let record: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(record["summary"]["excluded"], 3);
+    assert_eq!(record["source_name"], "prod-eu");
+    let again = app.client.post(url("plan=true")).bearer_auth(&token).body(LIST).send().await.unwrap();
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["summary"]["identities_added"], 3, "without the exclusion the system users and groups would be added: {again}");
+    let bad = app.client.post(url("")).bearer_auth(&token).body("kind: List\nitems: [").send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    let text = bad.text().await.unwrap();
+    assert!(text.contains("request body"), "{text}");
+    let not_gzip = app.client.post(url("")).bearer_auth(&token).header("content-encoding", "gzip").body("plain").send().await.unwrap();
+    assert_eq!(not_gzip.status(), 422);
+    let reader = app.token(&["read"]).await;
+    let refused = app.client.post(url("")).bearer_auth(&reader).body(LIST).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let list = app.client.get(app.url("/api/v1/sources")).bearer_auth(&reader).send().await.unwrap();
+    let list: serde_json::Value = list.json().await.unwrap();
+    assert_eq!(list[0]["name"], "prod-eu");
+    assert_eq!(list[0]["open_dangling"], 2);
 }

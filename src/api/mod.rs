@@ -13,6 +13,7 @@ mod ledger;
 pub mod openapi;
 mod pipeline;
 mod roles;
+mod sources;
 
 pub use error::ApiError;
 
@@ -107,7 +108,7 @@ fn routes() -> Routes {
     use crate::domain::service::{Service, ServiceDetail, ServiceQuery};
     use crate::domain::template::{DecommissionInput, DecommissionReceipt, ProvisionInput, Provisioned, Template, TemplateDetail, TemplateInput};
     use crate::service::usage::{UsageOutcome, UsageReport};
-    use Capability::{Audit, Decommission, Propose, Provision, ReadLedger, ReportUsage};
+    use Capability::{Audit, Decommission, Import, Propose, Provision, ReadLedger, ReportUsage};
     Routes::new()
         .add(Method::GET, "/whoami", None, doc("tokens", "Who the token belongs to and what it may do").ok::<ledger::WhoAmI>(), ledger::whoami)
         .add(
@@ -298,6 +299,24 @@ fn routes() -> Routes {
             ledger::audit_events,
         )
         .add(Method::GET, "/audit/verify", Some(Audit), doc("audit", "Verify the audit hash chain").ok::<ChainStatus>(), ledger::audit_verify)
+        .add(
+            Method::POST,
+            "/sources/{kind}/{name}/imports",
+            Some(Import),
+            doc("sources", "Import a source's export (Kubernetes, AWS or GCP)")
+                .describe(
+                    "kind: kubernetes, aws or gcp; name: the cluster, the AWS account id or the GCP project id. The body is the export \
+                     as the tool prints it: `kubectl get serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings -A -o json` \
+                     (or YAML, or manifests), `aws iam get-account-authorization-details`, or `gcloud projects get-iam-policy PROJECT \
+                     --format=json`. Up to 256 MiB after decompression; `Content-Encoding: gzip` is accepted. The import is reconciled \
+                     with the source's earlier imports in one transaction; with `plan=true` nothing is written. The answer lists what \
+                     the input held and what changed.",
+                )
+                .query::<sources::ImportQuery>()
+                .ok::<crate::domain::source::ImportRecord>(),
+            sources::import,
+        )
+        .add(Method::GET, "/sources", Some(ReadLedger), doc("sources", "Sources and their last imports").ok::<Vec<crate::domain::source::Source>>(), sources::list)
 }
 
 /// Every API route with its requirement, for documentation and the access test.

@@ -299,6 +299,7 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         Command::Bench(args) => bench::bench(&open(cli).await?, &cli.database_url, args).await,
         Command::Export(args) if args.command.is_some() => export::export(None, cli, args).await,
         Command::Export(args) => export::export(Some(&open(cli).await?), cli, args).await,
+        Command::Import(command) if cli.client.server.is_some() => import::push(&cli.client, command).await,
         Command::Import(command) => import::import(&open(cli).await?, command).await,
         Command::Service(command) => Ok(client::service(&cli.client, command).await),
         Command::Usage(command) => Ok(client::usage(&cli.client, command).await),

@@ -26,6 +26,7 @@ pub mod scopes;
 pub mod secrets;
 pub mod seed;
 pub mod services;
+pub mod sources;
 pub mod templates;
 pub mod tokens;
 pub mod usage;

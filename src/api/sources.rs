@@ -1,0 +1,87 @@
+//! Sources for pipelines: push an export to be imported (a nightly job in a cluster or an
+//! account), and read what sources there are and their last imports.
+
+use super::extract::ApiQuery;
+use super::{ApiActor, ApiError};
+use crate::domain::source::{ImportRecord, Source, SourceKind};
+use crate::error::AppError;
+use crate::service::imports::{self, InputFile, KubernetesOptions, Target};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use std::io::Read;
+
+/// The largest export an import accepts, after decompression: a cluster of 100,000 service
+/// accounts and 200,000 bindings prints about 150 MB of JSON.
+pub const IMPORT_LIMIT: usize = 256 * 1024 * 1024;
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// The source's owner (team or person, by id or name): required for a source's first import.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// `true`: report what would change, and change nothing.
+    #[serde(default)]
+    pub plan: bool,
+    /// Kubernetes: the namespace of namespaced objects that name none (default `default`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Kubernetes: User and Group subjects to leave out, comma-separated patterns (`system:*`).
+    #[serde(default)]
+    pub exclude: Option<String>,
+}
+
+/// Reads the body (gzip accepted, as `Content-Encoding: gzip`), refusing more than the limit.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<String, AppError> {
+    let too_large = || AppError::TooLarge { limit_bytes: IMPORT_LIMIT as u64 };
+    let bytes = axum::body::to_bytes(body, IMPORT_LIMIT).await.map_err(|_| too_large())?;
+    let gzip = headers.get("content-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+    let bytes = if gzip {
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&bytes[..]).take(IMPORT_LIMIT as u64 + 1).read_to_end(&mut out).map(|_| out)
+        })
+        .await
+        .map_err(|e| AppError::internal("decompress import", e))?
+        .map_err(|e| AppError::invalid("body", format!("The body says gzip but does not decompress: {e}.")))?
+    } else {
+        bytes.to_vec()
+    };
+    if bytes.len() > IMPORT_LIMIT {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| AppError::invalid("body", "The export must be UTF-8 text (YAML or JSON)."))
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path((kind, name)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ImportRecord>, ApiError> {
+    crate::service::require(&actor, crate::domain::actor::Capability::Import)?;
+    let kind = SourceKind::parse(&kind).map_err(|e| AppError::invalid("kind", e))?;
+    let text = read_body(&headers, body).await?;
+    let input = InputFile { name: "request body".to_owned(), text };
+    let target = Target { kind, name: name.clone(), owner: query.owner.clone(), plan_only: query.plan };
+    let record = match kind {
+        SourceKind::Kubernetes => {
+            let exclude = query.exclude.iter().flat_map(|e| e.split(',')).map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned).collect();
+            let options = KubernetesOptions { default_namespace: query.namespace.clone(), exclude };
+            imports::import_kubernetes(&state.store, &actor, &target, &options, vec![input]).await?
+        }
+        SourceKind::Aws => imports::import_aws(&state.store, &actor, &target, vec![input]).await?,
+        SourceKind::Gcp => imports::import_gcp(&state.store, &actor, &target, input, None).await?,
+    };
+    Ok(Json(record))
+}
+
+pub async fn list(State(state): State<AppState>, Extension(ApiActor(actor)): Extension<ApiActor>) -> Result<Json<Vec<Source>>, ApiError> {
+    Ok(Json(crate::service::sources::list(&state.store, &actor).await?))
+}
