@@ -17,6 +17,7 @@ store_tests!(
     demo_accounts_never_join_an_install_that_has_operators,
     checkpoints_catch_a_log_cut_short_behind_the_databases_back,
     hygiene_check_names_what_the_stored_findings_miss_and_rebuild_repairs_it,
+    imports_from_files_directories_and_a_server,
 );
 
 fn nhidb(db: &TestDb) -> Command {
@@ -363,4 +364,36 @@ async fn hygiene_check_names_what_the_stored_findings_miss_and_rebuild_repairs_i
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("rebuilt the findings of "), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(check().await.status.success());
+}
+
+async fn imports_from_files_directories_and_a_server(db: TestDb) {
+    support::owner(&db.store, "platform").await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import");
+    let out = nhidb(&db).args(["import", "kubernetes", "--cluster", "prod-eu", "--owner", "platform", &format!("{fixtures}/kubernetes/list.yaml")]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("imported Kubernetes source prod-eu") && stdout.contains("changed: identities +12"), "{stdout}");
+    let plan = nhidb(&db).args(["import", "kubernetes", "--cluster", "prod-eu", "--plan", &format!("{fixtures}/kubernetes/changed.yaml")]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    assert!(stdout.contains("plan for Kubernetes source prod-eu") && stdout.contains("would change"), "{stdout}");
+    // Bad input: exit 2, the file named, nothing imported.
+    let bad = nhidb(&db).args(["import", "kubernetes", "--cluster", "prod-eu", &format!("{fixtures}/kubernetes/no-roleref.yaml")]).output().await.unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no-roleref.yaml"), "{}", String::from_utf8_lossy(&bad.stderr));
+    let out = nhidb(&db).args(["import", "aws", "--owner", "platform", &format!("{fixtures}/aws/gaad-page1.json"), &format!("{fixtures}/aws/gaad-page2.json")]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("AWS source 123456789012"));
+    let missing = nhidb(&db).args(["import", "gcp", "--project", "acme-prod", "--owner", "platform", "/nonexistent.json"]).output().await.unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    // Client mode: the same export pushed to a server.
+    let app = support::spawn_app(&db).await;
+    let token = app.token(&["import"]).await;
+    let mut push = Command::new(env!("CARGO_BIN_EXE_nhidb"));
+    push.args(["--server", &app.base, "import", "gcp", "--project", "acme-prod", "--owner", "platform", &format!("{fixtures}/gcp/policy-v3.json")])
+        .env("NHIDB_TOKEN", &token)
+        .env_remove("NHIDB_DATABASE_URL")
+        .kill_on_drop(true);
+    let out = push.output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("GCP source acme-prod imported"), "{}", String::from_utf8_lossy(&out.stdout));
 }
