@@ -21,6 +21,7 @@ store_tests!(
     a_changed_aws_account_is_reconciled,
     a_gcp_project_is_imported_and_reconciled,
     pipelines_push_exports_over_the_api,
+    imported_objects_are_managed_by_their_source,
 );
 
 const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
@@ -388,4 +389,28 @@ async fn pipelines_push_exports_over_the_api(db: TestDb) {
     let list: serde_json::Value = list.json().await.unwrap();
     assert_eq!(list[0]["name"], "prod-eu");
     assert_eq!(list[0]["open_dangling"], 2);
+}
+
+async fn imported_objects_are_managed_by_their_source(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    import(&db, &admin(), Some(&team), "list.yaml", LIST).await.unwrap();
+    let ids: Vec<(String,)> = rows(&db, "select id from identities where name = 'payments.payments-api'").await;
+    let identity = nhidb::service::identities::get(&db.store, &admin(), &ids[0].0).await.unwrap();
+    let managed = identity.managed_by.clone().expect("managed by its source");
+    assert_eq!((managed.describe().as_str(), managed.source_ref.as_str()), ("Kubernetes prod-eu", "ServiceAccount/payments/payments-api"));
+    let input = support::identity_input("payments.renamed", "service_account", &team, None);
+    let e = nhidb::service::identities::update(&db.store, &admin(), &identity.id, &input).await.unwrap_err();
+    assert_eq!(e.code(), "NHI-STATE-001");
+    assert!(e.to_string().contains("managed by its source (Kubernetes prod-eu"), "{e}");
+    let role = nhidb::service::roles::detail(&db.store, &admin(), "k8s-prod-eu-pod-reader").await.unwrap();
+    assert!(role.role.managed_by.is_some());
+    let version = nhidb::domain::role::RoleVersionInput {
+        definition: nhidb::domain::role::DefinitionInput { scope: "k8s/prod-eu".into(), description: String::new(), permissions: "read on k8s:pods".into(), justification: String::new() },
+        move_holders: false,
+        reason: "widen it here".into(),
+    };
+    let e = nhidb::service::changes::propose_version(&db.store, &operator(&[ConsoleRole::Requester]), &role.role.id, &version).await.unwrap_err();
+    assert!(e.to_string().contains("managed by its source"), "{e}");
+    let e = nhidb::service::changes::propose_retirement(&db.store, &operator(&[ConsoleRole::Requester]), &role.role.id, "not needed any more").await.unwrap_err();
+    assert!(e.to_string().contains("managed by its source"), "{e}");
 }

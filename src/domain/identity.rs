@@ -68,6 +68,9 @@ pub struct Identity {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_seen_at: Option<Timestamp>,
+    /// Set for an identity imported from a source, which owns its attributes.
+    #[serde(default)]
+    pub managed_by: Option<super::source::ManagedBy>,
 }
 
 /// A parsed, valid set of attributes for creating or editing an identity.

@@ -116,6 +116,9 @@ pub struct Role {
     pub current_version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Set for a role imported from a source, whose definition changes only there.
+    #[serde(default)]
+    pub managed_by: Option<super::source::ManagedBy>,
 }
 
 /// The content of a role version that is reviewed and hashed.

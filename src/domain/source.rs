@@ -226,6 +226,29 @@ pub fn is_privileged(permissions: &[Permission]) -> bool {
     permissions.iter().any(|p| p.class() == ActionClass::Admin && (p.resource.ends_with(":*") || p.action == "grant"))
 }
 
+/// Which source an imported identity or role belongs to: the console shows it, and nhidb
+/// refuses edits that the next import would overwrite.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedBy {
+    pub kind: SourceKind,
+    /// The source's name (cluster, account, project).
+    pub source: String,
+    /// The object's key in the source (`ServiceAccount/payments/payments-api`, an ARN).
+    pub source_ref: String,
+}
+
+impl ManagedBy {
+    pub fn from_columns(kind: Option<&str>, source: Option<String>, source_ref: Option<String>) -> Option<ManagedBy> {
+        Some(ManagedBy { kind: SourceKind::parse(kind?).ok()?, source: source?, source_ref: source_ref? })
+    }
+
+    /// "Kubernetes prod-eu", as a sentence names the source.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.kind.label(), self.source)
+    }
+}
+
 /// A system nhidb imports from: a Kubernetes cluster, an AWS account, a GCP project.
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

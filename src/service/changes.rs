@@ -144,6 +144,7 @@ pub async fn propose_version(store: &Store, actor: &Actor, role_id: &str, input:
         if role.status == RoleStatus::Retired {
             return Err(AppError::invalid_state(format!("Role {} is retired; it gets no new versions.", role.slug)));
         }
+        refuse_managed(&role)?;
         require_role_within(&mut conn, actor, &role.id).await?;
         let current = roles::version(&mut conn, &role.id, role.current_version).await?;
         if current.is_some_and(|c| diff(Some(&c.definition), &definition).is_empty()) {
@@ -155,6 +156,20 @@ pub async fn propose_version(store: &Store, actor: &Actor, role_id: &str, input:
     file(store, actor, payload, &role.slug, Some(&role.id), role.sensitivity, &reason).await
 }
 
+/// An imported role changes where it lives: a version or retirement filed here would be undone
+/// by the next import.
+fn refuse_managed(role: &Role) -> Result<(), AppError> {
+    match &role.managed_by {
+        Some(source) => Err(AppError::invalid_state(format!(
+            "Role {} is managed by its source ({}, {}): change it there, and the next import records the change for review.",
+            role.slug,
+            source.describe(),
+            source.source_ref
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub async fn propose_retirement(store: &Store, actor: &Actor, role_id: &str, reason_text: &str) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Propose)?;
     let reason = reason(reason_text).map_err(|e| AppError::field("reason", e))?;
@@ -164,6 +179,7 @@ pub async fn propose_retirement(store: &Store, actor: &Actor, role_id: &str, rea
         if role.status == RoleStatus::Retired {
             return Err(AppError::invalid_state(format!("Role {} is already retired.", role.slug)));
         }
+        refuse_managed(&role)?;
         require_role_within(&mut conn, actor, &role.id).await?;
         if pending_about(&mut conn, &role.id).await?.iter().any(|r| matches!(r.payload, ChangePayload::RoleRetire { .. })) {
             return Err(AppError::conflict(None, format!("Retiring {} is already proposed.", role.slug)));
@@ -313,6 +329,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
                 current_version: 1,
                 created_at: now,
                 updated_at: now,
+                managed_by: None,
             };
             roles::insert(conn, &role).await?;
             roles::insert_version(conn, &role.id, 1, &scope.id, definition, &request.requester_name, Some(&request.id), now).await?;

@@ -112,6 +112,14 @@ pub async fn update(store: &Store, actor: &Actor, id: &str, input: &IdentityInpu
     if before.status == IdentityStatus::Retired {
         return Err(AppError::invalid_state("A retired identity is kept for history and cannot be edited."));
     }
+    if let Some(source) = &before.managed_by {
+        return Err(AppError::invalid_state(format!(
+            "{} is managed by its source ({}, {}): its name, labels and description come from there and the next import would overwrite an edit.",
+            before.name,
+            source.describe(),
+            source.source_ref
+        )));
+    }
     check_references(tx.conn(), &draft).await?;
     let changes = changed_fields(&summary_of(&before), &summary(&draft));
     if changes.as_object().is_some_and(|c| c.is_empty()) {

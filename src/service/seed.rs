@@ -355,6 +355,7 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
                 current_version: current,
                 created_at: now,
                 updated_at: now,
+                managed_by: None,
             },
         )
         .await?;

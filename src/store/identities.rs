@@ -2,6 +2,7 @@ use super::{Sql, contains_pattern, count, db_error, split_page, ts, ts_opt, uniq
 use crate::domain::Timestamp;
 use crate::domain::identity::{Identity, IdentityDraft, IdentityFilter, IdentityKind, IdentityStatus};
 use crate::domain::labels::Labels;
+use crate::domain::source::ManagedBy;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::AppError;
 use sqlx::AnyConnection;
@@ -21,6 +22,9 @@ struct IdentityRow {
     created_at: String,
     updated_at: String,
     last_seen_at: Option<String>,
+    source_kind: Option<String>,
+    source_name: Option<String>,
+    source_ref: Option<String>,
 }
 
 impl IdentityRow {
@@ -39,13 +43,16 @@ impl IdentityRow {
             created_at: ts(&self.created_at)?,
             updated_at: ts(&self.updated_at)?,
             last_seen_at: ts_opt(self.last_seen_at.as_deref())?,
+            managed_by: ManagedBy::from_columns(self.source_kind.as_deref(), self.source_name, self.source_ref),
         })
     }
 }
 
 const SELECT: &str = "select i.id, i.name, i.kind, i.status, i.owner_id, o.name as owner_name, \
-    i.service_id, s.name as service_name, i.description, i.labels, i.created_at, i.updated_at, i.last_seen_at \
-    from identities i join owners o on o.id = i.owner_id left join services s on s.id = i.service_id";
+    i.service_id, s.name as service_name, i.description, i.labels, i.created_at, i.updated_at, i.last_seen_at, \
+    src.kind as source_kind, src.name as source_name, i.source_ref \
+    from identities i join owners o on o.id = i.owner_id left join services s on s.id = i.service_id \
+    left join sources src on src.id = i.source_id";
 
 fn name_taken(draft: &IdentityDraft) -> AppError {
     let place = if draft.service_id.is_some() { "in this service" } else { "without a service" };

@@ -2,6 +2,7 @@ use super::{Sql, below_pattern, contains_pattern, count, db_error, split_page, t
 use crate::domain::Timestamp;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::{CatalogSort, Role, RoleDefinition, RoleFilter, RoleStatus, RoleSummary, RoleVersion, Sensitivity, VersionHolders};
+use crate::domain::source::ManagedBy;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -16,6 +17,9 @@ struct RoleRow {
     current_version: i64,
     created_at: String,
     updated_at: String,
+    source_kind: Option<String>,
+    source_name: Option<String>,
+    source_ref: Option<String>,
 }
 
 impl RoleRow {
@@ -30,11 +34,18 @@ impl RoleRow {
             current_version: self.current_version,
             created_at: ts(&self.created_at)?,
             updated_at: ts(&self.updated_at)?,
+            managed_by: ManagedBy::from_columns(self.source_kind.as_deref(), self.source_name, self.source_ref),
         })
     }
 }
 
-const SELECT: &str = "select id, slug, display_name, description, sensitivity, status, current_version, created_at, updated_at from roles";
+/// The source columns of a role (`roles` as `r`), for `RoleRow`.
+const SOURCE_COLUMNS: &str = "(select src.kind from sources src where src.id = r.source_id) as source_kind, \
+    (select src.name from sources src where src.id = r.source_id) as source_name, r.source_ref";
+
+const SELECT: &str = "select r.id, r.slug, r.display_name, r.description, r.sensitivity, r.status, r.current_version, r.created_at, r.updated_at, \
+    (select src.kind from sources src where src.id = r.source_id) as source_kind, \
+    (select src.name from sources src where src.id = r.source_id) as source_name, r.source_ref from roles r";
 
 /// Inserts a role whose first version is written right after with `insert_version`.
 pub async fn insert(conn: &mut AnyConnection, role: &Role) -> Result<(), AppError> {
@@ -102,7 +113,7 @@ pub async fn insert_version(
 }
 
 pub async fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<Role>, AppError> {
-    sqlx::query_as::<_, RoleRow>(&format!("{SELECT} where slug = $1"))
+    sqlx::query_as::<_, RoleRow>(&format!("{SELECT} where r.slug = $1"))
         .bind(slug)
         .fetch_optional(conn)
         .await
@@ -116,7 +127,7 @@ pub async fn by_slugs(conn: &mut AnyConnection, slugs: &[String]) -> Result<Vec<
     if slugs.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(&format!("{SELECT} where slug in "));
+    let mut sql = Sql::new(&format!("{SELECT} where r.slug in "));
     sql.bind_rows(slugs);
     let (text, args) = sql.into_parts();
     sqlx::query_as_with::<_, RoleRow, _>(&text, args)
@@ -133,7 +144,7 @@ pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {
 }
 
 pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Role>, AppError> {
-    sqlx::query_as::<_, RoleRow>(&format!("{SELECT} where id = $1"))
+    sqlx::query_as::<_, RoleRow>(&format!("{SELECT} where r.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -243,6 +254,9 @@ struct CatalogRow {
     scope: String,
     holders: i64,
     outdated_holders: i64,
+    source_kind: Option<String>,
+    source_name: Option<String>,
+    source_ref: Option<String>,
 }
 
 fn push_catalog_filter(sql: &mut Sql, filter: &RoleFilter) {
@@ -289,8 +303,10 @@ pub async fn catalog(
     let size = page.size();
     let mut query = Sql::new(
         "select * from (select r.id, r.slug, r.display_name, r.description, r.sensitivity, r.status, \
-        r.current_version, r.created_at, r.updated_at, sc.path as scope, \
-        (select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null \
+        r.current_version, r.created_at, r.updated_at, sc.path as scope, ",
+    );
+    query.push(SOURCE_COLUMNS).push(
+        ", (select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null \
         and (a.expires_at is null or a.expires_at > ",
     );
     query.bind(now.to_rfc3339()).push(")) as holders, ");
@@ -352,6 +368,9 @@ pub async fn catalog(
                     current_version: r.current_version,
                     created_at: r.created_at,
                     updated_at: r.updated_at,
+                    source_kind: r.source_kind,
+                    source_name: r.source_name,
+                    source_ref: r.source_ref,
                 }
                 .into_role()?,
             })
@@ -377,7 +396,7 @@ pub async fn some_holders(conn: &mut AnyConnection, role_id: &str, now: Timestam
 
 /// Every role with its current version, by slug: the whole catalog as code sees it.
 pub async fn all_with_current(conn: &mut AnyConnection) -> Result<Vec<(Role, RoleVersion)>, AppError> {
-    let roles = sqlx::query_as::<_, RoleRow>(&format!("{SELECT} order by slug"))
+    let roles = sqlx::query_as::<_, RoleRow>(&format!("{SELECT} order by r.slug"))
         .fetch_all(&mut *conn)
         .await
         .map_err(db_error("all roles"))?
