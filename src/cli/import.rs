@@ -28,8 +28,9 @@ pub struct GcpArgs {
     /// The project id: its scope is gcp/PROJECT.
     #[arg(long)]
     pub project: String,
-    /// Custom role definitions: `gcloud iam roles list --project PROJECT --view=FULL --format=json`
-    /// (or a list of `gcloud iam roles describe` outputs).
+    /// Custom role definitions with their permissions: the outputs of `gcloud iam roles describe
+    /// ROLE --project PROJECT --format=json`, one after another or as a list (`gcloud iam roles
+    /// list` leaves the permissions out).
     #[arg(long)]
     pub roles: Option<PathBuf>,
     #[command(flatten)]

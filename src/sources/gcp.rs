@@ -113,9 +113,18 @@ pub fn parse(policy: &Input, roles: Option<&Input>, options: &Options) -> Result
 
     let mut custom: BTreeMap<String, CustomRole> = BTreeMap::new();
     if let Some(roles) = roles {
-        let list: Vec<CustomRole> = serde_json::from_str(roles.text).map_err(|e| format!("{}: not a JSON list of roles: {e}", roles.name))?;
-        for role in list {
-            custom.insert(role.name.clone(), role);
+        // `gcloud iam roles list` prints a list; `describe` one role per run, so a file of
+        // several describe outputs is a stream of objects. Both are read.
+        for value in serde_json::Deserializer::from_str(roles.text).into_iter::<Value>() {
+            let value = value.map_err(|e| format!("{}: not JSON roles: {e}", roles.name))?;
+            let list: Vec<CustomRole> = match value {
+                Value::Array(_) => serde_json::from_value(value),
+                other => serde_json::from_value(other).map(|role| vec![role]),
+            }
+            .map_err(|e| format!("{}: not a role definition (name, title, includedPermissions): {e}", roles.name))?;
+            for role in list {
+                custom.insert(role.name.clone(), role);
+            }
         }
     }
 
@@ -247,6 +256,17 @@ mod tests {
         assert_eq!(role("roles/owner").rules[0].actions, ["roles/owner"]);
         let without = parse_fixture("policy-v3.json", V3, None).unwrap();
         assert!(without.roles.iter().find(|x| x.source_ref == "projects/acme-prod/roles/paymentsDeployer").unwrap().rules.is_empty());
+    }
+
+    #[test]
+    fn custom_roles_may_be_a_stream_of_describe_outputs() {
+        let stream = r#"{"name": "projects/acme-prod/roles/a", "includedPermissions": ["storage.objects.get"]}
+{"name": "projects/acme-prod/roles/b", "includedPermissions": ["run.services.update"]}"#;
+        let policy = r#"{"bindings": [{"role": "projects/acme-prod/roles/b", "members": ["serviceAccount:x@acme-prod.iam.gserviceaccount.com"]}]}"#;
+        let o = parse(&Input { name: "p.json", text: policy }, Some(&Input { name: "roles.json", text: stream }), &Options { project: "acme-prod" }).unwrap();
+        assert_eq!(o.roles[0].rules[0].actions, ["run.services.update"]);
+        let e = parse(&Input { name: "p.json", text: policy }, Some(&Input { name: "roles.json", text: "[{\"title\": 1}]" }), &Options { project: "acme-prod" }).unwrap_err();
+        assert!(e.starts_with("roles.json: not a role definition"), "{e}");
     }
 
     #[test]
