@@ -362,6 +362,26 @@ impl ImportSummary {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A grant a source holds whose role or principal it lacks.
+pub struct Dangling {
+    pub source_ref: String,
+    pub principal_ref: String,
+    pub role_ref: String,
+    pub scope: String,
+    pub missing: String,
+}
+
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One source's page: its imports (newest first) and its open dangling grants.
+pub struct SourceDetail {
+    pub source: Source,
+    pub imports: Vec<ImportRecord>,
+    pub dangling: Vec<Dangling>,
+}
+
 /// A source's name, as given on the command line or in the API path: a cluster name, an AWS
 /// account id, a GCP project id. It becomes a scope segment (`k8s/prod-eu`).
 pub fn parse_source_name(input: &str) -> Result<String, String> {

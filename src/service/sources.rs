@@ -3,10 +3,9 @@
 
 use super::require;
 use crate::domain::actor::{Actor, Capability};
-use crate::domain::source::{ImportRecord, Source};
+use crate::domain::source::{Dangling, Source, SourceDetail};
 use crate::error::AppError;
 use crate::store::{Store, sources};
-use serde::{Deserialize, Serialize};
 
 /// How many imports and dangling grants a source's page shows.
 const PAGE: i64 = 50;
@@ -14,24 +13,6 @@ const PAGE: i64 = 50;
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Source>, AppError> {
     require(actor, Capability::ReadLedger)?;
     sources::all(&mut *store.read().await?).await
-}
-
-#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Dangling {
-    pub source_ref: String,
-    pub principal_ref: String,
-    pub role_ref: String,
-    pub scope: String,
-    pub missing: String,
-}
-
-#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceDetail {
-    pub source: Source,
-    pub imports: Vec<ImportRecord>,
-    pub dangling: Vec<Dangling>,
 }
 
 pub async fn detail(store: &Store, actor: &Actor, id: &str) -> Result<SourceDetail, AppError> {

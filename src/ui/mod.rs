@@ -18,6 +18,7 @@ pub mod services;
 #[cfg(feature = "ssr")]
 pub mod session;
 pub mod settings;
+pub mod sources;
 pub mod templates;
 
 use crate::domain::actor::Capability;
@@ -118,6 +119,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/templates/:id") view=gated(templates::detail::TemplatePage) ssr=SsrMode::Async/>
                     <Route path=path!("/services/:id") view=gated(services::detail::ServicePage) ssr=SsrMode::Async/>
                     <Route path=path!("/services/:id/edit") view=gated(services::form::EditServicePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/sources") view=gated(sources::SourcesPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/sources/:id") view=gated(sources::SourcePage) ssr=SsrMode::Async/>
                     <Route path=path!("/roles") view=gated(roles::catalog::RolesPage) ssr=SsrMode::Async/>
                     <Route path=path!("/roles/new") view=gated(roles::propose::NewRolePage) ssr=SsrMode::Async/>
                     <Route path=path!("/roles/:id") view=gated(roles::detail::RolePage) ssr=SsrMode::Async/>
@@ -209,7 +212,7 @@ fn Forbidden(access: rpc::Access) -> impl IntoView {
 /// The menu: every section, each link shown only to those its page's rule allows.
 const MENU: &[(&str, &[(&str, &str)])] = &[
     ("", &[("/", "Overview")]),
-    ("Ledger", &[("/identities", "Identities"), ("/services", "Services"), ("/templates", "Templates")]),
+    ("Ledger", &[("/identities", "Identities"), ("/services", "Services"), ("/templates", "Templates"), ("/sources", "Sources")]),
     (
         "Access",
         &[("/roles", "Roles"), ("/approvals", "Approvals"), ("/matrix", "Assignment matrix"), ("/access", "Who can…"), ("/sod", "Separation of duties")],

@@ -38,6 +38,8 @@ pub const PAGES: &[PageRule] = &[
     page("/templates", Needs(ReadLedger)),
     page("/templates/new", Needs(Propose)),
     page("/templates/:id", Needs(ReadLedger)),
+    page("/sources", Needs(ReadLedger)),
+    page("/sources/:id", Needs(ReadLedger)),
     page("/roles", Needs(ReadLedger)),
     page("/roles/new", Needs(Propose)),
     page("/roles/:id", Needs(ReadLedger)),

@@ -60,6 +60,8 @@ pub const RPCS: &[Rpc] = &[
     write("/rpc/services/decommission", Needs(Decommission)),
     read("/rpc/templates/list", Needs(ReadLedger)),
     read("/rpc/hygiene/summary", Needs(ReadLedger)),
+    read("/rpc/sources/list", Needs(ReadLedger)),
+    read("/rpc/sources/detail", Needs(ReadLedger)),
     read("/rpc/audit/search", Needs(Audit)),
     read("/rpc/audit/verify", Needs(Audit)),
     read("/rpc/hygiene/report", Needs(ReadLedger)),

@@ -68,6 +68,13 @@ fn IdentityView(
 ) -> impl IntoView {
     let IdentityDetail { identity, credentials, assignments, history, as_of } = detail;
     let retired = identity.status == IdentityStatus::Retired;
+    // An imported identity's attributes come from its source; editing them here would be undone.
+    let editable = !retired && identity.managed_by.is_none();
+    let managed = identity.managed_by.clone().map(|m| view! {
+        <p class="notice" id="managed-by">
+            "Managed by its source, "<strong>{m.describe()}</strong>" ("<code>{m.source_ref.clone()}</code>"): change its attributes there; the next import records them."
+        </p>
+    });
     let active_assignments: Vec<Assignment> = assignments.iter().filter(|a| a.is_active(as_of)).cloned().collect();
     let service = identity.service_id.clone().zip(identity.service_name.clone());
     let edit_href = format!("/identities/{}/edit", identity.id);
@@ -78,12 +85,13 @@ fn IdentityView(
     view! {
         <Title text=identity.name.clone()/>
         <PageHeader title=identity.name.clone() subtitle=format!("{} · owned by {}", identity.kind.label(), identity.owner_name)>
-            {(!retired).then(|| view! {
+            {editable.then(|| view! {
                 <IfCan capability=Capability::EditLedger>
                     <A href=edit_href.clone() attr:class="button">"Edit"</A>
                 </IfCan>
             })}
         </PageHeader>
+        {managed}
         <section class="status-bar" id="status">
             <Badge tone=status_tone(identity.status) text=identity.status.label()/>
             <IfCan capability=Capability::EditLedger>

@@ -54,6 +54,13 @@ fn RoleView(detail: RoleDetail) -> impl IntoView {
             })
             .collect_view()
     });
+    let source_rules = current.as_ref().filter(|v| !v.definition.rules.is_empty()).map(|v| {
+        let rules = v.definition.rules.iter().map(|r| view! { <li><code>{r.summary()}</code></li> }).collect_view();
+        view! {
+            <p class="muted small">"As the source states them (the permissions above are derived from these rules, never narrower):"</p>
+            <ul class="source-rules" id="source-rules">{rules}</ul>
+        }
+    });
     let current_version = role.current_version;
     let holders = detail
         .some_holders
@@ -104,23 +111,31 @@ fn RoleView(detail: RoleDetail) -> impl IntoView {
         })
         .collect_view();
     let has_requests = !detail.requests.is_empty();
+    // An imported role changes in its source; the next import records the change as a version.
+    let imported = role.managed_by.is_some();
+    let managed = role.managed_by.clone().map(|m| view! {
+        <p class="notice" id="managed-by">
+            "Managed by its source, "<strong>{m.describe()}</strong>" ("<code>{m.source_ref.clone()}</code>"): its versions are what the source said at each import."
+        </p>
+    });
     let versions: Vec<i64> = detail.versions.iter().map(|v| v.version).collect();
     view! {
         <Title text=role.slug.clone()/>
         <PageHeader title=role.slug.clone() subtitle=role.display_name.clone()>
-            {active.then(|| view! {
+            {(active && !imported).then(|| view! {
                 <IfCan capability=Capability::Propose>
                     <A href=propose_href.clone() attr:class="button primary">"Propose new version"</A>
                 </IfCan>
             })}
         </PageHeader>
+        {managed}
         <section class="status-bar">
             <span>
                 <Badge tone=sensitivity_tone(role.sensitivity) text=role.sensitivity.label()/>
                 <Badge tone=if active { "active" } else { "retired" } text=role.status.label()/>
                 <span class="badge">{format!("current v{}", role.current_version)}</span>
             </span>
-            {active.then(|| view! {
+            {(active && !imported).then(|| view! {
                 <IfCan capability=Capability::Propose>
                     <RetireForm role_id=retire_id.clone()/>
                 </IfCan>
@@ -138,6 +153,7 @@ fn RoleView(detail: RoleDetail) -> impl IntoView {
                     </dl>
                 })}
                 <Table id="permissions-table" headers=&["Action", "Resource", "Class"]>{permissions}</Table>
+                {source_rules}
             </section>
             <section class="card">
                 <h2>"Holders"</h2>
