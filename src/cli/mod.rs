@@ -522,6 +522,8 @@ async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
     service::seed::demo(&store, args.identities, &|n| bar.set_position(n)).await.map_err(failed)?;
     bar.finish_and_clear();
     println!("seeded {} identities in {:.1}s", args.identities, started.elapsed().as_secs_f64());
+    let imports = service::seed::demo_sources(&store).await.map_err(failed)?;
+    println!("imported the demo Kubernetes cluster {} ({} imports)", service::seed::DEMO_CLUSTER, imports);
     if has_operators {
         println!("operators exist already: no demo operators created");
         return Ok(ExitCode::SUCCESS);

@@ -293,6 +293,27 @@ pub async fn demo(store: &Store, identity_count: usize, progress: &(dyn Fn(u64) 
     Ok(())
 }
 
+/// The Kubernetes cluster the demo imports, twice, as a nightly job would push it: the second
+/// export has a changed ClusterRole, a removed service account and binding, and a new binding.
+pub const DEMO_CLUSTER: &str = "demo-cluster";
+
+/// Imports the demo cluster (see `DEMO_CLUSTER`), so the Sources pages and imported identities
+/// and roles have something to show. Returns how many imports were made.
+pub async fn demo_sources(store: &Store) -> Result<usize, AppError> {
+    use super::imports::{InputFile, KubernetesOptions, Target};
+    let actor = Actor::system("seed-demo");
+    let target = Target { kind: crate::domain::source::SourceKind::Kubernetes, name: DEMO_CLUSTER.to_owned(), owner: Some(TEAMS[1].to_owned()), plan_only: false };
+    let exports = [
+        ("rbac-monday.yaml", include_str!("../../tests/fixtures/import/kubernetes/list.yaml")),
+        ("rbac-tuesday.yaml", include_str!("../../tests/fixtures/import/kubernetes/changed.yaml")),
+    ];
+    for (name, text) in exports {
+        let input = vec![InputFile { name: name.to_owned(), text: text.to_owned() }];
+        super::imports::import_kubernetes(store, &actor, &target, &KubernetesOptions::default(), input).await?;
+    }
+    Ok(exports.len())
+}
+
 async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError> {
     let now = Timestamp::now();
     let mut tx = store.begin().await?;
