@@ -34,6 +34,10 @@ pub struct BenchArgs {
     /// Skip the hygiene figures (they begin with `nhidb hygiene rebuild`: about two minutes).
     #[arg(long)]
     pub no_hygiene: bool,
+    /// Skip the import figures (a generated cluster and AWS account imported into a fresh
+    /// SQLite database).
+    #[arg(long)]
+    pub no_imports: bool,
     /// Directory holding the built browser bundle, for the measured server.
     #[arg(long, env = "NHIDB_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -208,6 +212,10 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
     pipeline_figures(store, args.provisions).await?;
     approval_figures(store, spec.identities, (args.calls / 5).max(20)).await?;
     export_figures(database_url).await?;
+    if !args.no_imports {
+        println!();
+        super::bench_imports::figures().await?;
+    }
     if !args.no_hygiene {
         println!();
         hygiene_figures(store, database_url, &actor, args.calls).await?;

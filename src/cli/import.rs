@@ -129,7 +129,8 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>, String> {
 
 fn print(kind: SourceKind, name: &str, record: &ImportRecord, plan: bool) {
     let what = if plan { "plan for" } else { "imported" };
-    println!("{what} {} source {name} ({} ms, input {})", kind.label(), record.duration_ms, record.input_hash);
+    let memory = super::export::peak_rss_kib().map(|k| format!(", peak memory {} MB", k / 1024)).unwrap_or_default();
+    println!("{what} {} source {name} ({} ms{memory}, input {})", kind.label(), record.duration_ms, record.input_hash);
     for line in record.summary.lines() {
         println!("  {line}");
     }

@@ -4,6 +4,7 @@
 
 mod access;
 mod bench;
+mod bench_imports;
 mod client;
 mod export;
 mod import;

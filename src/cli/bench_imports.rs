@@ -1,0 +1,287 @@
+//! Import figures for `nhidb bench`: a generator writes a large Kubernetes export and a large AWS
+//! export, then `nhidb import` runs on them in a separate process (whose peak memory is its own)
+//! against a fresh SQLite database: first import, unchanged re-import, re-import with 1 % changed.
+
+use crate::domain::owner::{Owner, OwnerKind, OwnerStatus};
+use crate::store::{self, Store};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+pub struct KubernetesSize {
+    pub namespaces: usize,
+    pub service_accounts: usize,
+    pub roles: usize,
+    pub cluster_roles: usize,
+    pub bindings: usize,
+}
+
+/// The specified cluster: 100,000 service accounts, 20,000 Roles, 2,000 ClusterRoles, 200,000
+/// bindings in one `v1` List.
+pub const KUBERNETES: KubernetesSize = KubernetesSize { namespaces: 100, service_accounts: 100_000, roles: 20_000, cluster_roles: 2_000, bindings: 200_000 };
+
+/// Writes the cluster as `kubectl get … -o json` prints it. `changed` alters 1 % of it: every
+/// hundredth Role gains a rule, every hundredth service account and binding is gone, and as many
+/// new accounts appear.
+pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut item = String::with_capacity(1024);
+    let mut first = true;
+    let mut push = |out: &mut std::io::BufWriter<std::fs::File>, item: &str| -> std::io::Result<()> {
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        first = false;
+        out.write_all(item.as_bytes())
+    };
+    out.write_all(b"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}, \"items\": [")?;
+    let per_ns = size.service_accounts / size.namespaces;
+    let gone = |i: usize| changed && i % 100 == 7;
+    for i in 0..size.service_accounts + if changed { size.service_accounts / 100 } else { 0 } {
+        if gone(i) {
+            continue;
+        }
+        item.clear();
+        let ns = i % size.namespaces;
+        let _ = write!(
+            item,
+            "{{\"apiVersion\": \"v1\", \"kind\": \"ServiceAccount\", \"metadata\": {{\"name\": \"sa-{i}\", \"namespace\": \"ns-{ns}\", \"uid\": \"uid-sa-{i}\", \"creationTimestamp\": \"2024-01-15T10:00:00Z\", \"labels\": {{\"app\": \"app-{}\"}}}}}}",
+            i / per_ns.max(1)
+        );
+        push(&mut out, &item)?;
+    }
+    let roles_per_ns = size.roles / size.namespaces;
+    for r in 0..size.roles {
+        item.clear();
+        let ns = r % size.namespaces;
+        let extra = if changed && r % 100 == 3 { ", {\"apiGroups\": [\"\"], \"resources\": [\"pods/log\"], \"verbs\": [\"get\"]}" } else { "" };
+        let _ = write!(
+            item,
+            "{{\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"Role\", \"metadata\": {{\"name\": \"role-{r}\", \"namespace\": \"ns-{ns}\"}}, \"rules\": [{{\"apiGroups\": [\"\"], \"resources\": [\"pods\", \"configmaps\"], \"verbs\": [\"get\", \"list\", \"watch\"]}}, {{\"apiGroups\": [\"apps\"], \"resources\": [\"deployments\"], \"resourceNames\": [\"app-{}\"], \"verbs\": [\"patch\"]}}{extra}]}}",
+            r / roles_per_ns.max(1)
+        );
+        push(&mut out, &item)?;
+    }
+    for c in 0..size.cluster_roles {
+        item.clear();
+        let extra = if changed && c % 100 == 3 { ", {\"nonResourceURLs\": [\"/metrics\"], \"verbs\": [\"get\"]}" } else { "" };
+        let _ = write!(
+            item,
+            "{{\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"ClusterRole\", \"metadata\": {{\"name\": \"cluster-role-{c}\"}}, \"rules\": [{{\"apiGroups\": [\"\", \"apps\"], \"resources\": [\"pods\", \"deployments\", \"services\"], \"verbs\": [\"get\", \"list\"]}}{extra}]}}"
+        );
+        push(&mut out, &item)?;
+    }
+    let cluster_bindings = size.bindings / 10;
+    for b in 0..size.bindings {
+        if gone(b) {
+            continue;
+        }
+        item.clear();
+        let sa = (b * 7919) % size.service_accounts;
+        let ns = sa % size.namespaces;
+        if b < cluster_bindings {
+            let _ = write!(
+                item,
+                "{{\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"ClusterRoleBinding\", \"metadata\": {{\"name\": \"crb-{b}\"}}, \"roleRef\": {{\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"ClusterRole\", \"name\": \"cluster-role-{}\"}}, \"subjects\": [{{\"kind\": \"ServiceAccount\", \"name\": \"sa-{sa}\", \"namespace\": \"ns-{ns}\"}}]}}",
+                b % size.cluster_roles
+            );
+        } else {
+            // A Role of the account's own namespace.
+            let role = ns + size.namespaces * (b % roles_per_ns.max(1));
+            let _ = write!(
+                item,
+                "{{\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"RoleBinding\", \"metadata\": {{\"name\": \"rb-{b}\", \"namespace\": \"ns-{ns}\"}}, \"roleRef\": {{\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"Role\", \"name\": \"role-{role}\"}}, \"subjects\": [{{\"kind\": \"ServiceAccount\", \"name\": \"sa-{sa}\"}}]}}"
+            );
+        }
+        push(&mut out, &item)?;
+    }
+    out.write_all(b"\n]}\n")?;
+    out.flush()
+}
+
+pub struct AwsSize {
+    pub roles: usize,
+    pub users: usize,
+    pub policies: usize,
+}
+
+/// The specified account: 20,000 roles, 5,000 users, 10,000 managed policies of 3 versions.
+pub const AWS: AwsSize = AwsSize { roles: 20_000, users: 5_000, policies: 10_000 };
+
+/// Writes the account as `aws iam get-account-authorization-details` prints it.
+pub fn write_aws(path: &Path, size: &AwsSize) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let account = "123456789012";
+    let doc = |action: &str| format!("{{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": [\"{action}\"], \"Resource\": \"*\"}}]}}");
+    let attached = |i: usize| {
+        format!(
+            "[{{\"PolicyName\": \"policy-{a}\", \"PolicyArn\": \"arn:aws:iam::{account}:policy/policy-{a}\"}}, {{\"PolicyName\": \"policy-{b}\", \"PolicyArn\": \"arn:aws:iam::{account}:policy/policy-{b}\"}}]",
+            a = i % size.policies,
+            b = (i * 31 + 7) % size.policies
+        )
+    };
+    out.write_all(b"{\"UserDetailList\": [")?;
+    for u in 0..size.users {
+        let sep = if u == 0 { "\n" } else { ",\n" };
+        write!(
+            out,
+            "{sep}{{\"Path\": \"/\", \"UserName\": \"user-{u}\", \"UserId\": \"AIDA{u:016}\", \"Arn\": \"arn:aws:iam::{account}:user/user-{u}\", \"CreateDate\": \"2024-01-15T10:00:00+00:00\", \"UserPolicyList\": [{{\"PolicyName\": \"inline-{u}\", \"PolicyDocument\": {}}}], \"GroupList\": [], \"AttachedManagedPolicies\": {}, \"Tags\": [{{\"Key\": \"team\", \"Value\": \"team-{}\"}}]}}",
+            doc("s3:GetObject"),
+            attached(u),
+            u % 50
+        )?;
+    }
+    out.write_all(b"], \"GroupDetailList\": [], \"RoleDetailList\": [")?;
+    for r in 0..size.roles {
+        let sep = if r == 0 { "\n" } else { ",\n" };
+        write!(
+            out,
+            "{sep}{{\"Path\": \"/\", \"RoleName\": \"role-{r}\", \"RoleId\": \"AROA{r:016}\", \"Arn\": \"arn:aws:iam::{account}:role/role-{r}\", \"CreateDate\": \"2024-01-15T10:00:00+00:00\", \"AssumeRolePolicyDocument\": {{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Principal\": {{\"Service\": \"ec2.amazonaws.com\"}}, \"Action\": \"sts:AssumeRole\"}}]}}, \"InstanceProfileList\": [], \"RolePolicyList\": [], \"AttachedManagedPolicies\": {}, \"Tags\": [], \"RoleLastUsed\": {{\"LastUsedDate\": \"2026-11-01T10:00:00+00:00\", \"Region\": \"eu-west-1\"}}}}",
+            attached(r + size.users)
+        )?;
+    }
+    out.write_all(b"], \"Policies\": [")?;
+    for p in 0..size.policies {
+        let sep = if p == 0 { "\n" } else { ",\n" };
+        let versions: Vec<String> = (1..=3)
+            .rev()
+            .map(|v| {
+                format!(
+                    "{{\"Document\": {}, \"VersionId\": \"v{v}\", \"IsDefaultVersion\": {}, \"CreateDate\": \"2024-0{v}-15T10:00:00+00:00\"}}",
+                    doc(&format!("s3:Put{v}Object")),
+                    v == 3
+                )
+            })
+            .collect();
+        write!(
+            out,
+            "{sep}{{\"PolicyName\": \"policy-{p}\", \"PolicyId\": \"ANPA{p:016}\", \"Arn\": \"arn:aws:iam::{account}:policy/policy-{p}\", \"Path\": \"/\", \"DefaultVersionId\": \"v3\", \"AttachmentCount\": 5, \"PermissionsBoundaryUsageCount\": 0, \"IsAttachable\": true, \"CreateDate\": \"2024-01-15T10:00:00+00:00\", \"UpdateDate\": \"2024-03-15T10:00:00+00:00\", \"PolicyVersionList\": [{}]}}",
+            versions.join(", ")
+        )?;
+    }
+    out.write_all(b"]}\n")?;
+    out.flush()
+}
+
+/// Runs `nhidb ARGS` on `database_url`; returns the wall time and what it printed.
+async fn run(database_url: &str, args: &[&str]) -> Result<(f64, String), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let output = tokio::process::Command::new(exe)
+        .args(args)
+        .env("NHIDB_DATABASE_URL", database_url)
+        .env("NHIDB_LOG", "warn")
+        .output()
+        .await
+        .map_err(|e| format!("cannot run nhidb {}: {e}", args.join(" ")))?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!("nhidb {} failed: {text}{}", args.join(" "), String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok((started.elapsed().as_secs_f64(), text))
+}
+
+fn peak(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.split_once("peak memory ").map(|(_, m)| m.split(',').next().unwrap_or(m).trim().to_owned()))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn changes(text: &str) -> String {
+    text.lines().find(|l| l.contains("changed:") || l.contains("no changes")).map(|l| l.trim().to_owned()).unwrap_or_default()
+}
+
+/// Prints the import figures next to their targets.
+pub async fn figures() -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("nhidb-bench-import-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let result = figures_in(&dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn figures_in(dir: &Path) -> Result<(), String> {
+    let database_url = format!("sqlite://{}", dir.join("import.sqlite").display());
+    let store = Store::connect(&database_url, 2).await?;
+    store.migrate().await?;
+    let owner = Owner { id: store::new_id(), kind: OwnerKind::Team, name: "bench-team".into(), email: None, status: OwnerStatus::Active };
+    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+    store::owners::insert(tx.conn(), &owner, crate::domain::Timestamp::now()).await.map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    store.close().await;
+
+    let (first, changed) = (dir.join("cluster.json"), dir.join("cluster-changed.json"));
+    let started = Instant::now();
+    write_kubernetes(&first, &KUBERNETES, false).map_err(|e| e.to_string())?;
+    write_kubernetes(&changed, &KUBERNETES, true).map_err(|e| e.to_string())?;
+    let megabytes = std::fs::metadata(&first).map(|m| m.len() / 1_000_000).unwrap_or(0);
+    println!(
+        "import inputs: a {} MB kubectl List ({} service accounts, {} Roles, {} ClusterRoles, {} bindings), written in {:.1} s",
+        megabytes,
+        KUBERNETES.service_accounts,
+        KUBERNETES.roles,
+        KUBERNETES.cluster_roles,
+        KUBERNETES.bindings,
+        started.elapsed().as_secs_f64()
+    );
+    let k8s = |file: &Path| vec!["import".to_owned(), "kubernetes".into(), "--cluster".into(), "bench".into(), "--owner".into(), "bench-team".into(), file.display().to_string()];
+    let args = k8s(&first);
+    let (secs, text) = run(&database_url, &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    println!("kubernetes first import: {secs:.1} s, peak memory {}   (target ≤ 30 s, ≤ 500 MB); {}", peak(&text), changes(&text));
+    let (secs, text) = run(&database_url, &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    println!("kubernetes re-import, unchanged: {secs:.1} s, peak memory {}   (target ≤ 10 s, no ledger writes); {}", peak(&text), changes(&text));
+    let args = k8s(&changed);
+    let (secs, text) = run(&database_url, &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    println!("kubernetes re-import, 1 % changed: {secs:.1} s, peak memory {}   (target ≤ 15 s); {}", peak(&text), changes(&text));
+
+    let aws = dir.join("gaad.json");
+    write_aws(&aws, &AWS).map_err(|e| e.to_string())?;
+    let aws_text = aws.display().to_string();
+    let (secs, text) = run(&database_url, &["import", "aws", "--owner", "bench-team", &aws_text]).await?;
+    println!(
+        "aws import ({} roles, {} users, {} managed policies of 3 versions): {secs:.1} s, peak memory {}   (target ≤ 20 s); {}",
+        AWS.roles,
+        AWS.users,
+        AWS.policies,
+        peak(&text),
+        changes(&text)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::observation::Input;
+
+    #[test]
+    fn the_generated_exports_parse_and_the_changed_one_differs_by_one_percent() {
+        let dir = tempfile_dir();
+        let size = KubernetesSize { namespaces: 4, service_accounts: 400, roles: 200, cluster_roles: 20, bindings: 800 };
+        let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+        write_kubernetes(&a, &size, false).unwrap();
+        write_kubernetes(&b, &size, true).unwrap();
+        let parse = |p: &Path| {
+            let text = std::fs::read_to_string(p).unwrap();
+            crate::sources::kubernetes::parse(&[Input { name: "x", text: &text }], &crate::sources::kubernetes::Options { cluster: "c", default_namespace: "default", exclude: &[] })
+                .unwrap()
+        };
+        let (first, second) = (parse(&a), parse(&b));
+        assert_eq!(first.principals.len(), 400);
+        assert_eq!(first.roles.len(), 220);
+        assert_eq!(first.grants.len(), 800);
+        assert_eq!(first.dangling().count(), 0);
+        assert_eq!(second.principals.len(), 400, "4 gone, 4 new");
+        let aws = dir.join("gaad.json");
+        write_aws(&aws, &AwsSize { roles: 20, users: 5, policies: 10 }).unwrap();
+        let text = std::fs::read_to_string(&aws).unwrap();
+        let o = crate::sources::aws::parse(&[Input { name: "gaad.json", text: &text }], &crate::sources::aws::Options { account: None }).unwrap();
+        assert_eq!((o.principals.len(), o.roles.len() - 5, o.dangling().count()), (25, 10, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("nhidb-gen-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
