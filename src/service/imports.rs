@@ -18,6 +18,18 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
+/// Audit events are appended in runs of this many as an import goes, so a large first import
+/// does not hold hundreds of thousands of them in memory.
+const AUDIT_BATCH: usize = 5_000;
+
+/// Appends the pending events once there are at least `at_least` of them.
+async fn flush(conn: &mut sqlx::AnyConnection, actor: &Actor, events: &mut Vec<AuditEntry>, at_least: usize) -> Result<(), AppError> {
+    if !events.is_empty() && events.len() >= at_least {
+        audit::append_all(conn, actor, std::mem::take(events)).await?;
+    }
+    Ok(())
+}
+
 /// The reason recorded on what an import ends.
 pub const GONE: &str = "gone from source";
 
@@ -192,6 +204,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     if is_new {
         sources::insert(conn, &source_id, target.kind, &name, &owner_id, now).await?;
         events.push(AuditEntry::new("source.create", "source", &source_id, json!({ "kind": target.kind.as_str(), "name": name, "owner_id": owner_id })));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     let import_id = store::new_id();
     let context = |entry: AuditEntry| entry.in_context(&source_id);
@@ -208,10 +221,12 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     sources::insert_identities(conn, &source_id, &owner_id, &new_identities, now).await?;
     for (id, p) in &new_identities {
         events.push(context(AuditEntry::new("identity.import", "identity", id, json!({ "name": p.name.as_str(), "source_ref": p.source_ref, "kind": p.kind.as_str() }))));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     sources::relabel(conn, &plan.relabelled, now).await?;
     for (id, labels, detail) in &plan.relabelled {
         events.push(context(AuditEntry::new("identity.update", "identity", id, json!({ "changes": { "labels": labels.to_text(), "source_detail": detail }, "by": "import" }))));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     identities::record_seen(conn, &plan.seen).await?;
     let mut grants_changed: Vec<String> = Vec::new();
@@ -221,6 +236,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     grants_changed.extend(sources::end_grants(conn, &ended, &actor.name, GONE, now).await?);
     for (id, source_ref) in &plan.ended_grants {
         events.push(context(AuditEntry::new("assignment.revoke", "assignment", id, json!({ "reason": GONE, "source_ref": source_ref }))));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     let retired_ids: Vec<String> = plan.retired.iter().map(|(id, _)| id.clone()).collect();
     for id in &retired_ids {
@@ -231,6 +247,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     sources::retire_identities(conn, &retired_ids, now).await?;
     for (id, name) in &plan.retired {
         events.push(context(AuditEntry::new("identity.retire", "identity", id, json!({ "name": name, "reason": GONE }))));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
 
     // Roles and versions.
@@ -252,6 +269,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
             id,
             json!({ "slug": r.slug.as_str(), "source_ref": r.source_ref, "version": current, "source_version": r.source_version, "content_hash": r.definition.content_hash() }),
         )));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     for v in &plan.new_versions {
         versions.push((v.role_id.as_str(), v.version, &v.definition, v.source_version.as_deref()));
@@ -271,6 +289,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
                 "rules_removed": diff.rules_removed.iter().map(|r| r.summary()).collect::<Vec<_>>(),
             }),
         )));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     let version_scopes = versions.iter().map(|(_, _, d, _)| scope_id(d.scope.as_str())).collect::<Result<Vec<_>, _>>()?;
     let rows: Vec<NewVersion> = versions
@@ -286,6 +305,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     }
     for r in &plan.repoints {
         events.push(context(AuditEntry::new("role.version_observed", "role", &r.role_id, json!({ "slug": r.slug, "from": r.from_version, "version": r.to_version, "current": true }))));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     let moves: Vec<(String, i64)> = plan
         .new_versions
@@ -310,6 +330,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     sources::retire_roles(conn, &retired_roles, now).await?;
     for (id, slug) in &plan.retired_roles {
         events.push(context(AuditEntry::new("role.retire", "role", id, json!({ "slug": slug, "reason": GONE }))));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
 
     // New grants, their ends resolved to ledger rows.
@@ -348,6 +369,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
             &g.id,
             json!({ "identity_id": g.identity_id, "role_id": g.role_id, "version": g.role_version, "source_ref": g.source_ref }),
         )));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
         if !new_identity_ids.contains(g.identity_id.as_str()) {
             grants_changed.push(g.identity_id.clone());
         }
@@ -385,7 +407,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         &source_id,
         json!({ "import_id": record.id, "input_hash": record.input_hash, "changes": record.summary.changes(), "summary": record.summary }),
     )));
-    audit::append_all(conn, actor, events).await?;
+    flush(conn, actor, &mut events, 0).await?;
     sources::record_import(conn, &record).await?;
     tx.commit().await?;
     Ok(record)
