@@ -21,7 +21,6 @@ store_tests!(
     role_versions_cannot_be_rewritten_or_deleted,
     concurrent_writers_do_not_fork_the_audit_chain,
     abandoned_writes_roll_back_and_the_next_writer_proceeds,
-    the_sqlite_log_is_copied_back_in_the_background,
     a_tampered_audit_row_is_named_by_its_sequence,
     retiring_revokes_credentials_and_assignments,
     a_viewer_cannot_change_the_ledger,
@@ -184,26 +183,6 @@ async fn abandoned_writes_roll_back_and_the_next_writer_proceeds(db: TestDb) {
     let mut tx = db.store.begin().await.unwrap();
     let seen: i64 = sqlx::query_scalar("select count(*) from owners where name = 'outside'").fetch_one(tx.conn()).await.unwrap();
     assert_eq!(seen, 1);
-}
-
-/// The writer connection leaves checkpoints to a background task: the WAL must still be copied
-/// back and restarted, or it would grow without end.
-async fn the_sqlite_log_is_copied_back_in_the_background(db: TestDb) {
-    if !db.url.starts_with("sqlite") {
-        return;
-    }
-    for i in 0..300 {
-        let mut tx = db.store.begin().await.unwrap();
-        insert_owner(&mut tx, &format!("team-{i}")).await;
-        tx.commit().await.unwrap();
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    let mut tx = db.store.begin().await.unwrap();
-    insert_owner(&mut tx, "after").await;
-    tx.commit().await.unwrap();
-    let mut conn = db.store.read().await.unwrap();
-    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(passive)").fetch_one(&mut *conn).await.unwrap();
-    assert!(frames < 50, "the log restarted after the background checkpoint: {frames} frames");
 }
 
 async fn a_tampered_audit_row_is_named_by_its_sequence(db: TestDb) {

@@ -79,43 +79,6 @@ pub struct Store {
     /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
     /// in-memory databases, which a second connection could not see.
     sqlite_file: Option<std::path::PathBuf>,
-    /// Write transactions committed, which tells the background checkpointer (SQLite files)
-    /// whether there is anything to copy.
-    commits: Arc<std::sync::atomic::AtomicU64>,
-}
-
-/// How often the background checkpointer looks for committed writes (SQLite files).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-/// Copies committed WAL frames into a SQLite database file, off the writers' path. Left to
-/// SQLite, the commit that crosses the WAL's size limit runs the checkpoint itself: on the
-/// bench ledger that made one commit in twenty wait for a thousand pages to be written and
-/// synced, which doubled the mean commit time. A passive checkpoint never blocks a writer or
-/// a reader, and the next writer after a complete one starts the WAL from its beginning again.
-fn spawn_checkpointer(pool: AnyPool, commits: Arc<std::sync::atomic::AtomicU64>) {
-    tokio::spawn(async move {
-        let mut done = 0;
-        loop {
-            tokio::time::sleep(CHECKPOINT_EVERY).await;
-            if pool.is_closed() {
-                return;
-            }
-            let committed = commits.load(std::sync::atomic::Ordering::Relaxed);
-            if committed == done {
-                continue;
-            }
-            done = committed;
-            let outcome = match pool.acquire().await {
-                Ok(mut conn) => conn.execute(sqlx::raw_sql("pragma wal_checkpoint(passive)")).await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            match outcome {
-                Err(_) if pool.is_closed() => return,
-                Err(e) => tracing::warn!(error = %e, "background checkpoint failed; retrying"),
-                Ok(()) => {}
-            }
-        }
-    });
 }
 
 /// The writers' turn, and on a SQLite file the connection every write goes through. SQLite
@@ -132,7 +95,6 @@ struct Writer {
 pub struct WriteTx {
     conn: TxConn,
     writer: Option<OwnedMutexGuard<Writer>>,
-    commits: Arc<std::sync::atomic::AtomicU64>,
 }
 
 enum TxConn {
@@ -162,7 +124,6 @@ impl WriteTx {
                         if let Some(writer) = self.writer.as_mut() {
                             writer.kept = Some(conn);
                         }
-                        self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         Ok(())
                     }
                     // Whatever state the failed commit left, closing the connection rolls it
@@ -359,17 +320,12 @@ impl Store {
             }
             _ => None,
         };
-        let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        if sqlite_file.is_some() {
-            spawn_checkpointer(pool.clone(), commits.clone());
-        }
         Ok(Store {
             pool,
             backend,
             writer: Arc::new(Mutex::new(Writer::default())),
             holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)),
             sqlite_file,
-            commits,
         })
     }
 
@@ -425,28 +381,23 @@ impl Store {
             // it away from readers.
             Backend::Sqlite if self.sqlite_file.is_none() => {
                 let tx = self.pool.begin_with("begin immediate").await.map_err(db_error("begin"))?;
-                Ok(WriteTx { conn: TxConn::Pooled(tx), writer: Some(guard), commits: self.commits.clone() })
+                Ok(WriteTx { conn: TxConn::Pooled(tx), writer: Some(guard) })
             }
             Backend::Sqlite => {
                 let mut conn = match guard.kept.take() {
                     Some(conn) => conn,
-                    None => {
-                        let mut conn = self.pool.acquire().await.map_err(db_error("acquire connection"))?.detach();
-                        // The background checkpointer copies the WAL (see `spawn_checkpointer`).
-                        run_raw(&mut conn, "pragma wal_autocheckpoint = 0").await.map_err(db_error("writer connection"))?;
-                        conn
-                    }
+                    None => self.pool.acquire().await.map_err(db_error("acquire connection"))?.detach(),
                 };
                 if let Err(e) = run_raw(&mut conn, "begin immediate").await {
                     guard.kept = Some(conn);
                     return Err(AppError::internal("begin", e));
                 }
-                Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard), commits: self.commits.clone() })
+                Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) })
             }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
                 sqlx::query("select seq from audit_head where id = 1 for update").execute(&mut *tx).await.map_err(db_error("take the writers' turn"))?;
-                Ok(WriteTx { conn: TxConn::Pooled(tx), writer: Some(guard), commits: self.commits.clone() })
+                Ok(WriteTx { conn: TxConn::Pooled(tx), writer: Some(guard) })
             }
         }
     }
