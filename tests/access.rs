@@ -31,6 +31,7 @@ fn roles_for(capability: Capability) -> (&'static [ConsoleRole], &'static [Conso
         Capability::ReportUsage => (&[ConsoleRole::Admin], &[]),
         Capability::Propose => (&[ConsoleRole::Viewer], &[ConsoleRole::Requester]),
         Capability::Decide => (&[ConsoleRole::Requester], &[ConsoleRole::Approver]),
+        Capability::Import => (&[ConsoleRole::Requester], &[ConsoleRole::Admin]),
     }
 }
 
@@ -92,6 +93,7 @@ async fn every_api_route_is_guarded(db: TestDb) {
             Some(Capability::ReportUsage) => (&["read"], &["report-usage"]),
             Some(Capability::Propose) => (&["read"], &["provision"]),
             Some(Capability::Audit) => (&["read"], &["audit"]),
+            Some(Capability::Import) => (&["read"], &["import"]),
             Some(other) => panic!("no token scope grants {other:?}; {} can never be called", route.path),
         };
         if !lacking.is_empty() {

@@ -329,6 +329,13 @@ async fn a_changed_aws_account_is_reconciled(db: TestDb) {
     assert_eq!(retired, [("aws-123456789012-administratoraccess".to_owned(),)]);
     let check = nhidb::service::findings::check(&db.store, &|_, _| {}).await.unwrap();
     assert!(check.is_empty(), "{check:?}");
+    // The account as it was: the retired policy comes back as a new role (slugs are never
+    // reused), and the retired role as a new identity.
+    let back = imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad.json", GAAD)).await.unwrap();
+    assert_eq!((back.summary.roles_added, back.summary.identities_added), (1, 1), "{:?}", back.summary.lines());
+    let admins: Vec<(String, String)> = rows(&db, "select slug, status from roles where source_ref = 'arn:aws:iam::aws:policy/AdministratorAccess' order by status").await;
+    assert_eq!(admins.len(), 2);
+    assert!(admins[0].0.starts_with("aws-123456789012-administratoraccess-") && admins[0].1 == "active", "{admins:?}");
     let report = nhidb::service::audit::verify(&db.store, &admin()).await.unwrap();
     assert_eq!(report.broken, None);
 }
@@ -355,6 +362,9 @@ async fn a_gcp_project_is_imported_and_reconciled(db: TestDb) {
     assert!(current.iter().any(|g| g.starts_with("frontend-acme-prod.iam.gserviceaccount.com -> gcp-acme-prod-iam-serviceaccounttokencreator@1")), "{current:?}");
     let check = nhidb::service::findings::check(&db.store, &|_, _| {}).await.unwrap();
     assert!(check.is_empty(), "{check:?}");
+    // A push without the custom roles' definitions keeps what an import with them recorded.
+    let without = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-changed.json", include_str!("fixtures/import/gcp/policy-changed.json")), None).await.unwrap();
+    assert_eq!(without.summary.changes(), 0, "{:?}", without.summary.lines());
     let e = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-bad.json", include_str!("fixtures/import/gcp/policy-bad.json")), None).await.unwrap_err();
     assert!(e.to_string().contains("policy-bad.json"), "{e}");
 }

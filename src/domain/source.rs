@@ -221,9 +221,12 @@ pub fn permissions_of(kind: SourceKind, rules: &[SourceRule]) -> Vec<Permission>
     out
 }
 
-/// Whether a derived permission set is privileged: it may write everywhere or hand out access.
+/// Whether a derived permission set is privileged: it may hand out access, or do anything to
+/// every resource of a kind (`admin on k8s:*/*`, `admin on aws:*`).
 pub fn is_privileged(permissions: &[Permission]) -> bool {
-    permissions.iter().any(|p| p.class() == ActionClass::Admin && (p.resource.ends_with(":*") || p.action == "grant"))
+    permissions.iter().any(|p| {
+        p.action == "grant" || (p.class() == ActionClass::Admin && p.resource.split_once(':').is_some_and(|(_, name)| name.split('/').any(|segment| segment == "*")))
+    })
 }
 
 /// Which source an imported identity or role belongs to: the console shows it, and nhidb
@@ -424,6 +427,8 @@ mod tests {
         let permissions = permissions_of(SourceKind::Kubernetes, &rules);
         assert_eq!(shown(&permissions), ["admin on k8s:*/*", "grant on k8s:rbac.authorization.k8s.io/clusterroles"]);
         assert!(is_privileged(&permissions));
+        assert!(is_privileged(&permissions_of(SourceKind::Kubernetes, &[k8s(&["*"], &["*"], &["*"])])), "full access in a namespace");
+        assert!(!is_privileged(&permissions_of(SourceKind::Kubernetes, &[k8s(&["get", "list"], &["*"], &["*"])])), "reading everything is not");
     }
 
     #[test]

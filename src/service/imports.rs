@@ -158,9 +158,9 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         .roles
         .iter()
         .filter(|r| !ledger.roles.contains_key(&r.source_ref))
-        .map(|r| reconcile::role_slug(target.kind, &name, r, &HashSet::new()).as_str().to_owned())
+        .flat_map(|r| reconcile::slug_candidates(target.kind, &name, r))
         .collect();
-    let taken: HashSet<String> = sources::slugs_taken_elsewhere(conn, &source_id, &candidates).await?.into_iter().collect();
+    let taken: HashSet<String> = sources::slugs_taken(conn, &candidates).await?.into_iter().collect();
     let plan = reconcile::plan(target.kind, &name, &observation, &ledger, &taken).map_err(|e| AppError::invalid("input", e))?;
 
     let mut summary = ImportSummary {
@@ -315,6 +315,8 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         .chain(plan.repoints.iter().map(|r| (r.role_id.clone(), r.to_version)))
         .collect();
     sources::set_current_versions(conn, &moves, now).await?;
+    let sensitivities: Vec<_> = plan.new_versions.iter().filter_map(|v| v.sensitivity.map(|s| (v.role_id.clone(), s))).collect();
+    sources::set_sensitivity(conn, &sensitivities, now).await?;
     let mut moved_holders = Vec::new();
     for (role_id, version) in &moves {
         // The source already gives its holders the new rules: the ledger records that, and

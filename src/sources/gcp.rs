@@ -59,8 +59,9 @@ pub struct Options<'a> {
 
 /// What a member string names. Only machines become identities.
 enum Member {
-    /// A service account or workload identity: (source ref, name shown, kind of machine).
-    Machine(String, String),
+    /// A service account, workload identity or workload identity set: (source ref, name shown,
+    /// kind of principal).
+    Machine(String, String, PrincipalKind),
     /// A deleted service account: its grants are kept as dangling.
     DeletedMachine(String),
     /// People, groups, domains, the public: counted by kind.
@@ -69,7 +70,12 @@ enum Member {
 
 fn member(text: &str) -> Member {
     if let Some(rest) = text.strip_prefix("serviceAccount:") {
-        return Member::Machine(text.to_owned(), rest.to_owned());
+        return Member::Machine(text.to_owned(), rest.to_owned(), PrincipalKind::ServiceAccount);
+    }
+    // A workload identity pool's set (all of a GitHub repository's workflows, say) is machines.
+    if let Some(rest) = text.strip_prefix("principalSet://").filter(|r| r.contains("/workloadIdentityPools/")) {
+        let name = rest.split("/workloadIdentityPools/").nth(1).unwrap_or(rest).to_owned();
+        return Member::Machine(text.to_owned(), name, PrincipalKind::Group);
     }
     if text.starts_with("deleted:serviceAccount:") {
         return Member::DeletedMachine(text.to_owned());
@@ -79,7 +85,7 @@ fn member(text: &str) -> Member {
         // a workforce pool subject is a person.
         if rest.contains("/workloadIdentityPools/") {
             let name = rest.rsplit("/subject/").next().unwrap_or(rest).to_owned();
-            return Member::Machine(text.to_owned(), name);
+            return Member::Machine(text.to_owned(), name, PrincipalKind::ServiceAccount);
         }
         return Member::Other("workforce principal");
     }
@@ -140,17 +146,17 @@ pub fn parse(policy: &Input, roles: Option<&Input>, options: &Options) -> Result
             withcond += 1;
         }
         roles.entry(binding.role.clone()).or_insert_with(|| {
-            let (rules, description) = match custom.get(&binding.role) {
-                Some(c) if c.deleted == Some(true) => (vec![], format!("{} (deleted: grants nothing)", c.title.clone().unwrap_or_default())),
-                Some(c) if c.stage.as_deref() == Some("DISABLED") => (vec![], format!("{} (disabled: grants nothing)", c.title.clone().unwrap_or_default())),
+            let (rules, description, definition_known) = match custom.get(&binding.role) {
+                Some(c) if c.deleted == Some(true) => (vec![], format!("{} (deleted: grants nothing)", c.title.clone().unwrap_or_default()), true),
+                Some(c) if c.stage.as_deref() == Some("DISABLED") => (vec![], format!("{} (disabled: grants nothing)", c.title.clone().unwrap_or_default()), true),
                 Some(c) => match &c.included_permissions {
                     Some(permissions) => {
-                        (vec![Rule { actions: permissions.clone(), ..Rule::allow() }], c.description.clone().or(c.title.clone()).unwrap_or_default())
+                        (vec![Rule { actions: permissions.clone(), ..Rule::allow() }], c.description.clone().or(c.title.clone()).unwrap_or_default(), true)
                     }
-                    None => (vec![], "Custom role listed without its permissions (gcloud's BASIC view); import its definition with `gcloud iam roles describe`.".to_owned()),
+                    None => (vec![], "Custom role listed without its permissions (gcloud's BASIC view); import its definition with `gcloud iam roles describe`.".to_owned(), false),
                 },
-                None if binding.role.starts_with("roles/") => (vec![predefined(&binding.role)], "Predefined GCP role".to_owned()),
-                None => (vec![], "Custom role whose definition was not given (--roles)".to_owned()),
+                None if binding.role.starts_with("roles/") => (vec![predefined(&binding.role)], "Predefined GCP role".to_owned(), true),
+                None => (vec![], "Custom role whose definition was not given (--roles)".to_owned(), false),
             };
             ObservedRole {
                 source_ref: binding.role.clone(),
@@ -159,6 +165,7 @@ pub fn parse(policy: &Input, roles: Option<&Input>, options: &Options) -> Result
                 description,
                 rules,
                 source_version: None,
+                definition_known,
                 history: vec![],
                 labels: BTreeMap::new(),
                 uid: None,
@@ -169,10 +176,10 @@ pub fn parse(policy: &Input, roles: Option<&Input>, options: &Options) -> Result
         let condition = binding.condition.as_ref().map(|c| format!("{}: {}", c.title.clone().unwrap_or_default(), c.expression.clone().unwrap_or_default()));
         for m in &binding.members {
             let (principal_ref, missing) = match member(m) {
-                Member::Machine(source_ref, name) => {
+                Member::Machine(source_ref, name, kind) => {
                     principals.entry(source_ref.clone()).or_insert_with(|| ObservedPrincipal {
                         source_ref: source_ref.clone(),
-                        kind: PrincipalKind::ServiceAccount,
+                        kind,
                         name,
                         scope: scope.clone(),
                         declared: true,
@@ -235,6 +242,15 @@ mod tests {
         assert!(names.iter().all(|n| !n.contains("alice")), "people are not imported");
         assert!(o.skipped.get("member user").is_some_and(|n| *n >= 3), "{:?}", o.skipped);
         assert_eq!(o.skipped.get("member allUsers"), Some(&1));
+    }
+
+    #[test]
+    fn a_workload_identity_pool_set_is_a_machine_group() {
+        let policy = r#"{"bindings": [{"role": "roles/run.developer", "members": ["principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/github/attribute.repository/acme/deploy", "principalSet://iam.googleapis.com/locations/global/workforcePools/staff/group/admins"]}]}"#;
+        let o = parse(&Input { name: "p.json", text: policy }, None, &Options { project: "acme-prod" }).unwrap();
+        assert_eq!(o.principals.len(), 1);
+        assert_eq!((o.principals[0].kind, o.principals[0].name.as_str()), (PrincipalKind::Group, "github/attribute.repository/acme/deploy"));
+        assert_eq!(o.skipped.get("member principal set"), Some(&1));
     }
 
     #[test]

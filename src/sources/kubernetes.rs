@@ -159,16 +159,23 @@ fn read_objects(inputs: &[Input]) -> Result<Vec<Object>, String> {
     let mut objects = Vec::new();
     for input in inputs {
         let trimmed = input.text.trim_start_matches('\u{feff}').trim_start();
-        let documents: Vec<Option<RawObject>> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            let document = serde_json::from_str::<RawObject>(trimmed).map_err(|e| format!("{}: not valid Kubernetes JSON: {e}", input.name))?;
-            vec![Some(document)]
-        } else {
+        let yaml = || -> Result<Vec<Option<RawObject>>, String> {
             let mut documents = Vec::new();
             for (index, document) in serde_yaml::Deserializer::from_str(input.text).enumerate() {
                 let parsed = Option::<RawObject>::deserialize(document).map_err(|e| format!("{}, document {}: not valid Kubernetes YAML: {e}", input.name, index + 1))?;
                 documents.push(parsed);
             }
-            documents
+            Ok(documents)
+        };
+        let documents = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            // JSON is read as JSON (faster, exact errors); JSON documents joined with `---`
+            // (several files sent as one request) are a YAML stream, which reads JSON too.
+            match serde_json::from_str::<RawObject>(trimmed) {
+                Ok(document) => vec![Some(document)],
+                Err(e) => yaml().map_err(|_| format!("{}: not valid Kubernetes JSON: {e}", input.name))?,
+            }
+        } else {
+            yaml()?
         };
         for (index, document) in documents.into_iter().enumerate() {
             let Some(document) = document else { continue };
@@ -368,7 +375,8 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                 let source_ref = format!("Role/{ns}/{name}");
                 roles.insert(
                     source_ref.clone(),
-                    ObservedRole { source_ref, name, scope: scope_of(&ns), description: String::new(), rules, source_version: None, history: vec![], labels, uid: object.metadata.uid.clone() },
+                    ObservedRole { source_ref, name, scope: scope_of(&ns), description: String::new(), rules, source_version: None,
+                definition_known: true, history: vec![], labels, uid: object.metadata.uid.clone() },
                 );
             }
             "ClusterRole" => {
@@ -402,6 +410,7 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                 description,
                 rules,
                 source_version: None,
+                definition_known: true,
                 history: vec![],
                 labels: draft.labels.clone(),
                 uid: cluster_role_meta[index].0.clone(),
@@ -451,15 +460,15 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                     service_account_ref(&ns, &subject_name)
                 }
                 Some(kind @ ("User" | "Group")) => {
-                    if excluded(&subject_name) {
-                        observation.excluded += 1;
-                        continue;
-                    }
-                    // A service account authenticates as this user name: the same identity.
+                    // A service account authenticates as this user name: the same identity, which
+                    // `--exclude` (meant for people and groups) does not leave out.
                     if let Some(rest) = subject_name.strip_prefix("system:serviceaccount:").filter(|_| kind == "User")
                         && let Some((ns, sa)) = rest.split_once(':')
                     {
                         service_account_ref(ns, sa)
+                    } else if excluded(&subject_name) {
+                        observation.excluded += 1;
+                        continue;
                     } else {
                         let principal_ref = format!("{kind}/{subject_name}");
                         principals.entry(principal_ref.clone()).or_insert_with(|| ObservedPrincipal {
@@ -681,8 +690,8 @@ aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: b}}]}
         let text = r#"{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
             "subjects": [{"kind": "User", "name": "system:serviceaccount:ci:deployer"}]}"#;
-        let o = parse_one("b.json", text, &[]).unwrap();
-        assert_eq!(o.grants[0].principal_ref, "ServiceAccount/ci/deployer");
+        let o = parse_one("b.json", text, &["system:*".to_owned()]).unwrap();
+        assert_eq!(o.grants[0].principal_ref, "ServiceAccount/ci/deployer", "--exclude leaves people and groups out, not accounts");
         assert_eq!(o.grants[0].missing, Some(Missing::Both));
     }
 
@@ -703,6 +712,16 @@ aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: b}}]}
         assert!(e.contains("`rules` is not valid"), "{e}");
         let e = parse_one("t.json", "{\"kind\": \"List\", \"items\": [{\"metadata\": {\"name\": \"r\"}}]}", &[]).unwrap_err();
         assert!(e.contains("`kind` is missing"), "{e}");
+    }
+
+    #[test]
+    fn json_documents_joined_as_a_stream_are_read() {
+        let joined = format!("{LIST_JSON}\n---\n{}", include_str!("../../tests/fixtures/import/kubernetes/manifests.yaml"));
+        let o = parse_one("joined", &joined, &[]).unwrap();
+        assert!(o.principals.iter().any(|p| p.source_ref == "ServiceAccount/default/batch-runner"));
+        assert!(o.principals.iter().any(|p| p.source_ref == "ServiceAccount/kube-system/default"));
+        let e = parse_one("t.json", "{\"kind\": \"List\", \"items\": [", &[]).unwrap_err();
+        assert!(e.starts_with("t.json: not valid Kubernetes JSON"), "{e}");
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct ObservedRole {
     pub rules: Vec<Rule>,
     /// The source's id of the current version (an AWS policy's default `v2`), if it has ids.
     pub source_version: Option<String>,
+    /// False when the export names the role but not its rules (a GCP custom role imported
+    /// without `--roles`): its stored version is then kept, not replaced by an empty one.
+    pub definition_known: bool,
     pub history: Vec<ObservedVersion>,
     pub labels: BTreeMap<String, String>,
     pub uid: Option<String>,

@@ -37,6 +37,7 @@ pub struct LedgerRole {
     pub id: String,
     pub slug: String,
     pub current_version: i64,
+    pub sensitivity: Sensitivity,
     /// The highest version number the role has (new versions follow it).
     pub max_version: i64,
     pub definition: RoleDefinition,
@@ -90,6 +91,8 @@ pub struct PlannedVersion {
     pub source_version: Option<String>,
     /// Whether it becomes the role's current version.
     pub current: bool,
+    /// The role's sensitivity when this version becomes current and changes it.
+    pub sensitivity: Option<Sensitivity>,
 }
 
 /// An existing role whose current version moves to another one it already has (the source
@@ -206,9 +209,9 @@ fn identity_name(p: &ObservedPrincipal, used: &mut HashSet<String>) -> IdentityN
     parsed
 }
 
-/// The slug an imported role asks for: `k8s-prod-eu-payments-pod-debugger`. Slugs are unique
-/// across the ledger, so the service passes those taken by other roles in `taken`.
-pub fn role_slug(kind: SourceKind, source: &str, role: &ObservedRole, taken: &HashSet<String>) -> RoleSlug {
+/// The slugs an imported role may take, in order of preference: `k8s-prod-eu-payments-pod-debugger`,
+/// then the same ending with a hash of the source ref (stable across imports).
+pub fn slug_candidates(kind: SourceKind, source: &str, role: &ObservedRole) -> [String; 2] {
     let prefix = match kind {
         SourceKind::Kubernetes => "k8s",
         SourceKind::Aws => "aws",
@@ -217,11 +220,22 @@ pub fn role_slug(kind: SourceKind, source: &str, role: &ObservedRole, taken: &Ha
     // A namespaced Kubernetes role's ref carries its namespace: `Role/payments/pod-debugger`.
     let path = role.source_ref.split_once('/').map(|(_, rest)| rest).filter(|_| kind == SourceKind::Kubernetes).unwrap_or(&role.name);
     let raw = format!("{prefix}-{source}-{path}");
-    let mut slug = fold_name(&raw, &[], &role.source_ref, false);
-    if taken.contains(&slug) {
-        slug = fold_name(&raw, &[], &role.source_ref, true);
-    }
-    RoleSlug::parse(&slug).unwrap_or_else(|_| RoleSlug::parse(&format!("{prefix}-{}", short_hash(&role.source_ref))).expect("a hash slug is valid"))
+    [fold_name(&raw, &[], &role.source_ref, false), fold_name(&raw, &[], &role.source_ref, true)]
+}
+
+/// The first candidate slug that is free: not `taken` by a stored role (of any source, retired
+/// or not — slugs are never reused) and not `used` earlier in this plan; a counter after the
+/// hash if both are.
+fn role_slug(kind: SourceKind, source: &str, role: &ObservedRole, taken: &HashSet<String>, used: &mut HashSet<String>) -> RoleSlug {
+    let [plain, hashed] = slug_candidates(kind, source, role);
+    let free = |s: &String, used: &HashSet<String>| !taken.contains(s) && !used.contains(s) && RoleSlug::parse(s).is_ok();
+    let slug = [plain, hashed.clone()]
+        .into_iter()
+        .chain((2..).map(|n| format!("{}-{n}", &hashed[..hashed.len().min(58)])))
+        .find(|s| free(s, used))
+        .unwrap_or(hashed);
+    used.insert(slug.clone());
+    RoleSlug::parse(&slug).unwrap_or_else(|_| RoleSlug::parse(&format!("x-{}", short_hash(&role.source_ref))).expect("a hash slug is valid"))
 }
 
 fn identity_kind(kind: PrincipalKind) -> IdentityKind {
@@ -270,7 +284,7 @@ fn scope(path: &str) -> Result<ScopePath, String> {
 }
 
 /// Plans the changes that bring the source's rows in `ledger` in line with `observation`.
-/// `taken_slugs` are slugs held by roles outside this source.
+/// `taken_slugs` are the candidate slugs (see `slug_candidates`) that stored roles hold.
 pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &Ledger, taken_slugs: &HashSet<String>) -> Result<Plan, String> {
     let mut plan = Plan { scopes: observation.scopes.iter().map(|s| scope(s)).collect::<Result<_, _>>()?, ..Plan::default() };
 
@@ -309,16 +323,18 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
     plan.retired = retired;
 
     let observed_roles: HashSet<&str> = observation.roles.iter().map(|r| r.source_ref.as_str()).collect();
+    let mut used_slugs = HashSet::new();
     for role in &observation.roles {
         let define = |rules: &[super::observation::Rule]| -> Result<RoleDefinition, String> {
             Ok(RoleDefinition::imported(scope(&role.scope)?, role.description.clone(), kind, rules.to_vec()))
         };
         let definition = define(&role.rules)?;
         let Some(existing) = ledger.roles.get(&role.source_ref) else {
+            // (A role whose rules the export leaves out is created without any; see below.)
             let sensitivity = if is_privileged(&definition.permissions) { Sensitivity::Privileged } else { Sensitivity::Standard };
             plan.new_roles.push(PlannedRole {
                 source_ref: role.source_ref.clone(),
-                slug: role_slug(kind, source, role, taken_slugs),
+                slug: role_slug(kind, source, role, taken_slugs, &mut used_slugs),
                 display_name: role.source_ref.replace('/', " "),
                 sensitivity,
                 history: role.history.iter().map(|h| Ok((h.source_version.clone(), define(&h.rules)?))).collect::<Result<_, String>>()?,
@@ -327,10 +343,15 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
             });
             continue;
         };
+        if !role.definition_known {
+            continue;
+        }
         let mut next = existing.max_version;
         let mut version = |definition: RoleDefinition, source_version: Option<String>, current: bool| {
             next += 1;
+            let privileged = if is_privileged(&definition.permissions) { Sensitivity::Privileged } else { Sensitivity::Standard };
             PlannedVersion {
+                sensitivity: (current && privileged != existing.sensitivity).then_some(privileged),
                 role_id: existing.id.clone(),
                 slug: existing.slug.clone(),
                 version: next,
@@ -457,6 +478,7 @@ mod tests {
                 id: format!("r{i}"),
                 slug: r.slug.as_str().into(),
                 current_version: 1,
+                sensitivity: r.sensitivity,
                 max_version: 1,
                 definition: r.definition.clone(),
                 source_versions: HashMap::new(),
@@ -497,5 +519,12 @@ mod tests {
         let slug = |p: &Plan| p.new_roles.iter().find(|r| r.source_ref == "ClusterRole/cluster-admin").unwrap().slug.clone();
         assert!(slug(&first).as_str().starts_with("k8s-prod-eu-cluster-admin-"));
         assert_eq!(slug(&first), slug(&again));
+        // Two objects that fold to one slug in the same import get different ones.
+        let twins = observe(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: pod-reader, namespace: payments}\nrules: []\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: payments-pod-reader}\nrules: []\n",
+        );
+        let planned = plan(SourceKind::Kubernetes, "prod-eu", &twins, &Ledger::default(), &HashSet::new()).unwrap();
+        assert_ne!(planned.new_roles[0].slug, planned.new_roles[1].slug);
     }
 }

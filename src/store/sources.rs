@@ -179,8 +179,8 @@ pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger,
         let detail = detail.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| AppError::internal("stored source detail", e))?.unwrap_or_default();
         ledger.identities.insert(source_ref, LedgerIdentity { id, name, labels: Labels::from_json(&labels), detail, last_seen_at: ts_opt(last_seen_at.as_deref())? });
     }
-    let roles: Vec<(String, String, String, i64, String)> = sqlx::query_as(
-        "select r.id, r.source_ref, r.slug, r.current_version, v.definition from roles r \
+    let roles: Vec<(String, String, String, i64, String, String)> = sqlx::query_as(
+        "select r.id, r.source_ref, r.slug, r.current_version, v.definition, r.sensitivity from roles r \
          join role_versions v on v.role_id = r.id and v.version = r.current_version \
          where r.source_id = $1 and r.status = 'active'",
     )
@@ -188,9 +188,10 @@ pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger,
     .fetch_all(&mut *conn)
     .await
     .map_err(db_error("source roles"))?;
-    for (id, source_ref, slug, current_version, definition) in roles {
+    for (id, source_ref, slug, current_version, definition, sensitivity) in roles {
         let definition: RoleDefinition = serde_json::from_str(&definition).map_err(|e| AppError::internal("stored role definition", e))?;
-        let role = LedgerRole { id, slug, current_version, max_version: current_version, definition, source_versions: Default::default() };
+        let sensitivity = vocab(&sensitivity, crate::domain::role::Sensitivity::parse)?;
+        let role = LedgerRole { id, slug, current_version, sensitivity, max_version: current_version, definition, source_versions: Default::default() };
         ledger.roles.insert(source_ref, role);
     }
     let versions: Vec<(String, i64, Option<String>)> = sqlx::query_as(
@@ -229,12 +230,12 @@ pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger,
     Ok(ledger)
 }
 
-/// Of `slugs`, those held by roles that are not this source's.
-pub async fn slugs_taken_elsewhere(conn: &mut AnyConnection, source_id: &str, slugs: &[String]) -> Result<Vec<String>, AppError> {
+/// Of `slugs`, those any stored role holds (of any source, retired or not: slugs are never reused).
+pub async fn slugs_taken(conn: &mut AnyConnection, slugs: &[String]) -> Result<Vec<String>, AppError> {
     let mut taken = Vec::new();
     for chunk in slugs.chunks(CHUNK * 10) {
-        let mut sql = Sql::new("select slug from roles where (source_id is null or source_id <> ");
-        sql.bind(source_id.to_owned()).push(") and slug in ").bind_rows(chunk);
+        let mut sql = Sql::new("select slug from roles where slug in ");
+        sql.bind_rows(chunk);
         let (text, args) = sql.into_parts();
         let found: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("taken slugs"))?;
         taken.extend(found);
@@ -376,6 +377,20 @@ pub async fn insert_versions(conn: &mut AnyConnection, rows: &[NewVersion<'_>], 
 pub async fn set_current_versions(conn: &mut AnyConnection, rows: &[(String, i64)], at: Timestamp) -> Result<(), AppError> {
     for (role_id, version) in rows {
         super::roles::set_current_version(conn, role_id, *version, at).await?;
+    }
+    Ok(())
+}
+
+/// Sets the sensitivity of roles whose new current version changes it.
+pub async fn set_sensitivity(conn: &mut AnyConnection, rows: &[(String, crate::domain::role::Sensitivity)], at: Timestamp) -> Result<(), AppError> {
+    for (role_id, sensitivity) in rows {
+        sqlx::query("update roles set sensitivity = $2, updated_at = $3 where id = $1")
+            .bind(role_id)
+            .bind(sensitivity.as_str())
+            .bind(at.to_rfc3339())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error("set role sensitivity"))?;
     }
     Ok(())
 }
