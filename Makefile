@@ -60,7 +60,7 @@ build: tools
 
 run: build
 	$(BIN) migrate
-	$(BIN) seed-demo --if-empty
+	$(BIN) seed-demo --if-empty --sources
 	@echo "nhidb console: http://$(NHIDB_ADDR)"
 	NHIDB_SITE_ROOT=$(SITE_ROOT) $(BIN) serve
 

@@ -423,4 +423,7 @@ async fn imported_objects_are_managed_by_their_source(db: TestDb) {
     assert!(e.to_string().contains("managed by its source"), "{e}");
     let e = nhidb::service::changes::propose_retirement(&db.store, &operator(&[ConsoleRole::Requester]), &role.role.id, "not needed any more").await.unwrap_err();
     assert!(e.to_string().contains("managed by its source"), "{e}");
+    // Roles as code leave imported roles out: a file cannot propose what the source would undo.
+    let exported = nhidb::service::roles_code::export(&db.store, &admin()).await.unwrap();
+    assert!(exported.roles.iter().all(|r| !r.slug.starts_with("k8s-")), "{:?}", exported.roles.iter().map(|r| &r.slug).collect::<Vec<_>>());
 }

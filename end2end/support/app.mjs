@@ -40,7 +40,7 @@ export const DEMO = {
   viewer: ['viewer@example.com', 'nhidb-demo-viewer'],
 };
 
-export async function startApp({ identities = 80, seed = true } = {}) {
+export async function startApp({ identities = 80, seed = true, sources = false } = {}) {
   const bin = required('NHIDB_BIN');
   const siteRoot = required('NHIDB_SITE_ROOT');
   const dir = mkdtempSync(join(tmpdir(), 'nhidb-e2e-'));
@@ -52,7 +52,7 @@ export async function startApp({ identities = 80, seed = true } = {}) {
     NHIDB_CHECKPOINT_KEY_FILE: join(dir, 'checkpoint.key'),
     NHIDB_CHECKPOINT_DIR: join(dir, 'checkpoints'),
   };
-  if (seed) await run(bin, ['seed-demo', '--identities', String(identities), '--quiet'], { env });
+  if (seed) await run(bin, ['seed-demo', '--identities', String(identities), '--quiet', ...(sources ? ['--sources'] : [])], { env });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--site-root', siteRoot], {

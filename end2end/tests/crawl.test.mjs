@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, appAndBrowser, newPage, signIn } from '../support/app.mjs';
 
-const ctx = appAndBrowser({ identities: 120 });
+const ctx = appAndBrowser({ identities: 120, sources: true });
 
 // Pages reached through filters rather than links: every state of every kind of record.
 const FILTERS = [

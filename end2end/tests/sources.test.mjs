@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, appAndBrowser, hydrated, newPage, signIn } from '../support/app.mjs';
 
-const ctx = appAndBrowser({ identities: 20 });
+const ctx = appAndBrowser({ identities: 20, sources: true });
 
 test('the imported demo cluster: sources, its imports and dangling bindings, managed roles and identities', async () => {
   const page = await newPage(ctx.browser);

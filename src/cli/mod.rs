@@ -225,6 +225,10 @@ pub struct SeedArgs {
     /// No progress bar.
     #[arg(long, short, env = "NHIDB_QUIET")]
     pub quiet: bool,
+    /// Also import a demo Kubernetes cluster (twice, with changes in between), so the Sources
+    /// pages and imported identities and roles have something to show.
+    #[arg(long)]
+    pub sources: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -523,8 +527,10 @@ async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
     service::seed::demo(&store, args.identities, &|n| bar.set_position(n)).await.map_err(failed)?;
     bar.finish_and_clear();
     println!("seeded {} identities in {:.1}s", args.identities, started.elapsed().as_secs_f64());
-    let imports = service::seed::demo_sources(&store).await.map_err(failed)?;
-    println!("imported the demo Kubernetes cluster {} ({} imports)", service::seed::DEMO_CLUSTER, imports);
+    if args.sources {
+        let imports = service::seed::demo_sources(&store).await.map_err(failed)?;
+        println!("imported the demo Kubernetes cluster {} ({} imports)", service::seed::DEMO_CLUSTER, imports);
+    }
     if has_operators {
         println!("operators exist already: no demo operators created");
         return Ok(ExitCode::SUCCESS);

@@ -9,8 +9,15 @@ use crate::domain::roles_code::{CatalogRole, Plan, PlanItem, RoleEntry, RolesDoc
 use crate::error::AppError;
 use crate::store::{Store, changes, roles};
 
+/// The roles nhidb defines. Imported roles are left out: their definitions live in their source,
+/// and a file could only propose changes the source would undo.
+async fn own_roles(store: &Store) -> Result<Vec<(crate::domain::role::Role, crate::domain::role::RoleVersion)>, AppError> {
+    let all = roles::all_with_current(&mut *store.read().await?).await?;
+    Ok(all.into_iter().filter(|(role, _)| role.managed_by.is_none()).collect())
+}
+
 async fn catalog(store: &Store) -> Result<Vec<CatalogRole>, AppError> {
-    Ok(roles::all_with_current(&mut *store.read().await?)
+    Ok(own_roles(store)
         .await?
         .into_iter()
         .map(|(role, version)| CatalogRole {
@@ -26,7 +33,7 @@ async fn catalog(store: &Store) -> Result<Vec<CatalogRole>, AppError> {
 
 pub async fn export(store: &Store, actor: &Actor) -> Result<RolesDocument, AppError> {
     require(actor, Capability::ReadLedger)?;
-    let all = roles::all_with_current(&mut *store.read().await?).await?;
+    let all = own_roles(store).await?;
     Ok(RolesDocument {
         roles: all
             .iter()
