@@ -319,8 +319,8 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     sources::set_sensitivity(conn, &sensitivities, now).await?;
     let mut moved_holders = Vec::new();
     for (role_id, version) in &moves {
-        // The source already gives its holders the new rules: the ledger records that, and
-        // the version is flagged for review as changed outside review.
+        // The source already gives its holders the new rules: the ledger records that (the
+        // version's audit event carries the rule diff; no change request reviewed it).
         moved_holders.extend(sources::move_grants(conn, &source_id, role_id, *version).await?);
     }
     summary.grants_moved = moved_holders.len();
