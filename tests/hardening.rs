@@ -66,6 +66,8 @@ async fn concrete(db: &TestDb, pattern: &str, request_id: &str) -> String {
         text(db, &first("roles", "")).await
     } else if pattern.starts_with("/approvals/") {
         request_id.to_owned()
+    } else if pattern.starts_with("/sources/") {
+        text(db, &first("sources", "")).await
     } else {
         String::new()
     };
@@ -82,6 +84,7 @@ fn heading(html: &str) -> Option<String> {
 
 async fn every_page_obeys_its_rule_for_every_console_role(db: TestDb) {
     seed::demo(&db.store, 20, &|_| {}).await.unwrap();
+    seed::demo_sources(&db.store).await.unwrap();
     let app = spawn_app(&db).await;
     app.token(&["read"]).await;
     let request = access::propose(&db.store, &support::operator(&[ConsoleRole::Requester]), &grantable(&db).await).await.unwrap();
