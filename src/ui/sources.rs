@@ -108,6 +108,13 @@ pub fn SourcePage() -> impl IntoView {
                                 <td>{changes(r)}</td>
                             </tr>
                         }).collect_view();
+                        // The page lists the first dangling grants by ref; say so when there are more.
+                        let shown = dangling.len() as i64;
+                        let dangling_count = if source.open_dangling > shown {
+                            format!("{} open; the first {shown} are listed.", source.open_dangling)
+                        } else {
+                            format!("{} open.", source.open_dangling)
+                        };
                         let dangling_list = if dangling.is_empty() {
                             view! { <EmptyState text="Every grant in this source names a role and a principal it has."/> }.into_any()
                         } else {
@@ -130,6 +137,7 @@ pub fn SourcePage() -> impl IntoView {
                             <section class="card">
                                 <h2>"Dangling grants"</h2>
                                 <p class="muted">"Grants the source holds whose role or principal is not in its export. They grant nothing in the ledger, and are kept here until the source resolves them."</p>
+                                <p id="dangling-count">{dangling_count}</p>
                                 {dangling_list}
                             </section>
                             <section class="card">
