@@ -369,18 +369,27 @@ async fn hygiene_check_names_what_the_stored_findings_miss_and_rebuild_repairs_i
 async fn imports_from_files_directories_and_a_server(db: TestDb) {
     support::owner(&db.store, "platform").await;
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import");
-    let out = nhidb(&db).args(["import", "kubernetes", "--cluster", "prod-eu", "--owner", "platform", &format!("{fixtures}/kubernetes/list.yaml")]).output().await.unwrap();
+    let out = nhidb(&db)
+        .args(["import", "kubernetes", "--cluster", "prod-eu", "--owner", "platform", &format!("{fixtures}/kubernetes/list.yaml")])
+        .output()
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("imported Kubernetes source prod-eu") && stdout.contains("changed: identities +12"), "{stdout}");
-    let plan = nhidb(&db).args(["import", "kubernetes", "--cluster", "prod-eu", "--plan", &format!("{fixtures}/kubernetes/changed.yaml")]).output().await.unwrap();
+    let plan =
+        nhidb(&db).args(["import", "kubernetes", "--cluster", "prod-eu", "--plan", &format!("{fixtures}/kubernetes/changed.yaml")]).output().await.unwrap();
     let stdout = String::from_utf8_lossy(&plan.stdout);
     assert!(stdout.contains("plan for Kubernetes source prod-eu") && stdout.contains("would change"), "{stdout}");
     // Bad input: exit 2, the file named, nothing imported.
     let bad = nhidb(&db).args(["import", "kubernetes", "--cluster", "prod-eu", &format!("{fixtures}/kubernetes/no-roleref.yaml")]).output().await.unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no-roleref.yaml"), "{}", String::from_utf8_lossy(&bad.stderr));
-    let out = nhidb(&db).args(["import", "aws", "--owner", "platform", &format!("{fixtures}/aws/gaad-page1.json"), &format!("{fixtures}/aws/gaad-page2.json")]).output().await.unwrap();
+    let out = nhidb(&db)
+        .args(["import", "aws", "--owner", "platform", &format!("{fixtures}/aws/gaad-page1.json"), &format!("{fixtures}/aws/gaad-page2.json")])
+        .output()
+        .await
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("AWS source 123456789012"));
     let missing = nhidb(&db).args(["import", "gcp", "--project", "acme-prod", "--owner", "platform", "/nonexistent.json"]).output().await.unwrap();

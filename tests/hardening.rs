@@ -68,6 +68,9 @@ async fn concrete(db: &TestDb, pattern: &str, request_id: &str) -> String {
         request_id.to_owned()
     } else if pattern.starts_with("/sources/") {
         text(db, &first("sources", "")).await
+    } else if pattern.starts_with("/drift/") {
+        // A changed role's finding: its page renders the rule diff.
+        text(db, &first("source_drift", "where kind = 'changed_outside_review'")).await
     } else {
         String::new()
     };

@@ -22,6 +22,8 @@ store_tests!(
     a_gcp_project_is_imported_and_reconciled,
     pipelines_push_exports_over_the_api,
     imported_objects_are_managed_by_their_source,
+    drift_is_found_and_acknowledged_through_review,
+    drift_closes_when_the_source_no_longer_has_it,
 );
 
 const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
@@ -36,7 +38,13 @@ fn target(owner: Option<&str>) -> Target {
     Target { kind: SourceKind::Kubernetes, name: "prod-eu".into(), owner: owner.map(str::to_owned), plan_only: false }
 }
 
-async fn import(db: &TestDb, actor: &Actor, owner: Option<&str>, name: &str, text: &str) -> Result<nhidb::domain::source::ImportRecord, nhidb::error::AppError> {
+async fn import(
+    db: &TestDb,
+    actor: &Actor,
+    owner: Option<&str>,
+    name: &str,
+    text: &str,
+) -> Result<nhidb::domain::source::ImportRecord, nhidb::error::AppError> {
     imports::import_kubernetes(&db.store, actor, &target(owner), &KubernetesOptions::default(), file(name, text)).await
 }
 
@@ -102,10 +110,14 @@ async fn a_kubernetes_list_gives_the_expected_ledger(db: TestDb) {
     // The IRSA link is not a valid label value: the description names it.
     assert!(labels.iter().all(|(k, _)| k != "aws-role-arn"), "{labels:?}");
     let description: Vec<(String,)> = rows(&db, "select description from identities where name = 'payments.payments-api'").await;
-    assert_eq!(description[0].0, "Kubernetes service account payments/payments-api in prod-eu; acts as AWS role arn:aws:iam::123456789012:role/payments-api-irsa");
+    assert_eq!(
+        description[0].0,
+        "Kubernetes service account payments/payments-api in prod-eu; acts as AWS role arn:aws:iam::123456789012:role/payments-api-irsa"
+    );
     assert!(labels.contains(&("app.kubernetes.io/part-of".into(), "payments".into())), "{labels:?}");
 
-    let roles: Vec<(String, String, i64, String)> = rows(&db, "select slug, sensitivity, current_version, source_ref from roles where source_id is not null order by slug").await;
+    let roles: Vec<(String, String, i64, String)> =
+        rows(&db, "select slug, sensitivity, current_version, source_ref from roles where source_id is not null order by slug").await;
     let slugs: Vec<&str> = roles.iter().map(|(s, ..)| s.as_str()).collect();
     assert_eq!(
         slugs,
@@ -124,11 +136,8 @@ async fn a_kubernetes_list_gives_the_expected_ledger(db: TestDb) {
     );
     assert!(roles.iter().all(|(_, _, v, _)| *v == 1));
     assert_eq!(roles.iter().find(|r| r.0 == "k8s-prod-eu-cluster-admin").unwrap().1, "privileged");
-    let definition: Vec<(String,)> = rows(
-        &db,
-        "select v.definition from role_versions v join roles r on r.id = v.role_id where r.slug = 'k8s-prod-eu-payments-pod-debugger'",
-    )
-    .await;
+    let definition: Vec<(String,)> =
+        rows(&db, "select v.definition from role_versions v join roles r on r.id = v.role_id where r.slug = 'k8s-prod-eu-payments-pod-debugger'").await;
     let definition: nhidb::domain::role::RoleDefinition = serde_json::from_str(&definition[0].0).unwrap();
     assert_eq!(definition.scope.as_str(), "k8s/prod-eu/payments");
     assert!(definition.rules.iter().any(|r| r.resources == ["pods/exec", "pods/attach"] && r.actions == ["create"]));
@@ -185,8 +194,11 @@ async fn a_changed_cluster_is_reconciled(db: TestDb) {
     let s = &changed.summary;
     assert_eq!((s.versions_added, s.identities_retired, s.grants_added), (1, 2, 1), "{:?}", s.lines());
     // pod-reader gained pods/log: a new version, holders moved, the diff names the rule.
-    let versions: Vec<(i64, String)> =
-        rows(&db, "select v.version, v.definition from role_versions v join roles r on r.id = v.role_id where r.slug = 'k8s-prod-eu-pod-reader' order by v.version").await;
+    let versions: Vec<(i64, String)> = rows(
+        &db,
+        "select v.version, v.definition from role_versions v join roles r on r.id = v.role_id where r.slug = 'k8s-prod-eu-pod-reader' order by v.version",
+    )
+    .await;
     assert_eq!(versions.len(), 2);
     let before: nhidb::domain::role::RoleDefinition = serde_json::from_str(&versions[0].1).unwrap();
     let after: nhidb::domain::role::RoleDefinition = serde_json::from_str(&versions[1].1).unwrap();
@@ -198,7 +210,8 @@ async fn a_changed_cluster_is_reconciled(db: TestDb) {
     assert!(current.contains(&"web.frontend -> k8s-prod-eu-secrets-admin@1 in k8s/prod-eu".to_owned()), "{current:?}");
     assert!(!current.iter().any(|g| g.starts_with("payments.payments-api -> k8s-prod-eu-payments-pod-debugger")), "the removed binding ended");
     // batch-runner is gone: retired with the reason, its grant ended, its binding now dangling.
-    let retired: Vec<(String, String)> = rows(&db, "select name, status from identities where source_id is not null and status = 'retired' order by name").await;
+    let retired: Vec<(String, String)> =
+        rows(&db, "select name, status from identities where source_id is not null and status = 'retired' order by name").await;
     assert_eq!(retired, [("payments.batch-runner".into(), "retired".into()), ("user.alice-example.com".into(), "retired".into())]);
     let reasons: Vec<(String,)> = rows(&db, "select distinct revoke_reason from assignments where revoked_at is not null").await;
     assert_eq!(reasons, [("gone from source".to_owned(),)]);
@@ -225,11 +238,22 @@ async fn bad_input_imports_nothing(db: TestDb) {
         assert!(e.to_string().contains(name), "{name}: {e}");
     }
     // Two files, the second bad: the first is not imported either.
-    let inputs = vec![InputFile { name: "list.yaml".into(), text: LIST.into() }, InputFile { name: "no-roleref.yaml".into(), text: include_str!("fixtures/import/kubernetes/no-roleref.yaml").into() }];
+    let inputs = vec![
+        InputFile { name: "list.yaml".into(), text: LIST.into() },
+        InputFile { name: "no-roleref.yaml".into(), text: include_str!("fixtures/import/kubernetes/no-roleref.yaml").into() },
+    ];
     assert!(imports::import_kubernetes(&db.store, &admin(), &target(Some(&team)), &KubernetesOptions::default(), inputs).await.is_err());
     let e = import(&db, &admin(), None, "list.yaml", LIST).await.unwrap_err();
     assert!(e.to_string().contains("owner"), "a new source needs an owner: {e}");
-    let e = imports::import_kubernetes(&db.store, &admin(), &Target { name: "Prod EU".into(), ..target(Some(&team)) }, &KubernetesOptions::default(), file("list.yaml", LIST)).await.unwrap_err();
+    let e = imports::import_kubernetes(
+        &db.store,
+        &admin(),
+        &Target { name: "Prod EU".into(), ..target(Some(&team)) },
+        &KubernetesOptions::default(),
+        file("list.yaml", LIST),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("Source name"), "{e}");
     assert_eq!(audit_count(&db).await, before);
     let sources: Vec<(String,)> = rows(&db, "select id from sources").await;
@@ -239,9 +263,15 @@ async fn bad_input_imports_nothing(db: TestDb) {
 async fn a_plan_changes_nothing(db: TestDb) {
     let team = owner(&db.store, "platform").await;
     let before = audit_count(&db).await;
-    let plan = imports::import_kubernetes(&db.store, &admin(), &Target { plan_only: true, ..target(Some(&team)) }, &KubernetesOptions::default(), file("list.yaml", LIST))
-        .await
-        .unwrap();
+    let plan = imports::import_kubernetes(
+        &db.store,
+        &admin(),
+        &Target { plan_only: true, ..target(Some(&team)) },
+        &KubernetesOptions::default(),
+        file("list.yaml", LIST),
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.summary.identities_added, 12);
     assert!(!plan.summary.applied);
     assert_eq!(audit_count(&db).await, before);
@@ -252,9 +282,15 @@ async fn a_plan_changes_nothing(db: TestDb) {
 async fn helm_manifests_import(db: TestDb) {
     let team = owner(&db.store, "platform").await;
     let options = KubernetesOptions { default_namespace: Some("payments".into()), exclude: vec!["system:*".into()] };
-    let record = imports::import_kubernetes(&db.store, &admin(), &target(Some(&team)), &options, file("manifests.yaml", include_str!("fixtures/import/kubernetes/manifests.yaml")))
-        .await
-        .unwrap();
+    let record = imports::import_kubernetes(
+        &db.store,
+        &admin(),
+        &target(Some(&team)),
+        &options,
+        file("manifests.yaml", include_str!("fixtures/import/kubernetes/manifests.yaml")),
+    )
+    .await
+    .unwrap();
     assert!(record.summary.notes.iter().any(|n| n.contains("\"payments\"")), "{:?}", record.summary.notes);
     let names: Vec<(String,)> = rows(&db, "select name from identities where source_id is not null and kind = 'service_account' order by name").await;
     assert!(names.contains(&("payments.batch-runner".to_owned(),)), "{names:?}");
@@ -287,7 +323,13 @@ async fn an_aws_account_gives_the_expected_ledger(db: TestDb) {
     let names: Vec<(&str, &str)> = identities.iter().map(|(n, k, _)| (n.as_str(), k.as_str())).collect();
     assert_eq!(
         names,
-        [("break-glass-admin", "workload"), ("ec2-app-server", "workload"), ("payments-api-irsa", "workload"), ("user.alice", "machine_user"), ("user.bob", "machine_user")]
+        [
+            ("break-glass-admin", "workload"),
+            ("ec2-app-server", "workload"),
+            ("payments-api-irsa", "workload"),
+            ("user.alice", "machine_user"),
+            ("user.bob", "machine_user")
+        ]
     );
     assert_eq!(identities[1].2.as_deref(), Some("2024-05-02T11:47:13.000000Z"));
     let detail: Vec<(Option<String>,)> = rows(&db, "select source_detail from identities where name = 'payments-api-irsa'").await;
@@ -303,7 +345,10 @@ async fn an_aws_account_gives_the_expected_ledger(db: TestDb) {
     assert!(current.contains(&"user.bob -> aws-123456789012-developers-developers-ec2-describe@1 in aws/123456789012".to_owned()), "{current:?}");
     assert!(current.contains(&"user.bob -> aws-123456789012-payments-s3-access@3 in aws/123456789012".to_owned()), "{current:?}");
     assert!(current.contains(&"ec2-app-server -> aws-123456789012-payments-s3-access@3 in aws/123456789012".to_owned()), "{current:?}");
-    let again = imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad-urlencoded.json", include_str!("fixtures/import/aws/gaad-urlencoded.json"))).await.unwrap();
+    let again =
+        imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad-urlencoded.json", include_str!("fixtures/import/aws/gaad-urlencoded.json")))
+            .await
+            .unwrap();
     assert_eq!(again.summary.changes(), 0, "the URL-encoded form of the same account: {:?}", again.summary.lines());
 }
 
@@ -311,7 +356,9 @@ async fn a_changed_aws_account_is_reconciled(db: TestDb) {
     let team = owner(&db.store, "cloud").await;
     nhidb::service::findings::rebuild(&db.store, &Default::default(), &|_, _| {}).await.unwrap();
     imports::import_aws(&db.store, &admin(), &aws_target(Some(&team)), file("gaad.json", GAAD)).await.unwrap();
-    let changed = imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad-changed.json", include_str!("fixtures/import/aws/gaad-changed.json"))).await.unwrap();
+    let changed = imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad-changed.json", include_str!("fixtures/import/aws/gaad-changed.json")))
+        .await
+        .unwrap();
     let s = &changed.summary;
     assert_eq!((s.versions_added, s.identities_retired, s.roles_retired), (1, 1, 1), "{:?}", s.lines());
     let current = grants(&db).await;
@@ -333,7 +380,8 @@ async fn a_changed_aws_account_is_reconciled(db: TestDb) {
     // reused), and the retired role as a new identity.
     let back = imports::import_aws(&db.store, &admin(), &aws_target(None), file("gaad.json", GAAD)).await.unwrap();
     assert_eq!((back.summary.roles_added, back.summary.identities_added), (1, 1), "{:?}", back.summary.lines());
-    let admins: Vec<(String, String)> = rows(&db, "select slug, status from roles where source_ref = 'arn:aws:iam::aws:policy/AdministratorAccess' order by status").await;
+    let admins: Vec<(String, String)> =
+        rows(&db, "select slug, status from roles where source_ref = 'arn:aws:iam::aws:policy/AdministratorAccess' order by status").await;
     assert_eq!(admins.len(), 2);
     assert!(admins[0].0.starts_with("aws-123456789012-administratoraccess-") && admins[0].1 == "active", "{admins:?}");
     let report = nhidb::service::audit::verify(&db.store, &admin()).await.unwrap();
@@ -346,26 +394,50 @@ async fn a_gcp_project_is_imported_and_reconciled(db: TestDb) {
     let target = |owner: Option<&str>| Target { kind: SourceKind::Gcp, name: "acme-prod".into(), owner: owner.map(str::to_owned), plan_only: false };
     let policy = |name: &str, text: &str| InputFile { name: name.into(), text: text.into() };
     let roles = || Some(policy("roles.json", include_str!("fixtures/import/gcp/roles.json")));
-    let first = imports::import_gcp(&db.store, &admin(), &target(Some(&team)), policy("policy-v3.json", include_str!("fixtures/import/gcp/policy-v3.json")), roles()).await.unwrap();
+    let first =
+        imports::import_gcp(&db.store, &admin(), &target(Some(&team)), policy("policy-v3.json", include_str!("fixtures/import/gcp/policy-v3.json")), roles())
+            .await
+            .unwrap();
     assert_eq!(first.summary.dangling, 1, "{:?}", first.summary.lines());
     let names: Vec<(String,)> = rows(&db, "select name from identities where source_id is not null order by name").await;
     assert!(names.contains(&("payments-api-acme-prod.iam.gserviceaccount.com".to_owned(),)), "{names:?}");
-    let conditional: Vec<(String, Option<String>)> = rows(&db, "select r.slug, a.source_condition from assignments a join roles r on r.id = a.role_id where a.source_condition is not null order by r.slug").await;
-    assert!(conditional.iter().any(|(slug, c)| slug == "gcp-acme-prod-storage-objectviewer" && c.as_deref().is_some_and(|c| c.starts_with("exports-bucket-only"))), "{conditional:?}");
+    let conditional: Vec<(String, Option<String>)> =
+        rows(&db, "select r.slug, a.source_condition from assignments a join roles r on r.id = a.role_id where a.source_condition is not null order by r.slug")
+            .await;
+    assert!(
+        conditional.iter().any(|(slug, c)| slug == "gcp-acme-prod-storage-objectviewer" && c.as_deref().is_some_and(|c| c.starts_with("exports-bucket-only"))),
+        "{conditional:?}"
+    );
     let deployer: Vec<(String,)> = rows(&db, "select p.action || ' on ' || p.resource from role_version_permissions p join roles r on r.id = p.role_id where r.slug = 'gcp-acme-prod-paymentsdeployer' order by 1").await;
     assert!(deployer.contains(&("grant on gcp:iam".to_owned(),)), "{deployer:?}");
 
-    let changed = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-changed.json", include_str!("fixtures/import/gcp/policy-changed.json")), roles()).await.unwrap();
+    let changed = imports::import_gcp(
+        &db.store,
+        &admin(),
+        &target(None),
+        policy("policy-changed.json", include_str!("fixtures/import/gcp/policy-changed.json")),
+        roles(),
+    )
+    .await
+    .unwrap();
     let s = &changed.summary;
     assert_eq!((s.grants_added, s.roles_added, s.roles_retired, s.dangling_resolved), (1, 1, 1, 1), "{:?}", s.lines());
     let current = grants(&db).await;
-    assert!(current.iter().any(|g| g.starts_with("frontend-acme-prod.iam.gserviceaccount.com -> gcp-acme-prod-iam-serviceaccounttokencreator@1")), "{current:?}");
+    assert!(
+        current.iter().any(|g| g.starts_with("frontend-acme-prod.iam.gserviceaccount.com -> gcp-acme-prod-iam-serviceaccounttokencreator@1")),
+        "{current:?}"
+    );
     let check = nhidb::service::findings::check(&db.store, &|_, _| {}).await.unwrap();
     assert!(check.is_empty(), "{check:?}");
     // A push without the custom roles' definitions keeps what an import with them recorded.
-    let without = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-changed.json", include_str!("fixtures/import/gcp/policy-changed.json")), None).await.unwrap();
+    let without =
+        imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-changed.json", include_str!("fixtures/import/gcp/policy-changed.json")), None)
+            .await
+            .unwrap();
     assert_eq!(without.summary.changes(), 0, "{:?}", without.summary.lines());
-    let e = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-bad.json", include_str!("fixtures/import/gcp/policy-bad.json")), None).await.unwrap_err();
+    let e = imports::import_gcp(&db.store, &admin(), &target(None), policy("policy-bad.json", include_str!("fixtures/import/gcp/policy-bad.json")), None)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("policy-bad.json"), "{e}");
 }
 
@@ -378,7 +450,8 @@ async fn pipelines_push_exports_over_the_api(db: TestDb) {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(LIST_JSON.as_bytes()).unwrap();
     let body = gz.finish().unwrap();
-    let response = app.client.post(url(&format!("owner={team}&exclude=system:*"))).bearer_auth(&token).header("content-encoding", "gzip").body(body).send().await.unwrap();
+    let response =
+        app.client.post(url(&format!("owner={team}&exclude=system:*"))).bearer_auth(&token).header("content-encoding", "gzip").body(body).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let record: serde_json::Value = response.json().await.unwrap();
     assert_eq!(record["summary"]["excluded"], 3);
@@ -415,15 +488,134 @@ async fn imported_objects_are_managed_by_their_source(db: TestDb) {
     let role = nhidb::service::roles::detail(&db.store, &admin(), "k8s-prod-eu-pod-reader").await.unwrap();
     assert!(role.role.managed_by.is_some());
     let version = nhidb::domain::role::RoleVersionInput {
-        definition: nhidb::domain::role::DefinitionInput { scope: "k8s/prod-eu".into(), description: String::new(), permissions: "read on k8s:pods".into(), justification: String::new() },
+        definition: nhidb::domain::role::DefinitionInput {
+            scope: "k8s/prod-eu".into(),
+            description: String::new(),
+            permissions: "read on k8s:pods".into(),
+            justification: String::new(),
+        },
         move_holders: false,
         reason: "widen it here".into(),
     };
     let e = nhidb::service::changes::propose_version(&db.store, &operator(&[ConsoleRole::Requester]), &role.role.id, &version).await.unwrap_err();
     assert!(e.to_string().contains("managed by its source"), "{e}");
-    let e = nhidb::service::changes::propose_retirement(&db.store, &operator(&[ConsoleRole::Requester]), &role.role.id, "not needed any more").await.unwrap_err();
+    let e =
+        nhidb::service::changes::propose_retirement(&db.store, &operator(&[ConsoleRole::Requester]), &role.role.id, "not needed any more").await.unwrap_err();
     assert!(e.to_string().contains("managed by its source"), "{e}");
     // Roles as code leave imported roles out: a file cannot propose what the source would undo.
     let exported = nhidb::service::roles_code::export(&db.store, &admin()).await.unwrap();
     assert!(exported.roles.iter().all(|r| !r.slug.starts_with("k8s-")), "{:?}", exported.roles.iter().map(|r| &r.slug).collect::<Vec<_>>());
+}
+
+async fn open_drift(db: &TestDb, kind: &str) -> Vec<(String, String)> {
+    rows(db, &format!("select id, subject from source_drift where closed_at is null and kind = '{kind}' order by subject")).await
+}
+
+async fn drift_is_found_and_acknowledged_through_review(db: TestDb) {
+    use nhidb::domain::change::ChangeState;
+    use nhidb::domain::drift::{AcknowledgeInput, DriftState};
+    use nhidb::service::{changes, drift};
+    let team = owner(&db.store, "platform").await;
+    let first = import(&db, &admin(), Some(&team), "list.yaml", LIST).await.unwrap();
+    // The first import is the baseline: no role changed outside review yet, but every
+    // privileged grant and every dangling binding is a finding.
+    assert!(open_drift(&db, "changed_outside_review").await.is_empty());
+    let privileged: Vec<(i64,)> = rows(
+        &db,
+        "select count(*) from assignments a join roles r on r.id = a.role_id where a.source_id is not null and a.revoked_at is null and r.sensitivity = 'privileged'",
+    )
+    .await;
+    let access = open_drift(&db, "unreviewed_access").await;
+    assert!(privileged[0].0 > 0, "the fixture binds privileged roles");
+    assert_eq!(access.len() as i64, privileged[0].0, "{access:?}");
+    let dangling: Vec<(String,)> = rows(&db, "select source_ref from source_dangling where resolved_at is null").await;
+    assert_eq!(open_drift(&db, "dangling_binding").await.len(), dangling.len());
+    assert_eq!(first.summary.drift_opened, access.len() + dangling.len());
+
+    // The same input again opens nothing.
+    let again = import(&db, &admin(), None, "list.json", LIST_JSON).await.unwrap();
+    assert_eq!(again.summary.drift_opened, 0);
+    assert_eq!(open_drift(&db, "unreviewed_access").await, access);
+
+    // pod-reader gained pods/log in the cluster: changed outside review, with its diff.
+    import(&db, &admin(), None, "changed.yaml", CHANGED).await.unwrap();
+    let changed = open_drift(&db, "changed_outside_review").await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].1, "k8s-prod-eu-pod-reader v2");
+    let id = changed[0].0.clone();
+    let detail = drift::detail(&db.store, &admin(), &id).await.unwrap();
+    assert_eq!((detail.drift.base_version, detail.drift.role_version), (Some(1), Some(2)));
+    let diff = detail.diff.expect("a changed role has a diff");
+    assert!(diff.rules_added.iter().any(|r| r.resources.contains(&"pods/log".to_owned())), "{diff:?}");
+    assert!(detail.can_acknowledge);
+    assert!(!drift::detail(&db.store, &operator(&[ConsoleRole::Viewer]), &id).await.unwrap().can_acknowledge, "viewers cannot file requests");
+
+    // Acknowledged through a change request: the requester may not approve it, an approver does.
+    let requester = Actor::operator("op-rui", "Rui Requester", vec![ConsoleRole::Requester, ConsoleRole::Approver]);
+    let approver = Actor::operator("op-ana", "Ana Approver", vec![ConsoleRole::Approver]);
+    let short = drift::acknowledge(&db.store, &requester, &id, &AcknowledgeInput { reason: "ok".into() }).await.unwrap_err();
+    assert!(short.to_string().contains("few words"), "{short}");
+    let reason = AcknowledgeInput { reason: "Log access is needed by the on-call runbook.".into() };
+    let request = drift::acknowledge(&db.store, &requester, &id, &reason).await.unwrap();
+    let twice = drift::acknowledge(&db.store, &requester, &id, &reason).await.unwrap_err();
+    assert!(twice.to_string().contains("already requested"), "{twice}");
+    let review = changes::review(&db.store, &approver, &request.id).await.unwrap();
+    assert!(review.diff.as_ref().is_some_and(|d| d.rules_added.iter().any(|r| r.resources.contains(&"pods/log".to_owned()))));
+    assert!(review.blast.is_some_and(|b| b.gaining_count > 0), "the holders who gained the rule are its blast radius");
+    assert!(changes::decide(&db.store, &requester, &request.id, "approve", "").await.is_err(), "never one's own request");
+    assert_eq!(drift::detail(&db.store, &admin(), &id).await.unwrap().drift.state, DriftState::Open, "open until approved");
+    let applied = changes::decide(&db.store, &approver, &request.id, "approve", "agreed").await.unwrap();
+    assert_eq!(applied.state, ChangeState::Applied);
+    let done = drift::detail(&db.store, &admin(), &id).await.unwrap();
+    assert_eq!(done.drift.state, DriftState::Acknowledged);
+    assert_eq!((done.drift.acknowledged_by.as_deref(), done.drift.change_id.as_deref()), (Some("Ana Approver"), Some(request.id.as_str())));
+    assert!(!done.can_acknowledge);
+    let closed = drift::acknowledge(&db.store, &requester, &id, &reason).await.unwrap_err();
+    assert!(closed.to_string().contains("acknowledged already"), "{closed}");
+    let events: Vec<(String,)> = rows(&db, "select action from audit_events where action = 'drift.acknowledge'").await;
+    assert_eq!(events.len(), 1);
+
+    // Importing the same cluster again opens nothing anew, and keeps the acknowledgement.
+    let unchanged = import(&db, &admin(), None, "changed.yaml", CHANGED).await.unwrap();
+    assert_eq!(unchanged.summary.drift_opened, 0);
+    assert!(open_drift(&db, "changed_outside_review").await.is_empty());
+    let listed =
+        drift::list(&db.store, &admin(), &nhidb::domain::drift::DriftQuery { state: Some("acknowledged".into()), ..Default::default() }).await.unwrap();
+    assert_eq!((listed.total, listed.items[0].id.as_str()), (1, id.as_str()));
+    let summary = nhidb::service::hygiene::summary(&db.store, &admin(), &Default::default()).await.unwrap();
+    assert_eq!(summary.drift.changed_outside_review, 0);
+    assert_eq!(summary.drift.unreviewed_access, open_drift(&db, "unreviewed_access").await.len() as i64);
+    let report = nhidb::service::audit::verify(&db.store, &admin()).await.unwrap();
+    assert_eq!(report.broken, None);
+}
+
+async fn drift_closes_when_the_source_no_longer_has_it(db: TestDb) {
+    use nhidb::domain::drift::AcknowledgeInput;
+    let team = owner(&db.store, "platform").await;
+    // The changed cluster first, then the original with cluster-admin bound to another group:
+    // the masters' privileged grant ends, a dangling binding resolves (batch-runner is back),
+    // and the new group's grant is a new finding.
+    import(&db, &admin(), Some(&team), "changed.yaml", CHANGED).await.unwrap();
+    let masters = open_drift(&db, "unreviewed_access").await;
+    assert!(masters.iter().any(|(_, s)| s.contains("system-masters") && s.contains("cluster-admin")), "{masters:?}");
+    let rebound = LIST.replace("    name: system:masters", "    name: platform-oncall");
+    import(&db, &admin(), None, "list.yaml", &rebound).await.unwrap();
+    let gone: Vec<(String, String)> = rows(&db, "select kind, subject from source_drift where close_reason = 'gone' order by kind, subject").await;
+    assert!(gone.iter().any(|(k, s)| k == "unreviewed_access" && s.contains("system-masters")), "{gone:?}");
+    assert!(gone.iter().any(|(k, s)| k == "dangling_binding" && s.contains("batch-runner")), "{gone:?}");
+    assert!(open_drift(&db, "unreviewed_access").await.iter().any(|(_, s)| s.contains("platform-oncall")));
+    // No open finding is about a grant that ended, or a binding the source resolved.
+    let stale: Vec<(String,)> =
+        rows(&db, "select d.subject from source_drift d join assignments a on a.id = d.subject_id where d.closed_at is null and a.revoked_at is not null")
+            .await;
+    assert!(stale.is_empty(), "{stale:?}");
+    let open_dangling: Vec<(String,)> = rows(&db, "select source_ref from source_dangling where resolved_at is null order by source_ref").await;
+    let drift_dangling: Vec<(String,)> =
+        rows(&db, "select subject_id from source_drift where kind = 'dangling_binding' and closed_at is null order by subject_id").await;
+    assert_eq!(drift_dangling, open_dangling);
+    // A finding closed as gone cannot be acknowledged.
+    let closed: Vec<(String,)> = rows(&db, "select id from source_drift where close_reason = 'gone'").await;
+    let e =
+        nhidb::service::drift::acknowledge(&db.store, &admin(), &closed[0].0, &AcknowledgeInput { reason: "too late to accept it".into() }).await.unwrap_err();
+    assert!(e.to_string().contains("gone from source already"), "{e}");
 }

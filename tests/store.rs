@@ -178,7 +178,10 @@ async fn abandoned_writes_roll_back_and_the_next_writer_proceeds(db: TestDb) {
 
     // A write from another connection (another process, say) is seen by the next transaction.
     let mut conn = db.store.read().await.unwrap();
-    sqlx::query("insert into owners (id, kind, name, created_at) values ('outside', 'team', 'outside', '2026-01-01T00:00:00Z')").execute(&mut *conn).await.unwrap();
+    sqlx::query("insert into owners (id, kind, name, created_at) values ('outside', 'team', 'outside', '2026-01-01T00:00:00Z')")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     drop(conn);
     let mut tx = db.store.begin().await.unwrap();
     let seen: i64 = sqlx::query_scalar("select count(*) from owners where name = 'outside'").fetch_one(tx.conn()).await.unwrap();

@@ -79,6 +79,11 @@ export async function startApp({ identities = 80, seed = true, sources = false }
     base,
     // What `nhidb serve` printed, e.g. the first-run link.
     output: () => stdout,
+    // Runs an `nhidb` command against the same database, as an operator would beside the
+    // server (an import from the command line, say); resolves to what it printed.
+    async nhidb(...args) {
+      return run(bin, args, { env });
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));

@@ -316,7 +316,43 @@ fn routes() -> Routes {
                 .ok::<crate::domain::source::ImportRecord>(),
             sources::import,
         )
-        .add(Method::GET, "/sources", Some(ReadLedger), doc("sources", "Sources and their last imports").ok::<Vec<crate::domain::source::Source>>(), sources::list)
+        .add(
+            Method::GET,
+            "/sources",
+            Some(ReadLedger),
+            doc("sources", "Sources and their last imports").ok::<Vec<crate::domain::source::Source>>(),
+            sources::list,
+        )
+        .add(
+            Method::GET,
+            "/drift",
+            Some(ReadLedger),
+            doc("sources", "Drift findings, a page at a time")
+                .describe(
+                    "What imports observed that nobody in nhidb reviewed: changed_outside_review (a role version the source changed), \
+                     unreviewed_access (a grant of a privileged role), dangling_binding (a grant whose role or principal the source \
+                     lacks). Open findings unless state says acknowledged, gone or all; source narrows to one source (its id).",
+                )
+                .query::<crate::domain::drift::DriftQuery>()
+                .ok::<Page<crate::domain::drift::Drift>>(),
+            sources::drift,
+        )
+        .add(
+            Method::GET,
+            "/drift/{id}",
+            Some(ReadLedger),
+            doc("sources", "A drift finding with its diff and its acknowledgement").ok::<crate::domain::drift::DriftDetail>(),
+            sources::drift_detail,
+        )
+        .add(
+            Method::POST,
+            "/drift/{id}/acknowledgements",
+            Some(Propose),
+            doc("sources", "Acknowledge a drift finding: files a change request, which closes the finding when approved")
+                .body::<crate::domain::drift::AcknowledgeInput>()
+                .created::<ChangeRequest>(),
+            sources::acknowledge,
+        )
 }
 
 /// Every API route with its requirement, for documentation and the access test.

@@ -1,15 +1,18 @@
 //! Sources for pipelines: push an export to be imported (a nightly job in a cluster or an
 //! account), and read what sources there are and their last imports.
 
-use super::extract::ApiQuery;
+use super::extract::{ApiJson, ApiQuery};
 use super::{ApiActor, ApiError};
+use crate::domain::change::ChangeRequest;
+use crate::domain::drift::{AcknowledgeInput, Drift, DriftDetail, DriftQuery};
+use crate::domain::page::Page;
 use crate::domain::source::{ImportRecord, Source, SourceKind};
 use crate::error::AppError;
 use crate::service::imports::{self, InputFile, KubernetesOptions, Target};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use std::io::Read;
@@ -84,4 +87,29 @@ pub async fn import(
 
 pub async fn list(State(state): State<AppState>, Extension(ApiActor(actor)): Extension<ApiActor>) -> Result<Json<Vec<Source>>, ApiError> {
     Ok(Json(crate::service::sources::list(&state.store, &actor).await?))
+}
+
+pub async fn drift(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    ApiQuery(query): ApiQuery<DriftQuery>,
+) -> Result<Json<Page<Drift>>, ApiError> {
+    Ok(Json(crate::service::drift::list(&state.store, &actor, &query).await?))
+}
+
+pub async fn drift_detail(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path(id): Path<String>,
+) -> Result<Json<DriftDetail>, ApiError> {
+    Ok(Json(crate::service::drift::detail(&state.store, &actor, &id).await?))
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<AcknowledgeInput>,
+) -> Result<(StatusCode, Json<ChangeRequest>), ApiError> {
+    Ok((StatusCode::CREATED, Json(crate::service::drift::acknowledge(&state.store, &actor, &id, &input).await?)))
 }

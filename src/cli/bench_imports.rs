@@ -111,7 +111,8 @@ pub const AWS: AwsSize = AwsSize { roles: 20_000, users: 5_000, policies: 10_000
 pub fn write_aws(path: &Path, size: &AwsSize) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let account = "123456789012";
-    let doc = |action: &str| format!("{{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": [\"{action}\"], \"Resource\": \"*\"}}]}}");
+    let doc =
+        |action: &str| format!("{{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": [\"{action}\"], \"Resource\": \"*\"}}]}}");
     let attached = |i: usize| {
         format!(
             "[{{\"PolicyName\": \"policy-{a}\", \"PolicyArn\": \"arn:aws:iam::{account}:policy/policy-{a}\"}}, {{\"PolicyName\": \"policy-{b}\", \"PolicyArn\": \"arn:aws:iam::{account}:policy/policy-{b}\"}}]",
@@ -181,9 +182,7 @@ async fn run(database_url: &str, args: &[&str]) -> Result<(f64, String), String>
 }
 
 fn peak(text: &str) -> String {
-    text.lines()
-        .find_map(|l| l.split_once("peak memory ").map(|(_, m)| m.split(',').next().unwrap_or(m).trim().to_owned()))
-        .unwrap_or_else(|| "?".to_owned())
+    text.lines().find_map(|l| l.split_once("peak memory ").map(|(_, m)| m.split(',').next().unwrap_or(m).trim().to_owned())).unwrap_or_else(|| "?".to_owned())
 }
 
 fn changes(text: &str) -> String {
@@ -223,7 +222,9 @@ async fn figures_in(dir: &Path) -> Result<(), String> {
         KUBERNETES.bindings,
         started.elapsed().as_secs_f64()
     );
-    let k8s = |file: &Path| vec!["import".to_owned(), "kubernetes".into(), "--cluster".into(), "bench".into(), "--owner".into(), "bench-team".into(), file.display().to_string()];
+    let k8s = |file: &Path| {
+        vec!["import".to_owned(), "kubernetes".into(), "--cluster".into(), "bench".into(), "--owner".into(), "bench-team".into(), file.display().to_string()]
+    };
     let args = k8s(&first);
     let (secs, text) = run(&database_url, &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     println!("kubernetes first import: {secs:.1} s, peak memory {}   (target ≤ 30 s, ≤ 500 MB); {}", peak(&text), changes(&text));
@@ -262,8 +263,11 @@ mod tests {
         write_kubernetes(&b, &size, true).unwrap();
         let parse = |p: &Path| {
             let text = std::fs::read_to_string(p).unwrap();
-            crate::sources::kubernetes::parse(&[Input { name: "x", text: &text }], &crate::sources::kubernetes::Options { cluster: "c", default_namespace: "default", exclude: &[] })
-                .unwrap()
+            crate::sources::kubernetes::parse(
+                &[Input { name: "x", text: &text }],
+                &crate::sources::kubernetes::Options { cluster: "c", default_namespace: "default", exclude: &[] },
+            )
+            .unwrap()
         };
         let (first, second) = (parse(&a), parse(&b));
         assert_eq!(first.principals.len(), 400);

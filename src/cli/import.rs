@@ -85,7 +85,8 @@ const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for entry in entries {
             if entry.is_dir() {
@@ -145,7 +146,9 @@ pub async fn push(client: &super::client::ClientArgs, command: &ImportCommand) -
         match inputs.len() {
             1 => Ok(inputs.into_iter().next().map(|i| i.text).unwrap_or_default()),
             _ if kind == "kubernetes" => Ok(inputs.into_iter().map(|i| i.text).collect::<Vec<_>>().join("\n---\n")),
-            n => Err(format!("client mode sends one {kind} document per run; {n} files were given (merge the pages with the AWS CLI, which does it by default)")),
+            n => {
+                Err(format!("client mode sends one {kind} document per run; {n} files were given (merge the pages with the AWS CLI, which does it by default)"))
+            }
         }
     };
     let mut query = Vec::new();
@@ -167,7 +170,12 @@ pub async fn push(client: &super::client::ClientArgs, command: &ImportCommand) -
             if args.roles.is_some() {
                 return Err("--roles is not sent in client mode yet: import custom roles locally, or leave them out".to_owned());
             }
-            ImportPush { kind: SourceKind::Gcp, name: args.project.clone(), query: vec![], body: join(read_inputs(std::slice::from_ref(&args.policy))?, "gcp")? }
+            ImportPush {
+                kind: SourceKind::Gcp,
+                name: args.project.clone(),
+                query: vec![],
+                body: join(read_inputs(std::slice::from_ref(&args.policy))?, "gcp")?,
+            }
         }
     };
     let source = match command {

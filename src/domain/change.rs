@@ -17,6 +17,7 @@ vocabulary!(
         MoveHolders = "move_holders", "Move holders";
         TemplateCreate = "template_create", "New service template";
         TemplateVersion = "template_version", "New template version";
+        Acknowledge = "acknowledge", "Acknowledge drift";
     }
 );
 
@@ -111,6 +112,14 @@ pub enum ChangePayload {
         base_version: Option<i64>,
         definition: super::template::TemplateDefinition,
     },
+    /// Accepts what an import observed that nobody reviewed (a drift finding): applying it
+    /// closes the finding and records who accepted it.
+    Acknowledge {
+        drift_id: String,
+        drift_kind: super::drift::DriftKind,
+        source_id: String,
+        source_name: String,
+    },
 }
 
 impl ChangePayload {
@@ -127,6 +136,7 @@ impl ChangePayload {
             ChangePayload::MoveHolders { .. } => ChangeKind::MoveHolders,
             ChangePayload::Template { template_id: None, .. } => ChangeKind::TemplateCreate,
             ChangePayload::Template { template_id: Some(_), .. } => ChangeKind::TemplateVersion,
+            ChangePayload::Acknowledge { .. } => ChangeKind::Acknowledge,
         }
     }
 

@@ -156,6 +156,10 @@ pub struct HygieneSummary {
     pub counts: Vec<KindCount>,
     pub policy: HygienePolicy,
     pub as_of: Timestamp,
+    /// Open drift from sources per kind (changed outside review, unreviewed access, dangling
+    /// bindings): kept by imports and acknowledgements, listed on each source's page.
+    #[serde(default)]
+    pub drift: super::drift::DriftCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod credential;
 pub mod csv;
 pub mod discovery;
+pub mod drift;
 pub mod hygiene;
 pub mod identity;
 pub mod labels;

@@ -126,7 +126,10 @@ fn cloud_action(verb: &str) -> &'static str {
         "admin"
     } else if GRANTS.iter().any(|g| lower.starts_with(g)) || (lower.contains("policy") && !lower.starts_with("get") && !lower.starts_with("list")) {
         "grant"
-    } else if ["get", "list", "describe", "head", "view", "search", "lookup", "query", "scan", "select", "read", "batchget"].iter().any(|p| lower.starts_with(p)) {
+    } else if ["get", "list", "describe", "head", "view", "search", "lookup", "query", "scan", "select", "read", "batchget"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
         if lower.starts_with("list") { "list" } else { "read" }
     } else if ["delete", "remove", "detach", "terminate"].iter().any(|p| lower.starts_with(p)) {
         "delete"
@@ -225,7 +228,8 @@ pub fn permissions_of(kind: SourceKind, rules: &[SourceRule]) -> Vec<Permission>
 /// every resource of a kind (`admin on k8s:*/*`, `admin on aws:*`).
 pub fn is_privileged(permissions: &[Permission]) -> bool {
     permissions.iter().any(|p| {
-        p.action == "grant" || (p.class() == ActionClass::Admin && p.resource.split_once(':').is_some_and(|(_, name)| name.split('/').any(|segment| segment == "*")))
+        p.action == "grant"
+            || (p.class() == ActionClass::Admin && p.resource.split_once(':').is_some_and(|(_, name)| name.split('/').any(|segment| segment == "*")))
     })
 }
 
@@ -265,6 +269,8 @@ pub struct Source {
     pub last_import: Option<ImportRecord>,
     /// Grants seen in the source whose role or principal it lacks, still open.
     pub open_dangling: i64,
+    /// Open drift findings per kind.
+    pub drift: super::drift::DriftCounts,
 }
 
 /// One import of a source, as recorded.
@@ -307,6 +313,10 @@ pub struct ImportSummary {
     pub grants_ended: usize,
     pub dangling_opened: usize,
     pub dangling_resolved: usize,
+    /// Drift findings this import opened (changes, privileged grants and dangling grants nobody
+    /// in nhidb reviewed). Imports recorded before drift was tracked have none.
+    #[serde(default)]
+    pub drift_opened: usize,
     /// Whether the ledger was changed (false for a plan, and for an unchanged re-import).
     pub applied: bool,
 }
@@ -361,6 +371,9 @@ impl ImportSummary {
                 self.dangling_resolved
             ));
         }
+        if self.drift_opened > 0 {
+            lines.push(format!("drift opened for review: {} (see the source's page)", self.drift_opened));
+        }
         lines
     }
 }
@@ -383,6 +396,8 @@ pub struct SourceDetail {
     pub source: Source,
     pub imports: Vec<ImportRecord>,
     pub dangling: Vec<Dangling>,
+    /// The first open drift findings (`source.drift` counts them all).
+    pub drift: Vec<super::drift::Drift>,
 }
 
 /// A source's name, as given on the command line or in the API path: a cluster name, an AWS
@@ -393,7 +408,11 @@ pub fn parse_source_name(input: &str) -> Result<String, String> {
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-    if ok { Ok(name.to_owned()) } else { Err(format!("Source name \"{name}\" must be 1 to 63 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit.")) }
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("Source name \"{name}\" must be 1 to 63 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit."))
+    }
 }
 
 #[cfg(test)]
@@ -439,11 +458,15 @@ mod tests {
 
     #[test]
     fn cloud_actions_are_classified_by_their_verb() {
-        let rule = SourceRule { actions: vec!["s3:GetObject".into(), "s3:PutObject".into(), "iam:PassRole".into(), "ec2:Describe*".into()], ..SourceRule::allow() };
+        let rule =
+            SourceRule { actions: vec!["s3:GetObject".into(), "s3:PutObject".into(), "iam:PassRole".into(), "ec2:Describe*".into()], ..SourceRule::allow() };
         assert_eq!(shown(&permissions_of(SourceKind::Aws, &[rule])), ["create on aws:s3", "grant on aws:iam", "read on aws:ec2", "read on aws:s3"]);
         let rule = SourceRule { actions: vec!["storage.objects.get".into(), "iam.serviceAccounts.actAs".into()], ..SourceRule::allow() };
         assert_eq!(shown(&permissions_of(SourceKind::Gcp, &[rule])), ["grant on gcp:iam", "read on gcp:storage"]);
-        let predefined = SourceRule { actions: vec!["roles/owner".into(), "roles/iam.serviceAccountUser".into(), "roles/storage.objectViewer".into()], ..SourceRule::allow() };
+        let predefined = SourceRule {
+            actions: vec!["roles/owner".into(), "roles/iam.serviceAccountUser".into(), "roles/storage.objectViewer".into()],
+            ..SourceRule::allow()
+        };
         assert_eq!(shown(&permissions_of(SourceKind::Gcp, &[predefined])), ["admin on gcp:*", "grant on gcp:iam", "read on gcp:storage"]);
     }
 

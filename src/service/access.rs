@@ -259,6 +259,41 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
             }
             blast.losing_count = total;
         }
+        ChangePayload::Acknowledge { drift_id, .. } => {
+            let Some(finding) = crate::store::drift::by_id(conn, drift_id).await? else { return Ok(blast) };
+            match (finding.kind, &finding.role_id, finding.role_version) {
+                // The source already moved the role's holders: accepting the change accepts
+                // what they gained and lost, and any conflict it brought.
+                (crate::domain::drift::DriftKind::ChangedOutsideReview, Some(role_id), Some(version)) => {
+                    let observed = access::version_permissions(conn, role_id, version).await?;
+                    let base = match finding.base_version {
+                        Some(base) => access::version_permissions(conn, role_id, base).await?,
+                        None => Vec::new(),
+                    };
+                    let gained: Vec<Permission> = observed.iter().filter(|p| !base.contains(p)).cloned().collect();
+                    let lost: Vec<Permission> = base.iter().filter(|p| !observed.contains(p)).cloned().collect();
+                    moving_holders(conn, &mut blast, role_id, Some(version), &gained, &lost, observed, now).await?;
+                }
+                // Accepting a grant accepts what it allows its holder.
+                (crate::domain::drift::DriftKind::UnreviewedAccess, Some(role_id), Some(version)) => {
+                    let holding = access::holdings(conn, finding.identity_id.as_deref().unwrap_or_default(), now)
+                        .await?
+                        .into_iter()
+                        .find(|h| h.assignment_id.as_deref() == Some(finding.subject_id.as_str()));
+                    if let Some(h) = holding {
+                        let name = identities::by_id(conn, finding.identity_id.as_deref().unwrap_or_default()).await?.map(|i| i.name).unwrap_or_default();
+                        blast.gain(Delta {
+                            identity_id: finding.identity_id.clone().unwrap_or_default(),
+                            identity_name: name,
+                            role_slug: h.role_slug.clone(),
+                            scope: h.scope.to_string(),
+                            permissions: access::version_permissions(conn, role_id, version).await?,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
         ChangePayload::RoleCreate { .. } | ChangePayload::RoleVersion { .. } | ChangePayload::Template { .. } => {}
     }
     Ok(blast)

@@ -226,6 +226,10 @@ pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRevi
             (None, None, holders, 0)
         }
         ChangePayload::Access { .. } | ChangePayload::Template { .. } => (None, None, 0, 0),
+        ChangePayload::Acknowledge { drift_id, .. } => match crate::store::drift::by_id(&mut conn, drift_id).await? {
+            Some(finding) => (super::drift::diff_of(&mut conn, &finding).await?, None, 0, 0),
+            None => (None, None, 0, 0),
+        },
         ChangePayload::MoveHolders { role_id, from_version, to_version, .. } => {
             let moving: i64 = roles::holders_by_version(&mut conn, role_id, now)
                 .await?
@@ -386,6 +390,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest,
         }
         ChangePayload::Access { .. } | ChangePayload::MoveHolders { .. } => super::access::apply(conn, actor, request, now).await,
         ChangePayload::Template { .. } => super::templates::apply(conn, actor, request, now).await,
+        ChangePayload::Acknowledge { drift_id, .. } => super::drift::apply(conn, actor, request, drift_id, now).await,
     }
 }
 

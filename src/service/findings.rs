@@ -159,8 +159,7 @@ async fn settle_batch(
         timed(1, started);
     }
     should.retain(|r| concerned(&r.identity_id));
-    let stored: Vec<Stored> =
-        stored.into_iter().filter(|s| concerned(&s.row.identity_id) && kinds.iter().any(|k| k.as_str() == s.row.kind)).collect();
+    let stored: Vec<Stored> = stored.into_iter().filter(|s| concerned(&s.row.identity_id) && kinds.iter().any(|k| k.as_str() == s.row.kind)).collect();
     let started = std::time::Instant::now();
     apply(conn, stored, should, now).await?;
     timed(2, started);

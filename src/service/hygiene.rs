@@ -30,6 +30,7 @@ pub async fn summary(store: &Store, actor: &Actor, policy: &HygienePolicy) -> Re
             .collect(),
         policy: clock.map(|c| c.policy).unwrap_or(*policy),
         as_of: clock.map(|c| c.refreshed_at).unwrap_or_else(Timestamp::now),
+        drift: crate::store::drift::counts(&mut conn, None).await?,
     })
 }
 

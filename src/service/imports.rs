@@ -7,11 +7,13 @@ use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::audit::AuditEntry;
+use crate::domain::drift::DriftKind;
 use crate::domain::scope::ScopeKind;
 use crate::domain::source::{ImportRecord, ImportSummary, SourceKind, parse_source_name};
 use crate::error::AppError;
 use crate::sources::observation::{Input, Observation};
 use crate::sources::{aws, gcp, kubernetes, reconcile};
+use crate::store::drift::NewDrift;
 use crate::store::sources::{NewGrant, NewVersion};
 use crate::store::{self, Store, assignments, audit, credentials, identities, scopes, sources};
 use serde_json::json;
@@ -67,7 +69,13 @@ fn input_hash(inputs: &[InputFile]) -> String {
 }
 
 /// Imports a Kubernetes export into the cluster source `target.name`.
-pub async fn import_kubernetes(store: &Store, actor: &Actor, target: &Target, options: &KubernetesOptions, inputs: Vec<InputFile>) -> Result<ImportRecord, AppError> {
+pub async fn import_kubernetes(
+    store: &Store,
+    actor: &Actor,
+    target: &Target,
+    options: &KubernetesOptions,
+    inputs: Vec<InputFile>,
+) -> Result<ImportRecord, AppError> {
     require(actor, Capability::Import)?;
     let cluster = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
     let options = options.clone();
@@ -139,7 +147,10 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         (_, Some(key)) => Some(super::provisioning::owner(conn, key).await?),
         (Some(_), None) => None,
         (None, None) => {
-            return Err(AppError::invalid("owner", format!("{} source \"{name}\" is new: name its owner (a team or person) for the first import.", target.kind.label())));
+            return Err(AppError::invalid(
+                "owner",
+                format!("{} source \"{name}\" is new: name its owner (a team or person) for the first import.", target.kind.label()),
+            ));
         }
     };
     if let (Some(source), Some(owner)) = (&existing, &owner)
@@ -184,6 +195,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         grants_ended: plan.ended_grants.len(),
         dangling_opened: plan.dangling_opened.len(),
         dangling_resolved: plan.dangling_resolved.len(),
+        drift_opened: 0,
         applied: false,
     };
     let record = |summary: ImportSummary, started: std::time::Instant| ImportRecord {
@@ -220,12 +232,22 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     let new_identities: Vec<(String, &reconcile::PlannedIdentity)> = plan.new_identities.iter().map(|p| (store::new_id(), p)).collect();
     sources::insert_identities(conn, &source_id, &owner_id, &new_identities, now).await?;
     for (id, p) in &new_identities {
-        events.push(context(AuditEntry::new("identity.import", "identity", id, json!({ "name": p.name.as_str(), "source_ref": p.source_ref, "kind": p.kind.as_str() }))));
+        events.push(context(AuditEntry::new(
+            "identity.import",
+            "identity",
+            id,
+            json!({ "name": p.name.as_str(), "source_ref": p.source_ref, "kind": p.kind.as_str() }),
+        )));
         flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     sources::relabel(conn, &plan.relabelled, now).await?;
     for (id, labels, detail) in &plan.relabelled {
-        events.push(context(AuditEntry::new("identity.update", "identity", id, json!({ "changes": { "labels": labels.to_text(), "source_detail": detail }, "by": "import" }))));
+        events.push(context(AuditEntry::new(
+            "identity.update",
+            "identity",
+            id,
+            json!({ "changes": { "labels": labels.to_text(), "source_detail": detail }, "by": "import" }),
+        )));
         flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     identities::record_seen(conn, &plan.seen).await?;
@@ -295,7 +317,13 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     let rows: Vec<NewVersion> = versions
         .iter()
         .zip(&version_scopes)
-        .map(|((role_id, version, definition, source_version), scope_id)| NewVersion { role_id, version: *version, scope_id, definition, source_version: *source_version })
+        .map(|((role_id, version, definition, source_version), scope_id)| NewVersion {
+            role_id,
+            version: *version,
+            scope_id,
+            definition,
+            source_version: *source_version,
+        })
         .collect();
     sources::insert_versions(conn, &rows, &actor.name, now).await?;
     for (role_id, current) in &current_of_new {
@@ -304,7 +332,12 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         }
     }
     for r in &plan.repoints {
-        events.push(context(AuditEntry::new("role.version_observed", "role", &r.role_id, json!({ "slug": r.slug, "from": r.from_version, "version": r.to_version, "current": true }))));
+        events.push(context(AuditEntry::new(
+            "role.version_observed",
+            "role",
+            &r.role_id,
+            json!({ "slug": r.slug, "from": r.from_version, "version": r.to_version, "current": true }),
+        )));
         flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
     let moves: Vec<(String, i64)> = plan
@@ -381,17 +414,29 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     sources::open_dangling(conn, &source_id, &opened, now).await?;
     sources::resolve_dangling(conn, &source_id, &plan.dangling_resolved, now).await?;
 
+    // Drift: what the source changed or granted that nobody in nhidb reviewed.
+    let drift = drift_observed(conn, &source_id, is_new, &plan, &new_roles, &current_of_new, &new_grants, &sensitivities).await?;
+    summary.drift_opened = drift.len();
+    store::drift::open(conn, &source_id, &drift, now).await?;
+    store::drift::close_gone(conn, &source_id, DriftKind::DanglingBinding, &plan.dangling_resolved, now).await?;
+    store::drift::close_ended(conn, &source_id, now).await?;
+    for d in &drift {
+        events.push(context(AuditEntry::new(
+            "drift.open",
+            "source",
+            &source_id,
+            json!({ "kind": d.kind.as_str(), "subject_id": d.subject_id, "subject": d.subject, "detail": d.detail }),
+        )));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
+    }
+
     // Findings, in the same transaction as the changes behind them.
     let created: Vec<String> = new_identities.iter().map(|(id, _)| id.clone()).collect();
     settle(conn, &created, Touches::Created, now).await?;
     // `Created` assumes an identity seen just now; one the source last saw long ago may be
     // dormant already, and one seen again may no longer be.
-    let seen: Vec<String> = new_identities
-        .iter()
-        .filter(|(_, p)| p.last_seen_at.is_some())
-        .map(|(id, _)| id.clone())
-        .chain(plan.seen.iter().map(|(id, _)| id.clone()))
-        .collect();
+    let seen: Vec<String> =
+        new_identities.iter().filter(|(_, p)| p.last_seen_at.is_some()).map(|(id, _)| id.clone()).chain(plan.seen.iter().map(|(id, _)| id.clone())).collect();
     settle(conn, &seen, Touches::Usage, now).await?;
     settle(conn, &retired_ids, Touches::Retired, now).await?;
     let retired_set: HashSet<&str> = retired_ids.iter().map(String::as_str).collect();
@@ -413,4 +458,115 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     sources::record_import(conn, &record).await?;
     tx.commit().await?;
     Ok(record)
+}
+
+/// The drift an import observed: on a source imported before, every role version it added or
+/// made current (and every role it created) outside review; on every import, each new grant
+/// of a privileged role (and each grant of a role that became privileged) without a finding
+/// yet, and each new dangling grant.
+#[allow(clippy::too_many_arguments)]
+async fn drift_observed(
+    conn: &mut sqlx::AnyConnection,
+    source_id: &str,
+    is_new: bool,
+    plan: &reconcile::Plan,
+    new_roles: &[(String, &reconcile::PlannedRole)],
+    current_of_new: &HashMap<&str, i64>,
+    new_grants: &[NewGrant],
+    sensitivities: &[(String, crate::domain::role::Sensitivity)],
+) -> Result<Vec<NewDrift>, AppError> {
+    let mut drift = Vec::new();
+    // The first import is the baseline: what a source holds when nhidb first sees it is
+    // recorded as it is; its privileged grants and dangling bindings are still findings.
+    if !is_new {
+        for v in &plan.new_versions {
+            let d = crate::domain::role::diff(Some(&v.before), &v.definition);
+            let mut detail = format!("{} rule(s) added, {} removed", d.rules_added.len(), d.rules_removed.len());
+            if !d.added.is_empty() || !d.removed.is_empty() {
+                detail.push_str(&format!("; permissions +{} -{}", d.added.len(), d.removed.len()));
+            }
+            detail.push_str(if v.current {
+                "; the source gives it to the role's holders now"
+            } else {
+                "; not the source's default version: nobody holds it yet"
+            });
+            drift.push(NewDrift {
+                kind: DriftKind::ChangedOutsideReview,
+                subject_id: format!("{}/{}", v.role_id, v.version),
+                subject: format!("{} v{}", v.slug, v.version),
+                detail,
+                role_id: Some(v.role_id.clone()),
+                role_version: Some(v.version),
+                base_version: Some(v.from_version),
+                identity_id: None,
+            });
+        }
+        for r in &plan.repoints {
+            drift.push(NewDrift {
+                kind: DriftKind::ChangedOutsideReview,
+                subject_id: format!("{}/{}", r.role_id, r.to_version),
+                subject: format!("{} v{}", r.slug, r.to_version),
+                detail: format!("The source made v{} current again (was v{})", r.to_version, r.from_version),
+                role_id: Some(r.role_id.clone()),
+                role_version: Some(r.to_version),
+                base_version: Some(r.from_version),
+                identity_id: None,
+            });
+        }
+        for (id, r) in new_roles {
+            let version = current_of_new[id.as_str()];
+            drift.push(NewDrift {
+                kind: DriftKind::ChangedOutsideReview,
+                subject_id: format!("{id}/{version}"),
+                subject: format!("{} v{version}", r.slug.as_str()),
+                detail: format!("New role created in the source, {} rule(s)", r.definition.rules.len()),
+                role_id: Some(id.clone()),
+                role_version: Some(version),
+                base_version: None,
+                identity_id: None,
+            });
+        }
+    }
+    let new_ids: Vec<String> = new_grants.iter().map(|g| g.id.clone()).collect();
+    let mut privileged = store::drift::privileged_among(conn, source_id, &new_ids).await?;
+    let now_privileged: Vec<String> =
+        sensitivities.iter().filter(|(_, s)| *s == crate::domain::role::Sensitivity::Privileged).map(|(id, _)| id.clone()).collect();
+    if !now_privileged.is_empty() {
+        let existing = store::drift::privileged_of_roles(conn, source_id, &now_privileged).await?;
+        let ids: Vec<String> = existing.iter().map(|g| g.assignment_id.clone()).collect();
+        let known: HashSet<String> = store::drift::assignments_with_drift(conn, source_id, &ids).await?.into_iter().collect();
+        let new_set: HashSet<&str> = new_ids.iter().map(String::as_str).collect();
+        privileged.extend(existing.into_iter().filter(|g| !known.contains(&g.assignment_id) && !new_set.contains(g.assignment_id.as_str())));
+    }
+    for g in privileged {
+        let condition = g.condition.as_deref().map(|c| format!(" when {c}")).unwrap_or_default();
+        drift.push(NewDrift {
+            kind: DriftKind::UnreviewedAccess,
+            subject: format!("{} holds {} v{} on {}", g.identity_name, g.role_slug, g.role_version, g.scope),
+            detail: format!("Granted in the source{condition}; nobody in nhidb approved it"),
+            subject_id: g.assignment_id,
+            role_id: Some(g.role_id),
+            role_version: Some(g.role_version),
+            base_version: None,
+            identity_id: Some(g.identity_id),
+        });
+    }
+    for g in &plan.dangling_opened {
+        let missing = match g.missing {
+            Some(crate::sources::observation::Missing::Role) => "its role is missing",
+            Some(crate::sources::observation::Missing::Principal) => "its principal is missing",
+            _ => "its role and principal are missing",
+        };
+        drift.push(NewDrift {
+            kind: DriftKind::DanglingBinding,
+            subject_id: g.source_ref.clone(),
+            subject: format!("{} → {}", g.principal_ref, g.role_ref),
+            detail: format!("{} on {}: {missing} from the source", g.source_ref, g.scope),
+            role_id: None,
+            role_version: None,
+            base_version: None,
+            identity_id: None,
+        });
+    }
+    Ok(drift)
 }

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod changes;
 pub mod checkpoints;
 pub mod credentials;
+pub mod drift;
 pub mod export;
 pub mod findings;
 pub mod hygiene;

@@ -302,7 +302,8 @@ pub const DEMO_CLUSTER: &str = "demo-cluster";
 pub async fn demo_sources(store: &Store) -> Result<usize, AppError> {
     use super::imports::{InputFile, KubernetesOptions, Target};
     let actor = Actor::system("seed-demo");
-    let target = Target { kind: crate::domain::source::SourceKind::Kubernetes, name: DEMO_CLUSTER.to_owned(), owner: Some(TEAMS[1].to_owned()), plan_only: false };
+    let target =
+        Target { kind: crate::domain::source::SourceKind::Kubernetes, name: DEMO_CLUSTER.to_owned(), owner: Some(TEAMS[1].to_owned()), plan_only: false };
     let exports = [
         ("rbac-monday.yaml", include_str!("../../tests/fixtures/import/kubernetes/list.yaml")),
         ("rbac-tuesday.yaml", include_str!("../../tests/fixtures/import/kubernetes/changed.yaml")),

@@ -1,5 +1,5 @@
 //! Reading sources: the list with each one's last import, and one source's page (its imports
-//! and the grants it holds whose role or principal it lacks).
+//! and the grants it holds whose role or principal it lacks, and its open drift).
 
 use super::require;
 use crate::domain::actor::{Actor, Capability};
@@ -25,5 +25,6 @@ pub async fn detail(store: &Store, actor: &Actor, id: &str) -> Result<SourceDeta
         .into_iter()
         .map(|(source_ref, principal_ref, role_ref, scope, missing)| Dangling { source_ref, principal_ref, role_ref, scope, missing })
         .collect();
-    Ok(SourceDetail { source, imports, dangling })
+    let drift = crate::store::drift::of_source(&mut conn, Some(id), Some(crate::domain::drift::DriftState::Open), None, None, PAGE).await?;
+    Ok(SourceDetail { source, imports, dangling, drift })
 }

@@ -181,7 +181,11 @@ fn document(value: &Value, at: &str) -> Result<Value, String> {
     match value {
         Value::Object(_) => Ok(value.clone()),
         Value::String(text) => {
-            let decoded = if text.trim_start().starts_with('{') { text.clone() } else { percent_decode(text).map_err(|e| format!("{at}: cannot be URL-decoded: {e}"))? };
+            let decoded = if text.trim_start().starts_with('{') {
+                text.clone()
+            } else {
+                percent_decode(text).map_err(|e| format!("{at}: cannot be URL-decoded: {e}"))?
+            };
             let parsed: Value = serde_json::from_str(&decoded).map_err(|e| format!("{at}: is not a JSON policy document after URL-decoding: {e}"))?;
             if parsed.is_object() { Ok(parsed) } else { Err(format!("{at}: a policy document must be a JSON object")) }
         }
@@ -326,7 +330,10 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
             versions.push((timestamp(&v.create_date, &at)?, v.version_id.clone(), default, statements(&doc, &at)?));
         }
         let Some(current) = versions.iter().position(|v| v.2) else {
-            return Err(format!("{at}: no version is the default ({}); the export is incomplete.", p.default_version_id.as_deref().unwrap_or("DefaultVersionId missing")));
+            return Err(format!(
+                "{at}: no version is the default ({}); the export is incomplete.",
+                p.default_version_id.as_deref().unwrap_or("DefaultVersionId missing")
+            ));
         };
         let (_, current_id, _, rules) = versions.remove(current);
         // Non-default versions grant nothing; they are kept as history, oldest first.
@@ -364,7 +371,7 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                     description: format!("Inline policy {} of {owner_arn}", p.policy_name),
                     rules: statements(&doc, &at)?,
                     source_version: None,
-                definition_known: true,
+                    definition_known: true,
                     history: vec![],
                     labels: BTreeMap::new(),
                     uid: None,
@@ -503,7 +510,10 @@ mod tests {
     }
 
     fn role<'a>(o: &'a Observation, source_ref: &str) -> &'a ObservedRole {
-        o.roles.iter().find(|r| r.source_ref == source_ref).unwrap_or_else(|| panic!("no role {source_ref}: {:?}", o.roles.iter().map(|r| &r.source_ref).collect::<Vec<_>>()))
+        o.roles
+            .iter()
+            .find(|r| r.source_ref == source_ref)
+            .unwrap_or_else(|| panic!("no role {source_ref}: {:?}", o.roles.iter().map(|r| &r.source_ref).collect::<Vec<_>>()))
     }
 
     #[test]

@@ -148,12 +148,18 @@ pub fn parse(policy: &Input, roles: Option<&Input>, options: &Options) -> Result
         roles.entry(binding.role.clone()).or_insert_with(|| {
             let (rules, description, definition_known) = match custom.get(&binding.role) {
                 Some(c) if c.deleted == Some(true) => (vec![], format!("{} (deleted: grants nothing)", c.title.clone().unwrap_or_default()), true),
-                Some(c) if c.stage.as_deref() == Some("DISABLED") => (vec![], format!("{} (disabled: grants nothing)", c.title.clone().unwrap_or_default()), true),
+                Some(c) if c.stage.as_deref() == Some("DISABLED") => {
+                    (vec![], format!("{} (disabled: grants nothing)", c.title.clone().unwrap_or_default()), true)
+                }
                 Some(c) => match &c.included_permissions {
                     Some(permissions) => {
                         (vec![Rule { actions: permissions.clone(), ..Rule::allow() }], c.description.clone().or(c.title.clone()).unwrap_or_default(), true)
                     }
-                    None => (vec![], "Custom role listed without its permissions (gcloud's BASIC view); import its definition with `gcloud iam roles describe`.".to_owned(), false),
+                    None => (
+                        vec![],
+                        "Custom role listed without its permissions (gcloud's BASIC view); import its definition with `gcloud iam roles describe`.".to_owned(),
+                        false,
+                    ),
                 },
                 None if binding.role.starts_with("roles/") => (vec![predefined(&binding.role)], "Predefined GCP role".to_owned(), true),
                 None => (vec![], "Custom role whose definition was not given (--roles)".to_owned(), false),
@@ -202,7 +208,14 @@ pub fn parse(policy: &Input, roles: Option<&Input>, options: &Options) -> Result
                 None => format!("{}#{principal_ref}", binding.role),
             };
             if seen.insert(key.clone()) {
-                observation.grants.push(ObservedGrant { source_ref: key, principal_ref, role_ref: binding.role.clone(), scope: scope.clone(), condition: condition.clone(), missing });
+                observation.grants.push(ObservedGrant {
+                    source_ref: key,
+                    principal_ref,
+                    role_ref: binding.role.clone(),
+                    scope: scope.clone(),
+                    condition: condition.clone(),
+                    missing,
+                });
             }
         }
     }
@@ -281,7 +294,9 @@ mod tests {
         let policy = r#"{"bindings": [{"role": "projects/acme-prod/roles/b", "members": ["serviceAccount:x@acme-prod.iam.gserviceaccount.com"]}]}"#;
         let o = parse(&Input { name: "p.json", text: policy }, Some(&Input { name: "roles.json", text: stream }), &Options { project: "acme-prod" }).unwrap();
         assert_eq!(o.roles[0].rules[0].actions, ["run.services.update"]);
-        let e = parse(&Input { name: "p.json", text: policy }, Some(&Input { name: "roles.json", text: "[{\"title\": 1}]" }), &Options { project: "acme-prod" }).unwrap_err();
+        let e =
+            parse(&Input { name: "p.json", text: policy }, Some(&Input { name: "roles.json", text: "[{\"title\": 1}]" }), &Options { project: "acme-prod" })
+                .unwrap_err();
         assert!(e.starts_with("roles.json: not a role definition"), "{e}");
     }
 

@@ -162,7 +162,8 @@ fn read_objects(inputs: &[Input]) -> Result<Vec<Object>, String> {
         let yaml = || -> Result<Vec<Option<RawObject>>, String> {
             let mut documents = Vec::new();
             for (index, document) in serde_yaml::Deserializer::from_str(input.text).enumerate() {
-                let parsed = Option::<RawObject>::deserialize(document).map_err(|e| format!("{}, document {}: not valid Kubernetes YAML: {e}", input.name, index + 1))?;
+                let parsed = Option::<RawObject>::deserialize(document)
+                    .map_err(|e| format!("{}, document {}: not valid Kubernetes YAML: {e}", input.name, index + 1))?;
                 documents.push(parsed);
             }
             Ok(documents)
@@ -337,7 +338,9 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
         };
         let created_at = match &object.metadata.creation_timestamp {
             None | Some(Value::Null) => None,
-            Some(value) => Some(text_of(value).parse::<Timestamp>().map_err(|e| format!("{}: `metadata.creationTimestamp`: {e}", object.place.describe(&described)))?),
+            Some(value) => {
+                Some(text_of(value).parse::<Timestamp>().map_err(|e| format!("{}: `metadata.creationTimestamp`: {e}", object.place.describe(&described)))?)
+            }
         };
         if let Some(ns) = &namespace {
             scopes.insert(scope_of(ns));
@@ -375,8 +378,18 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                 let source_ref = format!("Role/{ns}/{name}");
                 roles.insert(
                     source_ref.clone(),
-                    ObservedRole { source_ref, name, scope: scope_of(&ns), description: String::new(), rules, source_version: None,
-                definition_known: true, history: vec![], labels, uid: object.metadata.uid.clone() },
+                    ObservedRole {
+                        source_ref,
+                        name,
+                        scope: scope_of(&ns),
+                        description: String::new(),
+                        rules,
+                        source_version: None,
+                        definition_known: true,
+                        history: vec![],
+                        labels,
+                        uid: object.metadata.uid.clone(),
+                    },
                 );
             }
             "ClusterRole" => {
@@ -400,7 +413,8 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
         let rules = aggregate(&cluster_roles, index, &mut BTreeSet::new(), &mut done);
         let draft = &cluster_roles[index];
         let source_ref = format!("ClusterRole/{}", draft.name);
-        let description = if draft.selectors.is_some() && draft.rules.is_empty() { "Aggregated from the ClusterRoles its selectors pick.".to_owned() } else { String::new() };
+        let description =
+            if draft.selectors.is_some() && draft.rules.is_empty() { "Aggregated from the ClusterRoles its selectors pick.".to_owned() } else { String::new() };
         roles.insert(
             source_ref.clone(),
             ObservedRole {
@@ -444,7 +458,8 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
             None => format!("{kind}/{name}"),
         };
         for (index, subject) in subjects.into_iter().enumerate() {
-            let subject_name = subject.name.filter(|n| !n.is_empty()).ok_or_else(|| format!("{}: `subjects[{index}].name` is required.", place.describe(&described)))?;
+            let subject_name =
+                subject.name.filter(|n| !n.is_empty()).ok_or_else(|| format!("{}: `subjects[{index}].name` is required.", place.describe(&described)))?;
             let principal_ref = match subject.kind.as_deref() {
                 Some("ServiceAccount") => {
                     let ns = match (subject.namespace.filter(|n| !n.is_empty()), &namespace) {
@@ -554,7 +569,10 @@ mod tests {
     }
 
     fn grant<'a>(o: &'a Observation, source_ref: &str) -> &'a ObservedGrant {
-        o.grants.iter().find(|g| g.source_ref == source_ref).unwrap_or_else(|| panic!("no grant {source_ref}: {:#?}", o.grants.iter().map(|g| &g.source_ref).collect::<Vec<_>>()))
+        o.grants
+            .iter()
+            .find(|g| g.source_ref == source_ref)
+            .unwrap_or_else(|| panic!("no grant {source_ref}: {:#?}", o.grants.iter().map(|g| &g.source_ref).collect::<Vec<_>>()))
     }
 
     #[test]
@@ -658,7 +676,10 @@ aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: b}}]}
         let cluster = grant(&o, "ClusterRoleBinding/system:kube-scheduler#User/system:kube-scheduler");
         assert_eq!(cluster.scope, "k8s/prod-eu");
         let users: Vec<&str> = o.principals.iter().filter(|p| !p.declared).map(|p| p.source_ref.as_str()).collect();
-        assert_eq!(users, ["Group/auditors", "Group/frontend-devs", "Group/system:masters", "Group/system:nodes", "User/alice@example.com", "User/system:kube-scheduler"]);
+        assert_eq!(
+            users,
+            ["Group/auditors", "Group/frontend-devs", "Group/system:masters", "Group/system:nodes", "User/alice@example.com", "User/system:kube-scheduler"]
+        );
     }
 
     #[test]
@@ -706,9 +727,19 @@ aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: b}}]}
         let wrong = include_str!("../../tests/fixtures/import/kubernetes/wrong-kinds.yaml");
         let e = parse_one("wrong-kinds.yaml", wrong, &[]).unwrap_err();
         assert!(e.contains("nothing to import") && e.contains("2 Deployment"), "{e}");
-        let e = parse_one("t.json", "{\"kind\": \"List\", \"items\": [{\"kind\": \"Role\", \"metadata\": {\"name\": \"r\"}, \"rules\": [{\"resources\": [\"pods\"]}]}]}", &[]).unwrap_err();
+        let e = parse_one(
+            "t.json",
+            "{\"kind\": \"List\", \"items\": [{\"kind\": \"Role\", \"metadata\": {\"name\": \"r\"}, \"rules\": [{\"resources\": [\"pods\"]}]}]}",
+            &[],
+        )
+        .unwrap_err();
         assert!(e.contains("item 1 (Role default/r)") && e.contains("`rules[0].verbs` is required"), "{e}");
-        let e = parse_one("t.json", "{\"kind\": \"List\", \"items\": [{\"kind\": \"Role\", \"metadata\": {\"name\": \"r\"}, \"rules\": [{\"verbs\": \"get\"}]}]}", &[]).unwrap_err();
+        let e = parse_one(
+            "t.json",
+            "{\"kind\": \"List\", \"items\": [{\"kind\": \"Role\", \"metadata\": {\"name\": \"r\"}, \"rules\": [{\"verbs\": \"get\"}]}]}",
+            &[],
+        )
+        .unwrap_err();
         assert!(e.contains("`rules` is not valid"), "{e}");
         let e = parse_one("t.json", "{\"kind\": \"List\", \"items\": [{\"metadata\": {\"name\": \"r\"}}]}", &[]).unwrap_err();
         assert!(e.contains("`kind` is missing"), "{e}");

@@ -229,11 +229,8 @@ pub fn slug_candidates(kind: SourceKind, source: &str, role: &ObservedRole) -> [
 fn role_slug(kind: SourceKind, source: &str, role: &ObservedRole, taken: &HashSet<String>, used: &mut HashSet<String>) -> RoleSlug {
     let [plain, hashed] = slug_candidates(kind, source, role);
     let free = |s: &String, used: &HashSet<String>| !taken.contains(s) && !used.contains(s) && RoleSlug::parse(s).is_ok();
-    let slug = [plain, hashed.clone()]
-        .into_iter()
-        .chain((2..).map(|n| format!("{}-{n}", &hashed[..hashed.len().min(58)])))
-        .find(|s| free(s, used))
-        .unwrap_or(hashed);
+    let slug =
+        [plain, hashed.clone()].into_iter().chain((2..).map(|n| format!("{}-{n}", &hashed[..hashed.len().min(58)]))).find(|s| free(s, used)).unwrap_or(hashed);
     used.insert(slug.clone());
     RoleSlug::parse(&slug).unwrap_or_else(|_| RoleSlug::parse(&format!("x-{}", short_hash(&role.source_ref))).expect("a hash slug is valid"))
 }
@@ -368,7 +365,12 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
         }
         match role.source_version.as_ref().map(|v| (v, existing.source_versions.get(v))) {
             Some((_, Some(&known))) if known == existing.current_version => {}
-            Some((_, Some(&known))) => plan.repoints.push(Repoint { role_id: existing.id.clone(), slug: existing.slug.clone(), from_version: existing.current_version, to_version: known }),
+            Some((_, Some(&known))) => plan.repoints.push(Repoint {
+                role_id: existing.id.clone(),
+                slug: existing.slug.clone(),
+                from_version: existing.current_version,
+                to_version: known,
+            }),
             Some((id, None)) => {
                 let planned = version(definition, Some(id.clone()), true);
                 plan.new_versions.push(planned);
@@ -405,7 +407,13 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
         if let Some(existing) = ledger.grants.get(&grant.source_ref) {
             plan.ended_grants.push((existing.id.clone(), grant.source_ref.clone()));
         }
-        plan.new_grants.push(PlannedGrant { source_ref: grant.source_ref.clone(), principal_ref: grant.principal_ref.clone(), role_ref: grant.role_ref.clone(), scope: scope(&grant.scope)?, condition: grant.condition.clone() });
+        plan.new_grants.push(PlannedGrant {
+            source_ref: grant.source_ref.clone(),
+            principal_ref: grant.principal_ref.clone(),
+            role_ref: grant.role_ref.clone(),
+            scope: scope(&grant.scope)?,
+            condition: grant.condition.clone(),
+        });
     }
     let mut ended: Vec<(String, String)> =
         ledger.grants.iter().filter(|(r, _)| !seen_grants.contains(r.as_str())).map(|(r, g)| (g.id.clone(), r.clone())).collect();
@@ -431,7 +439,10 @@ mod tests {
         assert_eq!(fold_name("payments.payments-api", &['.', '_'], "r", false), "payments.payments-api");
         assert_eq!(fold_name("user.system:kube-scheduler", &['.', '_'], "r", false), "user.system-kube-scheduler");
         assert_eq!(fold_name("group.Alice@Example.com", &['.', '_'], "r", false), "group.alice-example.com");
-        assert_eq!(fold_name("k8s-prod-eu-system:controller:attachdetach-controller", &[], "r", false), "k8s-prod-eu-system-controller-attachdetach-controller");
+        assert_eq!(
+            fold_name("k8s-prod-eu-system:controller:attachdetach-controller", &[], "r", false),
+            "k8s-prod-eu-system-controller-attachdetach-controller"
+        );
         let long = "k8s-prod-eu-".to_owned() + &"very-long-name-".repeat(10);
         let folded = fold_name(&long, &[], "ClusterRole/x", false);
         assert!(folded.len() <= 63 && RoleSlug::parse(&folded).is_ok(), "{folded}");
@@ -464,13 +475,17 @@ mod tests {
         assert_eq!(first.dangling_opened.len(), 2);
         assert_eq!(first.new_grants.len(), o.grants.len() - 2);
         let names: Vec<&str> = first.new_identities.iter().map(|i| i.name.as_str()).collect();
-        assert!(names.contains(&"payments.payments-api") && names.contains(&"user.system-kube-scheduler") && names.contains(&"group.system-masters"), "{names:?}");
+        assert!(
+            names.contains(&"payments.payments-api") && names.contains(&"user.system-kube-scheduler") && names.contains(&"group.system-masters"),
+            "{names:?}"
+        );
         let admin = first.new_roles.iter().find(|r| r.source_ref == "ClusterRole/cluster-admin").unwrap();
         assert_eq!((admin.slug.as_str(), admin.sensitivity), ("k8s-prod-eu-cluster-admin", Sensitivity::Privileged));
 
         let mut ledger = Ledger::default();
         for (i, p) in first.new_identities.iter().enumerate() {
-            let identity = LedgerIdentity { id: format!("i{i}"), name: p.name.as_str().into(), labels: p.labels.clone(), detail: p.detail.clone(), last_seen_at: None };
+            let identity =
+                LedgerIdentity { id: format!("i{i}"), name: p.name.as_str().into(), labels: p.labels.clone(), detail: p.detail.clone(), last_seen_at: None };
             ledger.identities.insert(p.source_ref.clone(), identity);
         }
         for (i, r) in first.new_roles.iter().enumerate() {
@@ -486,7 +501,12 @@ mod tests {
             ledger.roles.insert(r.source_ref.clone(), role);
         }
         for (i, g) in first.new_grants.iter().enumerate() {
-            let grant = LedgerGrant { id: format!("g{i}"), identity_id: ledger.identities[&g.principal_ref].id.clone(), role_id: ledger.roles[&g.role_ref].id.clone(), scope: g.scope.to_string() };
+            let grant = LedgerGrant {
+                id: format!("g{i}"),
+                identity_id: ledger.identities[&g.principal_ref].id.clone(),
+                role_id: ledger.roles[&g.role_ref].id.clone(),
+                scope: g.scope.to_string(),
+            };
             ledger.grants.insert(g.source_ref.clone(), grant);
         }
         ledger.dangling = first.dangling_opened.iter().map(|g| g.source_ref.clone()).collect();

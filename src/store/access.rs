@@ -87,8 +87,7 @@ pub async fn permissions_of_versions(conn: &mut AnyConnection, versions: &[(Stri
             sql.push(if i == 0 { "(role_id = " } else { " or (role_id = " }).bind(role_id.clone()).push(" and version = ").bind(*version).push(")");
         }
         let (text, args) = sql.into_parts();
-        let rows: Vec<(String, i64, String, String)> =
-            sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("version permissions"))?;
+        let rows: Vec<(String, i64, String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("version permissions"))?;
         out.extend(rows.into_iter().map(|(role_id, version, action, resource)| ((role_id, version), Permission { action, resource })));
     }
     Ok(out)

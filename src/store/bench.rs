@@ -231,11 +231,8 @@ pub async fn generate_conflicts(conn: &mut AnyConnection, backend: Backend, spec
 /// Whether the conflicting roles are in this database (ledgers generated before them are
 /// completed in place).
 pub async fn has_conflicts(conn: &mut AnyConnection) -> Result<bool, AppError> {
-    let n: i64 = sqlx::query_scalar("select count(*) from roles where id = $1")
-        .bind(CONFLICT_ROLES[0].0)
-        .fetch_one(conn)
-        .await
-        .map_err(db_error("bench check"))?;
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from roles where id = $1").bind(CONFLICT_ROLES[0].0).fetch_one(conn).await.map_err(db_error("bench check"))?;
     Ok(n > 0)
 }
 

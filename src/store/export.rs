@@ -236,12 +236,7 @@ impl Snapshot {
     }
 
     /// `rows` of a statement whose `$1`, `$2`, … are bound to `params`, in order.
-    pub async fn rows_bound(
-        &mut self,
-        sql: &str,
-        params: Vec<String>,
-        mut each: impl FnMut(&[Option<&str>]) -> Result<(), AppError>,
-    ) -> Result<u64, AppError> {
+    pub async fn rows_bound(&mut self, sql: &str, params: Vec<String>, mut each: impl FnMut(&[Option<&str>]) -> Result<(), AppError>) -> Result<u64, AppError> {
         let sql = sql.to_owned();
         match self {
             Snapshot::Pooled(tx) => {

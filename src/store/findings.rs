@@ -341,9 +341,11 @@ pub async fn page_rows(conn: &mut AnyConnection, kind: FindingKind, after: Optio
     // The page is chosen from the partial index alone, then joined to names for its rows only:
     // with the join inside, SQLite 3.46 sorted every open finding of a kind its statistics had
     // not sampled (250,000 SoD findings: 200 ms for a first page instead of 0.1 ms).
-    let mut sql = Sql::new("select f.identity_id, i.name as identity_name, s.name as service_name, o.name as owner_name, \
+    let mut sql = Sql::new(
+        "select f.identity_id, i.name as identity_name, s.name as service_name, o.name as owner_name, \
          f.subject_id, f.subject, f.detail, f.since from (select identity_id, subject_id, subject, detail, since from findings \
-         where closed_at is null and kind = ");
+         where closed_at is null and kind = ",
+    );
     sql.bind(kind.as_str());
     // A row-value comparison, which both backends turn into a range on the index (an `or` of
     // two conditions would be scanned from the start of the kind on every page).

@@ -91,7 +91,8 @@ fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, of: Identities<
             let subject =
                 format!("{} || ' v' || cast(a.role_version as text) || ' on ' || (select sc.path from scopes sc where sc.id = a.scope_id)", role("slug"));
             let detail = if kind == FindingKind::OutdatedVersion { format!("cast({} as text)", role("current_version")) } else { "''".to_owned() };
-            sql.push(&format!("{} from assignments a where ", cols("a.identity_id", "a.id", &subject, &detail, "a.granted_at"))).identities("a.identity_id", of);
+            sql.push(&format!("{} from assignments a where ", cols("a.identity_id", "a.id", &subject, &detail, "a.granted_at")))
+                .identities("a.identity_id", of);
             sql.push(&format!(" and {LIVE_GRANT}")).bind(window.now.clone()).push(")");
             if kind == FindingKind::OutdatedVersion {
                 sql.push(&format!(" and a.role_version < {}", role("current_version")));
@@ -127,7 +128,12 @@ pub async fn derive(conn: &mut AnyConnection, kinds: &[FindingKind], of: Identit
 
 /// `derive`, and the open findings of `kinds` stored for the identities `of`, in one statement:
 /// a change settles in as few round trips as it can (each costs more than these few rows).
-pub async fn derive_with_stored(conn: &mut AnyConnection, kinds: &[FindingKind], of: Identities<'_>, window: &Window) -> Result<(Vec<Row>, Vec<Stored>), AppError> {
+pub async fn derive_with_stored(
+    conn: &mut AnyConnection,
+    kinds: &[FindingKind],
+    of: Identities<'_>,
+    window: &Window,
+) -> Result<(Vec<Row>, Vec<Stored>), AppError> {
     if of.is_empty() || kinds.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }

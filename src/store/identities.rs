@@ -2,8 +2,8 @@ use super::{Sql, contains_pattern, count, db_error, split_page, ts, ts_opt, uniq
 use crate::domain::Timestamp;
 use crate::domain::identity::{Identity, IdentityDraft, IdentityFilter, IdentityKind, IdentityStatus};
 use crate::domain::labels::Labels;
-use crate::domain::source::ManagedBy;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::source::ManagedBy;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 

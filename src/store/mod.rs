@@ -15,6 +15,7 @@ pub mod bench;
 pub mod bootstrap;
 pub mod changes;
 pub mod credentials;
+pub mod drift;
 pub mod export;
 pub mod findings;
 pub mod holder_cache;

@@ -130,13 +130,7 @@ pub async fn by_slugs(conn: &mut AnyConnection, slugs: &[String]) -> Result<Vec<
     let mut sql = Sql::new(&format!("{SELECT} where r.slug in "));
     sql.bind_rows(slugs);
     let (text, args) = sql.into_parts();
-    sqlx::query_as_with::<_, RoleRow, _>(&text, args)
-        .fetch_all(conn)
-        .await
-        .map_err(db_error("roles by slug"))?
-        .into_iter()
-        .map(RoleRow::into_role)
-        .collect()
+    sqlx::query_as_with::<_, RoleRow, _>(&text, args).fetch_all(conn).await.map_err(db_error("roles by slug"))?.into_iter().map(RoleRow::into_role).collect()
 }
 
 pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {

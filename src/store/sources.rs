@@ -41,6 +41,7 @@ impl SourceRow {
             created_at: ts(&self.created_at)?,
             last_import,
             open_dangling: self.open_dangling,
+            drift: Default::default(),
         })
     }
 }
@@ -80,21 +81,16 @@ pub async fn by_kind_name(conn: &mut AnyConnection, kind: SourceKind, name: &str
         .await
         .map_err(db_error("source by name"))?;
     match row {
-        Some(row) => {
-            let last = last_import(conn, &row.id).await?;
-            Ok(Some(row.into_source(last)?))
-        }
+        Some(row) => Ok(Some(complete(conn, row).await?)),
         None => Ok(None),
     }
 }
 
 pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Source>, AppError> {
-    let row = sqlx::query_as::<_, SourceRow>(&format!("{SELECT} where s.id = $1")).bind(id).fetch_optional(&mut *conn).await.map_err(db_error("source by id"))?;
+    let row =
+        sqlx::query_as::<_, SourceRow>(&format!("{SELECT} where s.id = $1")).bind(id).fetch_optional(&mut *conn).await.map_err(db_error("source by id"))?;
     match row {
-        Some(row) => {
-            let last = last_import(conn, &row.id).await?;
-            Ok(Some(row.into_source(last)?))
-        }
+        Some(row) => Ok(Some(complete(conn, row).await?)),
         None => Ok(None),
     }
 }
@@ -104,10 +100,16 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Source>, AppError> {
     let rows = sqlx::query_as::<_, SourceRow>(&format!("{SELECT} order by s.kind, s.name")).fetch_all(&mut *conn).await.map_err(db_error("sources"))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let last = last_import(conn, &row.id).await?;
-        out.push(row.into_source(last)?);
+        out.push(complete(conn, row).await?);
     }
     Ok(out)
+}
+
+/// A source with its last import and its open drift.
+async fn complete(conn: &mut AnyConnection, row: SourceRow) -> Result<Source, AppError> {
+    let last = last_import(conn, &row.id).await?;
+    let drift = super::drift::counts(conn, Some(&row.id)).await?;
+    Ok(Source { drift, ..row.into_source(last)? })
 }
 
 pub async fn insert(conn: &mut AnyConnection, id: &str, kind: SourceKind, name: &str, owner_id: &str, at: Timestamp) -> Result<(), AppError> {
@@ -168,16 +170,17 @@ pub async fn record_import(conn: &mut AnyConnection, record: &ImportRecord) -> R
 /// The source's live rows, as reconciliation compares them with an observation.
 pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger, AppError> {
     let mut ledger = Ledger::default();
-    let identities: Vec<(String, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "select id, source_ref, name, labels, source_detail, last_seen_at from identities where source_id = $1 and status <> 'retired'",
-    )
-    .bind(source_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error("source identities"))?;
+    let identities: Vec<(String, String, String, String, Option<String>, Option<String>)> =
+        sqlx::query_as("select id, source_ref, name, labels, source_detail, last_seen_at from identities where source_id = $1 and status <> 'retired'")
+            .bind(source_id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error("source identities"))?;
     for (id, source_ref, name, labels, detail, last_seen_at) in identities {
         let detail = detail.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| AppError::internal("stored source detail", e))?.unwrap_or_default();
-        ledger.identities.insert(source_ref, LedgerIdentity { id, name, labels: Labels::from_json(&labels), detail, last_seen_at: ts_opt(last_seen_at.as_deref())? });
+        ledger
+            .identities
+            .insert(source_ref, LedgerIdentity { id, name, labels: Labels::from_json(&labels), detail, last_seen_at: ts_opt(last_seen_at.as_deref())? });
     }
     let roles: Vec<(String, String, String, i64, String, String)> = sqlx::query_as(
         "select r.id, r.source_ref, r.slug, r.current_version, v.definition, r.sensitivity from roles r \
@@ -244,7 +247,13 @@ pub async fn slugs_taken(conn: &mut AnyConnection, slugs: &[String]) -> Result<V
 }
 
 /// New identities of the source, owned by its owner, with their labels.
-pub async fn insert_identities(conn: &mut AnyConnection, source_id: &str, owner_id: &str, rows: &[(String, &PlannedIdentity)], at: Timestamp) -> Result<(), AppError> {
+pub async fn insert_identities(
+    conn: &mut AnyConnection,
+    source_id: &str,
+    owner_id: &str,
+    rows: &[(String, &PlannedIdentity)],
+    at: Timestamp,
+) -> Result<(), AppError> {
     let at_text = at.to_rfc3339();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(
@@ -253,7 +262,14 @@ pub async fn insert_identities(conn: &mut AnyConnection, source_id: &str, owner_
         for (i, (id, p)) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind(id.clone()).push(", ").bind(p.name.as_str().to_owned()).push(", ").bind(p.kind.as_str().to_owned()).push(", ").bind(owner_id.to_owned());
-            sql.push(", null, 'active', ").bind(p.description.clone()).push(", ").bind(p.labels.to_json()).push(", ").bind(at_text.clone()).push(", ").bind(at_text.clone());
+            sql.push(", null, 'active', ")
+                .bind(p.description.clone())
+                .push(", ")
+                .bind(p.labels.to_json())
+                .push(", ")
+                .bind(at_text.clone())
+                .push(", ")
+                .bind(at_text.clone());
             sql.push(", ").bind(p.last_seen_at.map(|t| t.to_rfc3339())).push(", ").bind(source_id.to_owned()).push(", ").bind(p.source_ref.clone());
             sql.push(", ").bind(detail_json(&p.detail)).push(")");
         }
@@ -320,7 +336,13 @@ pub async fn insert_roles(conn: &mut AnyConnection, source_id: &str, rows: &[(St
         );
         for (i, (id, r)) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(id.clone()).push(", ").bind(r.slug.as_str().to_owned()).push(", ").bind(r.display_name.clone()).push(", ").bind(r.definition.description.clone());
+            sql.bind(id.clone())
+                .push(", ")
+                .bind(r.slug.as_str().to_owned())
+                .push(", ")
+                .bind(r.display_name.clone())
+                .push(", ")
+                .bind(r.definition.description.clone());
             sql.push(", ").bind(r.sensitivity.as_str().to_owned()).push(", 'active', 1, ").bind(at_text.clone()).push(", ").bind(at_text.clone());
             sql.push(", ").bind(source_id.to_owned()).push(", ").bind(r.source_ref.clone()).push(")");
         }
@@ -417,7 +439,9 @@ pub struct NewGrant {
 pub async fn insert_grants(conn: &mut AnyConnection, source_id: &str, granted_by: &str, rows: &[NewGrant], at: Timestamp) -> Result<(), AppError> {
     let at_text = at.to_rfc3339();
     for chunk in rows.chunks(CHUNK) {
-        let mut sql = Sql::new("insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, granted_at, source_id, source_ref, source_condition) values ");
+        let mut sql = Sql::new(
+            "insert into assignments (id, identity_id, role_id, role_version, scope_id, granted_by, granted_at, source_id, source_ref, source_condition) values ",
+        );
         for (i, g) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind(g.id.clone()).push(", ").bind(g.identity_id.clone()).push(", ").bind(g.role_id.clone()).push(", ").bind(g.role_version);

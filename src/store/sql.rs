@@ -87,7 +87,10 @@ impl Sql {
 pub enum Identities<'a> {
     Listed(&'a [String]),
     /// Ids greater than `after`, up to and including `last`.
-    Range { after: &'a str, last: &'a str },
+    Range {
+        after: &'a str,
+        last: &'a str,
+    },
 }
 
 impl Identities<'_> {

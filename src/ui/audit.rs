@@ -91,6 +91,7 @@ pub fn AuditPage() -> impl IntoView {
                                 "role" => Some(format!("/roles/{}", e.subject_id)),
                                 "change_request" => Some(format!("/approvals/{}", e.subject_id)),
                                 "template" => Some(format!("/templates/{}", e.subject_id)),
+                                "source" => Some(format!("/sources/{}", e.subject_id)),
                                 _ => None,
                             };
                             view! {

@@ -64,8 +64,22 @@ pub fn HygienePage() -> impl IntoView {
                                 </A>
                             }
                         }).collect_view();
+                        // Drift is listed per source; the tiles lead there.
+                        let drift = summary.drift.clone();
+                        let drift_tiles = crate::domain::drift::DriftKind::ALL.iter().map(|k| {
+                            let n = drift.of(*k);
+                            let class = if n > 0 { "tile tile-warn" } else { "tile" };
+                            view! {
+                                <A href="/sources" attr:class=class attr:id=format!("tile-{}", k.as_str()) attr:title=k.explanation()>
+                                    <span class="tile-value">{count(n)}</span>
+                                    <span class="tile-label">{k.label()}</span>
+                                </A>
+                            }
+                        }).collect_view();
                         view! {
                             <section class="tiles" id="hygiene-tiles">{tiles}</section>
+                            <h2 class="section-title">"Drift from sources"</h2>
+                            <section class="tiles" id="drift-tiles">{drift_tiles}</section>
                             <p class="muted small">{format!(
                                 "Dormant after {} days without use · expiring within {} days · rotation due after {} days · expiries and dormancy as of {}",
                                 summary.policy.dormant_days, summary.policy.expiring_days, summary.policy.rotation_days, summary.as_of.short()

@@ -121,6 +121,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services/:id/edit") view=gated(services::form::EditServicePage) ssr=SsrMode::Async/>
                     <Route path=path!("/sources") view=gated(sources::SourcesPage) ssr=SsrMode::Async/>
                     <Route path=path!("/sources/:id") view=gated(sources::SourcePage) ssr=SsrMode::Async/>
+                    <Route path=path!("/drift/:id") view=gated(sources::DriftPage) ssr=SsrMode::Async/>
                     <Route path=path!("/roles") view=gated(roles::catalog::RolesPage) ssr=SsrMode::Async/>
                     <Route path=path!("/roles/new") view=gated(roles::propose::NewRolePage) ssr=SsrMode::Async/>
                     <Route path=path!("/roles/:id") view=gated(roles::detail::RolePage) ssr=SsrMode::Async/>

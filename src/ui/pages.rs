@@ -40,6 +40,7 @@ pub const PAGES: &[PageRule] = &[
     page("/templates/:id", Needs(ReadLedger)),
     page("/sources", Needs(ReadLedger)),
     page("/sources/:id", Needs(ReadLedger)),
+    page("/drift/:id", Needs(ReadLedger)),
     page("/roles", Needs(ReadLedger)),
     page("/roles/new", Needs(Propose)),
     page("/roles/:id", Needs(ReadLedger)),

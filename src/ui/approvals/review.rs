@@ -38,7 +38,12 @@ fn ReviewView(review: ChangeReview, decide: ServerAction<Decide>, cancel: Server
     let cancel_error = submission_error(cancel);
     let title = format!("{}: {}", request.kind.label(), request.subject);
     let subject = request.subject.clone();
-    let role_link = request.subject_id.clone().map(|id| view! { <A href=format!("/roles/{id}")>{subject}</A> });
+    // An acknowledgement is about a drift finding; every other request about a role.
+    let (about, about_href) = match &request.payload {
+        crate::domain::change::ChangePayload::Acknowledge { drift_id, .. } => ("Finding", Some(format!("/drift/{drift_id}"))),
+        _ => ("Role", request.subject_id.clone().map(|id| format!("/roles/{id}"))),
+    };
+    let role_link = about_href.map(|href| view! { <A href=href>{subject}</A> });
     let open = request.state.is_open();
     let decisions = request
         .decisions
@@ -85,7 +90,7 @@ fn ReviewView(review: ChangeReview, decide: ServerAction<Decide>, cancel: Server
             <section class="card">
                 <h2>"Request"</h2>
                 <dl class="attributes">
-                    <dt>"Role"</dt><dd>{role_link.map(|l| l.into_any()).unwrap_or_else(|| view! { <code>{request.subject.clone()}</code> }.into_any())}</dd>
+                    <dt>{about}</dt><dd>{role_link.map(|l| l.into_any()).unwrap_or_else(|| view! { <code>{request.subject.clone()}</code> }.into_any())}</dd>
                     {base_version.map(|v| view! { <dt>"Written against"</dt><dd>{format!("v{v}")}</dd> })}
                     <dt>"Why"</dt><dd>{request.reason.clone()}</dd>
                     <dt>"Expires"</dt><dd>{request.expires_at.short()}</dd>
