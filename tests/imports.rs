@@ -24,6 +24,7 @@ store_tests!(
     imported_objects_are_managed_by_their_source,
     drift_is_found_and_acknowledged_through_review,
     drift_closes_when_the_source_no_longer_has_it,
+    effective_access_honours_deny_and_conditions,
 );
 
 const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
@@ -618,4 +619,32 @@ async fn drift_closes_when_the_source_no_longer_has_it(db: TestDb) {
     let e =
         nhidb::service::drift::acknowledge(&db.store, &admin(), &closed[0].0, &AcknowledgeInput { reason: "too late to accept it".into() }).await.unwrap_err();
     assert!(e.to_string().contains("gone from source already"), "{e}");
+}
+
+async fn effective_access_honours_deny_and_conditions(db: TestDb) {
+    let team = owner(&db.store, "cloud").await;
+    imports::import_aws(&db.store, &admin(), &aws_target(Some(&team)), file("gaad.json", GAAD)).await.unwrap();
+    // bob's inline policy denies everything but IAM outside the EU (NotAction, with a
+    // condition): every AWS permission he holds is narrowed by it, none taken away.
+    let bob: Vec<(String,)> = rows(&db, "select id from identities where name = 'user.bob'").await;
+    let access = nhidb::service::access::effective(&db.store, &admin(), &bob[0].0).await.unwrap();
+    assert!(!access.qualified.is_empty(), "{access:?}");
+    let s3 = access.holdings.iter().find(|h| h.role_slug.ends_with("payments-s3-access")).expect("bob holds payments-s3-access");
+    let q = access.qualified.iter().find(|q| Some(&q.assignment_id) == s3.assignment_id.as_ref()).expect("his s3 grant is qualified");
+    assert!(q.denied.is_empty(), "a conditional Deny takes nothing away: {q:?}");
+    assert_eq!(q.limited.len(), s3.permissions.len(), "{q:?}");
+    assert!(q.denials.iter().any(|d| d.starts_with("deny")), "{q:?}");
+
+    // A GCP binding with a condition: everything it allows is conditional, the condition shown.
+    let gcp = Target { kind: SourceKind::Gcp, name: "acme-prod".into(), owner: Some(team.clone()), plan_only: false };
+    let policy = InputFile { name: "policy-changed.json".into(), text: include_str!("fixtures/import/gcp/policy-changed.json").into() };
+    imports::import_gcp(&db.store, &admin(), &gcp, policy, None).await.unwrap();
+    let conditional: Vec<(String, String)> =
+        rows(&db, "select identity_id, id from assignments where source_condition like '%acme-payments-exports%' and revoked_at is null").await;
+    assert!(!conditional.is_empty());
+    let access = nhidb::service::access::effective(&db.store, &admin(), &conditional[0].0).await.unwrap();
+    let q = access.qualified.iter().find(|q| q.assignment_id == conditional[0].1).expect("the conditional grant is qualified");
+    let held = access.holdings.iter().find(|h| h.assignment_id.as_deref() == Some(conditional[0].1.as_str())).unwrap();
+    assert_eq!(q.conditional, held.permissions);
+    assert!(q.conditions[0].contains("acme-payments-exports"), "{q:?}");
 }

@@ -249,6 +249,10 @@ pub struct EffectiveAccess {
     pub holdings: Vec<Holding>,
     pub findings: Vec<Finding>,
     pub pending: Vec<ChangeRequest>,
+    /// For imported grants: what the source's Deny statements and conditions do to the
+    /// permissions above (only grants with something to say are listed).
+    #[serde(default)]
+    pub qualified: Vec<super::source::Qualification>,
 }
 
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]

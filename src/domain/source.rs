@@ -233,6 +233,138 @@ pub fn is_privileged(permissions: &[Permission]) -> bool {
     })
 }
 
+/// How a source's own statements qualify the permissions nhidb derives for one grant: an
+/// explicit Deny among the principal's policies takes a permission away or narrows it, and a
+/// condition (the grant's, or that of every statement allowing it) makes it conditional. The
+/// derived permissions only widen (see `permissions_of`); this is what "what can it do" shows
+/// beside them.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Qualification {
+    pub assignment_id: String,
+    /// Taken away entirely by an unconditional Deny of every resource.
+    pub denied: Vec<Permission>,
+    /// Narrowed by a Deny (on some resources, some actions, or under a condition).
+    pub limited: Vec<Permission>,
+    /// Allowed only under a condition.
+    pub conditional: Vec<Permission>,
+    /// The conditions, verbatim.
+    pub conditions: Vec<String>,
+    /// The Deny statements that take away or narrow something, as rules read.
+    pub denials: Vec<String>,
+}
+
+impl Qualification {
+    pub fn is_empty(&self) -> bool {
+        self.denied.is_empty() && self.limited.is_empty() && self.conditional.is_empty()
+    }
+}
+
+/// Whether a Deny's derived permission concerns `allowed`: the same resource, or every
+/// resource of the source.
+fn touches(denied: &Permission, allowed: &Permission) -> bool {
+    let everything = denied.resource.strip_suffix(":*").is_some_and(|prefix| allowed.resource.split(':').next() == Some(prefix));
+    denied.resource == allowed.resource || everything
+}
+
+/// `*` and `?` wildcards, as IAM matches actions (case-insensitively).
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.to_ascii_lowercase().chars().collect(), text.to_ascii_lowercase().chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The source actions behind permission `p` in `rules`' Allow statements; None when a
+/// NotAction statement ("everything but …") yields it, which no list of actions spells out.
+fn actions_behind(kind: SourceKind, rules: &[SourceRule], p: &Permission) -> Option<Vec<String>> {
+    let mut actions = Vec::new();
+    for rule in rules.iter().filter(|r| r.effect == Effect::Allow) {
+        for action in &rule.actions {
+            let single = SourceRule { actions: vec![action.clone()], not_actions: vec![], ..rule.clone() };
+            if permissions_of(kind, std::slice::from_ref(&single)).contains(p) {
+                actions.push(action.clone());
+            }
+        }
+        if !rule.not_actions.is_empty() {
+            let rest = SourceRule { actions: vec![], ..rule.clone() };
+            if permissions_of(kind, std::slice::from_ref(&rest)).contains(p) {
+                return None;
+            }
+        }
+    }
+    Some(actions)
+}
+
+/// Qualifies `permissions`, derived from `rules` (the grant's role), by `denies` (every Deny
+/// statement of the principal's roles from the same source) and `grant_condition`. A
+/// permission is denied when every source action behind it is matched by a Deny without a
+/// condition on every resource (`Deny s3:* on *` takes away `s3:GetObject`); any other Deny
+/// of the same resource narrows it (`Deny s3:PutObject` leaves `s3:CreateBucket`).
+pub fn qualify(kind: SourceKind, rules: &[SourceRule], permissions: &[Permission], denies: &[SourceRule], grant_condition: Option<&str>) -> Qualification {
+    let mut q = Qualification::default();
+    match grant_condition {
+        Some(condition) => {
+            q.conditional = permissions.to_vec();
+            q.conditions.push(condition.to_owned());
+        }
+        None => {
+            let unconditional: Vec<SourceRule> = rules.iter().filter(|r| r.effect == Effect::Allow && r.condition.is_none()).cloned().collect();
+            let always = permissions_of(kind, &unconditional);
+            q.conditional = permissions.iter().filter(|p| !always.contains(p)).cloned().collect();
+            if !q.conditional.is_empty() {
+                q.conditions = rules.iter().filter(|r| r.effect == Effect::Allow).filter_map(|r| r.condition.clone()).collect();
+                q.conditions.dedup();
+            }
+        }
+    }
+    let denies: Vec<&SourceRule> = denies.iter().filter(|r| r.effect == Effect::Deny).collect();
+    // Patterns of the Deny statements that take actions away wherever they apply.
+    let whole: Vec<&str> = denies
+        .iter()
+        .filter(|d| d.condition.is_none() && d.not_actions.is_empty() && d.not_resources.is_empty() && d.resource_names.is_empty())
+        .filter(|d| !d.resources.is_empty() && d.resources.iter().all(|r| r == "*"))
+        .flat_map(|d| d.actions.iter().map(String::as_str))
+        .collect();
+    // What each Deny concerns, derived once.
+    let concerns: Vec<Vec<Permission>> = denies.iter().map(|d| permissions_of(kind, &[SourceRule { effect: Effect::Allow, ..(*d).clone() }])).collect();
+    let mut applied = vec![false; denies.len()];
+    for p in permissions {
+        let mut touched = false;
+        for (i, derived) in concerns.iter().enumerate() {
+            if derived.iter().any(|d| touches(d, p)) {
+                applied[i] = true;
+                touched = true;
+            }
+        }
+        let denied = !whole.is_empty()
+            && actions_behind(kind, rules, p).is_some_and(|actions| !actions.is_empty() && actions.iter().all(|a| whole.iter().any(|w| wildcard(w, a))));
+        if denied {
+            q.denied.push(p.clone());
+        } else if touched {
+            q.limited.push(p.clone());
+        }
+    }
+    q.denials = denies.iter().zip(&applied).filter(|(_, a)| **a).map(|(d, _)| d.summary()).collect();
+    q.conditional.retain(|p| !q.denied.contains(p));
+    q
+}
+
 /// Which source an imported identity or role belongs to: the console shows it, and nhidb
 /// refuses edits that the next import would overwrite.
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
@@ -418,6 +550,45 @@ pub fn parse_source_name(input: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn aws(effect: Effect, actions: &[&str], resources: &[&str], condition: Option<&str>) -> SourceRule {
+        SourceRule {
+            effect,
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            condition: condition.map(str::to_owned),
+            ..SourceRule::allow()
+        }
+    }
+
+    #[test]
+    fn an_explicit_deny_takes_away_or_narrows_and_conditions_are_conditional() {
+        let allow = [
+            aws(Effect::Allow, &["s3:GetObject", "s3:PutObject"], &["*"], None),
+            aws(Effect::Allow, &["ec2:RunInstances"], &["*"], Some("{\"Bool\":{\"aws:MultiFactorAuthPresent\":\"true\"}}")),
+        ];
+        let permissions = permissions_of(SourceKind::Aws, &allow);
+        let denies = [aws(Effect::Deny, &["s3:PutObject"], &["*"], None), aws(Effect::Deny, &["s3:GetObject"], &["arn:aws:s3:::secrets/*"], None)];
+        let q = qualify(SourceKind::Aws, &allow, &permissions, &denies, None);
+        let names = |ps: &[Permission]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&q.denied), ["create on aws:s3"], "{q:?}");
+        assert_eq!(names(&q.limited), ["read on aws:s3"], "a Deny of some buckets narrows, never removes: {q:?}");
+        assert_eq!(names(&q.conditional), ["create on aws:ec2"], "{q:?}");
+        // A Deny of one action leaves the others behind the same permission.
+        let wider = [aws(Effect::Allow, &["s3:PutObject", "s3:CreateBucket"], &["*"], None)];
+        let narrowed = qualify(SourceKind::Aws, &wider, &permissions_of(SourceKind::Aws, &wider), &denies[..1], None);
+        assert_eq!((names(&narrowed.denied), names(&narrowed.limited)), (vec![], vec!["create on aws:s3".to_owned()]));
+        // `s3:*` denied takes every s3 action away.
+        let all = [aws(Effect::Deny, &["S3:*"], &["*"], None)];
+        assert_eq!(names(&qualify(SourceKind::Aws, &allow, &permissions, &all, None).denied), ["create on aws:s3", "read on aws:s3"]);
+        assert_eq!(q.denials.len(), 2);
+        // A conditional grant makes everything it allows conditional.
+        let granted = qualify(SourceKind::Gcp, &[], &permissions, &[], Some("request.time < timestamp('2027-01-01T00:00:00Z')"));
+        assert_eq!(granted.conditional.len(), permissions.len());
+        assert!(!granted.is_empty());
+        // Nothing to say about a plain allow.
+        assert!(qualify(SourceKind::Aws, &allow[..1], &permissions_of(SourceKind::Aws, &allow[..1]), &[], None).is_empty());
+    }
 
     fn k8s(verbs: &[&str], groups: &[&str], resources: &[&str]) -> SourceRule {
         SourceRule {

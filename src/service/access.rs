@@ -536,7 +536,38 @@ pub async fn effective(store: &Store, actor: &Actor, identity_id: &str) -> Resul
     let (rules, exceptions) = sod_context(&mut conn, identity_id).await?;
     let findings = conflicts(identity_id, &holdings, &rules, &exceptions, now);
     let pending = changes::pending_for_identity(&mut conn, identity_id).await?;
-    Ok(EffectiveAccess { holdings, findings, pending })
+    let qualified = qualifications(&mut conn, identity_id, &holdings).await?;
+    Ok(EffectiveAccess { holdings, findings, pending, qualified })
+}
+
+/// What the sources of imported grants say beyond the permissions nhidb derives: Deny
+/// statements among the principal's policies (from the same source) and conditions (see
+/// `domain::source::qualify`). Only grants with something to say are returned.
+async fn qualifications(conn: &mut AnyConnection, identity_id: &str, holdings: &[Holding]) -> Result<Vec<crate::domain::source::Qualification>, AppError> {
+    use crate::domain::source::{Effect, SourceRule, qualify};
+    let mut imported = Vec::new();
+    for holding in holdings {
+        let Some(source) = roles::by_id(conn, &holding.role_id).await?.and_then(|r| r.managed_by) else { continue };
+        let Some(version) = roles::version(conn, &holding.role_id, holding.version).await? else { continue };
+        imported.push((holding, (source.kind, source.source), version.definition.rules));
+    }
+    if imported.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conditions: std::collections::HashMap<String, String> = access::grant_conditions(conn, identity_id).await?.into_iter().collect();
+    let mut out = Vec::new();
+    for (holding, source, rules) in &imported {
+        let Some(assignment_id) = &holding.assignment_id else { continue };
+        // An explicit Deny in any of the principal's policies applies to all of them.
+        let denies: Vec<SourceRule> =
+            imported.iter().filter(|(_, s, _)| s == source).flat_map(|(_, _, r)| r.iter().filter(|r| r.effect == Effect::Deny).cloned()).collect();
+        let mut q = qualify(source.0, rules, &holding.permissions, &denies, conditions.get(assignment_id).map(String::as_str));
+        if !q.is_empty() {
+            q.assignment_id = assignment_id.clone();
+            out.push(q);
+        }
+    }
+    Ok(out)
 }
 
 /// The permissions alone (the benchmark's "effective permissions of one identity").

@@ -387,3 +387,13 @@ pub async fn identities_on_scope(conn: &mut AnyConnection, scope: &ScopePath, li
     let (text, args) = sql.into_parts();
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("identities on scope"))
 }
+
+/// The conditions of an identity's live conditional grants (imported from a source that has
+/// them, as a GCP binding's condition), by assignment id.
+pub async fn grant_conditions(conn: &mut AnyConnection, identity_id: &str) -> Result<Vec<(String, String)>, AppError> {
+    sqlx::query_as("select id, source_condition from assignments where identity_id = $1 and revoked_at is null and source_condition is not null")
+        .bind(identity_id)
+        .fetch_all(conn)
+        .await
+        .map_err(super::db_error("grant conditions"))
+}

@@ -62,17 +62,37 @@ fn AccessView(access: EffectiveAccess, revoke: ServerAction<RevokeAssignment>, m
         .collect_view();
     let has_pending = !access.pending.is_empty();
     let empty = access.holdings.is_empty();
+    let qualified = access.qualified;
     let rows = access
         .holdings
         .into_iter()
         .map(|h| {
             let assignment = h.assignment_id.clone().unwrap_or_default();
-            let permissions = h.permissions.iter().map(|p| view! { <code class="perm">{p.to_string()}</code> }).collect_view();
+            // What the source's Deny statements and conditions do to an imported grant.
+            let q = qualified.iter().find(|q| q.assignment_id == assignment).cloned().unwrap_or_default();
+            let permissions = h
+                .permissions
+                .iter()
+                .map(|p| {
+                    let (class, note) = if q.denied.contains(p) {
+                        ("perm perm-denied", " (denied)")
+                    } else if q.limited.contains(p) {
+                        ("perm perm-limited", " (limited by a Deny)")
+                    } else if q.conditional.contains(p) {
+                        ("perm perm-conditional", " (conditional)")
+                    } else {
+                        ("perm", "")
+                    };
+                    view! { <code class=class>{format!("{p}{note}")}</code> }
+                })
+                .collect_view();
+            let conditions = (!q.conditions.is_empty()).then(|| view! { <p class="small muted qualification">{format!("Only when: {}", q.conditions.join("; "))}</p> });
+            let denials = (!q.denials.is_empty()).then(|| view! { <p class="small muted qualification">{format!("Deny in the source: {}", q.denials.join("; "))}</p> });
             view! {
                 <tr>
                     <td class="strong nowrap">{format!("{} v{}", h.role_slug, h.version)}</td>
                     <td><code>{h.scope.to_string()}</code></td>
-                    <td class="perms">{permissions}</td>
+                    <td class="perms">{permissions}{conditions}{denials}</td>
                     <td class="nowrap">{date(&h.expires_at)}</td>
                     <td class="row-actions">
                         {may_change.then(|| view! {
