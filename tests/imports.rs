@@ -25,6 +25,7 @@ store_tests!(
     drift_is_found_and_acknowledged_through_review,
     drift_closes_when_the_source_no_longer_has_it,
     effective_access_honours_deny_and_conditions,
+    an_import_reports_its_steps,
 );
 
 const LIST: &str = include_str!("fixtures/import/kubernetes/list.yaml");
@@ -647,4 +648,18 @@ async fn effective_access_honours_deny_and_conditions(db: TestDb) {
     let held = access.holdings.iter().find(|h| h.assignment_id.as_deref() == Some(conditional[0].1.as_str())).unwrap();
     assert_eq!(q.conditional, held.permissions);
     assert!(q.conditions[0].contains("acme-payments-exports"), "{q:?}");
+}
+
+async fn an_import_reports_its_steps(db: TestDb) {
+    let team = owner(&db.store, "platform").await;
+    let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = steps.clone();
+    let report = std::sync::Arc::new(move |step: &str| seen.lock().unwrap().push(step.to_owned()));
+    imports::with_progress(report, import(&db, &admin(), Some(&team), "list.yaml", LIST)).await.unwrap();
+    let steps = steps.lock().unwrap().clone();
+    let first = |prefix: &str| steps.iter().position(|s| s.starts_with(prefix)).unwrap_or_else(|| panic!("no step {prefix}: {steps:?}"));
+    assert!(
+        first("parsing 1 file(s)") < first("reconciling") && first("reconciling") < first("writing") && first("writing") < first("committing"),
+        "{steps:?}"
+    );
 }

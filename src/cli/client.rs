@@ -366,11 +366,28 @@ pub async fn push_import(args: &ClientArgs, push: ImportPush) -> ExitCode {
 async fn run_push_import(args: &ClientArgs, push: ImportPush) -> Result<(), Failure> {
     use std::io::Write;
     let client = Client::new(args)?;
+    // Cleared however the push ends, so an error is not printed after a stale progress line.
+    struct Line(Option<indicatif::ProgressBar>);
+    impl Drop for Line {
+        fn drop(&mut self) {
+            if let Some(bar) = &self.0 {
+                bar.finish_and_clear();
+            }
+        }
+    }
+    let bar = Line(super::import::progress());
+    let step = |text: String| {
+        if let Some(bar) = &bar.0 {
+            bar.set_message(text);
+        }
+    };
+    step(format!("compressing {:.1} MB", push.body.len() as f64 / 1e6));
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(push.body.as_bytes()).and_then(|_| encoder.flush()).map_err(|e| Failure::usage(e.to_string()))?;
     let body = encoder.finish().map_err(|e| Failure::usage(e.to_string()))?;
     let query: String = push.query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
     let url = format!("{}/sources/{}/{}/imports?{query}", client.base, push.kind.as_str(), encode(&push.name));
+    step(format!("sending {:.1} MB to {}; the server imports it in one transaction", body.len() as f64 / 1e6, client.base));
     // Not retried: an import is applied once; repeating an identical import changes nothing
     // anyway, so a failed run is simply run again.
     let response = client
@@ -385,6 +402,7 @@ async fn run_push_import(args: &ClientArgs, push: ImportPush) -> Result<(), Fail
         .map_err(|e| Failure { code: EXIT_UNREACHABLE, message: format!("Cannot reach {}: {e}", client.base) })?;
     let status = response.status();
     let text = response.text().await.map_err(|e| Failure { code: EXIT_UNREACHABLE, message: e.to_string() })?;
+    drop(bar);
     if !status.is_success() {
         return Err(Failure { code: EXIT_REFUSED, message: describe_error(status.as_u16(), &text) });
     }

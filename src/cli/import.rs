@@ -201,30 +201,56 @@ fn account_in(text: &str) -> Option<String> {
     })
 }
 
+/// A progress line on standard error while an import runs, when that is a terminal: the step
+/// it is at and how long it has taken.
+pub(super) fn progress() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner()
+        .with_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
 pub async fn import(store: &Store, command: &ImportCommand) -> Result<ExitCode, String> {
+    let bar = progress();
+    let (kind, name, record, plan) = match &bar {
+        Some(bar) => {
+            let shown = bar.clone();
+            let result = imports::with_progress(std::sync::Arc::new(move |step: &str| shown.set_message(step.to_owned())), run(store, command)).await;
+            bar.finish_and_clear();
+            result?
+        }
+        None => run(store, command).await?,
+    };
+    print(kind, &name, &record, plan);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the import; returns what to print about it.
+async fn run(store: &Store, command: &ImportCommand) -> Result<(SourceKind, String, ImportRecord, bool), String> {
     match command {
         ImportCommand::Kubernetes(args) => {
             let inputs = read_inputs(&args.paths)?;
             let target = Target { kind: SourceKind::Kubernetes, name: args.cluster.clone(), owner: args.source.owner.clone(), plan_only: args.source.plan };
             let options = KubernetesOptions { default_namespace: Some(args.namespace.clone()), exclude: args.exclude.clone() };
             let record = imports::import_kubernetes(store, &cli_actor(), &target, &options, inputs).await.map_err(|e| e.to_string())?;
-            print(SourceKind::Kubernetes, &args.cluster, &record, args.source.plan);
-            Ok(ExitCode::SUCCESS)
+            Ok((SourceKind::Kubernetes, args.cluster.clone(), record, args.source.plan))
         }
         ImportCommand::Aws(args) => {
             let inputs = read_inputs(&args.paths)?;
             let target = Target { kind: SourceKind::Aws, name: args.account.clone(), owner: args.source.owner.clone(), plan_only: args.source.plan };
             let record = imports::import_aws(store, &cli_actor(), &target, inputs).await.map_err(|e| e.to_string())?;
-            print(SourceKind::Aws, &record.source_name, &record, args.source.plan);
-            Ok(ExitCode::SUCCESS)
+            Ok((SourceKind::Aws, record.source_name.clone(), record, args.source.plan))
         }
         ImportCommand::Gcp(args) => {
             let policy = read_inputs(std::slice::from_ref(&args.policy))?.into_iter().next().ok_or("no policy file")?;
             let roles = args.roles.as_ref().map(|r| read_inputs(std::slice::from_ref(r))).transpose()?.and_then(|r| r.into_iter().next());
             let target = Target { kind: SourceKind::Gcp, name: args.project.clone(), owner: args.source.owner.clone(), plan_only: args.source.plan };
             let record = imports::import_gcp(store, &cli_actor(), &target, policy, roles).await.map_err(|e| e.to_string())?;
-            print(SourceKind::Gcp, &args.project, &record, args.source.plan);
-            Ok(ExitCode::SUCCESS)
+            Ok((SourceKind::Gcp, args.project.clone(), record, args.source.plan))
         }
     }
 }

@@ -32,6 +32,20 @@ async fn flush(conn: &mut sqlx::AnyConnection, actor: &Actor, events: &mut Vec<A
     Ok(())
 }
 
+tokio::task_local! {
+    /// Where an import reports its steps as it goes (the CLI's progress line); unset elsewhere.
+    static PROGRESS: std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+}
+
+/// Runs `import` (one of this module's imports) reporting each step to `report`.
+pub async fn with_progress<T>(report: std::sync::Arc<dyn Fn(&str) + Send + Sync>, import: impl Future<Output = T>) -> T {
+    PROGRESS.scope(report, import).await
+}
+
+fn step(text: &str) {
+    let _ = PROGRESS.try_with(|report| report(text));
+}
+
 /// The reason recorded on what an import ends.
 pub const GONE: &str = "gone from source";
 
@@ -59,6 +73,11 @@ pub struct Target {
     pub plan_only: bool,
 }
 
+fn megabytes(inputs: &[InputFile]) -> String {
+    let bytes: usize = inputs.iter().map(|i| i.text.len()).sum();
+    format!("{} file(s), {:.1} MB", inputs.len(), bytes as f64 / 1e6)
+}
+
 fn input_hash(inputs: &[InputFile]) -> String {
     let mut hash = Sha256::new();
     for input in inputs {
@@ -79,6 +98,7 @@ pub async fn import_kubernetes(
     require(actor, Capability::Import)?;
     let cluster = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
     let options = options.clone();
+    step(&format!("parsing {}", megabytes(&inputs)));
     // Parsing a large cluster takes seconds of CPU: off the async workers, before the write turn.
     let parsed = tokio::task::spawn_blocking(move || {
         let hash = input_hash(&inputs);
@@ -103,6 +123,7 @@ pub async fn import_aws(store: &Store, actor: &Actor, target: &Target, inputs: V
     {
         return Err(AppError::invalid("name", format!("\"{account}\" is not an AWS account id (12 digits).")));
     }
+    step(&format!("parsing {}", megabytes(&inputs)));
     let parsed = tokio::task::spawn_blocking(move || {
         let hash = input_hash(&inputs);
         let borrowed: Vec<Input> = inputs.iter().map(|i| Input { name: &i.name, text: &i.text }).collect();
@@ -120,6 +141,7 @@ pub async fn import_aws(store: &Store, actor: &Actor, target: &Target, inputs: V
 pub async fn import_gcp(store: &Store, actor: &Actor, target: &Target, policy: InputFile, roles: Option<InputFile>) -> Result<ImportRecord, AppError> {
     require(actor, Capability::Import)?;
     let project = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
+    step("parsing the policy");
     let parsed = tokio::task::spawn_blocking(move || {
         let files: Vec<InputFile> = std::iter::once(policy).chain(roles).collect();
         let hash = input_hash(&files);
@@ -139,6 +161,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     let name = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
     let started = std::time::Instant::now();
     let now = Timestamp::now();
+    step(&format!("reconciling {} principals, {} roles, {} grants", observation.principals.len(), observation.roles.len(), observation.grants.len()));
     let mut tx = store.begin().await?;
     let conn = tx.conn();
 
@@ -228,7 +251,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     }
     let scope_id = |path: &str| scope_ids.get(path).cloned().ok_or_else(|| AppError::internal("import scope", path));
 
-    // Identities.
+    step(&format!("writing {} new identities", plan.new_identities.len()));
     let new_identities: Vec<(String, &reconcile::PlannedIdentity)> = plan.new_identities.iter().map(|p| (store::new_id(), p)).collect();
     sources::insert_identities(conn, &source_id, &owner_id, &new_identities, now).await?;
     for (id, p) in &new_identities {
@@ -272,7 +295,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
 
-    // Roles and versions.
+    step(&format!("writing {} new roles, {} new versions", plan.new_roles.len(), plan.new_versions.len()));
     let new_roles: Vec<(String, &reconcile::PlannedRole)> = plan.new_roles.iter().map(|r| (store::new_id(), r)).collect();
     sources::insert_roles(conn, &source_id, &new_roles, now).await?;
     // A new role's versions: the source's older ones (1..n), then the current one.
@@ -368,6 +391,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
 
+    step(&format!("writing {} new grants", plan.new_grants.len()));
     // New grants, their ends resolved to ledger rows.
     let identity_of: HashMap<&str, &str> = ledger
         .identities
@@ -430,6 +454,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         flush(conn, actor, &mut events, AUDIT_BATCH).await?;
     }
 
+    step("settling hygiene findings");
     // Findings, in the same transaction as the changes behind them.
     let created: Vec<String> = new_identities.iter().map(|(id, _)| id.clone()).collect();
     settle(conn, &created, Touches::Created, now).await?;
@@ -456,6 +481,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     )));
     flush(conn, actor, &mut events, 0).await?;
     sources::record_import(conn, &record).await?;
+    step("committing");
     tx.commit().await?;
     Ok(record)
 }
