@@ -474,6 +474,31 @@ async fn pipelines_push_exports_over_the_api(db: TestDb) {
     let list: serde_json::Value = list.json().await.unwrap();
     assert_eq!(list[0]["name"], "prod-eu");
     assert_eq!(list[0]["open_dangling"], 2);
+    assert_eq!(list[0]["drift"]["dangling_binding"], 2, "each dangling binding is a drift finding too");
+    let drift = app.client.get(app.url(&format!("/api/v1/drift?kind=dangling_binding&source={}", list[0]["id"].as_str().unwrap()))).bearer_auth(&reader);
+    let drift: serde_json::Value = drift.send().await.unwrap().json().await.unwrap();
+    assert_eq!((drift["total"].as_i64(), drift["items"].as_array().map(Vec::len)), (Some(2), Some(2)), "{drift}");
+    let unknown = app.client.get(app.url("/api/v1/drift?state=closed")).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(unknown.status(), 422);
+
+    // A GCP policy with its custom roles in one body: the custom role's permissions arrive.
+    let gcp = |query: &str| app.url(&format!("/api/v1/sources/gcp/acme-prod/imports?{query}"));
+    let roles: serde_json::Value = serde_json::from_str(include_str!("fixtures/import/gcp/roles.json")).unwrap();
+    let policy: serde_json::Value = serde_json::from_str(include_str!("fixtures/import/gcp/policy-v3.json")).unwrap();
+    let envelope = serde_json::json!({ "policy": policy, "roles": roles }).to_string();
+    let pushed = app.client.post(gcp(&format!("owner={team}"))).bearer_auth(&token).body(envelope).send().await.unwrap();
+    assert_eq!(pushed.status(), 200);
+    let deployer: Vec<(String,)> = rows(
+        &db,
+        "select p.action || ' on ' || p.resource from role_version_permissions p join roles r on r.id = p.role_id \
+         where r.source_ref = 'projects/acme-prod/roles/paymentsDeployer' order by 1",
+    )
+    .await;
+    assert!(!deployer.is_empty(), "without its definition a custom role has no permissions: {deployer:?}");
+    let bad_roles = serde_json::json!({ "policy": policy, "roles": "paymentsDeployer" }).to_string();
+    let refused = app.client.post(gcp("")).bearer_auth(&token).body(bad_roles).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("list of role definitions"));
 }
 
 async fn imported_objects_are_managed_by_their_source(db: TestDb) {

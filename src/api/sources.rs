@@ -80,9 +80,36 @@ pub async fn import(
             imports::import_kubernetes(&state.store, &actor, &target, &options, vec![input]).await?
         }
         SourceKind::Aws => imports::import_aws(&state.store, &actor, &target, vec![input]).await?,
-        SourceKind::Gcp => imports::import_gcp(&state.store, &actor, &target, input, None).await?,
+        SourceKind::Gcp => {
+            let (policy, roles) = gcp_envelope(input)?;
+            imports::import_gcp(&state.store, &actor, &target, policy, roles).await?
+        }
     };
     Ok(Json(record))
+}
+
+/// A GCP body is the policy itself, or `{"policy": …, "roles": […]}` to send the project's custom
+/// role definitions with it (a policy never has a `policy` key).
+fn gcp_envelope(input: InputFile) -> Result<(InputFile, Option<InputFile>), AppError> {
+    let looks_enveloped = input.text.trim_start().starts_with('{') && input.text.contains("\"policy\"");
+    if !looks_enveloped {
+        return Ok((input, None));
+    }
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_str::<serde_json::Value>(&input.text) else {
+        return Ok((input, None));
+    };
+    let Some(policy) = body.remove("policy") else {
+        return Ok((InputFile { text: serde_json::Value::Object(body).to_string(), ..input }, None));
+    };
+    if !policy.is_object() {
+        return Err(AppError::invalid("policy", "\"policy\" must be the project's IAM policy, as `gcloud projects get-iam-policy --format=json` prints it."));
+    }
+    let roles = match body.remove("roles") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(roles @ serde_json::Value::Array(_)) => Some(InputFile { name: "request body, roles".to_owned(), text: roles.to_string() }),
+        Some(_) => return Err(AppError::invalid("roles", "\"roles\" must be a list of role definitions (`gcloud iam roles describe --format=json` of each).")),
+    };
+    Ok((InputFile { name: "request body, policy".to_owned(), text: policy.to_string() }, roles))
 }
 
 pub async fn list(State(state): State<AppState>, Extension(ApiActor(actor)): Extension<ApiActor>) -> Result<Json<Vec<Source>>, ApiError> {

@@ -167,15 +167,16 @@ pub async fn push(client: &super::client::ClientArgs, command: &ImportCommand) -
             ImportPush { kind: SourceKind::Aws, name: account, query: vec![], body }
         }
         ImportCommand::Gcp(args) => {
-            if args.roles.is_some() {
-                return Err("--roles is not sent in client mode yet: import custom roles locally, or leave them out".to_owned());
-            }
-            ImportPush {
-                kind: SourceKind::Gcp,
-                name: args.project.clone(),
-                query: vec![],
-                body: join(read_inputs(std::slice::from_ref(&args.policy))?, "gcp")?,
-            }
+            let policy = join(read_inputs(std::slice::from_ref(&args.policy))?, "gcp")?;
+            let body = match &args.roles {
+                None => policy,
+                // With custom roles, the body is `{"policy": …, "roles": […]}`.
+                Some(path) => {
+                    let roles = join(read_inputs(std::slice::from_ref(path))?, "gcp")?;
+                    envelope(&policy, &roles).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+            };
+            ImportPush { kind: SourceKind::Gcp, name: args.project.clone(), query: vec![], body }
         }
     };
     let source = match command {
@@ -190,6 +191,20 @@ pub async fn push(client: &super::client::ClientArgs, command: &ImportCommand) -
         query.push(("plan", "true".to_owned()));
     }
     Ok(super::client::push_import(client, ImportPush { query, ..push }).await)
+}
+
+/// A GCP policy with its custom roles, as one request body: the roles file holds `gcloud iam
+/// roles describe` outputs one after another, or a list of them.
+fn envelope(policy: &str, roles: &str) -> Result<String, String> {
+    let policy: serde_json::Value = serde_json::from_str(policy).map_err(|e| format!("the policy is not JSON: {e}"))?;
+    let mut list = Vec::new();
+    for value in serde_json::Deserializer::from_str(roles).into_iter::<serde_json::Value>() {
+        match value.map_err(|e| format!("not JSON: {e}"))? {
+            serde_json::Value::Array(items) => list.extend(items),
+            one => list.push(one),
+        }
+    }
+    Ok(serde_json::json!({ "policy": policy, "roles": list }).to_string())
 }
 
 /// The account id of the first account-owned IAM ARN in an export (`arn:aws:iam::123456789012:…`;
