@@ -640,11 +640,27 @@ async fn drift_closes_when_the_source_no_longer_has_it(db: TestDb) {
     let drift_dangling: Vec<(String,)> =
         rows(&db, "select subject_id from source_drift where kind = 'dangling_binding' and closed_at is null order by subject_id").await;
     assert_eq!(drift_dangling, open_dangling);
+    // Each closing is audited.
+    let closings: Vec<(String,)> = rows(&db, "select action from audit_events where action = 'drift.close'").await;
+    assert_eq!(closings.len(), gone.len());
     // A finding closed as gone cannot be acknowledged.
     let closed: Vec<(String,)> = rows(&db, "select id from source_drift where close_reason = 'gone'").await;
     let e =
         nhidb::service::drift::acknowledge(&db.store, &admin(), &closed[0].0, &AcknowledgeInput { reason: "too late to accept it".into() }).await.unwrap_err();
     assert!(e.to_string().contains("gone from source already"), "{e}");
+
+    // A source imported before drift was kept gets its findings at its next import, even an
+    // unchanged one, once.
+    support::sql(&db, "delete from source_drift").await;
+    let backfill = import(&db, &admin(), None, "list.yaml", &rebound).await.unwrap();
+    let privileged = support::count(
+        &db,
+        "select count(*) from assignments a join roles r on r.id = a.role_id where a.source_id is not null and a.revoked_at is null and r.sensitivity = 'privileged'",
+    )
+    .await;
+    let dangling = support::count(&db, "select count(*) from source_dangling where resolved_at is null").await;
+    assert_eq!(backfill.summary.drift_opened as i64, privileged + dangling, "{:?}", backfill.summary.lines());
+    assert_eq!(import(&db, &admin(), None, "list.yaml", &rebound).await.unwrap().summary.drift_opened, 0);
 }
 
 async fn effective_access_honours_deny_and_conditions(db: TestDb) {

@@ -345,15 +345,20 @@ pub fn qualify(kind: SourceKind, rules: &[SourceRule], permissions: &[Permission
     let concerns: Vec<Vec<Permission>> = denies.iter().map(|d| permissions_of(kind, &[SourceRule { effect: Effect::Allow, ..(*d).clone() }])).collect();
     let mut applied = vec![false; denies.len()];
     for p in permissions {
+        let behind = actions_behind(kind, rules, p);
         let mut touched = false;
         for (i, derived) in concerns.iter().enumerate() {
-            if derived.iter().any(|d| touches(d, p)) {
+            // A Deny concerns a permission when it names its resource and one of the actions
+            // behind it (either may be a pattern); NotAction and unknown actions concern all.
+            let actions_meet = denies[i].actions.is_empty()
+                || behind.as_ref().is_none_or(|actions| actions.iter().any(|a| denies[i].actions.iter().any(|d| wildcard(d, a) || wildcard(a, d))));
+            if actions_meet && derived.iter().any(|d| touches(d, p)) {
                 applied[i] = true;
                 touched = true;
             }
         }
-        let denied = !whole.is_empty()
-            && actions_behind(kind, rules, p).is_some_and(|actions| !actions.is_empty() && actions.iter().all(|a| whole.iter().any(|w| wildcard(w, a))));
+        let denied =
+            !whole.is_empty() && behind.as_ref().is_some_and(|actions| !actions.is_empty() && actions.iter().all(|a| whole.iter().any(|w| wildcard(w, a))));
         if denied {
             q.denied.push(p.clone());
         } else if touched {
@@ -578,6 +583,9 @@ mod tests {
         let wider = [aws(Effect::Allow, &["s3:PutObject", "s3:CreateBucket"], &["*"], None)];
         let narrowed = qualify(SourceKind::Aws, &wider, &permissions_of(SourceKind::Aws, &wider), &denies[..1], None);
         assert_eq!((names(&narrowed.denied), names(&narrowed.limited)), (vec![], vec!["create on aws:s3".to_owned()]));
+        // A Deny of other actions of the same service says nothing about these.
+        let other = [aws(Effect::Deny, &["s3:DeleteBucket"], &["*"], None)];
+        assert!(qualify(SourceKind::Aws, &allow[..1], &permissions_of(SourceKind::Aws, &allow[..1]), &other, None).is_empty());
         // `s3:*` denied takes every s3 action away.
         let all = [aws(Effect::Deny, &["S3:*"], &["*"], None)];
         assert_eq!(names(&qualify(SourceKind::Aws, &allow, &permissions, &all, None).denied), ["create on aws:s3", "read on aws:s3"]);

@@ -275,7 +275,7 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
                     moving_holders(conn, &mut blast, role_id, Some(version), &gained, &lost, observed, now).await?;
                 }
                 // Accepting a grant accepts what it allows its holder.
-                (crate::domain::drift::DriftKind::UnreviewedAccess, Some(role_id), Some(version)) => {
+                (crate::domain::drift::DriftKind::UnreviewedAccess, Some(role_id), Some(_)) => {
                     let holding = access::holdings(conn, finding.identity_id.as_deref().unwrap_or_default(), now)
                         .await?
                         .into_iter()
@@ -287,7 +287,8 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
                             identity_name: name,
                             role_slug: h.role_slug.clone(),
                             scope: h.scope.to_string(),
-                            permissions: access::version_permissions(conn, role_id, version).await?,
+                            // The version the grant is on now (an import moves it with its role).
+                            permissions: access::version_permissions(conn, role_id, h.version).await?,
                         });
                     }
                 }

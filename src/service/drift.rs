@@ -105,6 +105,12 @@ pub async fn acknowledge(store: &Store, actor: &Actor, id: &str, input: &Acknowl
         if let Some(change) = pending_change(&mut conn, &finding.id).await? {
             return Err(AppError::conflict(None, format!("Acknowledging this finding is already requested (change request {change}).")));
         }
+        // A token limited to scopes accepts only what concerns them.
+        match &finding.role_id {
+            Some(role_id) => super::changes::require_role_within(&mut conn, actor, role_id).await?,
+            None if actor.is_limited() => return Err(AppError::forbidden("acknowledge a finding outside the token's scope limits")),
+            None => {}
+        }
         // Accepting access to, or a change of, a privileged role needs what granting it needs.
         let sensitivity = match &finding.role_id {
             Some(role_id) => roles::by_id(&mut conn, role_id).await?.map(|r| r.sensitivity).unwrap_or(Sensitivity::Standard),
@@ -131,10 +137,9 @@ pub(crate) async fn apply(
 ) -> Result<serde_json::Value, AppError> {
     let finding = finding(conn, drift_id).await?;
     if !drift::acknowledge(conn, drift_id, &request.id, &actor.name, now).await? {
-        return Err(AppError::invalid_state(format!(
-            "This finding is {} since the request was filed; there is nothing left to acknowledge (reject the request).",
-            finding.state.label().to_lowercase()
-        )));
+        // Closed by an import since the request was filed: the approval is recorded, and there
+        // is nothing left to accept.
+        return Ok(json!({ "drift_id": finding.id, "already": finding.state.as_str() }));
     }
     audit::append(
         conn,

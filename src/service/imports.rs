@@ -438,13 +438,19 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     sources::open_dangling(conn, &source_id, &opened, now).await?;
     sources::resolve_dangling(conn, &source_id, &plan.dangling_resolved, now).await?;
 
-    // Drift: what the source changed or granted that nobody in nhidb reviewed.
-    let drift = drift_observed(conn, &source_id, is_new, &plan, &new_roles, &current_of_new, &new_grants, &sensitivities).await?;
-    summary.drift_opened = drift.len();
-    store::drift::open(conn, &source_id, &drift, now).await?;
-    store::drift::close_gone(conn, &source_id, DriftKind::DanglingBinding, &plan.dangling_resolved, now).await?;
-    store::drift::close_ended(conn, &source_id, now).await?;
-    for d in &drift {
+    // Drift: what the source changed or granted that nobody in nhidb reviewed. Closed first:
+    // what ended in this import frees its subject.
+    let mut closed = store::drift::close_gone(conn, &source_id, DriftKind::DanglingBinding, &plan.dangling_resolved, now).await?;
+    closed.extend(store::drift::close_ended(conn, &source_id, now).await?);
+    for (id, kind, subject) in &closed {
+        events.push(context(AuditEntry::new("drift.close", "source", &source_id, json!({ "drift_id": id, "kind": kind, "subject": subject, "reason": GONE }))));
+        flush(conn, actor, &mut events, AUDIT_BATCH).await?;
+    }
+    let observed = drift_observed(conn, &source_id, is_new, &plan, &new_roles, &current_of_new).await?;
+    // Only what was not open already is opened (and counted, and audited).
+    let opened = store::drift::open(conn, &source_id, &observed, now).await?;
+    summary.drift_opened = opened.len();
+    for d in observed.iter().filter(|d| opened.contains(&(d.kind.as_str().to_owned(), d.subject_id.clone()))) {
         events.push(context(AuditEntry::new(
             "drift.open",
             "source",
@@ -498,8 +504,6 @@ async fn drift_observed(
     plan: &reconcile::Plan,
     new_roles: &[(String, &reconcile::PlannedRole)],
     current_of_new: &HashMap<&str, i64>,
-    new_grants: &[NewGrant],
-    sensitivities: &[(String, crate::domain::role::Sensitivity)],
 ) -> Result<Vec<NewDrift>, AppError> {
     let mut drift = Vec::new();
     // The first import is the baseline: what a source holds when nhidb first sees it is
@@ -532,7 +536,7 @@ async fn drift_observed(
                 kind: DriftKind::ChangedOutsideReview,
                 subject_id: format!("{}/{}", r.role_id, r.to_version),
                 subject: format!("{} v{}", r.slug, r.to_version),
-                detail: format!("The source made v{} current again (was v{})", r.to_version, r.from_version),
+                detail: format!("The source made v{} its current version (was v{}): its holders have its rules now", r.to_version, r.from_version),
                 role_id: Some(r.role_id.clone()),
                 role_version: Some(r.to_version),
                 base_version: Some(r.from_version),
@@ -553,17 +557,10 @@ async fn drift_observed(
             });
         }
     }
-    let new_ids: Vec<String> = new_grants.iter().map(|g| g.id.clone()).collect();
-    let mut privileged = store::drift::privileged_among(conn, source_id, &new_ids).await?;
-    let now_privileged: Vec<String> =
-        sensitivities.iter().filter(|(_, s)| *s == crate::domain::role::Sensitivity::Privileged).map(|(id, _)| id.clone()).collect();
-    if !now_privileged.is_empty() {
-        let existing = store::drift::privileged_of_roles(conn, source_id, &now_privileged).await?;
-        let ids: Vec<String> = existing.iter().map(|g| g.assignment_id.clone()).collect();
-        let known: HashSet<String> = store::drift::assignments_with_drift(conn, source_id, &ids).await?.into_iter().collect();
-        let new_set: HashSet<&str> = new_ids.iter().map(String::as_str).collect();
-        privileged.extend(existing.into_iter().filter(|g| !known.contains(&g.assignment_id) && !new_set.contains(g.assignment_id.as_str())));
-    }
+    // Every live privileged grant and open dangling binding of the source without a finding
+    // yet: new ones, those of roles that became privileged, and those of sources imported
+    // before drift was kept. Access acknowledged once stays so while the grant lives.
+    let privileged = store::drift::privileged_without_drift(conn, source_id).await?;
     for g in privileged {
         let condition = g.condition.as_deref().map(|c| format!(" when {c}")).unwrap_or_default();
         drift.push(NewDrift {
@@ -577,17 +574,17 @@ async fn drift_observed(
             identity_id: Some(g.identity_id),
         });
     }
-    for g in &plan.dangling_opened {
-        let missing = match g.missing {
-            Some(crate::sources::observation::Missing::Role) => "its role is missing",
-            Some(crate::sources::observation::Missing::Principal) => "its principal is missing",
+    for g in store::drift::dangling_without_drift(conn, source_id).await? {
+        let missing = match g.missing.as_str() {
+            "role" => "its role is missing",
+            "principal" => "its principal is missing",
             _ => "its role and principal are missing",
         };
         drift.push(NewDrift {
             kind: DriftKind::DanglingBinding,
-            subject_id: g.source_ref.clone(),
             subject: format!("{} → {}", g.principal_ref, g.role_ref),
             detail: format!("{} on {}: {missing} from the source", g.source_ref, g.scope),
+            subject_id: g.source_ref,
             role_id: None,
             role_version: None,
             base_version: None,

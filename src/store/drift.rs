@@ -22,9 +22,11 @@ pub struct NewDrift {
     pub identity_id: Option<String>,
 }
 
-/// Opens `rows` for the source, skipping any already open for the same subject.
-pub async fn open(conn: &mut AnyConnection, source_id: &str, rows: &[NewDrift], at: Timestamp) -> Result<(), AppError> {
+/// Opens `rows` for the source, skipping any already open for the same subject; returns the
+/// (kind, subject id) of those opened.
+pub async fn open(conn: &mut AnyConnection, source_id: &str, rows: &[NewDrift], at: Timestamp) -> Result<Vec<(String, String)>, AppError> {
     let at = at.to_rfc3339();
+    let mut opened = Vec::new();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(
             "insert into source_drift (id, source_id, kind, subject_id, subject, detail, role_id, role_version, base_version, identity_id, opened_at) values ",
@@ -36,39 +38,50 @@ pub async fn open(conn: &mut AnyConnection, source_id: &str, rows: &[NewDrift], 
             sql.push(", ").bind(d.role_id.clone()).push(", ").bind(d.role_version).push(", ").bind(d.base_version);
             sql.push(", ").bind(d.identity_id.clone()).push(", ").bind(at.clone()).push(")");
         }
-        sql.push(" on conflict do nothing");
+        sql.push(" on conflict do nothing returning kind, subject_id");
         let (text, args) = sql.into_parts();
-        sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("open drift"))?;
+        let rows: Vec<(String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("open drift"))?;
+        opened.extend(rows);
     }
-    Ok(())
+    Ok(opened)
 }
 
 /// Closes the source's open findings of `kind` about `subjects`: the source no longer has them.
-pub async fn close_gone(conn: &mut AnyConnection, source_id: &str, kind: DriftKind, subjects: &[String], at: Timestamp) -> Result<(), AppError> {
+/// Returns the (id, kind, subject) of those closed.
+pub async fn close_gone(
+    conn: &mut AnyConnection,
+    source_id: &str,
+    kind: DriftKind,
+    subjects: &[String],
+    at: Timestamp,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let mut closed = Vec::new();
     for chunk in subjects.chunks(CHUNK * 3) {
         let mut sql = Sql::new("update source_drift set close_reason = 'gone', closed_at = ");
         sql.bind(at.to_rfc3339()).push(" where closed_at is null and source_id = ").bind(source_id.to_owned());
         sql.push(" and kind = ").bind(kind.as_str().to_owned()).push(" and subject_id in ").bind_rows(chunk);
+        sql.push(" returning id, kind, subject");
         let (text, args) = sql.into_parts();
-        sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("close drift"))?;
+        let rows: Vec<(String, String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("close drift"))?;
+        closed.extend(rows);
     }
-    Ok(())
+    Ok(closed)
 }
 
 /// Closes the source's open findings about grants that have ended, and about roles that
-/// were retired.
-pub async fn close_ended(conn: &mut AnyConnection, source_id: &str, at: Timestamp) -> Result<(), AppError> {
-    sqlx::query(
+/// were retired. Returns the (id, kind, subject) of those closed.
+pub async fn close_ended(conn: &mut AnyConnection, source_id: &str, at: Timestamp) -> Result<Vec<(String, String, String)>, AppError> {
+    sqlx::query_as(
         "update source_drift set close_reason = 'gone', closed_at = $2 where closed_at is null and source_id = $1 and (\
          (kind = 'unreviewed_access' and exists (select 1 from assignments a where a.id = source_drift.subject_id and a.revoked_at is not null)) \
-         or (kind = 'changed_outside_review' and exists (select 1 from roles r where r.id = source_drift.role_id and r.status = 'retired')))",
+         or (kind = 'changed_outside_review' and exists (select 1 from roles r where r.id = source_drift.role_id and r.status = 'retired'))) \
+         returning id, kind, subject",
     )
     .bind(source_id)
     .bind(at.to_rfc3339())
-    .execute(conn)
+    .fetch_all(conn)
     .await
-    .map_err(db_error("close ended drift"))?;
-    Ok(())
+    .map_err(db_error("close ended drift"))
 }
 
 /// Records an approved acknowledgement; false if the finding was no longer open.
@@ -204,20 +217,6 @@ pub async fn counts(conn: &mut AnyConnection, source_id: Option<&str>) -> Result
     Ok(counts)
 }
 
-/// Which of `assignment_ids` already have a finding, open or closed: access acknowledged once
-/// stays acknowledged for as long as the grant lives.
-pub async fn assignments_with_drift(conn: &mut AnyConnection, source_id: &str, assignment_ids: &[String]) -> Result<Vec<String>, AppError> {
-    let mut found = Vec::new();
-    for chunk in assignment_ids.chunks(CHUNK * 3) {
-        let mut sql = Sql::new("select subject_id from source_drift where kind = 'unreviewed_access' and source_id = ");
-        sql.bind(source_id.to_owned()).push(" and subject_id in ").bind_rows(chunk);
-        let (text, args) = sql.into_parts();
-        let rows: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("drift of assignments"))?;
-        found.extend(rows);
-    }
-    Ok(found)
-}
-
 /// A grant of a privileged role, as an unreviewed-access finding describes it.
 #[derive(sqlx::FromRow)]
 pub struct PrivilegedGrant {
@@ -231,35 +230,47 @@ pub struct PrivilegedGrant {
     pub condition: Option<String>,
 }
 
-const PRIVILEGED: &str = "select a.id as assignment_id, a.identity_id, i.name as identity_name, a.role_id, r.slug as role_slug, \
-    a.role_version, sc.path as scope, a.source_condition as condition \
-    from assignments a join roles r on r.id = a.role_id join identities i on i.id = a.identity_id join scopes sc on sc.id = a.scope_id \
-    where a.revoked_at is null and r.sensitivity = 'privileged' and a.source_id = ";
-
-/// The live grants among `assignment_ids` of privileged roles.
-pub async fn privileged_among(conn: &mut AnyConnection, source_id: &str, assignment_ids: &[String]) -> Result<Vec<PrivilegedGrant>, AppError> {
-    let mut found = Vec::new();
-    for chunk in assignment_ids.chunks(CHUNK * 3) {
-        let mut sql = Sql::new(PRIVILEGED);
-        sql.bind(source_id.to_owned()).push(" and a.id in ").bind_rows(chunk);
-        let (text, args) = sql.into_parts();
-        let rows: Vec<PrivilegedGrant> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("privileged grants"))?;
-        found.extend(rows);
-    }
-    Ok(found)
+/// The source's live grants of privileged roles that have no finding, open or closed: access
+/// acknowledged once stays acknowledged for as long as the grant lives.
+pub async fn privileged_without_drift(conn: &mut AnyConnection, source_id: &str) -> Result<Vec<PrivilegedGrant>, AppError> {
+    sqlx::query_as(
+        "select a.id as assignment_id, a.identity_id, i.name as identity_name, a.role_id, r.slug as role_slug, a.role_version, \
+         sc.path as scope, a.source_condition as condition \
+         from assignments a join roles r on r.id = a.role_id join identities i on i.id = a.identity_id join scopes sc on sc.id = a.scope_id \
+         where a.source_id = $1 and a.revoked_at is null and r.sensitivity = 'privileged' \
+         and not exists (select 1 from source_drift d where d.source_id = $1 and d.kind = 'unreviewed_access' and d.subject_id = a.id) \
+         order by a.id",
+    )
+    .bind(source_id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("privileged grants without drift"))
 }
 
-/// The source's live grants of `role_ids` (roles that became privileged), when privileged.
-pub async fn privileged_of_roles(conn: &mut AnyConnection, source_id: &str, role_ids: &[String]) -> Result<Vec<PrivilegedGrant>, AppError> {
-    let mut found = Vec::new();
-    for chunk in role_ids.chunks(CHUNK * 3) {
-        let mut sql = Sql::new(PRIVILEGED);
-        sql.bind(source_id.to_owned()).push(" and a.role_id in ").bind_rows(chunk);
-        let (text, args) = sql.into_parts();
-        let rows: Vec<PrivilegedGrant> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("privileged grants of roles"))?;
-        found.extend(rows);
-    }
-    Ok(found)
+/// An open dangling grant of the source.
+#[derive(sqlx::FromRow)]
+pub struct DanglingGrant {
+    pub source_ref: String,
+    pub principal_ref: String,
+    pub role_ref: String,
+    pub scope: String,
+    pub missing: String,
+}
+
+/// The source's open dangling grants without a finding since they were first seen (one
+/// acknowledged stays so while the grant dangles; one resolved and dangling again is new).
+pub async fn dangling_without_drift(conn: &mut AnyConnection, source_id: &str) -> Result<Vec<DanglingGrant>, AppError> {
+    sqlx::query_as(
+        "select g.source_ref, g.principal_ref, g.role_ref, g.scope, g.missing from source_dangling g \
+         where g.source_id = $1 and g.resolved_at is null \
+         and not exists (select 1 from source_drift d where d.source_id = $1 and d.kind = 'dangling_binding' \
+         and d.subject_id = g.source_ref and d.opened_at >= g.first_seen_at) \
+         order by g.source_ref",
+    )
+    .bind(source_id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("dangling grants without drift"))
 }
 
 /// How many of a source's findings (every source's: None) are in `state` (None: all),

@@ -41,6 +41,15 @@ pub async fn acknowledge_drift(_csrf: String, id: String, reason: String) -> Res
     .await
 }
 
+/// Why a finding closed without an acknowledgement, by kind.
+fn gone_text(kind: DriftKind) -> &'static str {
+    match kind {
+        DriftKind::ChangedOutsideReview => "the role is gone from the source.",
+        DriftKind::UnreviewedAccess => "the grant ended.",
+        DriftKind::DanglingBinding => "the source resolved it: the binding is gone, or its role and principal both exist now.",
+    }
+}
+
 fn drift_tone(state: DriftState) -> &'static str {
     match state {
         DriftState::Open => "warning",
@@ -246,7 +255,7 @@ pub fn DriftPage() -> impl IntoView {
                                 }.into_any())
                             }
                             DriftState::Gone => Some(view! {
-                                <p class="notice notice-info" id="drift-outcome">{format!("Closed on {}: the source no longer has it.", drift.closed_at.map(|t| t.short()).unwrap_or_default())}</p>
+                                <p class="notice notice-info" id="drift-outcome">{format!("Closed on {}: {}", drift.closed_at.map(|t| t.short()).unwrap_or_default(), gone_text(drift.kind))}</p>
                             }.into_any()),
                             DriftState::Open => pending_change.clone().map(|id| view! {
                                 <p class="notice notice-info" id="drift-outcome">"Acknowledging it is requested: "<A href=format!("/approvals/{id}")>"see the change request"</A>"."</p>

@@ -86,7 +86,7 @@ fn AccessView(access: EffectiveAccess, revoke: ServerAction<RevokeAssignment>, m
                     view! { <code class=class>{format!("{p}{note}")}</code> }
                 })
                 .collect_view();
-            let conditions = (!q.conditions.is_empty()).then(|| view! { <p class="small muted qualification">{format!("Only when: {}", q.conditions.join("; "))}</p> });
+            let conditions = (!q.conditions.is_empty()).then(|| view! { <p class="small muted qualification">{if q.conditions.len() == 1 { format!("Only when: {}", q.conditions[0]) } else { format!("Only when one of these holds (each statement's own): {}", q.conditions.join(" | ")) }}</p> });
             let denials = (!q.denials.is_empty()).then(|| view! { <p class="small muted qualification">{format!("Deny in the source: {}", q.denials.join("; "))}</p> });
             view! {
                 <tr>
