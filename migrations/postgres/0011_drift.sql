@@ -28,3 +28,6 @@ create unique index source_drift_open on source_drift (source_id, kind, subject_
 -- Counts per kind (the Hygiene page) and per source (the Sources page) read open rows only.
 create index source_drift_kind_open on source_drift (kind, source_id) where closed_at is null;
 create index source_drift_source on source_drift (source_id, closed_at, opened_at);
+-- Every import asks which privileged grants and dangling bindings have no finding yet, open or
+-- closed: one probe per row.
+create index source_drift_subject on source_drift (source_id, kind, subject_id);
