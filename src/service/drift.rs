@@ -2,7 +2,7 @@
 //! carries the finding's diff and blast radius to its reviewers like any other; applying it
 //! closes the finding in the approving transaction and records who accepted it.
 
-use super::changes::{file, reason};
+use super::changes::{file_in, reason};
 use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
@@ -96,27 +96,27 @@ pub async fn counts(store: &Store, actor: &Actor) -> Result<DriftCounts, AppErro
 pub async fn acknowledge(store: &Store, actor: &Actor, id: &str, input: &AcknowledgeInput) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Propose)?;
     let reason = reason(&input.reason).map_err(|e| AppError::field("reason", e))?;
-    let (finding, sensitivity) = {
-        let mut conn = store.read().await?;
-        let finding = finding(&mut conn, id).await?;
-        if finding.state != DriftState::Open {
-            return Err(AppError::invalid_state(format!("This finding is {} already.", finding.state.label().to_lowercase())));
-        }
-        if let Some(change) = pending_change(&mut conn, &finding.id).await? {
-            return Err(AppError::conflict(None, format!("Acknowledging this finding is already requested (change request {change}).")));
-        }
-        // A token limited to scopes accepts only what concerns them.
-        match &finding.role_id {
-            Some(role_id) => super::changes::require_role_within(&mut conn, actor, role_id).await?,
-            None if actor.is_limited() => return Err(AppError::forbidden("acknowledge a finding outside the token's scope limits")),
-            None => {}
-        }
-        // Accepting access to, or a change of, a privileged role needs what granting it needs.
-        let sensitivity = match &finding.role_id {
-            Some(role_id) => roles::by_id(&mut conn, role_id).await?.map(|r| r.sensitivity).unwrap_or(Sensitivity::Standard),
-            None => Sensitivity::Standard,
-        };
-        (finding, sensitivity)
+    // Checked and filed in one write transaction: writers take turns, so two people filing at
+    // the same moment cannot both pass the "already requested" check.
+    let mut tx = store.begin().await?;
+    let conn = tx.conn();
+    let finding = finding(conn, id).await?;
+    if finding.state != DriftState::Open {
+        return Err(AppError::invalid_state(format!("This finding is {} already.", finding.state.label().to_lowercase())));
+    }
+    if let Some(change) = pending_change(conn, &finding.id).await? {
+        return Err(AppError::conflict(None, format!("Acknowledging this finding is already requested (change request {change}).")));
+    }
+    // A token limited to scopes accepts only what concerns them.
+    match &finding.role_id {
+        Some(role_id) => super::changes::require_role_within(conn, actor, role_id).await?,
+        None if actor.is_limited() => return Err(AppError::forbidden("acknowledge a finding outside the token's scope limits")),
+        None => {}
+    }
+    // Accepting access to, or a change of, a privileged role needs what granting it needs.
+    let sensitivity = match &finding.role_id {
+        Some(role_id) => roles::by_id(conn, role_id).await?.map(|r| r.sensitivity).unwrap_or(Sensitivity::Standard),
+        None => Sensitivity::Standard,
     };
     let payload = ChangePayload::Acknowledge {
         drift_id: finding.id.clone(),
@@ -124,7 +124,9 @@ pub async fn acknowledge(store: &Store, actor: &Actor, id: &str, input: &Acknowl
         source_id: finding.source_id.clone(),
         source_name: finding.source_name.clone(),
     };
-    file(store, actor, payload, &finding.subject, Some(&finding.id), sensitivity, &reason).await
+    let request = file_in(conn, actor, payload, &finding.subject, Some(&finding.id), sensitivity, &reason, Timestamp::now()).await?;
+    tx.commit().await?;
+    Ok(request)
 }
 
 /// Applies an approved acknowledgement, inside the approving transaction.
