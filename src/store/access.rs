@@ -51,7 +51,7 @@ async fn read_holdings(conn: &mut AnyConnection, of: Identities<'_>, now: Timest
     sql.identities("a.identity_id", of);
     active(&mut sql, "a", now);
     sql.push(if permissions { " order by a.identity_id, a.id, p.action, p.resource" } else { " order by a.identity_id, a.id" });
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     type Row = (String, String, String, String, i64, String, Option<String>, Option<String>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("holdings"))?;
     let mut out: Vec<(String, Vec<Holding>)> = Vec::new();
@@ -86,7 +86,7 @@ pub async fn permissions_of_versions(conn: &mut AnyConnection, versions: &[(Stri
         for (i, (role_id, version)) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(role_id = " } else { " or (role_id = " }).bind(role_id.clone()).push(" and version = ").bind(*version).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         let rows: Vec<(String, i64, String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("version permissions"))?;
         out.extend(rows.into_iter().map(|(role_id, version, action, resource)| ((role_id, version), Permission { action, resource })));
     }
@@ -180,7 +180,7 @@ pub async fn holders(
         after_holder(&mut sql, after);
     }
     sql.push(" order by a.identity_id, a.id limit ").bind(i64::from(size) + 1);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows = sqlx::query_as_with::<_, HolderRow, _>(&text, args).fetch_all(conn).await.map_err(db_error("holders"))?;
     let (rows, next) = split_page(rows, size, |r| format!("{} {}", r.identity_id, r.id));
     Ok((rows.into_iter().map(Holder::from).collect(), next))
@@ -202,7 +202,7 @@ pub async fn holders_at(conn: &mut AnyConnection, role_id: &str, at: Timestamp, 
         after_holder(&mut sql, after);
     }
     sql.push(" order by a.identity_id, a.id limit ").bind(i64::from(size) + 1);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows = sqlx::query_as_with::<_, HolderRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("holders at"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| format!("{} {}", r.identity_id, r.id));
     let mut count = Sql::new("select count(*) from assignments a where a.role_id = ");
@@ -235,7 +235,7 @@ pub async fn who_can(
     // `assignments_scope_grants` per scope instead of guessing how many grants a path matches.
     let mut ids_of = Sql::new("select id from scopes where path in ");
     ids_of.bind_list(&ancestors);
-    let (text, args) = ids_of.into_parts();
+    let (text, args) = ids_of.into_parts(conn);
     let scope_ids: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("who can scopes"))?;
     if scope_ids.is_empty() {
         return Ok(Page { items: vec![], next_cursor: None, total: 0 });
@@ -272,7 +272,7 @@ pub async fn who_can(
     }
     ids_sql.push(" order by id limit ").bind(i64::from(size) + 1);
     ids_sql.push(") select t.total, p.id from (select count(*) as total from g) t left join p on true order by p.id");
-    let (text, args) = ids_sql.into_parts();
+    let (text, args) = ids_sql.into_parts(conn);
     let rows: Vec<(i64, Option<String>)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("who can"))?;
     let total = rows.first().map(|r| r.0).unwrap_or_default();
     let (ids, next_cursor) = split_page(rows.into_iter().filter_map(|r| r.1).collect::<Vec<_>>(), size, Clone::clone);
@@ -288,12 +288,12 @@ pub async fn who_can(
             detail.bind(id.clone());
         }
         detail.push(")");
-        let text = detail.text().replace(
+        let (text, args) = detail.into_parts(conn);
+        let text = text.replace(
             " from assignments a join role_version_permissions p",
             " from assignments a join identities i on i.id = a.identity_id join roles r on r.id = a.role_id \
              join scopes sc on sc.id = a.scope_id join role_version_permissions p",
         );
-        let (_, args) = detail.into_parts();
         type Row = (String, String, String, i64, String, String, String);
         let rows: Vec<Row> =
             sqlx::query_as_with(&format!("{text} order by a.identity_id, r.slug"), args).fetch_all(&mut *conn).await.map_err(db_error("who can details"))?;
@@ -347,7 +347,7 @@ pub async fn conflict_candidates(
         sql.push(")");
     }
     sql.push(") order by a.identity_id limit 100000");
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_scalar_with(&text, args).fetch_all(conn).await.map_err(db_error("conflict candidates"))
 }
 
@@ -384,7 +384,7 @@ pub async fn identities_on_scope(conn: &mut AnyConnection, scope: &ScopePath, li
     sql.bind(scope.to_string()).push(" or sc.path like ").bind(below_pattern(scope.as_str())).push(" escape '\\')");
     active(&mut sql, "a", now);
     sql.push(" order by i.name, a.identity_id limit ").bind(limit);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("identities on scope"))
 }
 

@@ -92,7 +92,7 @@ pub async fn insert_many(conn: &mut AnyConnection, new: &[NewAssignment<'_>], at
         sql.push(", ").bind(a.scope_id.to_owned()).push(", ").bind(a.granted_by.to_owned()).push(", ").bind(a.change_request_id.map(str::to_owned));
         sql.push(", ").bind(at.to_rfc3339()).push(", ").bind(a.expires_at.map(|t| t.to_rfc3339())).push(")");
     }
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_with(&text, args).execute(conn).await.map_err(db_error("insert assignments"))?;
     Ok(())
 }

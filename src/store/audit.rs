@@ -134,7 +134,7 @@ pub async fn append_all(conn: &mut AnyConnection, actor: &Actor, entries: Vec<Au
             sql.push(", ").bind(e.subject_id.clone()).push(", ").bind(e.context_id.clone()).push(", ").bind(e.detail.clone());
             sql.push(", ").bind(e.prev_hash.clone()).push(", ").bind(e.hash.clone()).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert audit events"))?;
     }
     sqlx::query("update audit_head set hash = $1 where id = 1").bind(&prev_hash).execute(&mut *conn).await.map_err(db_error("update audit head"))?;
@@ -206,7 +206,7 @@ pub async fn search(
         sql.push(" and seq < ").bind(before);
     }
     sql.push(" order by seq desc limit ").bind(limit);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_as_with::<_, EventRow, _>(&text, args)
         .fetch_all(conn)
         .await

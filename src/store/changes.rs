@@ -271,7 +271,7 @@ pub async fn list(
         sql.push(" and (created_at, id) < (select created_at, id from change_requests where id = ").bind(after.clone()).push(")");
     }
     sql.push(" order by created_at desc, id desc limit ").bind(i64::from(size) + 1);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows = sqlx::query_as_with::<_, RequestRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list change requests"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| r.id.clone());
     let total = super::count(conn, count_sql, "count change requests").await?;

@@ -167,7 +167,7 @@ pub async fn record_usage(conn: &mut AnyConnection, uses: &[(String, Timestamp)]
         );
         super::push_timed_values(&mut sql, "fingerprint", chunk);
         sql.push(" where credentials.fingerprint = v.fingerprint returning credentials.fingerprint, credentials.identity_id, credentials.last_used_at");
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         let rows: Vec<(String, String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("record credential usage"))?;
         for (fingerprint, identity_id, at) in rows {
             matched.push((fingerprint, identity_id, ts(&at)?));

@@ -39,7 +39,7 @@ pub async fn open(conn: &mut AnyConnection, source_id: &str, rows: &[NewDrift], 
             sql.push(", ").bind(d.identity_id.clone()).push(", ").bind(at.clone()).push(")");
         }
         sql.push(" on conflict do nothing returning kind, subject_id");
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         let rows: Vec<(String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("open drift"))?;
         opened.extend(rows);
     }
@@ -61,7 +61,7 @@ pub async fn close_gone(
         sql.bind(at.to_rfc3339()).push(" where closed_at is null and source_id = ").bind(source_id.to_owned());
         sql.push(" and kind = ").bind(kind.as_str().to_owned()).push(" and subject_id in ").bind_rows(chunk);
         sql.push(" returning id, kind, subject");
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         let rows: Vec<(String, String, String)> = sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("close drift"))?;
         closed.extend(rows);
     }
@@ -191,7 +191,7 @@ pub async fn of_source(
         sql.push(" and d.id > ").bind(after.to_owned());
     }
     sql.push(" order by d.id limit ").bind(limit);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_as_with::<_, DriftRow, _>(&text, args)
         .fetch_all(conn)
         .await
@@ -208,7 +208,7 @@ pub async fn counts(conn: &mut AnyConnection, source_id: Option<&str>) -> Result
         sql.push(" and source_id = ").bind(source_id.to_owned());
     }
     sql.push(" group by kind");
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows: Vec<(String, i64)> = sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("drift counts"))?;
     let mut counts = DriftCounts::default();
     for (kind, count) in rows {
@@ -292,6 +292,6 @@ pub async fn count(conn: &mut AnyConnection, source_id: Option<&str>, state: Opt
     if let Some(kind) = kind {
         sql.push(" and kind = ").bind(kind.as_str().to_owned());
     }
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_scalar_with(&text, args).fetch_one(conn).await.map_err(db_error("count drift"))
 }

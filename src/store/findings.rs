@@ -66,7 +66,7 @@ pub async fn holders_of_both(conn: &mut AnyConnection, role_a: &str, role_b: &st
 pub async fn conflicted(conn: &mut AnyConnection, rule_id: &str) -> Result<Vec<String>, AppError> {
     let mut sql = Sql::new("select distinct identity_id from findings where kind = 'sod_violation' and closed_at is null and subject_id like ");
     sql.bind(format!("{}/%", super::escape_like(rule_id))).push(" escape '\\'");
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_scalar_with(&text, args).fetch_all(conn).await.map_err(db_error("identities in conflict"))
 }
 
@@ -77,7 +77,7 @@ pub async fn open_of(conn: &mut AnyConnection, of: Identities<'_>) -> Result<Vec
     }
     let mut sql = Sql::new(&format!("select id, {ROW} from findings where closed_at is null and "));
     sql.identities("identity_id", of);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("open findings"))
 }
 
@@ -86,7 +86,7 @@ pub async fn close(conn: &mut AnyConnection, ids: &[String], at: Timestamp) -> R
     for chunk in ids.chunks(500) {
         let mut sql = Sql::new("update findings set closed_at = ");
         sql.bind(at.to_rfc3339()).push(" where closed_at is null and id in ").bind_list(chunk);
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("close findings"))?;
     }
     Ok(())
@@ -103,7 +103,7 @@ pub async fn open(conn: &mut AnyConnection, rows: &[&Row], at: Timestamp) -> Res
             sql.bind(row.subject_id.clone()).push(", ").bind(row.subject.clone()).push(", ").bind(row.detail.clone()).push(", ");
             sql.bind(row.since.clone()).push(", ").bind(at.clone()).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("open findings"))?;
     }
     Ok(())
@@ -121,7 +121,7 @@ pub async fn add_to_counts(conn: &mut AnyConnection, day: &str, moves: &[(String
         sql.push(if i == 0 { "(" } else { ", (" }).bind(kind.clone()).push(", ").bind(day.to_owned());
         sql.push(", ").bind(*opened).push(", ").bind(*closed).push(")");
     }
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_with(&text, args).execute(conn).await.map_err(db_error("count findings"))?;
     Ok(())
 }
@@ -267,7 +267,7 @@ pub async fn crossed(conn: &mut AnyConnection, policy: &HygienePolicy, from: Tim
     sql.push(" union select identity_id from assignments where revoked_at is null and expires_at is not null and expires_at > ").bind(expired_from.clone());
     sql.push(" and expires_at <= ").bind(expired_to.clone());
     sql.push(" union select identity_id from sod_exceptions where expires_at > ").bind(expired_from).push(" and expires_at <= ").bind(expired_to);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_scalar_with(&text, args).fetch_all(conn).await.map_err(db_error("hygiene crossings"))
 }
 
@@ -357,7 +357,7 @@ pub async fn page_rows(conn: &mut AnyConnection, kind: FindingKind, after: Optio
         ") f join identities i on i.id = f.identity_id join owners o on o.id = i.owner_id left join services s on s.id = i.service_id \
          order by f.identity_id, f.subject_id",
     );
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows = sqlx::query_as_with::<_, PageRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("hygiene findings"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| format!("{} {}", r.identity_id, r.subject_id));
     let items = rows

@@ -122,7 +122,7 @@ pub async fn derive(conn: &mut AnyConnection, kinds: &[FindingKind], of: Identit
         }
         push_query(&mut sql, *kind, window, of);
     }
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("derive hygiene findings"))
 }
 
@@ -148,7 +148,7 @@ pub async fn derive_with_stored(
         push_query(&mut sql, *kind, window, of);
         sql.push(") d");
     }
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows: Vec<(Option<String>, String, String, String, String, String, Option<String>)> =
         sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("derive and stored hygiene findings"))?;
     let (mut derived, mut stored) = (Vec::new(), Vec::new());

@@ -74,7 +74,7 @@ async fn insert_labels(conn: &mut AnyConnection, id: &str, labels: &Labels) -> R
         sql.push(if i == 0 { "(" } else { ", (" });
         sql.bind(id.to_owned()).push(", ").bind(key.clone()).push(", ").bind(value.clone()).push(")");
     }
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_with(&text, args).execute(conn).await.map_err(db_error("insert labels"))?;
     Ok(())
 }
@@ -111,7 +111,7 @@ pub async fn insert_many(conn: &mut AnyConnection, new: &[(String, IdentityDraft
         sql.push(", ").bind(draft.owner_id.clone()).push(", ").bind(draft.service_id.clone()).push(", 'active', ").bind(draft.description.clone());
         sql.push(", ").bind(draft.labels.to_json()).push(", ").bind(at.to_rfc3339()).push(", ").bind(at.to_rfc3339()).push(")");
     }
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     // Callers pass distinct names (a plan refuses duplicates), so a clash is with a stored row.
     sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(unique_or("insert identities", || {
         let names: Vec<String> = new.iter().map(|(_, d)| format!("\"{}\"", d.name)).collect();
@@ -127,7 +127,7 @@ pub async fn insert_many(conn: &mut AnyConnection, new: &[(String, IdentityDraft
         }
     }
     if rows > 0 {
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(conn).await.map_err(db_error("insert labels"))?;
     }
     Ok(())
@@ -213,7 +213,7 @@ pub async fn list(conn: &mut AnyConnection, filter: &IdentityFilter, page: &Page
         sql.push(" and (i.name, i.id) > (select name, id from identities where id = ").bind(after.clone()).push(")");
     }
     sql.push(" order by i.name, i.id limit ").bind(i64::from(size) + 1);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows = sqlx::query_as_with::<_, IdentityRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list identities"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| r.id.clone());
 
@@ -283,7 +283,7 @@ pub async fn record_seen(conn: &mut AnyConnection, seen: &[(String, Timestamp)])
             super::Sql::new("update identities set last_seen_at = case when last_seen_at is null or last_seen_at < v.at then v.at else last_seen_at end from ");
         super::push_timed_values(&mut sql, "id", chunk);
         sql.push(" where identities.id = v.id returning identities.id");
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         let ids: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("record identities seen"))?;
         found.extend(ids);
     }

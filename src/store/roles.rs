@@ -129,7 +129,7 @@ pub async fn by_slugs(conn: &mut AnyConnection, slugs: &[String]) -> Result<Vec<
     }
     let mut sql = Sql::new(&format!("{SELECT} where r.slug in "));
     sql.bind_rows(slugs);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_as_with::<_, RoleRow, _>(&text, args).fetch_all(conn).await.map_err(db_error("roles by slug"))?.into_iter().map(RoleRow::into_role).collect()
 }
 
@@ -329,7 +329,7 @@ pub async fn catalog(
     }
     let direction = if descending { "desc" } else { "asc" };
     query.push(&format!(" order by {key} {direction}, c.id {direction} limit ")).bind(i64::from(size) + 1);
-    let (text, args) = query.into_parts();
+    let (text, args) = query.into_parts(conn);
     let rows = sqlx::query_as_with::<_, CatalogRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("role catalog"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| {
         let key = match sort {

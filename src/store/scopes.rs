@@ -74,7 +74,7 @@ pub async fn list(
         sql.push(" and path > (select path from scopes where id = ").bind(after.clone()).push(")");
     }
     sql.push(" order by path limit ").bind(i64::from(size) + 1);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows = sqlx::query_as_with::<_, ScopeRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list scopes"))?;
     let (rows, next_cursor) = super::split_page(rows, size, |r| r.id.clone());
     let mut count_sql = super::Sql::new("select count(*) from scopes");

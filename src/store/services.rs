@@ -111,7 +111,7 @@ pub async fn list(conn: &mut AnyConnection, filter: &ServiceFilter, page: &PageR
         sql.push(" and (s.name, s.id) > (select name, id from services where id = ").bind(after.clone()).push(")");
     }
     sql.push(" order by s.name, s.id limit ").bind(i64::from(size) + 1);
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     let rows = sqlx::query_as_with::<_, ServiceRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list services"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| r.id.clone());
 

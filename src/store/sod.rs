@@ -97,7 +97,7 @@ pub async fn exceptions_of_many(conn: &mut AnyConnection, of: Identities<'_>) ->
     }
     let mut sql = Sql::new(&format!("{EXCEPTION_SELECT} where "));
     sql.identities("identity_id", of).push(" order by created_at desc");
-    let (text, args) = sql.into_parts();
+    let (text, args) = sql.into_parts(conn);
     sqlx::query_as_with::<_, ExceptionRow, _>(&text, args)
         .fetch_all(conn)
         .await

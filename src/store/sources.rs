@@ -239,7 +239,7 @@ pub async fn slugs_taken(conn: &mut AnyConnection, slugs: &[String]) -> Result<V
     for chunk in slugs.chunks(CHUNK * 10) {
         let mut sql = Sql::new("select slug from roles where slug in ");
         sql.bind_rows(chunk);
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         let found: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("taken slugs"))?;
         taken.extend(found);
     }
@@ -273,7 +273,7 @@ pub async fn insert_identities(
             sql.push(", ").bind(p.last_seen_at.map(|t| t.to_rfc3339())).push(", ").bind(source_id.to_owned()).push(", ").bind(p.source_ref.clone());
             sql.push(", ").bind(detail_json(&p.detail)).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(unique_or("insert imported identities", || {
             AppError::conflict(Some("name"), "Two objects of this source fold to the same identity name; nothing was imported.")
         }))?;
@@ -289,7 +289,7 @@ async fn insert_label_rows(conn: &mut AnyConnection, labels: &[(&String, &String
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind((*id).clone()).push(", ").bind((*key).clone()).push(", ").bind((*value).clone()).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert imported labels"))?;
     }
     Ok(())
@@ -321,7 +321,7 @@ pub async fn retire_identities(conn: &mut AnyConnection, ids: &[String], at: Tim
     for chunk in ids.chunks(CHUNK * 10) {
         let mut sql = Sql::new("update identities set status = 'retired', retired_at = ");
         sql.bind(at.to_rfc3339()).push(", updated_at = ").bind(at.to_rfc3339()).push(" where id in ").bind_rows(chunk);
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("retire imported identities"))?;
     }
     Ok(())
@@ -346,7 +346,7 @@ pub async fn insert_roles(conn: &mut AnyConnection, source_id: &str, rows: &[(St
             sql.push(", ").bind(r.sensitivity.as_str().to_owned()).push(", 'active', 1, ").bind(at_text.clone()).push(", ").bind(at_text.clone());
             sql.push(", ").bind(source_id.to_owned()).push(", ").bind(r.source_ref.clone()).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(unique_or("insert imported roles", || {
             AppError::conflict(Some("slug"), "An imported role's slug is already taken; nothing was imported.")
         }))?;
@@ -377,7 +377,7 @@ pub async fn insert_versions(conn: &mut AnyConnection, rows: &[NewVersion<'_>], 
             sql.push(", ").bind(json).push(", null, ").bind(v.definition.content_hash()).push(", ").bind(author.to_owned());
             sql.push(", null, ").bind(at_text.clone()).push(", ").bind(v.source_version.map(str::to_owned)).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert imported role versions"))?;
     }
     let permissions: Vec<(&str, i64, &crate::domain::role::Permission)> =
@@ -389,7 +389,7 @@ pub async fn insert_versions(conn: &mut AnyConnection, rows: &[NewVersion<'_>], 
             sql.bind((*role_id).to_owned()).push(", ").bind(*version).push(", ").bind(p.action.clone()).push(", ").bind(p.resource.clone());
             sql.push(", ").bind(p.class().as_str().to_owned()).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert imported permissions"))?;
     }
     Ok(())
@@ -448,7 +448,7 @@ pub async fn insert_grants(conn: &mut AnyConnection, source_id: &str, granted_by
             sql.push(", ").bind(g.scope_id.clone()).push(", ").bind(granted_by.to_owned()).push(", ").bind(at_text.clone());
             sql.push(", ").bind(source_id.to_owned()).push(", ").bind(g.source_ref.clone()).push(", ").bind(g.condition.clone()).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert imported grants"))?;
     }
     Ok(())
@@ -461,7 +461,7 @@ pub async fn end_grants(conn: &mut AnyConnection, ids: &[String], by: &str, reas
         let mut sql = Sql::new("update assignments set revoked_at = ");
         sql.bind(at.to_rfc3339()).push(", revoked_by = ").bind(by.to_owned()).push(", revoke_reason = ").bind(reason.to_owned());
         sql.push(" where revoked_at is null and id in ").bind_rows(chunk).push(" returning identity_id");
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         let ended: Vec<String> = sqlx::query_scalar_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("end imported grants"))?;
         holders.extend(ended);
     }
@@ -470,13 +470,17 @@ pub async fn end_grants(conn: &mut AnyConnection, ids: &[String], by: &str, reas
 
 /// Moves the source's live grants of `role_id` to `version`; returns their holders.
 pub async fn move_grants(conn: &mut AnyConnection, source_id: &str, role_id: &str, version: i64) -> Result<Vec<String>, AppError> {
-    sqlx::query_scalar("update assignments set role_version = $3 where source_id = $1 and role_id = $2 and revoked_at is null returning identity_id")
-        .bind(source_id)
-        .bind(role_id)
-        .bind(version)
-        .fetch_all(conn)
-        .await
-        .map_err(db_error("move imported grants"))
+    // `coalesce` keeps the planner off the source's index (all its grants, for every role
+    // moved): a 1 % change of a large cluster moved 220 roles in 54 s that way, not 0.1 s.
+    sqlx::query_scalar(
+        "update assignments set role_version = $3 where coalesce(source_id, '') = $1 and role_id = $2 and revoked_at is null returning identity_id",
+    )
+    .bind(source_id)
+    .bind(role_id)
+    .bind(version)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error("move imported grants"))
 }
 
 pub async fn open_dangling(conn: &mut AnyConnection, source_id: &str, grants: &[&ObservedGrant], at: Timestamp) -> Result<(), AppError> {
@@ -492,7 +496,7 @@ pub async fn open_dangling(conn: &mut AnyConnection, source_id: &str, grants: &[
             sql.bind(source_id.to_owned()).push(", ").bind(g.source_ref.clone()).push(", ").bind(g.principal_ref.clone()).push(", ").bind(g.role_ref.clone());
             sql.push(", ").bind(g.scope.clone()).push(", ").bind(missing.to_owned()).push(", ").bind(at.to_rfc3339()).push(")");
         }
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("open dangling grants"))?;
     }
     Ok(())
@@ -502,7 +506,7 @@ pub async fn resolve_dangling(conn: &mut AnyConnection, source_id: &str, refs: &
     for chunk in refs.chunks(CHUNK * 10) {
         let mut sql = Sql::new("update source_dangling set resolved_at = ");
         sql.bind(at.to_rfc3339()).push(" where resolved_at is null and source_id = ").bind(source_id.to_owned()).push(" and source_ref in ").bind_rows(chunk);
-        let (text, args) = sql.into_parts();
+        let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("resolve dangling grants"))?;
     }
     Ok(())
