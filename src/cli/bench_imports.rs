@@ -190,7 +190,17 @@ fn changes(text: &str) -> String {
 }
 
 /// Prints the import figures next to their targets.
+/// `NHIDB_BENCH_IMPORT_DIR` keeps the inputs and the database there, to run one import again
+/// by hand (with `NHIDB_LOG=nhidb::import=debug` its steps print with their times).
 pub async fn figures() -> Result<(), String> {
+    if let Ok(kept) = std::env::var("NHIDB_BENCH_IMPORT_DIR") {
+        let dir = std::path::PathBuf::from(kept);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        for file in ["import.sqlite", "import.sqlite-wal", "import.sqlite-shm"] {
+            let _ = std::fs::remove_file(dir.join(file));
+        }
+        return figures_in(&dir).await;
+    }
     let dir = std::env::temp_dir().join(format!("nhidb-bench-import-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let result = figures_in(&dir).await;

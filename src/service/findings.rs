@@ -21,6 +21,10 @@ use std::collections::{BTreeMap, HashMap};
 /// Identities settled per statement batch.
 const BATCH: usize = 500;
 
+/// Up to this many identities, a change's separation check reads their permissions joined to
+/// their grants; more read each role version's permissions once (see `separation`).
+const FEW: usize = 50;
+
 /// Whether changes maintain findings. Always true, except while `nhidb bench` measures what
 /// maintaining them costs (the same run, with and without).
 static MAINTAINED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
@@ -252,10 +256,12 @@ async fn separation(
         return Ok(Vec::new());
     }
     // A change's few identities are read in one joined statement (a statement costs more than
-    // its rows there); a rebuild's batch reads grants and fills in permissions from memory.
+    // its rows there); a rebuild's or a large import's batch reads grants and fills in
+    // permissions from memory (joined, each grant's permissions would be read again, and an
+    // import's 100,000 new identities held a few thousand role versions between them).
     let held = match of {
-        Identities::Listed(_) => access::holdings_of_many(conn, of, now).await?,
-        Identities::Range { .. } => {
+        Identities::Listed(ids) if ids.len() <= FEW => access::holdings_of_many(conn, of, now).await?,
+        _ => {
             let mut held = access::grants_of_many(conn, of, now).await?;
             // Only identities with several grants can conflict.
             held.retain(|(_, holdings)| holdings.len() >= 2);
