@@ -33,7 +33,9 @@ pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool) -> st
         first = false;
         out.write_all(item.as_bytes())
     };
-    out.write_all(b"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}, \"items\": [")?;
+    // In kubectl's order: `items` before `kind`, so the reader cannot know it reads a List
+    // until the end (it looks ahead for the kind, then takes the items one at a time).
+    out.write_all(b"{\"apiVersion\": \"v1\", \"items\": [")?;
     let per_ns = size.service_accounts / size.namespaces;
     let gone = |i: usize| changed && i % 100 == 7;
     for i in 0..size.service_accounts + if changed { size.service_accounts / 100 } else { 0 } {
@@ -94,7 +96,7 @@ pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool) -> st
         }
         push(&mut out, &item)?;
     }
-    out.write_all(b"\n]}\n")?;
+    out.write_all(b"\n], \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}}\n")?;
     out.flush()
 }
 

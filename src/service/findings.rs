@@ -42,6 +42,13 @@ fn take_phases() -> [u64; 3] {
     std::array::from_fn(|i| PHASES[i].swap(0, std::sync::atomic::Ordering::Relaxed))
 }
 
+/// The time settling spent per phase since the last call, in milliseconds (SQL, separation of
+/// duties, writes): a large import logs it with its steps. Counted across the process, so
+/// concurrent changes' settling adds in.
+pub fn phase_times_ms() -> [u64; 3] {
+    take_phases().map(|us| us / 1000)
+}
+
 #[doc(hidden)]
 pub fn set_maintained_for_benchmark(on: bool) {
     MAINTAINED.store(on, std::sync::atomic::Ordering::SeqCst);

@@ -179,7 +179,7 @@ pub async fn import_gcp(store: &Store, actor: &Actor, target: &Target, policy: I
 }
 
 /// Reconciles an observation with the ledger (see the module comment).
-pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: Observation, input_hash: String) -> Result<ImportRecord, AppError> {
+pub async fn import(store: &Store, actor: &Actor, target: &Target, mut observation: Observation, input_hash: String) -> Result<ImportRecord, AppError> {
     require(actor, Capability::Import)?;
     let name = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
     let started = std::time::Instant::now();
@@ -219,33 +219,30 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
         .flat_map(|r| reconcile::slug_candidates(target.kind, &name, r))
         .collect();
     let taken: HashSet<String> = sources::slugs_taken(conn, &candidates).await?.into_iter().collect();
-    step("planning");
-    let plan = reconcile::plan(target.kind, &name, &observation, &ledger, &taken).map_err(|e| AppError::invalid("input", e))?;
-
     let mut summary = ImportSummary {
         principals: observation.principals.len(),
         roles: observation.roles.len(),
         grants: observation.grants.len(),
-        skipped: observation.skipped.clone(),
+        skipped: std::mem::take(&mut observation.skipped),
         excluded: observation.excluded,
         dangling: observation.dangling().count(),
-        labels_dropped: plan.labels_dropped,
-        notes: observation.notes.clone(),
-        identities_added: plan.new_identities.len(),
-        identities_relabelled: plan.relabelled.len(),
-        identities_seen: plan.seen.len(),
-        identities_retired: plan.retired.len(),
-        roles_added: plan.new_roles.len(),
-        versions_added: plan.new_versions.len() + plan.repoints.len(),
-        roles_retired: plan.retired_roles.len(),
-        grants_added: plan.new_grants.len(),
-        grants_moved: 0,
-        grants_ended: plan.ended_grants.len(),
-        dangling_opened: plan.dangling_opened.len(),
-        dangling_resolved: plan.dangling_resolved.len(),
-        drift_opened: 0,
-        applied: false,
+        notes: std::mem::take(&mut observation.notes),
+        ..ImportSummary::default()
     };
+    step("planning");
+    let plan = reconcile::plan(target.kind, &name, observation, &ledger, &taken).map_err(|e| AppError::invalid("input", e))?;
+    summary.labels_dropped = plan.labels_dropped;
+    summary.identities_added = plan.new_identities.len();
+    summary.identities_relabelled = plan.relabelled.len();
+    summary.identities_seen = plan.seen.len();
+    summary.identities_retired = plan.retired.len();
+    summary.roles_added = plan.new_roles.len();
+    summary.versions_added = plan.new_versions.len() + plan.repoints.len();
+    summary.roles_retired = plan.retired_roles.len();
+    summary.grants_added = plan.new_grants.len();
+    summary.grants_ended = plan.ended_grants.len();
+    summary.dangling_opened = plan.dangling_opened.len();
+    summary.dangling_resolved = plan.dangling_resolved.len();
     let record = |summary: ImportSummary, started: std::time::Instant| ImportRecord {
         id: store::new_id(),
         source_id: source_id.clone(),
@@ -431,17 +428,18 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     let versioned: HashMap<&str, i64> = moves.iter().map(|(role_id, version)| (role_id.as_str(), *version)).collect();
     let mut new_grants = Vec::with_capacity(plan.new_grants.len());
     for g in &plan.new_grants {
-        let identity_id = identity_of.get(g.principal_ref.as_str()).ok_or_else(|| AppError::internal("import grant principal", &g.principal_ref))?;
+        let identity_id = *identity_of.get(g.principal_ref.as_str()).ok_or_else(|| AppError::internal("import grant principal", &g.principal_ref))?;
         let (role_id, version) = role_of.get(g.role_ref.as_str()).copied().ok_or_else(|| AppError::internal("import grant role", &g.role_ref))?;
         let version = versioned.get(role_id).copied().unwrap_or(version);
+        let scope_id = scope_ids.get(g.scope.as_str()).ok_or_else(|| AppError::internal("import scope", g.scope.as_str()))?;
         new_grants.push(NewGrant {
             id: String::new(),
-            identity_id: (*identity_id).to_owned(),
-            role_id: role_id.to_owned(),
+            identity_id,
+            role_id,
             role_version: version,
-            scope_id: scope_id(g.scope.as_str())?,
-            source_ref: g.source_ref.clone(),
-            condition: g.condition.clone(),
+            scope_id,
+            source_ref: &g.source_ref,
+            condition: g.condition.as_deref(),
         });
     }
     // Written in identity order, ids given in that order: the grant indexes by identity then
@@ -462,8 +460,8 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
             json!({ "identity_id": g.identity_id, "role_id": g.role_id, "version": g.role_version, "source_ref": g.source_ref }),
         )));
         flush(conn, actor, &mut events, AUDIT_BATCH).await?;
-        if !new_identity_ids.contains(g.identity_id.as_str()) {
-            grants_changed.push(g.identity_id.clone());
+        if !new_identity_ids.contains(g.identity_id) {
+            grants_changed.push(g.identity_id.to_owned());
         }
     }
 
@@ -496,6 +494,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     }
 
     step("settling hygiene findings");
+    super::findings::phase_times_ms();
     // Findings, in the same transaction as the changes behind them.
     let created: Vec<String> = new_identities.iter().map(|(id, _)| id.clone()).collect();
     settle(conn, &created, Touches::Created, now).await?;
@@ -513,6 +512,8 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, observation: 
     moved_holders.retain(|id| !retired_set.contains(id.as_str()) && !new_identity_ids.contains(id.as_str()));
     settle(conn, &moved_holders, Touches::Versions, now).await?;
 
+    let [sql, separation, writes] = super::findings::phase_times_ms();
+    tracing::debug!(target: "nhidb::import", "settled findings: SQL {sql} ms, separation of duties {separation} ms, writes {writes} ms");
     summary.applied = summary.changes() > 0;
     let mut record = record(summary, started);
     record.id = import_id;

@@ -10,6 +10,7 @@
 use super::observation::{Input, Missing, Observation, ObservedGrant, ObservedPrincipal, ObservedRole, PrincipalKind, Rule, glob_match};
 use crate::domain::Timestamp;
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -23,24 +24,76 @@ pub struct Options<'a> {
     pub exclude: &'a [String],
 }
 
-/// Only the fields nhidb reads; everything else in an object is skipped while parsing, so a
-/// large List is never held as a generic tree.
-#[derive(Deserialize)]
+/// One object as read: only the fields nhidb reads, each converted to its type as soon as it is
+/// read. Everything else (a `last-applied-configuration` annotation repeats the whole object) is
+/// skipped unread, so a large cluster is never held as a generic tree.
+#[derive(Deserialize, Default)]
 struct RawObject {
     #[serde(default)]
     kind: Option<String>,
     #[serde(default)]
     metadata: Option<Metadata>,
     #[serde(default)]
-    items: Option<Vec<RawObject>>,
-    #[serde(default)]
-    rules: Option<Value>,
+    rules: Option<Lenient<Vec<PolicyRule>>>,
     #[serde(default, rename = "aggregationRule")]
-    aggregation_rule: Option<Value>,
+    aggregation_rule: Option<Lenient<AggregationRule>>,
     #[serde(default, rename = "roleRef")]
-    role_ref: Option<Value>,
+    role_ref: Option<Lenient<RoleRef>>,
     #[serde(default)]
-    subjects: Option<Value>,
+    subjects: Option<Lenient<Vec<Subject>>>,
+}
+
+/// A field read as a value and given its type on the spot: a malformed field becomes an error
+/// naming the object and the field (`rules[0].verbs`), reported once the object's name is known,
+/// instead of a parser position; its value tree lives only while it is converted.
+struct Lenient<T>(Result<T, String>);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(Lenient(serde_json::from_value(value).map_err(|e| e.to_string())))
+    }
+}
+
+/// A scalar read as text whatever YAML made of it (`true`, `yes`, `1`).
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Text(match Value::deserialize(deserializer)? {
+            Value::String(s) => s,
+            other => text_of(&other),
+        }))
+    }
+}
+
+/// The annotations nhidb keeps (`LINK_ANNOTATIONS`), as (label, value); the others are skipped.
+#[derive(Default)]
+struct Links(Vec<(&'static str, String)>);
+
+impl<'de> Deserialize<'de> for Links {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LinksVisitor;
+        impl<'de> Visitor<'de> for LinksVisitor {
+            type Value = Links;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of annotations")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Links, A::Error> {
+                let mut links = Links::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match LINK_ANNOTATIONS.iter().find(|(annotation, _)| *annotation == key) {
+                        Some((_, label)) => links.0.push((label, map.next_value::<Text>()?.0)),
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(links)
+            }
+        }
+        deserializer.deserialize_map(LinksVisitor)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -52,12 +105,11 @@ struct Metadata {
     #[serde(default)]
     uid: Option<String>,
     #[serde(default, rename = "creationTimestamp")]
-    creation_timestamp: Option<Value>,
-    /// Values are read as text whatever YAML made of them (`true`, `yes`, `1`).
+    creation_timestamp: Option<Text>,
     #[serde(default)]
-    labels: Option<BTreeMap<String, Value>>,
+    labels: Option<BTreeMap<String, Text>>,
     #[serde(default)]
-    annotations: Option<BTreeMap<String, Value>>,
+    annotations: Option<Links>,
 }
 
 #[derive(Deserialize)]
@@ -135,13 +187,6 @@ impl Place {
     }
 }
 
-struct Object {
-    kind: String,
-    metadata: Metadata,
-    raw: RawObject,
-    place: Place,
-}
-
 fn text_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -150,57 +195,164 @@ fn text_of(value: &Value) -> String {
     }
 }
 
-fn labels_of(map: &Option<BTreeMap<String, Value>>) -> BTreeMap<String, String> {
-    map.iter().flatten().map(|(k, v)| (k.clone(), text_of(v))).collect()
+/// Why a document's reading stopped early: the parser's own error, or an object that was read
+/// but is not valid (its message names the file, document, item and field).
+const STOPPED: &str = "nhidb: an object was refused";
+
+/// Reads one document (an object, or a List of them) into the collector. A List's items are
+/// handed over one at a time as they are read when its kind is known before its items (`kind`
+/// first, or `known_kind` from a first pass over a JSON file); otherwise (kubectl's YAML prints
+/// `items` before `kind`) they wait, typed, until the document ends.
+struct DocumentSeed<'c, 'o> {
+    collector: &'c mut Collector<'o>,
+    place: Place,
+    known_kind: Option<String>,
 }
 
-/// Reads every document of every input; a failure names the file and the document.
-fn read_objects(inputs: &[Input]) -> Result<Vec<Object>, String> {
-    let mut objects = Vec::new();
-    for input in inputs {
-        let trimmed = input.text.trim_start_matches('\u{feff}').trim_start();
-        let yaml = || -> Result<Vec<Option<RawObject>>, String> {
-            let mut documents = Vec::new();
-            for (index, document) in serde_yaml::Deserializer::from_str(input.text).enumerate() {
-                let parsed = Option::<RawObject>::deserialize(document)
-                    .map_err(|e| format!("{}, document {}: not valid Kubernetes YAML: {e}", input.name, index + 1))?;
-                documents.push(parsed);
-            }
-            Ok(documents)
-        };
-        let documents = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            // JSON is read as JSON (faster, exact errors); JSON documents joined with `---`
-            // (several files sent as one request) are a YAML stream, which reads JSON too.
-            match serde_json::from_str::<RawObject>(trimmed) {
-                Ok(document) => vec![Some(document)],
-                Err(e) => yaml().map_err(|_| format!("{}: not valid Kubernetes JSON: {e}", input.name))?,
-            }
-        } else {
-            yaml()?
-        };
-        for (index, document) in documents.into_iter().enumerate() {
-            let Some(document) = document else { continue };
-            let place = Place { file: input.name.to_owned(), document: index + 1, item: None };
-            flatten(document, place, None, &mut objects)?;
-        }
-    }
-    Ok(objects)
+fn is_list(kind: &str) -> bool {
+    kind.ends_with("List")
 }
 
-/// A `List` (or a typed `RoleList` whose items carry no kind) becomes its items.
-fn flatten(raw: RawObject, place: Place, item_kind: Option<&str>, out: &mut Vec<Object>) -> Result<(), String> {
-    let kind = raw.kind.clone().or_else(|| item_kind.map(str::to_owned)).ok_or_else(|| format!("{}: `kind` is missing.", place.describe("object")))?;
-    if kind.ends_with("List") && place.item.is_none() {
-        let inner = kind.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_owned);
-        for (index, item) in raw.items.unwrap_or_default().into_iter().enumerate() {
-            let place = Place { item: Some(index), ..place.clone() };
-            flatten(item, place, inner.as_deref(), out)?;
-        }
-        return Ok(());
+/// The kind of a List's items that carry none (a typed `RoleList` from the API).
+fn item_kind(list_kind: &str) -> Option<&str> {
+    list_kind.strip_suffix("List").filter(|k| !k.is_empty())
+}
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
     }
-    let mut raw = raw;
-    let metadata = raw.metadata.take().unwrap_or_default();
-    out.push(Object { kind, metadata, raw, place });
+}
+
+impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Kubernetes object or List")
+    }
+    /// An empty document (a Helm template that rendered nothing).
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let DocumentSeed { collector, place, known_kind } = self;
+        let mut object = RawObject::default();
+        let mut pending = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "kind" => object.kind = map.next_value()?,
+                "metadata" => object.metadata = map.next_value()?,
+                "rules" => object.rules = map.next_value()?,
+                "aggregationRule" => object.aggregation_rule = map.next_value()?,
+                "roleRef" => object.role_ref = map.next_value()?,
+                "subjects" => object.subjects = map.next_value()?,
+                "items" => {
+                    let list_kind = object.kind.clone().or_else(|| known_kind.clone());
+                    map.next_value_seed(ItemsSeed { collector: &mut *collector, place: &place, list_kind, pending: &mut pending })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let Some(kind) = object.kind.clone() else {
+            return Err(collector.refuse(format!("{}: `kind` is missing.", place.describe("object"))));
+        };
+        if is_list(&kind) {
+            for (index, item) in pending {
+                collector.accept_item(item, &kind, Place { item: Some(index), ..place.clone() })?;
+            }
+            return Ok(());
+        }
+        collector.accept(object, kind, place).map_err(|e| collector.refuse(e))
+    }
+}
+
+struct ItemsSeed<'c, 'o, 'p> {
+    collector: &'c mut Collector<'o>,
+    place: &'p Place,
+    list_kind: Option<String>,
+    pending: &'p mut Vec<(usize, RawObject)>,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence of Kubernetes objects")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while let Some(item) = seq.next_element::<RawObject>()? {
+            match &self.list_kind {
+                Some(kind) if is_list(kind) => self.collector.accept_item(item, kind, Place { item: Some(index), ..self.place.clone() })?,
+                // Not a List: its `items` are its own business, not objects to import.
+                Some(_) => {}
+                None => self.pending.push((index, item)),
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The top-level kind of a JSON document, read without keeping anything else.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(default)]
+    kind: Option<Value>,
+}
+
+/// Reads one input: JSON as JSON (faster, exact errors), anything else, and JSON documents
+/// joined with `---` (several files sent as one request), as a YAML stream, which reads JSON too.
+fn read_input(input: &Input, collector: &mut Collector) -> Result<(), String> {
+    let trimmed = input.text.trim_start_matches('\u{feff}').trim_start();
+    let place = |document: usize| Place { file: input.name.to_owned(), document, item: None };
+    let mut json_error = None;
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // A first pass reads only the top-level kind, so that a List's items can be taken one
+        // at a time even when `items` comes first, as kubectl prints it.
+        match serde_json::from_str::<Head>(trimmed) {
+            Ok(head) => {
+                let known_kind = head.kind.and_then(|k| k.as_str().map(str::to_owned));
+                let mut deserializer = serde_json::Deserializer::from_str(trimmed);
+                let read = DocumentSeed { collector: &mut *collector, place: place(1), known_kind }.deserialize(&mut deserializer);
+                return read
+                    .and_then(|()| deserializer.end())
+                    .map_err(|e| collector.error.take().unwrap_or_else(|| format!("{}: not valid Kubernetes JSON: {e}", input.name)));
+            }
+            Err(e) => json_error = Some(e),
+        }
+    }
+    for (index, document) in serde_yaml::Deserializer::from_str(input.text).enumerate() {
+        DocumentSeed { collector: &mut *collector, place: place(index + 1), known_kind: None }.deserialize(document).map_err(|e| {
+            collector.error.take().unwrap_or_else(|| match &json_error {
+                Some(json_error) => format!("{}: not valid Kubernetes JSON: {json_error}", input.name),
+                None => format!("{}, document {}: not valid Kubernetes YAML: {e}", input.name, index + 1),
+            })
+        })?;
+    }
     Ok(())
 }
 
@@ -210,15 +362,13 @@ fn is_namespaced(kind: &str) -> bool {
     matches!(kind, "ServiceAccount" | "Role" | "RoleBinding")
 }
 
-fn field<T: for<'de> Deserialize<'de>>(value: Value, object: &str, place: &Place, name: &str) -> Result<T, String> {
-    serde_json::from_value(value).map_err(|e| format!("{}: `{name}` is not valid: {e}", place.describe(object)))
+/// A field's value, or the error that names it.
+fn field<T>(value: Option<Lenient<T>>, object: &str, place: &Place, name: &str) -> Result<Option<T>, String> {
+    value.map(|Lenient(v)| v.map_err(|e| format!("{}: `{name}` is not valid: {e}", place.describe(object)))).transpose()
 }
 
-fn rules_of(value: Option<Value>, object: &str, place: &Place) -> Result<Vec<Rule>, String> {
-    let rules: Vec<PolicyRule> = match value {
-        None | Some(Value::Null) => vec![],
-        Some(value) => field(value, object, place, "rules")?,
-    };
+fn rules_of(value: Option<Lenient<Vec<PolicyRule>>>, object: &str, place: &Place) -> Result<Vec<Rule>, String> {
+    let rules = field(value, object, place, "rules")?.unwrap_or_default();
     let mut out = Vec::with_capacity(rules.len());
     for (index, rule) in rules.into_iter().enumerate() {
         let verbs = rule.verbs.unwrap_or_default();
@@ -264,6 +414,7 @@ struct ClusterRoleDraft {
     labels: BTreeMap<String, String>,
     rules: Vec<Rule>,
     selectors: Option<Vec<LabelSelector>>,
+    uid: Option<String>,
 }
 
 /// The rules of an aggregated ClusterRole whose manifest leaves them empty: the union of the
@@ -298,168 +449,163 @@ pub fn service_account_ref(namespace: &str, name: &str) -> String {
     format!("ServiceAccount/{namespace}/{name}")
 }
 
-/// Reads the inputs into an observation of cluster `options.cluster`. All or nothing: the first
-/// malformed document or invalid object is an error naming the file, document, item and field.
-pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String> {
-    let objects = read_objects(inputs)?;
-    let cluster_scope = format!("k8s/{}", options.cluster);
-    let scope_of = |namespace: &str| format!("{cluster_scope}/{namespace}");
-    let mut observation = Observation::default();
-    let mut scopes = BTreeSet::from([cluster_scope.clone()]);
-    let mut principals: BTreeMap<String, ObservedPrincipal> = BTreeMap::new();
-    let mut roles: BTreeMap<String, ObservedRole> = BTreeMap::new();
-    let mut cluster_roles: Vec<ClusterRoleDraft> = Vec::new();
-    let mut cluster_role_meta: Vec<(Option<String>, String)> = Vec::new();
-    let mut bindings = Vec::new();
-    let mut defaulted_namespace = 0usize;
+/// Builds the observation object by object as the reader hands them over, keeping only what
+/// the observation needs (names and rules are moved, not copied).
+struct Collector<'o> {
+    options: &'o Options<'o>,
+    cluster_scope: String,
+    observation: Observation,
+    scopes: BTreeSet<String>,
+    principals: BTreeMap<String, ObservedPrincipal>,
+    roles: BTreeMap<String, ObservedRole>,
+    cluster_roles: Vec<ClusterRoleDraft>,
+    defaulted_namespace: usize,
+    /// Why reading stopped, when an object was refused (see `STOPPED`).
+    error: Option<String>,
+}
 
-    for object in objects {
-        if !RBAC_KINDS.contains(&object.kind.as_str()) {
-            *observation.skipped.entry(object.kind).or_default() += 1;
-            continue;
+impl<'o> Collector<'o> {
+    fn new(options: &'o Options<'o>) -> Self {
+        let cluster_scope = format!("k8s/{}", options.cluster);
+        Collector {
+            options,
+            scopes: BTreeSet::from([cluster_scope.clone()]),
+            cluster_scope,
+            observation: Observation::default(),
+            principals: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            cluster_roles: Vec::new(),
+            defaulted_namespace: 0,
+            error: None,
         }
-        let Some(name) = object.metadata.name.clone().filter(|n| !n.trim().is_empty()) else {
-            return Err(format!("{}: `metadata.name` is required.", object.place.describe(&object.kind)));
+    }
+
+    fn scope_of(&self, namespace: &str) -> String {
+        format!("{}/{namespace}", self.cluster_scope)
+    }
+
+    /// Keeps `message` as the reason reading stopped and returns the parser error that stops it.
+    fn refuse<E: de::Error>(&mut self, message: String) -> E {
+        self.error = Some(message);
+        E::custom(STOPPED)
+    }
+
+    /// An item of a List of kind `list_kind`.
+    fn accept_item<E: de::Error>(&mut self, mut item: RawObject, list_kind: &str, place: Place) -> Result<(), E> {
+        let Some(kind) = item.kind.take().or_else(|| item_kind(list_kind).map(str::to_owned)) else {
+            return Err(self.refuse(format!("{}: `kind` is missing.", place.describe("object"))));
         };
-        let namespace = if is_namespaced(&object.kind) {
-            match object.metadata.namespace.clone().filter(|n| !n.is_empty()) {
+        self.accept(item, kind, place).map_err(|e| self.refuse(e))
+    }
+
+    fn accept(&mut self, mut raw: RawObject, kind: String, place: Place) -> Result<(), String> {
+        if !RBAC_KINDS.contains(&kind.as_str()) {
+            *self.observation.skipped.entry(kind).or_default() += 1;
+            return Ok(());
+        }
+        let metadata = raw.metadata.take().unwrap_or_default();
+        let Some(name) = metadata.name.filter(|n| !n.trim().is_empty()) else {
+            return Err(format!("{}: `metadata.name` is required.", place.describe(&kind)));
+        };
+        let namespace = if is_namespaced(&kind) {
+            match metadata.namespace.filter(|n| !n.is_empty()) {
                 Some(ns) => Some(ns),
                 None => {
-                    defaulted_namespace += 1;
-                    Some(options.default_namespace.to_owned())
+                    self.defaulted_namespace += 1;
+                    Some(self.options.default_namespace.to_owned())
                 }
             }
         } else {
             None
         };
         let described = match &namespace {
-            Some(ns) => format!("{} {ns}/{name}", object.kind),
-            None => format!("{} {name}", object.kind),
+            Some(ns) => format!("{kind} {ns}/{name}"),
+            None => format!("{kind} {name}"),
         };
-        let created_at = match &object.metadata.creation_timestamp {
-            None | Some(Value::Null) => None,
-            Some(value) => {
-                Some(text_of(value).parse::<Timestamp>().map_err(|e| format!("{}: `metadata.creationTimestamp`: {e}", object.place.describe(&described)))?)
-            }
+        let created_at = match metadata.creation_timestamp {
+            None => None,
+            Some(Text(text)) => Some(text.parse::<Timestamp>().map_err(|e| format!("{}: `metadata.creationTimestamp`: {e}", place.describe(&described)))?),
         };
-        if let Some(ns) = &namespace {
-            scopes.insert(scope_of(ns));
-        }
-        let labels = labels_of(&object.metadata.labels);
-        match object.kind.as_str() {
-            "ServiceAccount" => {
-                let ns = namespace.unwrap_or_default();
-                let mut labels = labels;
-                for (annotation, label) in LINK_ANNOTATIONS {
-                    if let Some(value) = object.metadata.annotations.as_ref().and_then(|a| a.get(*annotation)) {
-                        labels.insert((*label).to_owned(), text_of(value));
-                    }
+        let scope = match &namespace {
+            Some(ns) => {
+                let scope = self.scope_of(ns);
+                if !self.scopes.contains(&scope) {
+                    self.scopes.insert(scope.clone());
                 }
-                let source_ref = service_account_ref(&ns, &name);
-                principals.insert(
-                    source_ref.clone(),
-                    ObservedPrincipal {
-                        source_ref,
-                        kind: PrincipalKind::ServiceAccount,
-                        name,
-                        scope: scope_of(&ns),
-                        declared: true,
-                        labels,
-                        detail: BTreeMap::new(),
-                        created_at,
-                        last_seen_at: None,
-                        uid: object.metadata.uid.clone(),
-                    },
-                );
+                scope
+            }
+            None => self.cluster_scope.clone(),
+        };
+        let labels: BTreeMap<String, String> = metadata.labels.into_iter().flatten().map(|(k, Text(v))| (k, v)).collect();
+        let uid = metadata.uid;
+        match kind.as_str() {
+            "ServiceAccount" => {
+                let mut labels = labels;
+                labels.extend(metadata.annotations.unwrap_or_default().0.into_iter().map(|(label, value)| (label.to_owned(), value)));
+                let source_ref = service_account_ref(namespace.as_deref().unwrap_or_default(), &name);
+                let principal = ObservedPrincipal {
+                    source_ref: source_ref.clone(),
+                    kind: PrincipalKind::ServiceAccount,
+                    name,
+                    scope,
+                    declared: true,
+                    labels,
+                    detail: BTreeMap::new(),
+                    created_at,
+                    last_seen_at: None,
+                    uid,
+                };
+                self.principals.insert(source_ref, principal);
             }
             "Role" => {
-                let ns = namespace.unwrap_or_default();
-                let rules = rules_of(object.raw.rules, &described, &object.place)?;
-                let source_ref = format!("Role/{ns}/{name}");
-                roles.insert(
-                    source_ref.clone(),
-                    ObservedRole {
-                        source_ref,
-                        name,
-                        scope: scope_of(&ns),
-                        description: String::new(),
-                        rules,
-                        source_version: None,
-                        definition_known: true,
-                        history: vec![],
-                        labels,
-                        uid: object.metadata.uid.clone(),
-                    },
-                );
+                let rules = rules_of(raw.rules, &described, &place)?;
+                let source_ref = format!("Role/{}/{name}", namespace.as_deref().unwrap_or_default());
+                let role = ObservedRole {
+                    source_ref: source_ref.clone(),
+                    name,
+                    scope,
+                    description: String::new(),
+                    rules,
+                    source_version: None,
+                    definition_known: true,
+                    history: vec![],
+                    labels,
+                    uid,
+                };
+                self.roles.insert(source_ref, role);
             }
             "ClusterRole" => {
-                let rules = rules_of(object.raw.rules, &described, &object.place)?;
-                let selectors = match object.raw.aggregation_rule {
-                    None | Some(Value::Null) => None,
-                    Some(value) => {
-                        let rule: AggregationRule = field(value, &described, &object.place, "aggregationRule")?;
-                        Some(rule.cluster_role_selectors.unwrap_or_default())
-                    }
-                };
-                cluster_roles.push(ClusterRoleDraft { name, labels, rules, selectors });
-                cluster_role_meta.push((object.metadata.uid.clone(), described));
+                let rules = rules_of(raw.rules, &described, &place)?;
+                let selectors = field(raw.aggregation_rule, &described, &place, "aggregationRule")?.map(|rule| rule.cluster_role_selectors.unwrap_or_default());
+                self.cluster_roles.push(ClusterRoleDraft { name, labels, rules, selectors, uid });
             }
-            _ => bindings.push((object.kind.clone(), namespace, name, described, object.raw.role_ref, object.raw.subjects, object.place)),
+            _ => self.bind(&kind, namespace, &name, raw, &described, &place, scope)?,
         }
+        Ok(())
     }
 
-    let mut done = HashMap::new();
-    for index in 0..cluster_roles.len() {
-        let rules = aggregate(&cluster_roles, index, &mut BTreeSet::new(), &mut done);
-        let draft = &cluster_roles[index];
-        let source_ref = format!("ClusterRole/{}", draft.name);
-        let description =
-            if draft.selectors.is_some() && draft.rules.is_empty() { "Aggregated from the ClusterRoles its selectors pick.".to_owned() } else { String::new() };
-        roles.insert(
-            source_ref.clone(),
-            ObservedRole {
-                source_ref,
-                name: draft.name.clone(),
-                scope: cluster_scope.clone(),
-                description,
-                rules,
-                source_version: None,
-                definition_known: true,
-                history: vec![],
-                labels: draft.labels.clone(),
-                uid: cluster_role_meta[index].0.clone(),
-            },
-        );
-    }
-
-    let excluded = |name: &str| options.exclude.iter().any(|p| glob_match(p, name));
-    for (kind, namespace, name, described, role_ref, subjects, place) in bindings {
-        let role_ref: RoleRef = match role_ref {
-            None | Some(Value::Null) => return Err(format!("{}: `roleRef` is required.", place.describe(&described))),
-            Some(value) => field(value, &described, &place, "roleRef")?,
+    /// A RoleBinding or ClusterRoleBinding: a grant per subject, in the binding's scope.
+    #[allow(clippy::too_many_arguments)]
+    fn bind(&mut self, kind: &str, namespace: Option<String>, name: &str, raw: RawObject, described: &str, place: &Place, scope: String) -> Result<(), String> {
+        let Some(role_ref) = field(raw.role_ref, described, place, "roleRef")? else {
+            return Err(format!("{}: `roleRef` is required.", place.describe(described)));
         };
-        let role_name = role_ref.name.filter(|n| !n.is_empty()).ok_or_else(|| format!("{}: `roleRef.name` is required.", place.describe(&described)))?;
+        let role_name = role_ref.name.filter(|n| !n.is_empty()).ok_or_else(|| format!("{}: `roleRef.name` is required.", place.describe(described)))?;
         let role_source_ref = match (role_ref.kind.as_deref(), &namespace) {
             (Some("ClusterRole"), _) => format!("ClusterRole/{role_name}"),
             (Some("Role"), Some(ns)) => format!("Role/{ns}/{role_name}"),
-            (Some("Role"), None) => return Err(format!("{}: `roleRef.kind` must be ClusterRole in a ClusterRoleBinding.", place.describe(&described))),
-            (other, _) => return Err(format!("{}: `roleRef.kind` must be Role or ClusterRole, not {:?}.", place.describe(&described), other.unwrap_or(""))),
+            (Some("Role"), None) => return Err(format!("{}: `roleRef.kind` must be ClusterRole in a ClusterRoleBinding.", place.describe(described))),
+            (other, _) => return Err(format!("{}: `roleRef.kind` must be Role or ClusterRole, not {:?}.", place.describe(described), other.unwrap_or(""))),
         };
-        let subjects: Vec<Subject> = match subjects {
-            None | Some(Value::Null) => vec![],
-            Some(value) => field(value, &described, &place, "subjects")?,
-        };
-        let scope = match &namespace {
-            Some(ns) => scope_of(ns),
-            None => cluster_scope.clone(),
-        };
+        let subjects = field(raw.subjects, described, place, "subjects")?.unwrap_or_default();
         let binding_ref = match &namespace {
             Some(ns) => format!("{kind}/{ns}/{name}"),
             None => format!("{kind}/{name}"),
         };
+        let excluded = |name: &str| self.options.exclude.iter().any(|p| glob_match(p, name));
         for (index, subject) in subjects.into_iter().enumerate() {
             let subject_name =
-                subject.name.filter(|n| !n.is_empty()).ok_or_else(|| format!("{}: `subjects[{index}].name` is required.", place.describe(&described)))?;
+                subject.name.filter(|n| !n.is_empty()).ok_or_else(|| format!("{}: `subjects[{index}].name` is required.", place.describe(described)))?;
             let principal_ref = match subject.kind.as_deref() {
                 Some("ServiceAccount") => {
                     let ns = match (subject.namespace.filter(|n| !n.is_empty()), &namespace) {
@@ -468,7 +614,7 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                         (None, None) => {
                             return Err(format!(
                                 "{}: `subjects[{index}].namespace` is required for a ServiceAccount in a ClusterRoleBinding (without it the subject matches nobody).",
-                                place.describe(&described)
+                                place.describe(described)
                             ));
                         }
                     };
@@ -482,34 +628,37 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                     {
                         service_account_ref(ns, sa)
                     } else if excluded(&subject_name) {
-                        observation.excluded += 1;
+                        self.observation.excluded += 1;
                         continue;
                     } else {
                         let principal_ref = format!("{kind}/{subject_name}");
-                        principals.entry(principal_ref.clone()).or_insert_with(|| ObservedPrincipal {
-                            source_ref: principal_ref.clone(),
-                            kind: if kind == "User" { PrincipalKind::User } else { PrincipalKind::Group },
-                            name: subject_name.clone(),
-                            scope: cluster_scope.clone(),
-                            declared: false,
-                            labels: BTreeMap::new(),
-                            detail: BTreeMap::new(),
-                            created_at: None,
-                            last_seen_at: None,
-                            uid: None,
-                        });
+                        if !self.principals.contains_key(&principal_ref) {
+                            let principal = ObservedPrincipal {
+                                source_ref: principal_ref.clone(),
+                                kind: if kind == "User" { PrincipalKind::User } else { PrincipalKind::Group },
+                                name: subject_name,
+                                scope: self.cluster_scope.clone(),
+                                declared: false,
+                                labels: BTreeMap::new(),
+                                detail: BTreeMap::new(),
+                                created_at: None,
+                                last_seen_at: None,
+                                uid: None,
+                            };
+                            self.principals.insert(principal_ref.clone(), principal);
+                        }
                         principal_ref
                     }
                 }
                 other => {
                     return Err(format!(
                         "{}: `subjects[{index}].kind` must be ServiceAccount, User or Group, not {:?}.",
-                        place.describe(&described),
+                        place.describe(described),
                         other.unwrap_or("")
                     ));
                 }
             };
-            observation.grants.push(ObservedGrant {
+            self.observation.grants.push(ObservedGrant {
                 source_ref: format!("{binding_ref}#{principal_ref}"),
                 principal_ref,
                 role_ref: role_source_ref.clone(),
@@ -518,38 +667,91 @@ pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String>
                 missing: None,
             });
         }
+        Ok(())
     }
 
-    for grant in &mut observation.grants {
-        let role_missing = !roles.contains_key(&grant.role_ref);
-        let principal_missing = !principals.contains_key(&grant.principal_ref);
-        grant.missing = match (role_missing, principal_missing) {
-            (false, false) => None,
-            (true, false) => Some(Missing::Role),
-            (false, true) => Some(Missing::Principal),
-            (true, true) => Some(Missing::Both),
-        };
-    }
-    // A grant named twice (the same subject listed twice in one binding) is one grant.
-    let mut seen = BTreeSet::new();
-    observation.grants.retain(|g| seen.insert(g.source_ref.clone()));
+    fn finish(self, inputs: &[Input]) -> Result<Observation, String> {
+        let Collector { options, cluster_scope, mut observation, scopes, mut principals, mut roles, cluster_roles, defaulted_namespace, .. } = self;
+        let mut done = HashMap::new();
+        let rules: Vec<Vec<Rule>> = (0..cluster_roles.len()).map(|index| aggregate(&cluster_roles, index, &mut BTreeSet::new(), &mut done)).collect();
+        for (draft, rules) in cluster_roles.into_iter().zip(rules) {
+            let source_ref = format!("ClusterRole/{}", draft.name);
+            let description = if draft.selectors.is_some() && draft.rules.is_empty() {
+                "Aggregated from the ClusterRoles its selectors pick.".to_owned()
+            } else {
+                String::new()
+            };
+            let role = ObservedRole {
+                source_ref: source_ref.clone(),
+                name: draft.name,
+                scope: cluster_scope.clone(),
+                description,
+                rules,
+                source_version: None,
+                definition_known: true,
+                history: vec![],
+                labels: draft.labels,
+                uid: draft.uid,
+            };
+            roles.insert(source_ref, role);
+        }
 
-    if principals.is_empty() && roles.is_empty() && observation.grants.is_empty() {
-        let skipped = observation.skipped.iter().map(|(kind, n)| format!("{n} {kind}")).collect::<Vec<_>>().join(", ");
-        let names = inputs.iter().map(|i| i.name).collect::<Vec<_>>().join(", ");
-        return Err(if skipped.is_empty() {
-            format!("{names}: nothing to import: no ServiceAccounts, Roles, ClusterRoles or bindings were found.")
-        } else {
-            format!("{names}: nothing to import: the input holds only kinds nhidb does not import ({skipped}).")
+        for grant in &mut observation.grants {
+            let role_missing = !roles.contains_key(&grant.role_ref);
+            let principal_missing = !principals.contains_key(&grant.principal_ref);
+            grant.missing = match (role_missing, principal_missing) {
+                (false, false) => None,
+                (true, false) => Some(Missing::Role),
+                (false, true) => Some(Missing::Principal),
+                (true, true) => Some(Missing::Both),
+            };
+        }
+        // A grant named twice (the same subject listed twice in one binding) is one grant: the
+        // first is kept.
+        let grants = &observation.grants;
+        let mut order: Vec<usize> = (0..grants.len()).collect();
+        order.sort_unstable_by(|a, b| grants[*a].source_ref.cmp(&grants[*b].source_ref).then(a.cmp(b)));
+        let mut keep = vec![true; grants.len()];
+        for pair in order.windows(2) {
+            if grants[pair[0]].source_ref == grants[pair[1]].source_ref {
+                keep[pair[1]] = false;
+            }
+        }
+        let mut index = 0;
+        observation.grants.retain(|_| {
+            index += 1;
+            keep[index - 1]
         });
+
+        if principals.is_empty() && roles.is_empty() && observation.grants.is_empty() {
+            let skipped = observation.skipped.iter().map(|(kind, n)| format!("{n} {kind}")).collect::<Vec<_>>().join(", ");
+            let names = inputs.iter().map(|i| i.name).collect::<Vec<_>>().join(", ");
+            return Err(if skipped.is_empty() {
+                format!("{names}: nothing to import: no ServiceAccounts, Roles, ClusterRoles or bindings were found.")
+            } else {
+                format!("{names}: nothing to import: the input holds only kinds nhidb does not import ({skipped}).")
+            });
+        }
+        if defaulted_namespace > 0 {
+            observation
+                .notes
+                .push(format!("{defaulted_namespace} namespaced object(s) had no namespace and were placed in \"{}\".", options.default_namespace));
+        }
+        observation.scopes = scopes.into_iter().collect();
+        observation.principals = std::mem::take(&mut principals).into_values().collect();
+        observation.roles = std::mem::take(&mut roles).into_values().collect();
+        Ok(observation)
     }
-    if defaulted_namespace > 0 {
-        observation.notes.push(format!("{defaulted_namespace} namespaced object(s) had no namespace and were placed in \"{}\".", options.default_namespace));
+}
+
+/// Reads the inputs into an observation of cluster `options.cluster`. All or nothing: the first
+/// malformed document or invalid object is an error naming the file, document, item and field.
+pub fn parse(inputs: &[Input], options: &Options) -> Result<Observation, String> {
+    let mut collector = Collector::new(options);
+    for input in inputs {
+        read_input(input, &mut collector)?;
     }
-    observation.scopes = scopes.into_iter().collect();
-    observation.principals = principals.into_values().collect();
-    observation.roles = roles.into_values().collect();
-    Ok(observation)
+    collector.finish(inputs)
 }
 
 #[cfg(test)]
@@ -753,6 +955,51 @@ aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: b}}]}
         assert!(o.principals.iter().any(|p| p.source_ref == "ServiceAccount/kube-system/default"));
         let e = parse_one("t.json", "{\"kind\": \"List\", \"items\": [", &[]).unwrap_err();
         assert!(e.starts_with("t.json: not valid Kubernetes JSON"), "{e}");
+    }
+
+    #[test]
+    fn a_list_reads_the_same_whether_kind_comes_before_or_after_its_items() {
+        let items = r#"[{"kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "n"}},
+            {"kind": "RoleBinding", "metadata": {"name": "b", "namespace": "n"}, "roleRef": {"kind": "ClusterRole", "name": "view"},
+             "subjects": [{"kind": "ServiceAccount", "name": "a"}]}]"#;
+        let first = format!(r#"{{"kind": "List", "items": {items}}}"#);
+        let last = format!(r#"{{"apiVersion": "v1", "items": {items}, "kind": "List", "metadata": {{}}}}"#);
+        let yaml_last = format!("apiVersion: v1\nitems: {}\nkind: List\n", items.replace('\n', " "));
+        let a = parse_one("first.json", &first, &[]).unwrap();
+        assert_eq!(a.grants.len(), 1);
+        assert_eq!(a, parse_one("last.json", &last, &[]).unwrap());
+        assert_eq!(a, parse_one("last.yaml", &yaml_last, &[]).unwrap());
+    }
+
+    #[test]
+    fn items_of_an_object_that_is_not_a_list_are_not_imported() {
+        let text = r#"{"items": [{"kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "n"}}], "kind": "Widget", "metadata": {"name": "w"}}"#;
+        let e = parse_one("w.json", text, &[]).unwrap_err();
+        assert!(e.contains("nothing to import") && e.contains("1 Widget"), "{e}");
+        let yaml = "items:\n- kind: ServiceAccount\n  metadata: {name: a, namespace: n}\nkind: Widget\nmetadata: {name: w}\n";
+        let e = parse_one("w.yaml", yaml, &[]).unwrap_err();
+        assert!(e.contains("1 Widget"), "{e}");
+    }
+
+    #[test]
+    fn only_the_annotations_that_link_to_a_cloud_identity_are_kept() {
+        let text = r#"{"kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "n", "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\"}",
+            "iam.gke.io/gcp-service-account": "a@p.iam.gserviceaccount.com", "eks.amazonaws.com/role-arn": null}}}"#;
+        let o = parse_one("a.json", text, &[]).unwrap();
+        let labels: Vec<(&str, &str)> = o.principals[0].labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(labels, [("aws-role-arn", ""), ("gcp-service-account", "a@p.iam.gserviceaccount.com")]);
+    }
+
+    #[test]
+    fn an_invalid_item_read_on_the_fly_is_named_and_nothing_is_kept() {
+        let text = r#"{"kind": "List", "items": [{"kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "n"}},
+            {"kind": "RoleBinding", "metadata": {"name": "b", "namespace": "n"}, "roleRef": {"kind": "Role", "name": "r"}, "subjects": "all"}]}"#;
+        let e = parse_one("l.json", text, &[]).unwrap_err();
+        assert_eq!(e.split(": `").next(), Some("l.json, document 1, item 2 (RoleBinding n/b)"), "{e}");
+        assert!(e.contains("`subjects` is not valid"), "{e}");
+        let e = parse_one("l.json", &text.replace("\"subjects\": \"all\"}]}", "\"subjects\": []}]]}"), &[]).unwrap_err();
+        assert!(e.starts_with("l.json: not valid Kubernetes JSON"), "{e}");
     }
 
     #[test]

@@ -281,19 +281,39 @@ fn scope(path: &str) -> Result<ScopePath, String> {
 }
 
 /// Plans the changes that bring the source's rows in `ledger` in line with `observation`.
-/// `taken_slugs` are the candidate slugs (see `slug_candidates`) that stored roles hold.
-pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &Ledger, taken_slugs: &HashSet<String>) -> Result<Plan, String> {
+/// `taken_slugs` are the candidate slugs (see `slug_candidates`) that stored roles hold. The
+/// observation is consumed: what the plan keeps of it is moved, not copied (a large cluster's
+/// observation is hundreds of megabytes).
+pub fn plan(kind: SourceKind, source: &str, observation: Observation, ledger: &Ledger, taken_slugs: &HashSet<String>) -> Result<Plan, String> {
     let mut plan = Plan { scopes: observation.scopes.iter().map(|s| scope(s)).collect::<Result<_, _>>()?, ..Plan::default() };
+    let Observation { principals, roles, grants, .. } = observation;
+
+    // What the source no longer has, found while the observation is whole.
+    let observed: HashSet<&str> = principals.iter().map(|p| p.source_ref.as_str()).collect();
+    let mut retired: Vec<(String, String)> =
+        ledger.identities.iter().filter(|(r, _)| !observed.contains(r.as_str())).map(|(_, i)| (i.id.clone(), i.name.clone())).collect();
+    retired.sort();
+    plan.retired = retired;
+    let observed: HashSet<&str> = roles.iter().map(|r| r.source_ref.as_str()).collect();
+    let mut retired_roles: Vec<(String, String)> =
+        ledger.roles.iter().filter(|(r, _)| !observed.contains(r.as_str())).map(|(_, r)| (r.id.clone(), r.slug.clone())).collect();
+    retired_roles.sort();
+    plan.retired_roles = retired_roles;
+    let observed: HashSet<&str> = grants.iter().filter(|g| g.missing.is_none()).map(|g| g.source_ref.as_str()).collect();
+    let mut ended: Vec<(String, String)> =
+        ledger.grants.iter().filter(|(r, _)| !observed.contains(r.as_str())).map(|(r, g)| (g.id.clone(), r.clone())).collect();
+    ended.sort();
+    let dangling_now: HashSet<&str> = grants.iter().filter(|g| g.missing.is_some()).map(|g| g.source_ref.as_str()).collect();
+    plan.dangling_resolved = ledger.dangling.iter().filter(|r| !dangling_now.contains(r.as_str())).cloned().collect();
 
     let mut used_names: HashSet<String> = ledger.identities.values().map(|i| i.name.clone()).collect();
-    let observed_principals: HashSet<&str> = observation.principals.iter().map(|p| p.source_ref.as_str()).collect();
-    for p in &observation.principals {
-        let (labels, dropped) = labels_of(p);
+    for p in principals {
+        let (labels, dropped) = labels_of(&p);
         plan.labels_dropped += dropped;
         match ledger.identities.get(&p.source_ref) {
             Some(existing) => {
                 if existing.labels != labels || existing.detail != p.detail {
-                    plan.relabelled.push((existing.id.clone(), labels, p.detail.clone()));
+                    plan.relabelled.push((existing.id.clone(), labels, p.detail));
                 }
                 if let Some(seen) = p.last_seen_at.filter(|s| existing.last_seen_at.is_none_or(|l| *s > l)) {
                     plan.seen.push((existing.id.clone(), seen));
@@ -302,41 +322,37 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
             None => {
                 let place = p.scope.split('/').skip(2).collect::<Vec<_>>().join("/");
                 let described = if place.is_empty() || p.kind != PrincipalKind::ServiceAccount { p.name.clone() } else { format!("{place}/{}", p.name) };
+                let name = identity_name(&p, &mut used_names);
                 plan.new_identities.push(PlannedIdentity {
-                    source_ref: p.source_ref.clone(),
-                    name: identity_name(p, &mut used_names),
+                    name,
                     kind: identity_kind(p.kind),
-                    description: format!("{} {} {described} in {source}{}", kind.label(), subject_word(p.kind), links_of(p)),
+                    description: format!("{} {} {described} in {source}{}", kind.label(), subject_word(p.kind), links_of(&p)),
                     labels,
-                    detail: p.detail.clone(),
                     last_seen_at: p.last_seen_at,
+                    detail: p.detail,
+                    source_ref: p.source_ref,
                 });
             }
         }
     }
-    let mut retired: Vec<(String, String)> =
-        ledger.identities.iter().filter(|(r, _)| !observed_principals.contains(r.as_str())).map(|(_, i)| (i.id.clone(), i.name.clone())).collect();
-    retired.sort();
-    plan.retired = retired;
 
-    let observed_roles: HashSet<&str> = observation.roles.iter().map(|r| r.source_ref.as_str()).collect();
     let mut used_slugs = HashSet::new();
-    for role in &observation.roles {
-        let define = |rules: &[super::observation::Rule]| -> Result<RoleDefinition, String> {
-            Ok(RoleDefinition::imported(scope(&role.scope)?, role.description.clone(), kind, rules.to_vec()))
-        };
-        let definition = define(&role.rules)?;
+    for mut role in roles {
+        let role_scope = scope(&role.scope)?;
+        let define = |rules: Vec<super::observation::Rule>| RoleDefinition::imported(role_scope.clone(), role.description.clone(), kind, rules);
+        let definition = define(std::mem::take(&mut role.rules));
         let Some(existing) = ledger.roles.get(&role.source_ref) else {
             // (A role whose rules the export leaves out is created without any; see below.)
             let sensitivity = if is_privileged(&definition.permissions) { Sensitivity::Privileged } else { Sensitivity::Standard };
+            let history = std::mem::take(&mut role.history).into_iter().map(|h| (h.source_version, define(h.rules))).collect();
             plan.new_roles.push(PlannedRole {
-                source_ref: role.source_ref.clone(),
-                slug: role_slug(kind, source, role, taken_slugs, &mut used_slugs),
+                slug: role_slug(kind, source, &role, taken_slugs, &mut used_slugs),
                 display_name: role.source_ref.replace('/', " "),
                 sensitivity,
-                history: role.history.iter().map(|h| Ok((h.source_version.clone(), define(&h.rules)?))).collect::<Result<_, String>>()?,
+                history,
                 definition,
-                source_version: role.source_version.clone(),
+                source_version: role.source_version,
+                source_ref: role.source_ref,
             });
             continue;
         };
@@ -359,8 +375,8 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
                 current,
             }
         };
-        for h in role.history.iter().filter(|h| !existing.source_versions.contains_key(&h.source_version)) {
-            let planned = version(define(&h.rules)?, Some(h.source_version.clone()), false);
+        for h in std::mem::take(&mut role.history).into_iter().filter(|h| !existing.source_versions.contains_key(&h.source_version)) {
+            let planned = version(define(h.rules), Some(h.source_version), false);
             plan.new_versions.push(planned);
         }
         match role.source_version.as_ref().map(|v| (v, existing.source_versions.get(v))) {
@@ -382,21 +398,16 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
             }
         }
     }
-    let mut retired_roles: Vec<(String, String)> =
-        ledger.roles.iter().filter(|(r, _)| !observed_roles.contains(r.as_str())).map(|(_, r)| (r.id.clone(), r.slug.clone())).collect();
-    retired_roles.sort();
-    plan.retired_roles = retired_roles;
 
-    let mut seen_grants = HashSet::new();
-    for grant in &observation.grants {
+    for grant in grants {
         if grant.missing.is_some() {
             if !ledger.dangling.contains(&grant.source_ref) {
-                plan.dangling_opened.push(grant.clone());
+                plan.dangling_opened.push(grant);
             }
             continue;
         }
-        seen_grants.insert(grant.source_ref.as_str());
-        let same = ledger.grants.get(&grant.source_ref).is_some_and(|existing| {
+        let existing = ledger.grants.get(&grant.source_ref);
+        let same = existing.is_some_and(|existing| {
             let identity = ledger.identities.get(&grant.principal_ref).map(|i| i.id.as_str());
             let role = ledger.roles.get(&grant.role_ref).map(|r| r.id.as_str());
             identity == Some(existing.identity_id.as_str()) && role == Some(existing.role_id.as_str()) && existing.scope == grant.scope
@@ -404,23 +415,18 @@ pub fn plan(kind: SourceKind, source: &str, observation: &Observation, ledger: &
         if same {
             continue;
         }
-        if let Some(existing) = ledger.grants.get(&grant.source_ref) {
+        if let Some(existing) = existing {
             plan.ended_grants.push((existing.id.clone(), grant.source_ref.clone()));
         }
         plan.new_grants.push(PlannedGrant {
-            source_ref: grant.source_ref.clone(),
-            principal_ref: grant.principal_ref.clone(),
-            role_ref: grant.role_ref.clone(),
             scope: scope(&grant.scope)?,
-            condition: grant.condition.clone(),
+            source_ref: grant.source_ref,
+            principal_ref: grant.principal_ref,
+            role_ref: grant.role_ref,
+            condition: grant.condition,
         });
     }
-    let mut ended: Vec<(String, String)> =
-        ledger.grants.iter().filter(|(r, _)| !seen_grants.contains(r.as_str())).map(|(r, g)| (g.id.clone(), r.clone())).collect();
-    ended.sort();
     plan.ended_grants.extend(ended);
-    let dangling_now: HashSet<&str> = observation.dangling().map(|g| g.source_ref.as_str()).collect();
-    plan.dangling_resolved = ledger.dangling.iter().filter(|r| !dangling_now.contains(r.as_str())).cloned().collect();
     Ok(plan)
 }
 
@@ -469,7 +475,7 @@ mod tests {
     #[test]
     fn a_first_import_creates_everything_and_a_second_nothing() {
         let o = observe(include_str!("../../tests/fixtures/import/kubernetes/list.yaml"));
-        let first = plan(SourceKind::Kubernetes, "prod-eu", &o, &Ledger::default(), &HashSet::new()).unwrap();
+        let first = plan(SourceKind::Kubernetes, "prod-eu", o.clone(), &Ledger::default(), &HashSet::new()).unwrap();
         assert_eq!(first.new_identities.len(), 12);
         assert_eq!(first.new_roles.len(), 10);
         assert_eq!(first.dangling_opened.len(), 2);
@@ -510,11 +516,11 @@ mod tests {
             ledger.grants.insert(g.source_ref.clone(), grant);
         }
         ledger.dangling = first.dangling_opened.iter().map(|g| g.source_ref.clone()).collect();
-        let again = plan(SourceKind::Kubernetes, "prod-eu", &o, &ledger, &HashSet::new()).unwrap();
+        let again = plan(SourceKind::Kubernetes, "prod-eu", o.clone(), &ledger, &HashSet::new()).unwrap();
         assert!(again.is_empty(), "{again:#?}");
 
         let changed = observe(include_str!("../../tests/fixtures/import/kubernetes/changed.yaml"));
-        let next = plan(SourceKind::Kubernetes, "prod-eu", &changed, &ledger, &HashSet::new()).unwrap();
+        let next = plan(SourceKind::Kubernetes, "prod-eu", changed, &ledger, &HashSet::new()).unwrap();
         assert_eq!(next.new_versions.len(), 1);
         assert_eq!(next.new_versions[0].slug, "k8s-prod-eu-pod-reader");
         let diff = crate::domain::role::diff(Some(&next.new_versions[0].before), &next.new_versions[0].definition);
@@ -534,8 +540,8 @@ mod tests {
     fn a_slug_taken_outside_the_source_gets_a_stable_suffix() {
         let o = observe(include_str!("../../tests/fixtures/import/kubernetes/list.yaml"));
         let taken = HashSet::from(["k8s-prod-eu-cluster-admin".to_owned()]);
-        let first = plan(SourceKind::Kubernetes, "prod-eu", &o, &Ledger::default(), &taken).unwrap();
-        let again = plan(SourceKind::Kubernetes, "prod-eu", &o, &Ledger::default(), &taken).unwrap();
+        let first = plan(SourceKind::Kubernetes, "prod-eu", o.clone(), &Ledger::default(), &taken).unwrap();
+        let again = plan(SourceKind::Kubernetes, "prod-eu", o.clone(), &Ledger::default(), &taken).unwrap();
         let slug = |p: &Plan| p.new_roles.iter().find(|r| r.source_ref == "ClusterRole/cluster-admin").unwrap().slug.clone();
         assert!(slug(&first).as_str().starts_with("k8s-prod-eu-cluster-admin-"));
         assert_eq!(slug(&first), slug(&again));
@@ -544,7 +550,7 @@ mod tests {
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: pod-reader, namespace: payments}\nrules: []\n---\n\
              apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: payments-pod-reader}\nrules: []\n",
         );
-        let planned = plan(SourceKind::Kubernetes, "prod-eu", &twins, &Ledger::default(), &HashSet::new()).unwrap();
+        let planned = plan(SourceKind::Kubernetes, "prod-eu", twins, &Ledger::default(), &HashSet::new()).unwrap();
         assert_ne!(planned.new_roles[0].slug, planned.new_roles[1].slug);
     }
 }

@@ -425,18 +425,19 @@ pub async fn retire_roles(conn: &mut AnyConnection, ids: &[String], at: Timestam
     Ok(())
 }
 
-pub struct NewGrant {
+/// Borrows from the import's plan: a large cluster's grants are not copied again to be written.
+pub struct NewGrant<'a> {
     pub id: String,
-    pub identity_id: String,
-    pub role_id: String,
+    pub identity_id: &'a str,
+    pub role_id: &'a str,
     pub role_version: i64,
-    pub scope_id: String,
-    pub source_ref: String,
-    pub condition: Option<String>,
+    pub scope_id: &'a str,
+    pub source_ref: &'a str,
+    pub condition: Option<&'a str>,
 }
 
 /// Grants observed in the source.
-pub async fn insert_grants(conn: &mut AnyConnection, source_id: &str, granted_by: &str, rows: &[NewGrant], at: Timestamp) -> Result<(), AppError> {
+pub async fn insert_grants(conn: &mut AnyConnection, source_id: &str, granted_by: &str, rows: &[NewGrant<'_>], at: Timestamp) -> Result<(), AppError> {
     let at_text = at.to_rfc3339();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(
@@ -444,9 +445,9 @@ pub async fn insert_grants(conn: &mut AnyConnection, source_id: &str, granted_by
         );
         for (i, g) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(g.id.clone()).push(", ").bind(g.identity_id.clone()).push(", ").bind(g.role_id.clone()).push(", ").bind(g.role_version);
-            sql.push(", ").bind(g.scope_id.clone()).push(", ").bind(granted_by.to_owned()).push(", ").bind(at_text.clone());
-            sql.push(", ").bind(source_id.to_owned()).push(", ").bind(g.source_ref.clone()).push(", ").bind(g.condition.clone()).push(")");
+            sql.bind(g.id.clone()).push(", ").bind(g.identity_id.to_owned()).push(", ").bind(g.role_id.to_owned()).push(", ").bind(g.role_version);
+            sql.push(", ").bind(g.scope_id.to_owned()).push(", ").bind(granted_by.to_owned()).push(", ").bind(at_text.clone());
+            sql.push(", ").bind(source_id.to_owned()).push(", ").bind(g.source_ref.to_owned()).push(", ").bind(g.condition.map(str::to_owned)).push(")");
         }
         let (text, args) = sql.into_parts(conn);
         sqlx::query_with(&text, args).execute(&mut *conn).await.map_err(db_error("insert imported grants"))?;
