@@ -42,11 +42,11 @@ fn take_phases() -> [u64; 3] {
     std::array::from_fn(|i| PHASES[i].swap(0, std::sync::atomic::Ordering::Relaxed))
 }
 
-/// The time settling spent per phase since the last call, in milliseconds (SQL, separation of
-/// duties, writes): a large import logs it with its steps. Counted across the process, so
-/// concurrent changes' settling adds in.
-pub fn phase_times_ms() -> [u64; 3] {
-    take_phases().map(|us| us / 1000)
+/// The time settling has spent per phase, in microseconds (SQL, separation of duties, writes):
+/// a large import logs the difference over its settling. Counted across the process (concurrent
+/// changes' settling adds in, a rebuild starts it again), so it is a diagnostic only.
+pub fn phase_times_us() -> [u64; 3] {
+    std::array::from_fn(|i| PHASES[i].load(std::sync::atomic::Ordering::Relaxed))
 }
 
 #[doc(hidden)]

@@ -494,7 +494,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, mut observati
     }
 
     step("settling hygiene findings");
-    super::findings::phase_times_ms();
+    let phases_before = super::findings::phase_times_us();
     // Findings, in the same transaction as the changes behind them.
     let created: Vec<String> = new_identities.iter().map(|(id, _)| id.clone()).collect();
     settle(conn, &created, Touches::Created, now).await?;
@@ -512,7 +512,8 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, mut observati
     moved_holders.retain(|id| !retired_set.contains(id.as_str()) && !new_identity_ids.contains(id.as_str()));
     settle(conn, &moved_holders, Touches::Versions, now).await?;
 
-    let [sql, separation, writes] = super::findings::phase_times_ms();
+    let phases = super::findings::phase_times_us();
+    let [sql, separation, writes]: [u64; 3] = std::array::from_fn(|i| phases[i].saturating_sub(phases_before[i]) / 1000);
     tracing::debug!(target: "nhidb::import", "settled findings: SQL {sql} ms, separation of duties {separation} ms, writes {writes} ms");
     summary.applied = summary.changes() > 0;
     let mut record = record(summary, started);
