@@ -21,21 +21,32 @@ pub struct KubernetesSize {
 /// bindings in one `v1` List.
 pub const KUBERNETES: KubernetesSize = KubernetesSize { namespaces: 100, service_accounts: 100_000, roles: 20_000, cluster_roles: 2_000, bindings: 200_000 };
 
-/// Writes the cluster as `kubectl get … -o json` prints it. `changed` alters 1 % of it: every
-/// hundredth Role gains a rule, every hundredth service account and binding is gone, and as many
-/// new accounts appear.
-pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool) -> std::io::Result<()> {
+/// Writes the cluster as `kubectl get … -o json` prints it, or `-o yaml` when `yaml`. `changed`
+/// alters 1 % of it: every hundredth Role gains a rule, every hundredth service account and
+/// binding is gone, and as many new accounts appear.
+pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool, yaml: bool) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut item = String::with_capacity(1024);
     let mut first = true;
     let mut push = |out: &mut std::io::BufWriter<std::fs::File>, item: &str| -> std::io::Result<()> {
+        if yaml {
+            // kubectl's block style: `- ` opens an item at column 0, its lines indented by two.
+            let value: serde_json::Value = serde_json::from_str(item).map_err(std::io::Error::other)?;
+            let text = serde_yaml::to_string(&value).map_err(std::io::Error::other)?;
+            for (i, line) in text.lines().enumerate() {
+                out.write_all(if i == 0 { b"- " } else { b"  " })?;
+                out.write_all(line.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            return Ok(());
+        }
         out.write_all(if first { b"\n" } else { b",\n" })?;
         first = false;
         out.write_all(item.as_bytes())
     };
     // In kubectl's order: `items` before `kind`, so the reader cannot know it reads a List
     // until the end (it looks ahead for the kind, then takes the items one at a time).
-    out.write_all(b"{\"apiVersion\": \"v1\", \"items\": [")?;
+    out.write_all(if yaml { b"apiVersion: v1\nitems:\n" } else { b"{\"apiVersion\": \"v1\", \"items\": [" })?;
     let per_ns = size.service_accounts / size.namespaces;
     let gone = |i: usize| changed && i % 100 == 7;
     for i in 0..size.service_accounts + if changed { size.service_accounts / 100 } else { 0 } {
@@ -96,7 +107,11 @@ pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool) -> st
         }
         push(&mut out, &item)?;
     }
-    out.write_all(b"\n], \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}}\n")?;
+    out.write_all(if yaml {
+        b"kind: List\nmetadata:\n  resourceVersion: \"\"\n"
+    } else {
+        b"\n], \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}}\n"
+    })?;
     out.flush()
 }
 
@@ -198,7 +213,7 @@ pub async fn figures() -> Result<(), String> {
     if let Ok(kept) = std::env::var("NHIDB_BENCH_IMPORT_DIR") {
         let dir = std::path::PathBuf::from(kept);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        for file in ["import.sqlite", "import.sqlite-wal", "import.sqlite-shm"] {
+        for file in ["import.sqlite", "import.sqlite-wal", "import.sqlite-shm", "import-yaml.sqlite", "import-yaml.sqlite-wal", "import-yaml.sqlite-shm"] {
             let _ = std::fs::remove_file(dir.join(file));
         }
         return figures_in(&dir).await;
@@ -210,8 +225,9 @@ pub async fn figures() -> Result<(), String> {
     result
 }
 
-async fn figures_in(dir: &Path) -> Result<(), String> {
-    let database_url = format!("sqlite://{}", dir.join("import.sqlite").display());
+/// A fresh SQLite database in `dir` with the bench's owner; returns its URL.
+async fn fresh_database(dir: &Path, file: &str) -> Result<String, String> {
+    let database_url = format!("sqlite://{}", dir.join(file).display());
     let store = Store::connect(&database_url, 2).await?;
     store.migrate().await?;
     let owner = Owner { id: store::new_id(), kind: OwnerKind::Team, name: "bench-team".into(), email: None, status: OwnerStatus::Active };
@@ -219,11 +235,15 @@ async fn figures_in(dir: &Path) -> Result<(), String> {
     store::owners::insert(tx.conn(), &owner, crate::domain::Timestamp::now()).await.map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     store.close().await;
+    Ok(database_url)
+}
 
+async fn figures_in(dir: &Path) -> Result<(), String> {
+    let database_url = fresh_database(dir, "import.sqlite").await?;
     let (first, changed) = (dir.join("cluster.json"), dir.join("cluster-changed.json"));
     let started = Instant::now();
-    write_kubernetes(&first, &KUBERNETES, false).map_err(|e| e.to_string())?;
-    write_kubernetes(&changed, &KUBERNETES, true).map_err(|e| e.to_string())?;
+    write_kubernetes(&first, &KUBERNETES, false, false).map_err(|e| e.to_string())?;
+    write_kubernetes(&changed, &KUBERNETES, true, false).map_err(|e| e.to_string())?;
     let megabytes = std::fs::metadata(&first).map(|m| m.len() / 1_000_000).unwrap_or(0);
     println!(
         "import inputs: a {} MB kubectl List ({} service accounts, {} Roles, {} ClusterRoles, {} bindings), written in {:.1} s",
@@ -245,6 +265,19 @@ async fn figures_in(dir: &Path) -> Result<(), String> {
     let args = k8s(&changed);
     let (secs, text) = run(&database_url, &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     println!("kubernetes re-import, 1 % changed: {secs:.1} s, peak memory {}   (target ≤ 15 s); {}", peak(&text), changes(&text));
+
+    // The same cluster as `-o yaml` prints it, into a database of its own (a first import).
+    let yaml = dir.join("cluster.yaml");
+    write_kubernetes(&yaml, &KUBERNETES, false, true).map_err(|e| e.to_string())?;
+    let yaml_database_url = fresh_database(dir, "import-yaml.sqlite").await?;
+    let args = k8s(&yaml);
+    let (secs, text) = run(&yaml_database_url, &args.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    let megabytes = std::fs::metadata(&yaml).map(|m| m.len() / 1_000_000).unwrap_or(0);
+    println!(
+        "kubernetes first import, the same List as YAML ({megabytes} MB): {secs:.1} s, peak memory {}   (target ≤ 30 s, ≤ 500 MB); {}",
+        peak(&text),
+        changes(&text)
+    );
 
     let aws = dir.join("gaad.json");
     write_aws(&aws, &AWS).map_err(|e| e.to_string())?;
@@ -271,8 +304,8 @@ mod tests {
         let dir = tempfile_dir();
         let size = KubernetesSize { namespaces: 4, service_accounts: 400, roles: 200, cluster_roles: 20, bindings: 800 };
         let (a, b) = (dir.join("a.json"), dir.join("b.json"));
-        write_kubernetes(&a, &size, false).unwrap();
-        write_kubernetes(&b, &size, true).unwrap();
+        write_kubernetes(&a, &size, false, false).unwrap();
+        write_kubernetes(&b, &size, true, false).unwrap();
         let parse = |p: &Path| {
             let text = std::fs::read_to_string(p).unwrap();
             crate::sources::kubernetes::parse(
@@ -287,6 +320,9 @@ mod tests {
         assert_eq!(first.grants.len(), 800);
         assert_eq!(first.dangling().count(), 0);
         assert_eq!(second.principals.len(), 400, "4 gone, 4 new");
+        let y = dir.join("a.yaml");
+        write_kubernetes(&y, &size, false, true).unwrap();
+        assert_eq!(parse(&y), first, "the YAML List reads as the JSON one");
         let aws = dir.join("gaad.json");
         write_aws(&aws, &AwsSize { roles: 20, users: 5, policies: 10 }).unwrap();
         let text = std::fs::read_to_string(&aws).unwrap();

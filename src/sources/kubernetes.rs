@@ -244,7 +244,15 @@ impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
         let DocumentSeed { collector, place, known_kind } = self;
         let mut object = RawObject::default();
         let mut pending = Vec::new();
+        let mut seen: Vec<&'static str> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
+            // A key given twice is refused, as it is in an item (and by the API server).
+            if let Some(known) = ["kind", "metadata", "rules", "aggregationRule", "roleRef", "subjects", "items"].into_iter().find(|k| *k == key) {
+                if seen.contains(&known) {
+                    return Err(de::Error::duplicate_field(known));
+                }
+                seen.push(known);
+            }
             match key.as_str() {
                 "kind" => object.kind = map.next_value()?,
                 "metadata" => object.metadata = map.next_value()?,
@@ -345,6 +353,11 @@ fn read_input(input: &Input, collector: &mut Collector) -> Result<(), String> {
             Err(e) => json_error = Some(e),
         }
     }
+    if json_error.is_none()
+        && let Some(list) = KubectlYamlList::split(input.text)
+    {
+        return list.read(input.name, collector);
+    }
     for (index, document) in serde_yaml::Deserializer::from_str(input.text).enumerate() {
         DocumentSeed { collector: &mut *collector, place: place(index + 1), known_kind: None }.deserialize(document).map_err(|e| {
             collector.error.take().unwrap_or_else(|| match &json_error {
@@ -354,6 +367,111 @@ fn read_input(input: &Input, collector: &mut Collector) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+/// A List as `kubectl get … -o yaml` prints it, split into its items before parsing: one
+/// document, `items:` at the top level, each item a block that begins with `- ` at the start of
+/// a line. serde_yaml holds a whole document's parse events while it reads it — about 15 times
+/// the text, 1.1 GB for an 80 MB List — and an item's are small. The split reads what a YAML
+/// parser would in this layout: a line at column 0 ends the item before it, as it ends the block
+/// it is in (continuation lines of scalars are indented), and a document with anchors is not
+/// split. Other layouts are read whole.
+struct KubectlYamlList<'t> {
+    /// The List's kind (`List`, or a typed `RoleList` whose items carry none).
+    kind: String,
+    /// Each item's text and the line it begins on (1-based), for error messages.
+    items: Vec<(&'t str, usize)>,
+}
+
+impl<'t> KubectlYamlList<'t> {
+    fn split(text: &'t str) -> Option<Self> {
+        let is_marker = |l: &str| l.starts_with("---") || l.starts_with("...");
+        let is_entry = |l: &str| l.starts_with("- ") || l.trim_end() == "-";
+        let is_blank = |l: &str| l.trim().is_empty() || l.starts_with('#');
+        // An anchor could be aliased from another item, which alone would not know it (kubectl
+        // writes none; a quoted `: &` only costs the split).
+        if [": &", "- &", "[&", ", &"].iter().any(|anchor| text.contains(anchor)) {
+            return None;
+        }
+        // (offset, line), without collecting them: a large List has millions of lines.
+        let mut lines = text.split_inclusive('\n').scan(0, |at, line| {
+            *at += line.len();
+            Some((*at - line.len(), line))
+        });
+        let mut number = 0;
+        let items_line_end = loop {
+            let (offset, line) = lines.next()?;
+            number += 1;
+            // Several documents (or markers) are manifests, each small: read as they are.
+            if is_marker(line) {
+                return None;
+            }
+            if line.trim_end() == "items:" {
+                break offset + line.len();
+            }
+        };
+        let (mut items, mut item, mut end) = (Vec::new(), None, text.len());
+        for (offset, line) in lines {
+            number += 1;
+            if is_entry(line) {
+                if let Some((begin, first)) = item.replace((offset, number)) {
+                    items.push((&text[begin..offset], first));
+                }
+            } else if item.is_none() && !is_blank(line) {
+                // The first entry is not at column 0 (another layout): read whole.
+                return None;
+            } else if item.is_some() && !line.starts_with(' ') && !is_blank(line) {
+                end = offset;
+                break;
+            }
+        }
+        let (begin, first) = item?;
+        items.push((&text[begin..end], first));
+        if text[end..].lines().any(is_marker) {
+            return None;
+        }
+        // The document without its items (`items:` left empty) says whether it is a List.
+        let rest = format!("{}{}", &text[..items_line_end], &text[end..]);
+        match serde_yaml::from_str::<Head>(&rest) {
+            Ok(Head { kind: Some(Value::String(kind)) }) if is_list(&kind) => Some(KubectlYamlList { kind, items }),
+            // Not a List, or no kind: read whole, which says what is wrong.
+            _ => None,
+        }
+    }
+
+    /// Hands the items to the collector one by one, each parsed on its own.
+    fn read(self, name: &str, collector: &mut Collector) -> Result<(), String> {
+        let mut text = String::new();
+        for (index, (item, line)) in self.items.into_iter().enumerate() {
+            // The entry's `-` becomes indentation: the item is a document of its own.
+            text.clear();
+            text.push(' ');
+            text.push_str(&item[1..]);
+            let place = Place { file: name.to_owned(), document: 1, item: Some(index) };
+            let raw: RawObject = serde_yaml::from_str(&text)
+                .map_err(|e| format!("{name}, document 1, item {}: not valid Kubernetes YAML: {}", index + 1, shift_lines(&e.to_string(), line - 1)))?;
+            collector.accept_item::<serde_yaml::Error>(raw, &self.kind, place).map_err(|e| collector.error.take().unwrap_or_else(|| e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A parser's message about an item with its positions (`at line N`) counted in the file: the
+/// item begins after `offset` lines.
+fn shift_lines(message: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("at line ") {
+        let (head, tail) = rest.split_at(at + "at line ".len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if let Ok(n) = tail[..digits].parse::<usize>() {
+            out.push_str(&(n + offset).to_string());
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 const RBAC_KINDS: &[&str] = &["ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
@@ -1000,6 +1118,46 @@ aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: b}}]}
         assert!(e.contains("`subjects` is not valid"), "{e}");
         let e = parse_one("l.json", &text.replace("\"subjects\": \"all\"}]}", "\"subjects\": []}]]}"), &[]).unwrap_err();
         assert!(e.starts_with("l.json: not valid Kubernetes JSON"), "{e}");
+    }
+
+    #[test]
+    fn a_kubectl_yaml_list_is_read_item_by_item_like_the_whole_document() {
+        assert!(KubectlYamlList::split(LIST_YAML).is_some(), "kubectl's layout is split");
+        // Comments, blank lines, an entry whose body starts on the next line, CRLF line ends,
+        // a typed List whose items carry no kind, and `kind` after the items.
+        let text = "apiVersion: v1\r\nitems:\r\n# the first\r\n- metadata:\r\n    name: a\r\n    namespace: n\r\n\r\n-\r\n  metadata:\r\n    name: b\r\n    namespace: n\r\n    annotations:\r\n      note: |\r\n        - not an item\r\n        items:\r\nkind: ServiceAccountList\r\nmetadata: {}\r\n";
+        let split = KubectlYamlList::split(text).expect("split");
+        assert_eq!((split.kind.as_str(), split.items.len()), ("ServiceAccountList", 2));
+        let o = parse_one("sa.yaml", text, &[]).unwrap();
+        let refs: Vec<&str> = o.principals.iter().map(|p| p.source_ref.as_str()).collect();
+        assert_eq!(refs, ["ServiceAccount/n/a", "ServiceAccount/n/b"]);
+        // Anchors could tie items together: such a document is read whole, and still reads.
+        let anchored = "items:\n- kind: ServiceAccount\n  metadata: &m {name: a, namespace: n}\n- kind: Role\n  metadata: *m\n  rules: []\nkind: List\n";
+        assert!(KubectlYamlList::split(anchored).is_none());
+        assert_eq!(parse_one("a.yaml", anchored, &[]).unwrap().roles.len(), 1);
+        // Several documents are read as they are.
+        assert!(KubectlYamlList::split(MANIFESTS).is_none());
+    }
+
+    #[test]
+    fn a_bad_item_of_a_kubectl_yaml_list_is_named_with_its_line_in_the_file() {
+        let text = "apiVersion: v1\nitems:\n- kind: ServiceAccount\n  metadata: {name: a, namespace: n}\n- kind: Role\n  metadata: {name: r, namespace: n}\n  rules: [{verbs: [get]}\n- kind: Role\n  metadata: {name: q, namespace: n}\nkind: List\n";
+        let e = parse_one("l.yaml", text, &[]).unwrap_err();
+        assert!(e.starts_with("l.yaml, document 1, item 2: not valid Kubernetes YAML: "), "{e}");
+        // The item (lines 5 to 7) ends inside an open `[`: the file's line 7 or 8, not the item's 3 or 4.
+        let lines: Vec<usize> = e.split(" at line ").skip(1).filter_map(|r| r.split(' ').next()?.parse().ok()).collect();
+        assert!(!lines.is_empty() && lines.iter().all(|l| (5..=8).contains(l)), "every position is the file's: {e}");
+        let text = text.replace("rules: [{verbs: [get]}", "rules: [{verbs: []}]");
+        let e = parse_one("l.yaml", &text, &[]).unwrap_err();
+        assert!(e.contains("item 2 (Role n/r)") && e.contains("`rules[0].verbs` is required"), "{e}");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        let e = parse_one("d.json", r#"{"kind": "List", "items": [], "kind": "ServiceAccount", "metadata": {"name": "a"}}"#, &[]).unwrap_err();
+        assert!(e.contains("duplicate field `kind`"), "{e}");
+        let e = parse_one("d.yaml", "kind: ServiceAccount\nmetadata: {name: a}\nmetadata: {name: b}\n", &[]).unwrap_err();
+        assert!(e.contains("duplicate") && e.contains("metadata"), "{e}");
     }
 
     #[test]
