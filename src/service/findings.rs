@@ -21,6 +21,10 @@ use std::collections::{BTreeMap, HashMap};
 /// Identities settled per statement batch.
 const BATCH: usize = 500;
 
+/// Identities settled per batch when their ids are close together (read by id range): as many
+/// as a rebuild's batch.
+const RUN: usize = BATCH * 4;
+
 /// Up to this many identities, a change's separation check reads their permissions joined to
 /// their grants; more read each role version's permissions once (see `separation`).
 const FEW: usize = 50;
@@ -122,8 +126,20 @@ pub async fn settle(conn: &mut AnyConnection, ids: &[String], touches: Touches, 
     ids.sort();
     ids.dedup();
     let mut versions = VersionPermissions::default();
-    for batch in ids.chunks(BATCH) {
-        settle_batch(conn, Identities::Listed(batch), batch, touches, &mut versions, now).await?;
+    for run in ids.chunks(RUN) {
+        // A run few other identities' ids fall between (an import's new identities: their ids
+        // were made one after another) is read by id range, like a rebuild's batch; others as
+        // lists. Which one is chosen changes the statements' cost only, never their effect:
+        // rows of identities the range holds but the run does not are left alone.
+        let (first, last) = (&run[0], &run[run.len() - 1]);
+        let dense = (run.len() + run.len() / 4) as i64;
+        if run.len() > BATCH && crate::store::identities::count_between(conn, first, last, dense + 1).await? <= dense {
+            settle_batch(conn, Identities::Between { first, last }, run, touches, &mut versions, now).await?;
+            continue;
+        }
+        for batch in run.chunks(BATCH) {
+            settle_batch(conn, Identities::Listed(batch), batch, touches, &mut versions, now).await?;
+        }
     }
     Ok(())
 }
@@ -391,7 +407,7 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
     let mut done = 0usize;
     take_phases();
     loop {
-        let ids = findings::identity_batch(&mut *store.read().await?, &after, BATCH as i64 * 4).await?;
+        let ids = findings::identity_batch(&mut *store.read().await?, &after, RUN as i64).await?;
         let Some(last) = ids.last().cloned() else { break };
         let mut tx = store.begin().await?;
         settle_batch(tx.conn(), Identities::Range { after: &after, last: &last }, &ids, Touches::Everything, &mut versions, now).await?;
@@ -462,7 +478,7 @@ pub async fn check(store: &Store, progress: &(dyn Fn(u64, u64) + Sync)) -> Resul
     let mut versions = VersionPermissions::default();
     let mut done = 0u64;
     loop {
-        let ids = findings::identity_batch(conn, &after, BATCH as i64 * 4).await?;
+        let ids = findings::identity_batch(conn, &after, RUN as i64).await?;
         let Some(last) = ids.last().cloned() else { break };
         let of = Identities::Range { after: &after, last: &last };
         let mut should = derive(conn, of, FindingKind::ALL, &window, &mut versions, now).await?;

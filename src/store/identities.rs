@@ -244,6 +244,18 @@ pub async fn count_all(conn: &mut AnyConnection) -> Result<i64, AppError> {
     sqlx::query_scalar("select count(*) from identities").fetch_one(conn).await.map_err(db_error("count identities"))
 }
 
+/// How many identities have an id from `first` to `last`, counting no further than `up_to`
+/// (read from the primary key's index; ids far apart would otherwise walk much of it).
+pub async fn count_between(conn: &mut AnyConnection, first: &str, last: &str, up_to: i64) -> Result<i64, AppError> {
+    sqlx::query_scalar("select count(*) from (select 1 from identities where id >= $1 and id <= $2 limit $3) as counted")
+        .bind(first)
+        .bind(last)
+        .bind(up_to)
+        .fetch_one(conn)
+        .await
+        .map_err(db_error("count identities between"))
+}
+
 /// Records when the identity was last seen using a credential (from usage reports).
 pub async fn touch_last_seen(conn: &mut AnyConnection, id: &str, at: Timestamp) -> Result<(), AppError> {
     sqlx::query("update identities set last_seen_at = $2 where id = $1 and (last_seen_at is null or last_seen_at < $2)")

@@ -72,6 +72,9 @@ impl Sql {
             Identities::Range { after, last } => {
                 self.push(&format!("{column} > ")).bind(after.to_owned()).push(&format!(" and {column} <= ")).bind(last.to_owned())
             }
+            Identities::Between { first, last } => {
+                self.push(&format!("{column} >= ")).bind(first.to_owned()).push(&format!(" and {column} <= ")).bind(last.to_owned())
+            }
         }
     }
 
@@ -118,6 +121,12 @@ pub enum Identities<'a> {
     /// Ids greater than `after`, up to and including `last`.
     Range {
         after: &'a str,
+        last: &'a str,
+    },
+    /// Ids from `first` to `last`, both included: a run of ids a change touched that few other
+    /// identities' ids fall between (an import's new identities), read like a rebuild's batch.
+    Between {
+        first: &'a str,
         last: &'a str,
     },
 }
