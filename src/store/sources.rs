@@ -10,6 +10,7 @@ use crate::domain::source::{ImportRecord, Source, SourceKind};
 use crate::error::AppError;
 use crate::sources::observation::ObservedGrant;
 use crate::sources::reconcile::{Ledger, LedgerGrant, LedgerIdentity, LedgerRole, PlannedIdentity, PlannedRole};
+use futures_util::TryStreamExt;
 use sqlx::AnyConnection;
 
 /// Rows per multi-row statement: well under both backends' limits on bound values.
@@ -170,33 +171,34 @@ pub async fn record_import(conn: &mut AnyConnection, record: &ImportRecord) -> R
 /// The source's live rows, as reconciliation compares them with an observation.
 pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger, AppError> {
     let mut ledger = Ledger::default();
-    let identities: Vec<(String, String, String, String, Option<String>, Option<String>)> =
-        sqlx::query_as("select id, source_ref, name, labels, source_detail, last_seen_at from identities where source_id = $1 and status <> 'retired'")
-            .bind(source_id)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error("source identities"))?;
-    for (id, source_ref, name, labels, detail, last_seen_at) in identities {
+    // Rows are taken one by one as they are read: a large cluster's rows collected first would
+    // be held twice, as rows and as the maps built from them.
+    let mut identities = sqlx::query_as::<_, (String, String, String, String, Option<String>, Option<String>)>(
+        "select id, source_ref, name, labels, source_detail, last_seen_at from identities where source_id = $1 and status <> 'retired'",
+    )
+    .bind(source_id)
+    .fetch(&mut *conn);
+    while let Some((id, source_ref, name, labels, detail, last_seen_at)) = identities.try_next().await.map_err(db_error("source identities"))? {
         let detail = detail.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| AppError::internal("stored source detail", e))?.unwrap_or_default();
         ledger
             .identities
             .insert(source_ref, LedgerIdentity { id, name, labels: Labels::from_json(&labels), detail, last_seen_at: ts_opt(last_seen_at.as_deref())? });
     }
-    let roles: Vec<(String, String, String, i64, String, String)> = sqlx::query_as(
+    drop(identities);
+    let mut roles = sqlx::query_as::<_, (String, String, String, i64, String, String)>(
         "select r.id, r.source_ref, r.slug, r.current_version, v.definition, r.sensitivity from roles r \
          join role_versions v on v.role_id = r.id and v.version = r.current_version \
          where r.source_id = $1 and r.status = 'active'",
     )
     .bind(source_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error("source roles"))?;
-    for (id, source_ref, slug, current_version, definition, sensitivity) in roles {
+    .fetch(&mut *conn);
+    while let Some((id, source_ref, slug, current_version, definition, sensitivity)) = roles.try_next().await.map_err(db_error("source roles"))? {
         let definition: RoleDefinition = serde_json::from_str(&definition).map_err(|e| AppError::internal("stored role definition", e))?;
         let sensitivity = vocab(&sensitivity, crate::domain::role::Sensitivity::parse)?;
         let role = LedgerRole { id, slug, current_version, sensitivity, max_version: current_version, definition, source_versions: Default::default() };
         ledger.roles.insert(source_ref, role);
     }
+    drop(roles);
     let versions: Vec<(String, i64, Option<String>)> = sqlx::query_as(
         "select r.source_ref, v.version, v.source_version from role_versions v join roles r on r.id = v.role_id \
          where r.source_id = $1 and r.status = 'active'",
@@ -213,17 +215,16 @@ pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger,
             }
         }
     }
-    let grants: Vec<(String, String, String, String, String)> = sqlx::query_as(
+    let mut grants = sqlx::query_as::<_, (String, String, String, String, String)>(
         "select a.id, a.source_ref, a.identity_id, a.role_id, sc.path from assignments a join scopes sc on sc.id = a.scope_id \
          where a.source_id = $1 and a.revoked_at is null",
     )
     .bind(source_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error("source grants"))?;
-    for (id, source_ref, identity_id, role_id, scope) in grants {
+    .fetch(&mut *conn);
+    while let Some((id, source_ref, identity_id, role_id, scope)) = grants.try_next().await.map_err(db_error("source grants"))? {
         ledger.grants.insert(source_ref, LedgerGrant { id, identity_id, role_id, scope });
     }
+    drop(grants);
     let dangling: Vec<String> = sqlx::query_scalar("select source_ref from source_dangling where source_id = $1 and resolved_at is null")
         .bind(source_id)
         .fetch_all(&mut *conn)
