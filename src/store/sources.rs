@@ -199,15 +199,13 @@ pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger,
         ledger.roles.insert(source_ref, role);
     }
     drop(roles);
-    let versions: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+    let mut versions = sqlx::query_as::<_, (String, i64, Option<String>)>(
         "select r.source_ref, v.version, v.source_version from role_versions v join roles r on r.id = v.role_id \
          where r.source_id = $1 and r.status = 'active'",
     )
     .bind(source_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error("source role versions"))?;
-    for (source_ref, version, source_version) in versions {
+    .fetch(&mut *conn);
+    while let Some((source_ref, version, source_version)) = versions.try_next().await.map_err(db_error("source role versions"))? {
         if let Some(role) = ledger.roles.get_mut(&source_ref) {
             role.max_version = role.max_version.max(version);
             if let Some(id) = source_version {
@@ -215,6 +213,7 @@ pub async fn ledger(conn: &mut AnyConnection, source_id: &str) -> Result<Ledger,
             }
         }
     }
+    drop(versions);
     let mut grants = sqlx::query_as::<_, (String, String, String, String, String)>(
         "select a.id, a.source_ref, a.identity_id, a.role_id, sc.path from assignments a join scopes sc on sc.id = a.scope_id \
          where a.source_id = $1 and a.revoked_at is null",
