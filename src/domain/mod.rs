@@ -17,6 +17,7 @@ pub mod credential;
 pub mod csv;
 pub mod discovery;
 pub mod drift;
+pub mod escalation;
 pub mod hygiene;
 pub mod identity;
 pub mod labels;

@@ -267,8 +267,8 @@ fn touches(denied: &Permission, allowed: &Permission) -> bool {
     denied.resource == allowed.resource || everything
 }
 
-/// `*` and `?` wildcards, as IAM matches actions (case-insensitively).
-fn wildcard(pattern: &str, text: &str) -> bool {
+/// `*` and `?` wildcards, as IAM matches actions and ARNs (case-insensitively).
+pub fn wildcard(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.to_ascii_lowercase().chars().collect(), text.to_ascii_lowercase().chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
