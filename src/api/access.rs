@@ -92,3 +92,39 @@ pub async fn propose(
 ) -> Result<Json<ChangeRequest>, ApiError> {
     Ok(Json(access::propose(&state.store, &actor, &input).await?))
 }
+
+pub async fn escalation(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path(id): Path<String>,
+) -> Result<Json<Page<crate::domain::escalation::EscalationPath>>, ApiError> {
+    Ok(Json(crate::service::escalation::reach(&state.store, &actor, &id).await?))
+}
+
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachersQuery {
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub async fn role_reachers(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path(role): Path<String>,
+    ApiQuery(q): ApiQuery<ReachersQuery>,
+) -> Result<Json<Page<crate::domain::escalation::Reacher>>, ApiError> {
+    let page = PageRequest { after: q.after, limit: q.limit };
+    Ok(Json(crate::service::escalation::role_reachers(&state.store, &actor, &role, &page).await?))
+}
+
+pub async fn source_reachers(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    Path((kind, name)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<ReachersQuery>,
+) -> Result<Json<Page<crate::domain::escalation::Reacher>>, ApiError> {
+    let page = PageRequest { after: q.after, limit: q.limit };
+    Ok(Json(crate::service::escalation::source_reachers(&state.store, &actor, &kind, &name, &page).await?))
+}

@@ -246,6 +246,32 @@ fn routes() -> Routes {
         )
         .add(
             Method::GET,
+            "/identities/{id}/escalation",
+            Some(ReadLedger),
+            doc("access", "Escalation paths: the privileged roles and full controls an identity can reach beyond what it holds, by the shortest path")
+                .ok::<Page<crate::domain::escalation::EscalationPath>>(),
+            access::escalation,
+        )
+        .add(
+            Method::GET,
+            "/roles/{id}/reachers",
+            Some(ReadLedger),
+            doc("access", "Who can reach a privileged role (id or slug), holders included with 0 hops")
+                .query::<access::ReachersQuery>()
+                .ok::<Page<crate::domain::escalation::Reacher>>(),
+            access::role_reachers,
+        )
+        .add(
+            Method::GET,
+            "/sources/{kind}/{name}/reachers",
+            Some(ReadLedger),
+            doc("access", "Who can reach full control of a source (kubernetes, aws or gcp, and its name)")
+                .query::<access::ReachersQuery>()
+                .ok::<Page<crate::domain::escalation::Reacher>>(),
+            access::source_reachers,
+        )
+        .add(
+            Method::GET,
             "/who-can",
             Some(ReadLedger),
             doc("access", "Who can perform an action on a resource").query::<WhoCanQuery>().ok::<Page<Capable>>(),

@@ -31,6 +31,10 @@ pub struct BlastRadius {
     pub losing_count: i64,
     /// Conflicts the change would introduce; those not covered by an exception block approval.
     pub findings: Vec<Finding>,
+    /// Escalation paths the change would open and close (grants and revocations; `None` where
+    /// the analysis does not apply).
+    #[serde(default)]
+    pub escalation: Option<super::escalation::EscalationDelta>,
 }
 
 impl BlastRadius {
@@ -68,6 +72,9 @@ impl BlastRadius {
         let blocking = self.blocking().len() as i64;
         if blocking > 0 {
             parts.push(plural(blocking, "separation-of-duty conflict", "separation-of-duty conflicts"));
+        }
+        if let Some(e) = self.escalation.as_ref().filter(|e| e.opened_count > 0) {
+            parts.push(plural(e.opened_count, "escalation path opened", "escalation paths opened"));
         }
         parts.join(", ")
     }

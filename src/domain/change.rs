@@ -187,11 +187,22 @@ pub struct ApprovalPolicy {
     pub revocations_need_approval: bool,
     #[serde(default)]
     pub groups: Vec<ApproverGroup>,
+    /// Changes that would open an escalation path to a privileged target cannot be approved
+    /// (off: they need the privileged number of approvals).
+    #[serde(default)]
+    pub block_escalation: bool,
 }
 
 impl Default for ApprovalPolicy {
     fn default() -> Self {
-        ApprovalPolicy { standard_approvals: 1, privileged_approvals: 2, expiry_hours: 7 * 24, revocations_need_approval: false, groups: vec![] }
+        ApprovalPolicy {
+            standard_approvals: 1,
+            privileged_approvals: 2,
+            expiry_hours: 7 * 24,
+            revocations_need_approval: false,
+            groups: vec![],
+            block_escalation: false,
+        }
     }
 }
 

@@ -35,7 +35,7 @@ async fn new_findings(conn: &mut AnyConnection, identity_id: &str, before: &[Hol
     Ok(introduced(&was, conflicts(identity_id, after, &rules, &exceptions, now)))
 }
 
-async fn resolve_role(conn: &mut AnyConnection, id_or_slug: &str) -> Result<Option<crate::domain::role::Role>, AppError> {
+pub(crate) async fn resolve_role(conn: &mut AnyConnection, id_or_slug: &str) -> Result<Option<crate::domain::role::Role>, AppError> {
     match roles::by_id(conn, id_or_slug).await? {
         Some(role) => Ok(Some(role)),
         None => roles::by_slug(conn, id_or_slug).await,
@@ -135,8 +135,21 @@ pub async fn propose(store: &Store, actor: &Actor, input: &AccessInput) -> Resul
     require(actor, Capability::Propose)?;
     let reason = crate::domain::name::text(&input.reason, "Reason", 2000, true).map_err(|e| AppError::field("reason", e))?;
     let now = Timestamp::now();
+    // Grants that open an escalation path to a privileged target need the privileged number of
+    // approvals. The graph is read outside the write transaction (it is built from committed
+    // rows only), from the same checks the transaction repeats.
+    let opens_paths = if input.grants.is_empty() {
+        false
+    } else {
+        let (grants, revokes, _) = prepare(&mut *store.read().await?, actor, input, now).await?;
+        let preview = ChangePayload::Access { grants, revokes };
+        super::escalation::delta_of(store, &preview).await?.is_some_and(|d| d.opened_count > 0)
+    };
     let mut tx = store.begin().await?;
-    let (grants, revokes, sensitivity) = prepare(tx.conn(), actor, input, now).await?;
+    let (grants, revokes, mut sensitivity) = prepare(tx.conn(), actor, input, now).await?;
+    if opens_paths {
+        sensitivity = Sensitivity::Privileged;
+    }
     let immediate = grants.is_empty() && sensitivity == Sensitivity::Standard && !changes::policy(tx.conn()).await?.revocations_need_approval;
     let subject = match (grants.as_slice(), revokes.as_slice()) {
         ([g], []) => format!("{} → {}", g.identity_name, g.role_slug),

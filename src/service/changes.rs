@@ -242,7 +242,13 @@ pub async fn review(store: &Store, actor: &Actor, id: &str) -> Result<ChangeRevi
     };
     // The blast radius is what the reviewer decides on; for closed requests it would describe a
     // present that no longer applies, so it is shown while pending only.
-    let blast = if request.state.is_open() { Some(super::access::blast_radius(&mut conn, &request, now).await?) } else { None };
+    let blast = if request.state.is_open() {
+        let mut blast = super::access::blast_radius(&mut conn, &request, now).await?;
+        blast.escalation = super::escalation::delta_of(store, &request.payload).await?;
+        Some(blast)
+    } else {
+        None
+    };
     let status = policy.evaluate(request.sensitivity, &request.requester_id, &request.decisions);
     let cannot_decide = if actor.can(Capability::Decide) || actor.kind == ActorKind::Operator {
         decision_refusal(&actor.id, &actor.roles, &request.requester_id, request.state, &request.decisions)
@@ -285,6 +291,9 @@ pub async fn decide(store: &Store, actor: &Actor, id: &str, verdict: &str, comme
     )
     .await?;
     let policy = changes::policy(tx.conn()).await?;
+    if verdict == Verdict::Approve && policy.block_escalation {
+        refuse_escalation(store, &request).await?;
+    }
     let mut decisions = request.decisions.clone();
     decisions.push(decision);
     let status = policy.evaluate(request.sensitivity, &request.requester_id, &decisions);
@@ -297,6 +306,25 @@ pub async fn decide(store: &Store, actor: &Actor, id: &str, verdict: &str, comme
     let updated = changes::by_id(tx.conn(), id).await?.ok_or_else(|| AppError::not_found("Change request", id))?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Refuses to approve a request that would open an escalation path (the policy blocks them
+/// outright; otherwise such a request is privileged: see `access::propose`). The graph is
+/// read through the store, from committed rows, not through the deciding transaction.
+async fn refuse_escalation(store: &Store, request: &ChangeRequest) -> Result<(), AppError> {
+    let Some(delta) = super::escalation::delta_of(store, &request.payload).await? else { return Ok(()) };
+    match delta.opened.first() {
+        Some(path) if delta.opened_count > 0 => Err(AppError::invalid_state(format!(
+            "Escalation: this change would let {} reach {} in {} hop{} ({} path{} in all), and the approval policy blocks changes that open escalation paths. Reject it, or change the policy (Settings → Approval policy).",
+            path.from.label,
+            path.target.label,
+            path.hops,
+            if path.hops == 1 { "" } else { "s" },
+            delta.opened_count,
+            if delta.opened_count == 1 { "" } else { "s" },
+        ))),
+        _ => Ok(()),
+    }
 }
 
 async fn finish(tx: &mut WriteTx, request: &ChangeRequest, state: ChangeState, at: Timestamp, outcome: serde_json::Value) -> Result<(), AppError> {

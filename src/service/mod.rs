@@ -11,6 +11,7 @@ pub mod changes;
 pub mod checkpoints;
 pub mod credentials;
 pub mod drift;
+pub mod escalation;
 pub mod export;
 pub mod findings;
 pub mod hygiene;

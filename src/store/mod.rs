@@ -16,6 +16,7 @@ pub mod bootstrap;
 pub mod changes;
 pub mod credentials;
 pub mod drift;
+pub mod escalation;
 pub mod export;
 pub mod findings;
 pub mod holder_cache;
@@ -77,6 +78,8 @@ pub struct Store {
     writer: Arc<Mutex<Writer>>,
     /// Shared by every clone of the store, like the pool.
     holders: Arc<holder_cache::HolderCache>,
+    /// The escalation graph last built (see `escalation`), shared like the holder cache.
+    escalation: Arc<escalation::GraphCache>,
     /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
     /// in-memory databases, which a second connection could not see.
     sqlite_file: Option<std::path::PathBuf>,
@@ -326,6 +329,7 @@ impl Store {
             backend,
             writer: Arc::new(Mutex::new(Writer::default())),
             holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)),
+            escalation: Arc::default(),
             sqlite_file,
         })
     }
@@ -344,6 +348,11 @@ impl Store {
     pub fn with_holder_budget(mut self, budget: usize) -> Store {
         self.holders = Arc::new(holder_cache::HolderCache::new(budget));
         self
+    }
+
+    /// The escalation graph, rebuilt when the ledger moved (see `escalation`).
+    pub fn escalation_graph(&self) -> &escalation::GraphCache {
+        &self.escalation
     }
 
     /// The in-memory snapshots of roles' holders (see `holder_cache`).

@@ -47,6 +47,7 @@ pub const RPCS: &[Rpc] = &[
     read("/rpc/ledger/choices", Needs(ReadLedger)),
     read("/rpc/identities/list", Needs(ReadLedger)),
     read("/rpc/identities/detail", Needs(ReadLedger)),
+    read("/rpc/identities/escalation", Needs(ReadLedger)),
     write("/rpc/identities/create", Needs(EditLedger)),
     write("/rpc/identities/update", Needs(EditLedger)),
     write("/rpc/identities/status", Needs(EditLedger)),

@@ -2,6 +2,7 @@
 //! separation-of-duty rules, and the assignment matrix — with the server functions behind them.
 
 pub mod discover;
+pub mod escalation;
 pub mod holders;
 pub mod identity;
 pub mod matrix;

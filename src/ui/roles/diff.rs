@@ -128,6 +128,7 @@ pub fn BlastView(blast: crate::domain::blast::BlastRadius) -> impl IntoView {
             <h2>"Blast radius"</h2>
             <p class="holders-summary">{summary}</p>
             {findings}
+            {blast.escalation.clone().map(|delta| view! { <crate::ui::access::escalation::EscalationChange delta/> })}
             {(blast.gaining_count > 0).then(|| view! {
                 <h3>"Gaining"</h3>
                 <div class="table-wrap">

@@ -32,6 +32,7 @@ pub async fn save_policy(
     privileged_approvals: String,
     expiry_hours: String,
     revocations_need_approval: Option<String>,
+    block_escalation: Option<String>,
     groups: String,
 ) -> Result<PolicyView, AppError> {
     crate::ui::session::run(|store, actor| async move {
@@ -43,6 +44,7 @@ pub async fn save_policy(
             expiry_hours: number("expiry_hours", &expiry_hours)?,
             revocations_need_approval: revocations_need_approval.is_some(),
             groups: groups_parsed,
+            block_escalation: block_escalation.is_some(),
         };
         let policy = crate::service::changes::set_policy(&store, &actor, &policy).await?;
         Ok(PolicyView { groups_text: crate::service::changes::groups_as_text(&store, &actor, &policy.groups).await?, policy })
@@ -87,6 +89,13 @@ pub fn PolicyPage() -> impl IntoView {
                                     "Revocations need approval too"
                                 </label>
                                 <p class="help">"Off (the default): revoking access takes effect at once, audited."</p>
+                            </div>
+                            <div class="field">
+                                <label class="check" for="block-escalation">
+                                    <input type="checkbox" id="block-escalation" name="block_escalation" checked=view.policy.block_escalation/>
+                                    "Block changes that open escalation paths"
+                                </label>
+                                <p class="help">"Off (the default): a grant that lets someone reach a privileged role or full control of a source needs the privileged number of approvals. On: it cannot be approved."</p>
                             </div>
                             <div class="field field-wide">
                                 <label for="groups">"Approver groups"</label>

@@ -1,0 +1,147 @@
+//! What the escalation graph is built from: imported identities (with AWS trust policies),
+//! the grants in force of imported identities and of imported roles, and the versions they
+//! hold — plus every imported role's current version, which a `bind` may name though no one
+//! holds it yet. Native roles carry no source rules, so they only count when privileged.
+
+use super::db_error;
+use crate::domain::Timestamp;
+use crate::domain::escalation::graph::{Grant, Graph, Ledger, Principal, SourceOf, Version};
+use crate::domain::role::{RoleDefinition, Sensitivity};
+use crate::domain::scope::ScopePath;
+use crate::domain::source::SourceKind;
+use crate::error::AppError;
+use futures_util::TryStreamExt;
+use sqlx::AnyConnection;
+use std::collections::{HashMap, HashSet};
+
+fn source_of(id: Option<String>, kind: Option<String>, name: Option<String>) -> Option<SourceOf> {
+    Some(SourceOf { id: id?, kind: SourceKind::parse(&kind?).ok()?, name: name? })
+}
+
+/// What moves when the graph may have changed: grants of the roles it reads (each role's
+/// `holders_stamp`, moved by triggers), role versions, identities created, imports (trust
+/// policies, sensitivity). Reading it costs a few aggregates, so a cached graph is checked on
+/// every query.
+pub async fn stamp(conn: &mut AnyConnection) -> Result<String, AppError> {
+    let (grants, versions, identity, import): (Option<i64>, i64, Option<String>, Option<String>) = sqlx::query_as(
+        "select (select cast(sum(holders_stamp) as bigint) from roles where source_id is not null or sensitivity = 'privileged'), \
+         (select count(*) from role_versions), \
+         (select max(id) from identities), (select max(id) from source_imports)",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error("escalation stamp"))?;
+    Ok(format!("{}/{versions}/{}/{}", grants.unwrap_or(0), identity.unwrap_or_default(), import.unwrap_or_default()))
+}
+
+pub async fn ledger(conn: &mut AnyConnection, now: Timestamp) -> Result<Ledger, AppError> {
+    let mut ledger = Ledger::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut principals = sqlx::query_as::<_, (String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)>(
+        "select i.id, i.name, i.source_id, s.kind, s.name, i.source_ref, i.source_detail from identities i join sources s on s.id = i.source_id \
+         where i.source_id is not null and i.status <> 'retired'",
+    )
+    .fetch(&mut *conn);
+    while let Some((id, name, source_id, kind, source_name, source_ref, detail)) = principals.try_next().await.map_err(db_error("escalation identities"))? {
+        let trust_policy = detail.as_deref().and_then(|d| serde_json::from_str::<HashMap<String, String>>(d).ok()).and_then(|mut d| d.remove("trust_policy"));
+        seen.insert(id.clone());
+        ledger.principals.push(Principal { id, name, source: source_of(source_id, kind, source_name), source_ref, trust_policy });
+    }
+    drop(principals);
+
+    // Grants of imported identities, then imported roles granted to native identities (in
+    // nhidb). Native identities are never reached (no rule leads to one), so their grants of
+    // native roles cannot be on a path.
+    let now = now.to_rfc3339();
+    let live = "a.revoked_at is null and (a.expires_at is null or a.expires_at > $1)";
+    let statements = [
+        format!(
+            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref from identities i \
+             join assignments a on a.identity_id = i.id join scopes sc on sc.id = a.scope_id \
+             where i.source_id is not null and i.status <> 'retired' and {live}"
+        ),
+        format!(
+            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref from roles r \
+             join assignments a on a.role_id = r.id join identities i on i.id = a.identity_id join scopes sc on sc.id = a.scope_id \
+             where r.source_id is not null and i.source_id is null and {live}"
+        ),
+    ];
+    let mut held: HashSet<(String, i64)> = HashSet::new();
+    for sql in &statements {
+        let mut grants = sqlx::query_as::<_, (String, String, String, String, i64, String, Option<String>)>(sql).bind(&now).fetch(&mut *conn);
+        while let Some((assignment_id, identity_id, name, role_id, version, scope, source_ref)) =
+            grants.try_next().await.map_err(db_error("escalation grants"))?
+        {
+            if seen.insert(identity_id.clone()) {
+                ledger.principals.push(Principal { id: identity_id.clone(), name, source: None, source_ref: None, trust_policy: None });
+            }
+            let scope = ScopePath::parse(&scope).map_err(|e| AppError::internal("stored scope", e))?;
+            held.insert((role_id.clone(), version));
+            ledger.grants.push(Grant { assignment_id, identity_id, role_id, version, scope, source_ref });
+        }
+    }
+
+    let mut versions = sqlx::query_as::<_, (String, String, i64, i64, String, Option<String>, Option<String>, Option<String>, Option<String>, String)>(
+        "select r.id, r.slug, v.version, r.current_version, r.sensitivity, r.source_id, s.kind, s.name, r.source_ref, v.definition \
+         from roles r join role_versions v on v.role_id = r.id left join sources s on s.id = r.source_id \
+         where r.status = 'active' and (r.source_id is not null or r.sensitivity = 'privileged')",
+    )
+    .fetch(&mut *conn);
+    while let Some((role_id, slug, version, current, sensitivity, source_id, kind, source_name, source_ref, definition)) =
+        versions.try_next().await.map_err(db_error("escalation role versions"))?
+    {
+        if version != current && !held.contains(&(role_id.clone(), version)) {
+            continue;
+        }
+        let definition: RoleDefinition = serde_json::from_str(&definition).map_err(|e| AppError::internal("stored role definition", e))?;
+        ledger.versions.push(Version {
+            role_id,
+            slug,
+            version,
+            privileged: sensitivity == Sensitivity::Privileged.as_str(),
+            source: source_of(source_id, kind, source_name),
+            source_ref,
+            rules: definition.rules,
+        });
+    }
+    Ok(ledger)
+}
+
+/// The last graph built, with the stamp it was built at: shared by every clone of the store,
+/// rebuilt only when the stamp moved. Queries wait for one rebuild rather than each making one.
+#[derive(Default)]
+pub struct GraphCache {
+    state: tokio::sync::Mutex<Option<(String, std::sync::Arc<Built>)>>,
+}
+
+/// A graph and the ledger it was built from (a change's graph is built from the ledger with
+/// the change applied).
+pub struct Built {
+    pub ledger: Ledger,
+    pub graph: Graph,
+}
+
+impl GraphCache {
+    /// The graph of the committed ledger. Never called inside a write transaction: a graph
+    /// built from uncommitted rows could be kept under a stamp a rollback leaves behind.
+    pub async fn graph(&self, store: &super::Store, now: Timestamp) -> Result<std::sync::Arc<Built>, AppError> {
+        let mut conn = store.read().await?;
+        let current = stamp(&mut conn).await?;
+        let mut state = self.state.lock().await;
+        if let Some((built, graph)) = state.as_ref()
+            && *built == current
+        {
+            return Ok(graph.clone());
+        }
+        let ledger = ledger(&mut conn, now).await?;
+        drop(conn);
+        let started = std::time::Instant::now();
+        let built =
+            tokio::task::spawn_blocking(move || Built { graph: Graph::build(&ledger), ledger }).await.map_err(|e| AppError::internal("escalation graph", e))?;
+        let graph = &built.graph;
+        tracing::debug!(nodes = graph.node_count(), edges = graph.edge_count(), ms = started.elapsed().as_millis() as u64, "escalation graph built");
+        let built = std::sync::Arc::new(built);
+        *state = Some((current, built.clone()));
+        Ok(built)
+    }
+}
