@@ -114,6 +114,13 @@ pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
                     Err(e) => tracing::warn!(error = %e, "hygiene run failed; will retry"),
                 }
             }
+            // Escalation paths moved by what no change settles (a grant running out, another
+            // server's change).
+            if plan.hygiene_every.is_some()
+                && let Err(e) = crate::service::findings::settle_escalation(&store, crate::domain::Timestamp::now(), false).await
+            {
+                tracing::warn!(error = %e, "escalation findings not settled; will retry");
+            }
             // The summary sums the counters' rows: keep them few, whatever the interval above.
             if let Err(e) = crate::service::findings::fold_counts(&store).await {
                 tracing::warn!(error = %e, "folding finding counts failed; will retry");

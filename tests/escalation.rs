@@ -8,13 +8,14 @@ use nhidb::domain::actor::{Actor, ConsoleRole};
 use nhidb::domain::change::ChangeState;
 use nhidb::domain::discovery::{AccessInput, GrantInput};
 use nhidb::domain::escalation::EdgeRule;
+use nhidb::domain::escalation::PathQuery;
 use nhidb::domain::page::PageRequest;
 use nhidb::domain::role::Sensitivity;
 use nhidb::domain::source::SourceKind;
-use nhidb::service::{access, changes, escalation, imports};
+use nhidb::service::{access, changes, escalation, findings, identities, imports};
 use support::{TestDb, admin, operator, owner, text};
 
-store_tests!(a_grant_that_opens_a_path_is_privileged_shown_and_can_be_blocked, reachers_are_paged_by_hops);
+store_tests!(a_grant_that_opens_a_path_is_privileged_shown_and_can_be_blocked, reachers_are_paged_by_hops, the_ledger_wide_list_is_kept_current);
 
 const CLUSTER: &str = include_str!("fixtures/import/kubernetes/escalation.yaml");
 
@@ -121,4 +122,77 @@ async fn reachers_are_paged_by_hops(db: TestDb) {
     assert_eq!(control.total, 0, "nobody controls the cluster: cluster-admin is bound to no one");
     assert!(escalation::role_reachers(&db.store, &viewer, "k8s-esc-cluster-admin", &page(Some("garbage".into()))).await.is_err());
     assert!(escalation::source_reachers(&db.store, &viewer, "nomad", "esc", &page(None)).await.is_err());
+}
+
+/// The paths the list holds for `query`, as (identity, namespace, target, hops).
+async fn listed(db: &TestDb, query: PathQuery) -> Vec<(String, String, String, u32)> {
+    findings::escalation_settled(&db.store).await;
+    let page = escalation::paths(&db.store, &operator(&[ConsoleRole::Viewer]), &query).await.unwrap();
+    assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
+    page.items.into_iter().map(|p| (p.identity_name, p.within.unwrap_or_default(), p.target_label, p.hops)).collect()
+}
+
+async fn the_ledger_wide_list_is_kept_current(db: TestDb) {
+    findings::rebuild(&db.store, &Default::default(), &|_, _| {}).await.unwrap();
+    // The import settles the list: rbac-manager may bind cluster-admin.
+    import(&db).await;
+    let manager_path = ("platform.rbac-manager".to_owned(), "platform".to_owned(), "k8s-esc-cluster-admin".to_owned(), 1);
+    assert_eq!(listed(&db, PathQuery::default()).await, vec![manager_path.clone()]);
+
+    // An approved grant that opens two paths adds them, without waiting for the scheduler.
+    let builder = identity(&db, "ci.builder").await;
+    let requester = Actor::operator("op-rui", "Rui Requester", vec![ConsoleRole::Requester]);
+    let input = AccessInput {
+        grants: vec![GrantInput { identity_id: builder.clone(), role: "k8s-esc-platform-pod-runner".into(), scope: String::new(), expires_at: String::new() }],
+        revokes: vec![],
+        reason: "integration pods".into(),
+    };
+    let request = access::propose(&db.store, &requester, &input).await.unwrap();
+    for approver in ["op-ana", "op-ben"] {
+        changes::decide(&db.store, &Actor::operator(approver, approver, vec![ConsoleRole::Approver]), &request.id, "approve", "ok").await.unwrap();
+    }
+    let all = listed(&db, PathQuery::default()).await;
+    assert_eq!(all.len(), 3, "{all:?}");
+    let q = |f: fn(&mut PathQuery)| {
+        let mut query = PathQuery::default();
+        f(&mut query);
+        query
+    };
+    let names = |rows: Vec<(String, String, String, u32)>| rows.into_iter().map(|r| (r.0, r.2, r.3)).collect::<Vec<_>>();
+    let mut ci = names(listed(&db, q(|q| q.within = Some("ci".into()))).await);
+    ci.sort();
+    let expected: Vec<(String, String, u32)> =
+        vec![("ci.builder".into(), "k8s-esc-cluster-admin".into(), 2), ("ci.builder".into(), "k8s-esc-platform-cluster-admin-binder".into(), 1)];
+    assert_eq!(ci, expected);
+    assert_eq!(listed(&db, q(|q| q.max_hops = Some(1))).await.len(), 2);
+    assert_eq!(listed(&db, q(|q| q.target = Some("BINDER".into()))).await.len(), 1, "target matches part of its name, any case");
+    assert_eq!(listed(&db, q(|q| q.source = Some("esc".into()))).await.len(), 3);
+    assert!(listed(&db, q(|q| q.source = Some("elsewhere".into()))).await.is_empty());
+    assert!(listed(&db, q(|q| q.within = Some("c".into()))).await.is_empty(), "a namespace is matched whole");
+    // Paged one at a time, the pages hold each path once.
+    let viewer = operator(&[ConsoleRole::Viewer]);
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let page = escalation::paths(&db.store, &viewer, &PathQuery { after: after.clone(), limit: Some(1), ..Default::default() }).await.unwrap();
+        assert_eq!(page.total, 3);
+        seen.extend(page.items.into_iter().map(|p| (p.identity_id, p.target_id)));
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen.iter().collect::<std::collections::BTreeSet<_>>().len(), 3);
+    // Bad filters are refused with the field they concern.
+    for bad in [q(|q| q.within = Some("ci%".into())), q(|q| q.max_hops = Some(0)), q(|q| q.after = Some("nonsense".into()))] {
+        let error = escalation::paths(&db.store, &viewer, &bad).await.unwrap_err();
+        assert_eq!(error.code(), "NHI-VAL-001", "{bad:?}: {error}");
+    }
+    // The stored list is what a recompute finds, and counted like every other finding.
+    assert!(findings::check(&db.store, &|_, _| {}).await.unwrap().is_empty());
+
+    // Retiring the builder takes its paths with it.
+    identities::change_status(&db.store, &admin(), &builder, "retired", "pipeline gone").await.unwrap();
+    assert_eq!(listed(&db, PathQuery::default()).await, vec![manager_path]);
+    assert!(findings::check(&db.store, &|_, _| {}).await.unwrap().is_empty());
 }

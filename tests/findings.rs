@@ -1,7 +1,8 @@
 //! Stored hygiene findings stay equal to a recompute: a seeded random sequence of every kind of
 //! change that can open or close a finding (grants, revocations, expiries, role versions and
 //! moves, role retirement, separation-of-duty rules and exceptions, identity status, owner and
-//! service changes, provisioning and decommissioning, credentials, usage, the scheduler's steps),
+//! service changes, provisioning and decommissioning, credentials, usage, the scheduler's steps,
+//! grants of imported roles that open and close escalation paths),
 //! then `findings::check` must find no difference. The seed is printed on failure;
 //! `NHIDB_FINDINGS_SEED` replays one, `NHIDB_FINDINGS_OPS` sets the length.
 
@@ -14,9 +15,10 @@ use nhidb::domain::credential::CredentialInput;
 use nhidb::domain::discovery::{AccessInput, ExceptionInput, GrantInput};
 use nhidb::domain::hygiene::{FindingKind, FindingQuery, HygienePolicy};
 use nhidb::domain::role::{DefinitionInput, RoleVersionInput};
+use nhidb::domain::source::SourceKind;
 use nhidb::domain::template::{DecommissionInput, ProvisionInput};
 use nhidb::service::usage::{UsageEntry, UsageReport};
-use nhidb::service::{access, changes, credentials, findings, hygiene, identities, provisioning, seed, usage};
+use nhidb::service::{access, changes, credentials, findings, hygiene, identities, imports, provisioning, seed, usage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{AnyConnection, Connection};
@@ -119,7 +121,20 @@ async fn step(db: &TestDb, conn: &mut AnyConnection, rng: &mut StdRng, n: usize)
             let status = ["suspended", "active", "active", "retired"][rng.gen_range(0..4)];
             took = identities::change_status(&db.store, &admin, &id, status, "random sequence").await.is_ok();
         }
-        20..40 => {
+        34..40 => {
+            // An imported role for an imported identity: the kind of grant that opens and
+            // closes escalation paths (see the cluster imported before the sequence).
+            label = "grant imported role";
+            let Some(id) = pick(conn, rng, "select id from identities where status = 'active' and source_id is not null").await else { return (label, false) };
+            let Some(role) = pick(conn, rng, "select slug from roles where status = 'active' and source_id is not null").await else { return (label, false) };
+            let grant = GrantInput { identity_id: id, role, scope: String::new(), expires_at: String::new() };
+            if let Ok(request) =
+                access::propose(&db.store, &requester(), &AccessInput { grants: vec![grant], revokes: vec![], reason: "random grant".into() }).await
+            {
+                took = approve(db, &request.id).await;
+            }
+        }
+        20..34 => {
             label = "grant";
             let Some(id) = pick(conn, rng, active).await else { return (label, false) };
             let role = ROLES[rng.gen_range(0..ROLES.len())];
@@ -267,6 +282,16 @@ async fn random_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
     let ops: usize = std::env::var("NHIDB_FINDINGS_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(2_500);
     eprintln!("findings consistency: seed {seed}, {ops} changes (replay with NHIDB_FINDINGS_SEED={seed})");
     seed::demo(&db.store, 80, &|_| {}).await.unwrap();
+    // A small cluster whose rules lead from identity to identity, so that grants, revocations,
+    // status changes and role moves open and close escalation paths too.
+    let target = imports::Target {
+        kind: SourceKind::Kubernetes,
+        name: "esc".into(),
+        owner: Some(support::text(&db, "select name from owners order by name limit 1").await),
+        plan_only: false,
+    };
+    let input = vec![imports::InputFile { name: "escalation.yaml".into(), text: include_str!("fixtures/import/kubernetes/escalation.yaml").into() }];
+    imports::import_kubernetes(&db.store, &support::admin(), &target, &imports::KubernetesOptions::default(), input).await.unwrap();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut conn = AnyConnection::connect(&db.url).await.unwrap();
     let started = std::time::Instant::now();

@@ -86,6 +86,36 @@ test('a grant that opens a path to cluster-admin is shown, needs two approvals, 
   assert.equal(await path.getAttribute('data-hops'), '2');
   assert.equal(await path.locator('svg.path-drawing rect').count(), 4);
   assert.match(await path.textContent(), /k8s-e2e-esc-platform-pod-runner v1 \(grant [0-9A-Z]+\)/);
+
+  // The ledger-wide list has them too, without waiting for the scheduler: filtered by the
+  // namespace builder lives in, then by hops, and each row leads to the drawn path.
+  await requester.goto(`${ctx.app.base}/escalation`);
+  await requester.waitForSelector('#path-filters');
+  await hydrated(requester);
+  await requester.fill('#path-filters input[name="within"]', 'ci');
+  await requester.fill('#path-filters input[name="source"]', 'e2e-esc');
+  await requester.click('#path-filters button[type="submit"]');
+  await requester.waitForURL(/within=ci/);
+  await requester.waitForFunction(() => document.querySelectorAll('#escalation-paths tbody tr').length === 2);
+  const rows = await requester.locator('#escalation-paths tbody tr').evaluateAll((trs) => trs.map((tr) => `${tr.dataset.target} ${tr.dataset.hops}`).sort());
+  assert.deepEqual(rows, ['k8s-e2e-esc-cluster-admin 2', 'k8s-e2e-esc-platform-cluster-admin-binder 1']);
+  await requester.selectOption('#path-filters select[name="max_hops"]', '1');
+  await requester.click('#path-filters button[type="submit"]');
+  await requester.waitForURL(/max_hops=1/);
+  await requester.waitForFunction(() => document.querySelectorAll('#escalation-paths tbody tr').length === 1);
+  await requester.click('#escalation-paths a:has-text("Show path")');
+  await requester.waitForURL(/\/identities\/[0-9A-Z]+#can-become$/);
+  await requester.waitForSelector('#can-become .escalation-path');
+  // A namespace that is no name at all is refused with a clear message, not an empty list.
+  await requester.goto(`${ctx.app.base}/escalation?within=${encodeURIComponent('ci%')}`);
+  await requester.waitForSelector('.notice-error');
+  assert.match(await requester.locator('.notice-error').first().textContent(), /letters, digits/);
+  // And the hygiene report counts them (rbac-manager's own path, and builder's two).
+  await requester.goto(`${ctx.app.base}/hygiene?kind=escalation_path`);
+  await requester.waitForSelector('#hygiene-report');
+  await hydrated(requester);
+  assert.equal(await requester.locator('#tile-escalation_path .tile-value').textContent(), '3');
+  assert.equal(await requester.locator('#hygiene-report tbody tr').count(), 3);
   assert.deepEqual(requester.problems, []);
   await requester.close();
 });

@@ -101,6 +101,14 @@ pub async fn escalation(
     Ok(Json(crate::service::escalation::reach(&state.store, &actor, &id).await?))
 }
 
+pub async fn escalation_paths(
+    State(state): State<AppState>,
+    Extension(ApiActor(actor)): Extension<ApiActor>,
+    ApiQuery(q): ApiQuery<crate::domain::escalation::PathQuery>,
+) -> Result<Json<Page<crate::domain::escalation::PathRow>>, ApiError> {
+    Ok(Json(crate::service::escalation::paths(&state.store, &actor, &q).await?))
+}
+
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

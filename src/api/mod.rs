@@ -254,6 +254,15 @@ fn routes() -> Routes {
         )
         .add(
             Method::GET,
+            "/escalation-paths",
+            Some(ReadLedger),
+            doc("access", "Every escalation path in the ledger (who can reach which privileged target, in how many hops), filtered by source, namespace / account / project, target and hops")
+                .query::<crate::domain::escalation::PathQuery>()
+                .ok::<Page<crate::domain::escalation::PathRow>>(),
+            access::escalation_paths,
+        )
+        .add(
+            Method::GET,
             "/roles/{id}/reachers",
             Some(ReadLedger),
             doc("access", "Who can reach a privileged role (id or slug), holders included with 0 hops")

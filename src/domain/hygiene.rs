@@ -20,6 +20,7 @@ vocabulary!(
         SodViolation = "sod_violation", "SoD violation";
         PrivilegedHolder = "privileged_holder", "Privileged holder";
         OutdatedVersion = "outdated_version", "Outdated role version";
+        EscalationPath = "escalation_path", "Escalation path";
     }
 );
 
@@ -57,6 +58,9 @@ impl FindingKind {
             FindingKind::SodViolation => "Identities that can both read and write a resource, or hold conflicting roles, without an exception.",
             FindingKind::PrivilegedHolder => "Identities holding a privileged role.",
             FindingKind::OutdatedVersion => "Holders pinned to an older version of their role.",
+            FindingKind::EscalationPath => {
+                "Identities that can reach a privileged role or a source's full control through permissions that grant others (see Escalation paths)."
+            }
         }
     }
 
@@ -66,7 +70,7 @@ impl FindingKind {
             FindingKind::CredentialExpired | FindingKind::CredentialUnused => FindingAction::RevokeCredential,
             FindingKind::CredentialExpiring | FindingKind::CredentialUnrotated => FindingAction::RotateCredential,
             FindingKind::SodViolation => FindingAction::RevokeAssignment,
-            FindingKind::PrivilegedHolder => FindingAction::Review,
+            FindingKind::PrivilegedHolder | FindingKind::EscalationPath => FindingAction::Review,
             FindingKind::OutdatedVersion => FindingAction::MoveToCurrent,
         }
     }
@@ -74,6 +78,13 @@ impl FindingKind {
     /// Findings that need someone to act (privileged holders are shown, not counted as open).
     pub fn is_problem(self) -> bool {
         self != FindingKind::PrivilegedHolder
+    }
+
+    /// Whether the finding is derived per identity from its own rows (in the transaction of
+    /// the change). Escalation paths are not: one grant can open paths for identities it does
+    /// not name, so they are derived from the whole escalation graph (`findings::settle_escalation`).
+    pub fn is_per_identity(self) -> bool {
+        self != FindingKind::EscalationPath
     }
 }
 

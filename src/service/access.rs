@@ -196,7 +196,8 @@ pub async fn propose_move_holders(store: &Store, actor: &Actor, role_id: &str, f
     drop(conn);
     let payload = ChangePayload::MoveHolders { role_id: role.id.clone(), role_slug: role.slug.clone(), from_version, to_version: role.current_version };
     let subject = role.slug.clone();
-    file(store, actor, payload, &subject, Some(&role.id), role.sensitivity, &reason).await
+    let sensitivity = if super::escalation::opens_paths(store, &payload).await? { Sensitivity::Privileged } else { role.sensitivity };
+    file(store, actor, payload, &subject, Some(&role.id), sensitivity, &reason).await
 }
 
 /// A holding as a proposed grant would create it (pinned to the role's current version).

@@ -153,7 +153,8 @@ pub async fn propose_version(store: &Store, actor: &Actor, role_id: &str, input:
         role
     };
     let payload = ChangePayload::RoleVersion { role_id: role.id.clone(), base_version: role.current_version, definition, move_holders: input.move_holders };
-    file(store, actor, payload, &role.slug, Some(&role.id), role.sensitivity, &reason).await
+    let sensitivity = if super::escalation::opens_paths(store, &payload).await? { Sensitivity::Privileged } else { role.sensitivity };
+    file(store, actor, payload, &role.slug, Some(&role.id), sensitivity, &reason).await
 }
 
 /// An imported role changes where it lives: a version or retirement filed here would be undone
@@ -305,6 +306,9 @@ pub async fn decide(store: &Store, actor: &Actor, id: &str, verdict: &str, comme
     }
     let updated = changes::by_id(tx.conn(), id).await?.ok_or_else(|| AppError::not_found("Change request", id))?;
     tx.commit().await?;
+    if updated.state == ChangeState::Applied {
+        super::findings::settle_escalation_soon(store);
+    }
     Ok(updated)
 }
 

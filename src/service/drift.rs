@@ -96,6 +96,15 @@ pub async fn counts(store: &Store, actor: &Actor) -> Result<DriftCounts, AppErro
 pub async fn acknowledge(store: &Store, actor: &Actor, id: &str, input: &AcknowledgeInput) -> Result<ChangeRequest, AppError> {
     require(actor, Capability::Propose)?;
     let reason = reason(&input.reason).map_err(|e| AppError::field("reason", e))?;
+    // Accepting a change that opened an escalation path needs what opening one needs.
+    let opened_paths = match drift::by_id(&mut *store.read().await?, id).await? {
+        Some(d) => {
+            let payload =
+                ChangePayload::Acknowledge { drift_id: d.id.clone(), drift_kind: d.kind, source_id: d.source_id.clone(), source_name: d.source_name.clone() };
+            super::escalation::opens_paths(store, &payload).await?
+        }
+        None => false,
+    };
     // Checked and filed in one write transaction: writers take turns, so two people filing at
     // the same moment cannot both pass the "already requested" check.
     let mut tx = store.begin().await?;
@@ -118,6 +127,7 @@ pub async fn acknowledge(store: &Store, actor: &Actor, id: &str, input: &Acknowl
         Some(role_id) => roles::by_id(conn, role_id).await?.map(|r| r.sensitivity).unwrap_or(Sensitivity::Standard),
         None => Sensitivity::Standard,
     };
+    let sensitivity = if opened_paths { Sensitivity::Privileged } else { sensitivity };
     let payload = ChangePayload::Acknowledge {
         drift_id: finding.id.clone(),
         drift_kind: finding.kind,

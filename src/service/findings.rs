@@ -8,6 +8,7 @@
 //! whole ledger, for upgrades and for proof.
 
 use crate::domain::Timestamp;
+use crate::domain::escalation::graph::Graph;
 use crate::domain::hygiene::{FindingKind, HygienePolicy};
 use crate::domain::role::Permission;
 use crate::domain::sod::{Holding, SodException, SodRule, conflicts};
@@ -87,11 +88,29 @@ pub enum Touches {
     Separation,
 }
 
+/// Every kind derived per identity: all but escalation paths (see `settle_escalation`).
+const PER_IDENTITY: &[FindingKind] = {
+    use FindingKind::*;
+    &[
+        OrphanOwner,
+        OrphanService,
+        Unassigned,
+        Dormant,
+        CredentialExpired,
+        CredentialExpiring,
+        CredentialUnrotated,
+        CredentialUnused,
+        SodViolation,
+        PrivilegedHolder,
+        OutdatedVersion,
+    ]
+};
+
 impl Touches {
     fn kinds(self) -> &'static [FindingKind] {
         use FindingKind::*;
         match self {
-            Touches::Everything | Touches::Retired => FindingKind::ALL,
+            Touches::Everything | Touches::Retired => PER_IDENTITY,
             Touches::Created => &[Unassigned, PrivilegedHolder, SodViolation],
             Touches::Grants => {
                 &[Unassigned, SodViolation, PrivilegedHolder, OutdatedVersion, CredentialExpired, CredentialExpiring, CredentialUnrotated, CredentialUnused]
@@ -347,6 +366,77 @@ async fn apply(conn: &mut AnyConnection, stored: Vec<Stored>, should: Vec<Row>, 
     findings::add_to_counts(conn, &now.date(), &moves).await
 }
 
+/// The escalation-path findings a graph implies: one per identity and privileged target it can
+/// reach through at least one escalation step, as its page's *Can become* lists them.
+fn escalation_rows(graph: &Graph) -> Vec<Row> {
+    graph
+        .paths()
+        .into_iter()
+        .map(|(from, target, hops)| Row {
+            kind: FindingKind::EscalationPath.as_str().to_owned(),
+            identity_id: from.id,
+            subject_id: target.id,
+            subject: target.label,
+            detail: hops.to_string(),
+            since: None,
+        })
+        .collect()
+}
+
+/// Brings the stored escalation-path findings in line with the graph of the committed ledger.
+/// They are not settled inside the change's transaction like the others: one grant can open
+/// paths for identities it does not name, and the graph is only ever built from committed rows
+/// (see `GraphCache`). So a change that can move the graph settles them right after it commits,
+/// and the scheduler does at every tick whatever moved it (an expiry, another server's change).
+/// Skipped when the graph is the one last settled, unless `force`d (a rebuild).
+pub async fn settle_escalation(store: &Store, now: Timestamp, force: bool) -> Result<(), AppError> {
+    if !MAINTAINED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
+    let cache = store.escalation_graph();
+    let mut settled = cache.settled.lock().await;
+    let built = cache.graph(store, now).await?;
+    if !force && settled.as_deref() == Some(built.stamp.as_str()) {
+        return Ok(());
+    }
+    let should = {
+        let built = built.clone();
+        tokio::task::spawn_blocking(move || escalation_rows(&built.graph)).await.map_err(|e| AppError::internal("escalation findings", e))?
+    };
+    let mut tx = store.begin().await?;
+    let stored = findings::open_of_kind(tx.conn(), FindingKind::EscalationPath).await?;
+    apply(tx.conn(), stored, should, now).await?;
+    tx.commit().await?;
+    *settled = Some(built.stamp.clone());
+    Ok(())
+}
+
+/// `settle_escalation` after a change commits, without making its caller wait: a failure is
+/// logged, and the scheduler settles at its next tick.
+pub fn settle_escalation_soon(store: &Store) {
+    use std::sync::atomic::Ordering;
+    let store = store.clone();
+    store.escalation_graph().pending.fetch_add(1, Ordering::SeqCst);
+    tokio::spawn(async move {
+        if let Err(e) = settle_escalation(&store, Timestamp::now(), false).await {
+            tracing::warn!(error = %e, "escalation findings not settled; the scheduler will retry");
+        }
+        store.escalation_graph().pending.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
+/// Waits (up to a minute) for the settlings started by changes already committed: what they
+/// settle is part of the change, not a difference.
+pub async fn escalation_settled(store: &Store) {
+    let pending = &store.escalation_graph().pending;
+    for _ in 0..6000 {
+        if pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// The scheduler's step: findings whose time window was crossed since the last step (a
 /// credential expired, an identity went dormant, a grant or exception ran out) are settled;
 /// then the clock moves to `now`. Without a clock (never built) or with other windows than
@@ -418,11 +508,29 @@ pub async fn rebuild(store: &Store, policy: &HygienePolicy, progress: &(dyn Fn(u
     }
     let [sql, separation, writes] = take_phases().map(|us| us / 1000);
     tracing::info!(identities = done, sql_ms = sql, separation_ms = separation, writes_ms = writes, "findings rebuilt");
+    settle_escalation(store, now, true).await?;
     let mut tx = store.begin().await?;
     findings::recount(tx.conn()).await?;
     findings::set_clock(tx.conn(), &Clock { refreshed_at: now, policy: *policy }).await?;
     tx.commit().await?;
     Ok(Rebuilt { identities: done })
+}
+
+/// Adds the differences between what should be open and what is (both in any order).
+fn compare(mut should: Vec<Row>, mut stored: Vec<Row>, out: &mut Vec<Difference>) {
+    should.sort();
+    stored.sort();
+    let (mut i, mut j) = (0, 0);
+    while i < should.len() || j < stored.len() {
+        match (should.get(i), stored.get(j)) {
+            (Some(a), Some(b)) if a == b => (i, j) = (i + 1, j + 1),
+            (Some(a), Some(b)) if a < b => (out.push(Difference::Missing(a.clone())), i += 1).1,
+            (Some(_), Some(b)) => (out.push(Difference::Extra(b.clone())), j += 1).1,
+            (Some(a), None) => (out.push(Difference::Missing(a.clone())), i += 1).1,
+            (None, Some(b)) => (out.push(Difference::Extra(b.clone())), j += 1).1,
+            (None, None) => break,
+        }
+    }
 }
 
 /// A difference between the stored findings and a recompute.
@@ -467,6 +575,7 @@ pub async fn check(store: &Store, progress: &(dyn Fn(u64, u64) + Sync)) -> Resul
         return Err(AppError::invalid_state("The findings were never built on this database: run `nhidb hygiene rebuild` first."));
     };
     step(store, clock, now).await?;
+    escalation_settled(store).await;
     let mut out = Vec::new();
     // One snapshot for the whole comparison, so that writes meanwhile cannot show as differences.
     let mut tx = store.begin_read().await?;
@@ -481,25 +590,18 @@ pub async fn check(store: &Store, progress: &(dyn Fn(u64, u64) + Sync)) -> Resul
         let ids = findings::identity_batch(conn, &after, RUN as i64).await?;
         let Some(last) = ids.last().cloned() else { break };
         let of = Identities::Range { after: &after, last: &last };
-        let mut should = derive(conn, of, FindingKind::ALL, &window, &mut versions, now).await?;
-        let mut stored: Vec<Row> = findings::open_of(conn, of).await?.into_iter().map(|s| s.row).collect();
-        should.sort();
-        stored.sort();
-        let (mut i, mut j) = (0, 0);
-        while i < should.len() || j < stored.len() {
-            match (should.get(i), stored.get(j)) {
-                (Some(a), Some(b)) if a == b => (i, j) = (i + 1, j + 1),
-                (Some(a), Some(b)) if a < b => (out.push(Difference::Missing(a.clone())), i += 1).1,
-                (Some(_), Some(b)) => (out.push(Difference::Extra(b.clone())), j += 1).1,
-                (Some(a), None) => (out.push(Difference::Missing(a.clone())), i += 1).1,
-                (None, Some(b)) => (out.push(Difference::Extra(b.clone())), j += 1).1,
-                (None, None) => break,
-            }
-        }
+        let should = derive(conn, of, PER_IDENTITY, &window, &mut versions, now).await?;
+        let stored: Vec<Row> =
+            findings::open_of(conn, of).await?.into_iter().map(|s| s.row).filter(|r| r.kind != FindingKind::EscalationPath.as_str()).collect();
+        compare(should, stored, &mut out);
         done += ids.len() as u64;
         progress(done, total.max(done));
         after = last;
     }
+    // Escalation paths against the graph of the same snapshot.
+    let graph = Graph::build(&crate::store::escalation::ledger(conn, now).await?);
+    let stored = findings::open_of_kind(conn, FindingKind::EscalationPath).await?.into_iter().map(|s| s.row).collect();
+    compare(escalation_rows(&graph), stored, &mut out);
     let counters: BTreeMap<String, i64> = findings::counts(conn).await?.into_iter().collect();
     let rows: BTreeMap<String, i64> = findings::counted(conn).await?.into_iter().collect();
     for kind in FindingKind::ALL {

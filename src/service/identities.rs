@@ -181,5 +181,9 @@ pub async fn change_status(store: &Store, actor: &Actor, id: &str, status: &str,
     audit::append(tx.conn(), actor, entry).await?;
     let identity = fetch(tx.conn(), id).await?;
     tx.commit().await?;
+    // An imported identity leaving service takes its escalation paths with it.
+    if identity.managed_by.is_some() {
+        super::findings::settle_escalation_soon(store);
+    }
     Ok(identity)
 }

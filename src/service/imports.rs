@@ -528,6 +528,7 @@ pub async fn import(store: &Store, actor: &Actor, target: &Target, mut observati
     sources::record_import(conn, &record).await?;
     step("committing");
     tx.commit().await?;
+    super::findings::settle_escalation_soon(store);
     Ok(record)
 }
 

@@ -3,9 +3,12 @@
 //! hold — plus every imported role's current version, which a `bind` may name though no one
 //! holds it yet. Native roles carry no source rules, so they only count when privileged.
 
-use super::db_error;
+use super::{Sql, count, db_error, split_page};
 use crate::domain::Timestamp;
 use crate::domain::escalation::graph::{Grant, Graph, Ledger, Principal, SourceOf, Version};
+use crate::domain::escalation::{PathRow, within_of};
+use crate::domain::hygiene::FindingKind;
+use crate::domain::page::Page;
 use crate::domain::role::{RoleDefinition, Sensitivity};
 use crate::domain::scope::ScopePath;
 use crate::domain::source::SourceKind;
@@ -112,6 +115,12 @@ pub async fn ledger(conn: &mut AnyConnection, now: Timestamp) -> Result<Ledger, 
 #[derive(Default)]
 pub struct GraphCache {
     state: tokio::sync::Mutex<Option<(String, std::sync::Arc<Built>)>>,
+    /// The stamp of the graph whose escalation findings were last stored; held while they are
+    /// settled, so that settling runs one at a time and a later graph is never overwritten by
+    /// an earlier one.
+    pub settled: tokio::sync::Mutex<Option<String>>,
+    /// Settlings started after a commit and not finished yet (`findings::check` waits for them).
+    pub pending: std::sync::atomic::AtomicUsize,
 }
 
 /// A graph and the ledger it was built from (a change's graph is built from the ledger with
@@ -119,6 +128,8 @@ pub struct GraphCache {
 pub struct Built {
     pub ledger: Ledger,
     pub graph: Graph,
+    /// The ledger's stamp when it was read.
+    pub stamp: String,
 }
 
 impl GraphCache {
@@ -136,12 +147,101 @@ impl GraphCache {
         let ledger = ledger(&mut conn, now).await?;
         drop(conn);
         let started = std::time::Instant::now();
-        let built =
-            tokio::task::spawn_blocking(move || Built { graph: Graph::build(&ledger), ledger }).await.map_err(|e| AppError::internal("escalation graph", e))?;
+        let stamp = current.clone();
+        let built = tokio::task::spawn_blocking(move || Built { graph: Graph::build(&ledger), ledger, stamp })
+            .await
+            .map_err(|e| AppError::internal("escalation graph", e))?;
         let graph = &built.graph;
         tracing::debug!(nodes = graph.node_count(), edges = graph.edge_count(), ms = started.elapsed().as_millis() as u64, "escalation graph built");
         let built = std::sync::Arc::new(built);
         *state = Some((current, built.clone()));
         Ok(built)
     }
+}
+
+/// The filters of the ledger-wide list, checked: `within` is a bare name (no pattern).
+pub struct PathFilter<'a> {
+    pub source: Option<&'a str>,
+    pub within: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub max_hops: Option<u32>,
+}
+
+/// `like` patterns match `_` and `%` literally only escaped.
+fn literal(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The stored escalation-path findings that `filter` selects, from `select`.
+fn filtered(select: &str, filter: &PathFilter<'_>) -> Sql {
+    let mut sql = Sql::new(select);
+    sql.push(
+        " from findings f join identities i on i.id = f.identity_id left join sources s on s.id = i.source_id \
+         where f.closed_at is null and f.kind = ",
+    )
+    .bind(FindingKind::EscalationPath.as_str());
+    if let Some(source) = filter.source {
+        sql.push(" and s.name = ").bind(source.to_owned());
+    }
+    if let Some(within) = filter.within {
+        // The namespace, account or project, where each source writes it in its references
+        // (see `within_of`).
+        let w = literal(within);
+        sql.push(" and (i.source_ref like ")
+            .bind(format!("ServiceAccount/{w}/%"))
+            .push(" escape '\\' or i.source_ref like ")
+            .bind(format!("arn:%:iam::{w}:%"))
+            .push(" escape '\\' or i.source_ref like ")
+            .bind(format!("%@{w}.iam.gserviceaccount.com"))
+            .push(" escape '\\')");
+    }
+    if let Some(target) = filter.target {
+        sql.push(" and (f.subject_id = ")
+            .bind(target.to_owned())
+            .push(" or lower(f.subject) like ")
+            .bind(format!("%{}%", literal(&target.to_lowercase())))
+            .push(" escape '\\')");
+    }
+    if let Some(hops) = filter.max_hops {
+        sql.push(" and cast(f.detail as integer) <= ").bind(i64::from(hops));
+    }
+    sql
+}
+
+/// A page of the stored escalation paths `filter` selects, by identity and target, with how
+/// many there are in all.
+pub async fn paths_page(conn: &mut AnyConnection, filter: &PathFilter<'_>, after: Option<(String, String)>, size: u32) -> Result<Page<PathRow>, AppError> {
+    let total = count(conn, filtered("select count(*)", filter), "count escalation paths").await?;
+    let mut sql = filtered("select f.identity_id, i.name, s.name, i.source_ref, f.subject_id, f.subject, f.detail", filter);
+    if let Some((identity, target)) = after {
+        sql.push(" and (f.identity_id, f.subject_id) > (").bind(identity).push(", ").bind(target).push(")");
+    }
+    sql.push(" order by f.identity_id, f.subject_id limit ").bind(i64::from(size) + 1);
+    let (text, args) = sql.into_parts(conn);
+    let rows: Vec<(String, String, Option<String>, Option<String>, String, String, String)> =
+        sqlx::query_as_with(&text, args).fetch_all(&mut *conn).await.map_err(db_error("escalation paths"))?;
+    let (rows, next_cursor) = split_page(rows, size, |r| format!("{} {}", r.0, r.4));
+    let items = rows
+        .into_iter()
+        .map(|(identity_id, identity_name, source_name, source_ref, target_id, target_label, hops)| PathRow {
+            identity_id,
+            identity_name,
+            source_name,
+            within: source_ref.as_deref().and_then(within_of),
+            target_id,
+            target_label,
+            hops: hops.parse().unwrap_or(0),
+        })
+        .collect();
+    Ok(Page { items, next_cursor, total })
+}
+
+/// How many identities imported from sources of `kind` have at least one stored escalation path.
+pub async fn flagged_principals(conn: &mut AnyConnection, kind: &str) -> Result<i64, AppError> {
+    let mut sql = Sql::new(
+        "select count(distinct f.identity_id) from findings f join identities i on i.id = f.identity_id join sources s on s.id = i.source_id \
+         where f.closed_at is null and f.kind = ",
+    );
+    sql.bind(FindingKind::EscalationPath.as_str()).push(" and s.kind = ").bind(kind.to_owned());
+    count(conn, sql, "count flagged principals").await
 }

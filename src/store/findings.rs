@@ -81,6 +81,15 @@ pub async fn open_of(conn: &mut AnyConnection, of: Identities<'_>) -> Result<Vec
     sqlx::query_as_with(&text, args).fetch_all(conn).await.map_err(db_error("open findings"))
 }
 
+/// Every open finding of `kind` (escalation paths: settled ledger-wide, not per identity).
+pub async fn open_of_kind(conn: &mut AnyConnection, kind: FindingKind) -> Result<Vec<Stored>, AppError> {
+    sqlx::query_as(&format!("select id, {ROW} from findings where closed_at is null and kind = $1"))
+        .bind(kind.as_str())
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("open findings of a kind"))
+}
+
 /// Closes findings by id.
 pub async fn close(conn: &mut AnyConnection, ids: &[String], at: Timestamp) -> Result<(), AppError> {
     for chunk in ids.chunks(500) {
@@ -325,6 +334,8 @@ pub fn sentence(kind: FindingKind, detail: &str) -> String {
         FindingKind::OutdatedVersion => format!("current version is v{detail}"),
         FindingKind::PrivilegedHolder => "privileged role".to_owned(),
         FindingKind::SodViolation => detail.to_owned(),
+        FindingKind::EscalationPath if detail == "1" => "can reach it in 1 hop".to_owned(),
+        FindingKind::EscalationPath => format!("can reach it in {detail} hops"),
     }
 }
 

@@ -100,8 +100,9 @@ fn push_query(sql: &mut Sql, kind: FindingKind, window: &Window, of: Identities<
                 sql.push(&format!(" and {} = 'privileged'", role("sensitivity")));
             }
         }
-        // Evaluated by the service layer over the identities' holdings.
-        FindingKind::SodViolation => {
+        // Evaluated by the service layer over the identities' holdings, and over the
+        // escalation graph.
+        FindingKind::SodViolation | FindingKind::EscalationPath => {
             identity(sql, cols("i.id", "''", "''", "''", "null"));
             sql.push(" and 1 = 0");
         }

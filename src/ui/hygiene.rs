@@ -34,6 +34,7 @@ fn action(finding: &Finding) -> impl IntoView + use<> {
         FindingAction::RotateCredential => ("Rotate…", format!("{identity}#credentials")),
         FindingAction::RevokeAssignment => ("Revoke a grant…", format!("{identity}#access")),
         FindingAction::MoveToCurrent => ("Move to current…", format!("{identity}#access")),
+        FindingAction::Review if finding.kind == FindingKind::EscalationPath => ("Show path", format!("{identity}#can-become")),
         FindingAction::Review => ("Review", identity),
     };
     view! { <A href=href attr:class="button small">{label}</A> }

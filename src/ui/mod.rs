@@ -129,6 +129,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/roles/:id/holders") view=gated(access::holders::HoldersPage) ssr=SsrMode::Async/>
                     <Route path=path!("/access") view=gated(access::discover::AccessPage) ssr=SsrMode::Async/>
                     <Route path=path!("/sod") view=gated(access::sod::SodPage) ssr=SsrMode::Async/>
+                    <Route path=path!("/escalation") view=gated(access::paths::EscalationPathsPage) ssr=SsrMode::Async/>
                     <Route path=path!("/matrix") view=gated(access::matrix::MatrixPage) ssr=SsrMode::Async/>
                     <Route path=path!("/hygiene") view=gated(hygiene::HygienePage) ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=gated(audit::AuditPage) ssr=SsrMode::Async/>
@@ -216,7 +217,14 @@ const MENU: &[(&str, &[(&str, &str)])] = &[
     ("Ledger", &[("/identities", "Identities"), ("/services", "Services"), ("/templates", "Templates"), ("/sources", "Sources")]),
     (
         "Access",
-        &[("/roles", "Roles"), ("/approvals", "Approvals"), ("/matrix", "Assignment matrix"), ("/access", "Who can…"), ("/sod", "Separation of duties")],
+        &[
+            ("/roles", "Roles"),
+            ("/approvals", "Approvals"),
+            ("/matrix", "Assignment matrix"),
+            ("/access", "Who can…"),
+            ("/escalation", "Escalation paths"),
+            ("/sod", "Separation of duties"),
+        ],
     ),
     ("Evidence", &[("/hygiene", "Hygiene"), ("/audit", "Audit log"), ("/exports", "Exports")]),
     (

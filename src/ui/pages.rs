@@ -48,6 +48,7 @@ pub const PAGES: &[PageRule] = &[
     page("/roles/:id/holders", Needs(ReadLedger)),
     page("/access", Needs(ReadLedger)),
     page("/sod", Needs(ReadLedger)),
+    page("/escalation", Needs(ReadLedger)),
     page("/matrix", Needs(ReadLedger)),
     page("/hygiene", Needs(ReadLedger)),
     page("/audit", Needs(Audit)),

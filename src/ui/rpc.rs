@@ -90,6 +90,7 @@ pub const RPCS: &[Rpc] = &[
     write("/rpc/access/move-holders", Needs(Propose)),
     read("/rpc/access/who-can", Needs(ReadLedger)),
     read("/rpc/access/holders-at", Needs(ReadLedger)),
+    read("/rpc/escalation/paths", Needs(ReadLedger)),
     read("/rpc/sod/overview", Needs(ReadLedger)),
     write("/rpc/sod/add-pair", Needs(Administer)),
     write("/rpc/sod/toggle", Needs(Administer)),

@@ -85,6 +85,55 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The ledger with a new version of a role it holds versions of (`rules` its source
+    /// rules), made current: holders on other versions move to it only when `move_holders`.
+    /// `None` when the role is not on the graph (a native role that is not privileged).
+    pub fn with_version(&self, role_id: &str, version: i64, privileged: bool, rules: Vec<SourceRule>, move_holders: bool) -> Option<Ledger> {
+        let like = self.versions.iter().find(|v| v.role_id == role_id)?.clone();
+        let mut ledger = self.clone();
+        ledger.versions.push(Version { version, privileged, rules, ..like });
+        if move_holders {
+            ledger.grants.iter_mut().filter(|g| g.role_id == role_id).for_each(|g| g.version = version);
+        }
+        Some(ledger)
+    }
+
+    /// The ledger with the holders of a role on `from` (every other version when `None`)
+    /// moved to `to`; `None` when the graph does not hold version `to`.
+    pub fn with_holders_moved(&self, role_id: &str, from: Option<i64>, to: i64) -> Option<Ledger> {
+        self.versions.iter().find(|v| v.role_id == role_id && v.version == to)?;
+        let mut ledger = self.clone();
+        ledger.grants.iter_mut().filter(|g| g.role_id == role_id && from.is_none_or(|f| g.version == f)).for_each(|g| g.version = to);
+        Some(ledger)
+    }
+
+    /// The ledger without a role (retired: its grants end with it).
+    pub fn without_role(&self, role_id: &str) -> Ledger {
+        let mut ledger = self.clone();
+        ledger.versions.retain(|v| v.role_id != role_id);
+        ledger.grants.retain(|g| g.role_id != role_id);
+        ledger
+    }
+
+    /// The ledger with the rules of one version of a role replaced (`None` when the graph
+    /// does not hold that version): what it was before its source changed it.
+    pub fn with_rules(&self, role_id: &str, version: i64, rules: Vec<SourceRule>) -> Option<Ledger> {
+        let at = self.versions.iter().position(|v| v.role_id == role_id && v.version == version)?;
+        let mut ledger = self.clone();
+        ledger.versions[at].rules = rules;
+        Some(ledger)
+    }
+
+    /// Who holds a role.
+    pub fn holders(&self, role_id: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self.grants.iter().filter(|g| g.role_id == role_id).map(|g| g.identity_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Node {
     kind: NodeKind,
@@ -455,14 +504,23 @@ impl Graph {
         dist
     }
 
-    /// Every (identity, target, hops) with at least one hop, ledger-wide: one backward walk
-    /// per target, so the cost grows with the targets, not the identities.
+    /// Every (identity, target, hops) with at least one hop, ledger-wide — exactly the targets
+    /// `reach` lists for each identity: one backward walk per target, so the cost grows with
+    /// the targets, not the identities.
     pub fn paths(&self) -> Vec<(NodeRef, NodeRef, u32)> {
+        // Distances to each source's full control, to leave out the roles it implies.
+        let mut to_control: HashMap<u32, Vec<u32>> = HashMap::new();
+        for &c in self.control_of.values() {
+            to_control.entry(c).or_insert_with(|| self.distances_to(&[c]));
+        }
         let mut all = Vec::new();
         for t in (0..self.nodes.len() as u32).filter(|&t| self.is_target(t)) {
+            let node = &self.nodes[t as usize];
+            let control = (node.kind == NodeKind::Role).then(|| self.control_of.get(&node.id)).flatten().and_then(|c| to_control.get(c));
             let dist = self.distances_to(&[t]);
             for (i, &d) in dist.iter().enumerate() {
-                if d != UNREACHED && d > 0 && self.nodes[i].kind == NodeKind::Identity {
+                let implied = control.is_some_and(|c| c[i] <= d);
+                if d != UNREACHED && d > 0 && !implied && self.nodes[i].kind == NodeKind::Identity {
                     all.push((self.node_ref(i as u32), self.node_ref(t), d));
                 }
             }
@@ -481,7 +539,6 @@ impl Graph {
 /// those identities reach differently can change for anyone (an identity reaches a target
 /// through them or not at all), so each such target is walked backwards in both graphs.
 pub fn delta(before: &Graph, after: &Graph, changed: &[String]) -> super::EscalationDelta {
-    type Pair = (String, (NodeKind, String), u32);
     let mut targets: Vec<(NodeKind, String)> = Vec::new();
     for identity in changed {
         let (was, is) = (before.targets_of(identity), after.targets_of(identity));
@@ -491,8 +548,7 @@ pub fn delta(before: &Graph, after: &Graph, changed: &[String]) -> super::Escala
             }
         }
     }
-    // Every (identity, target, hops) opened or closed, then the changed identities' own
-    // first, the nearest next, and paths spelled out for the first few.
+    // Every (identity, target, hops) opened or closed.
     let mut opened: Vec<Pair> = Vec::new();
     let mut closed: Vec<Pair> = Vec::new();
     for target in &targets {
@@ -500,6 +556,28 @@ pub fn delta(before: &Graph, after: &Graph, changed: &[String]) -> super::Escala
         opened.extend(is.iter().filter(|(id, hops)| **hops > 0 && !was.contains_key(*id)).map(|(id, hops)| (id.clone(), target.clone(), *hops)));
         closed.extend(was.iter().filter(|(id, hops)| **hops > 0 && !is.contains_key(*id)).map(|(id, hops)| (id.clone(), target.clone(), *hops)));
     }
+    spell(before, after, opened, closed, changed)
+}
+
+/// (identity id, target, hops)
+type Pair = (String, (NodeKind, String), u32);
+
+/// The paths a change opens and closes, comparing every path of both graphs: for a change to
+/// a role's definition, which can open paths for identities that do not hold it (those that
+/// may bind it, say). Costs a backward walk per target in each graph.
+pub fn delta_all(before: &Graph, after: &Graph, changed: &[String]) -> super::EscalationDelta {
+    let all = |g: &Graph| -> HashMap<(String, (NodeKind, String)), u32> {
+        g.paths().into_iter().map(|(from, to, hops)| ((from.id, (to.kind, to.id)), hops)).collect()
+    };
+    let (was, is) = (all(before), all(after));
+    let opened = is.iter().filter(|(k, _)| !was.contains_key(*k)).map(|((id, t), hops)| (id.clone(), t.clone(), *hops)).collect();
+    let closed = was.iter().filter(|(k, _)| !is.contains_key(*k)).map(|((id, t), hops)| (id.clone(), t.clone(), *hops)).collect();
+    spell(before, after, opened, closed, changed)
+}
+
+/// Counts the pairs opened and closed, and spells out the first few of each: the changed
+/// identities' own first, then the nearest.
+fn spell(before: &Graph, after: &Graph, mut opened: Vec<Pair>, mut closed: Vec<Pair>, changed: &[String]) -> super::EscalationDelta {
     fn sort(pairs: &mut [Pair], graph: &Graph, changed: &[String]) {
         let label = |t: &(NodeKind, String)| graph.index.get(t).map(|&n| graph.nodes[n as usize].label.clone()).unwrap_or_default();
         pairs.sort_by_cached_key(|(id, target, hops)| (!changed.contains(id), *hops, label(target), id.clone()));

@@ -140,3 +140,72 @@ impl EscalationDelta {
         self.opened_count == 0 && self.closed_count == 0
     }
 }
+
+/// Filters of the ledger-wide list of escalation paths (the *Escalation paths* page, and
+/// `GET /api/v1/escalation-paths`). Every filter is optional; together they narrow.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathQuery {
+    /// The name of the source the identity was imported from (`prod`).
+    pub source: Option<String>,
+    /// Where the identity lives: a Kubernetes namespace, an AWS account id or a GCP project.
+    pub within: Option<String>,
+    /// The target: a role's or source's id, or part of its name (`cluster-admin`).
+    pub target: Option<String>,
+    /// At most this many hops.
+    pub max_hops: Option<u32>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl PathQuery {
+    pub fn is_filtered(&self) -> bool {
+        [&self.source, &self.within, &self.target].iter().any(|f| f.as_deref().is_some_and(|v| !v.trim().is_empty())) || self.max_hops.is_some()
+    }
+}
+
+/// One escalation path of the ledger-wide list: who, from where, reaches what, in how many hops.
+/// The path itself is drawn on the identity's page.
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathRow {
+    pub identity_id: String,
+    pub identity_name: String,
+    pub source_name: Option<String>,
+    /// The namespace, account or project the identity lives in, when its source says.
+    pub within: Option<String>,
+    pub target_id: String,
+    pub target_label: String,
+    pub hops: u32,
+}
+
+/// The namespace (Kubernetes `ServiceAccount/{namespace}/{name}`), account (an AWS ARN) or
+/// project (a GCP `serviceAccount:{name}@{project}.iam.gserviceaccount.com`) of an imported
+/// identity, from its reference in the source.
+pub fn within_of(source_ref: &str) -> Option<String> {
+    if let Some(rest) = source_ref.strip_prefix("ServiceAccount/") {
+        return rest.split_once('/').map(|(ns, _)| ns.to_owned());
+    }
+    if let Some(rest) = source_ref.strip_prefix("arn:") {
+        // arn:partition:service:region:account:resource
+        return rest.split(':').nth(3).filter(|a| !a.is_empty()).map(str::to_owned);
+    }
+    let email = source_ref.strip_prefix("serviceAccount:").unwrap_or(source_ref);
+    let (_, domain) = email.split_once('@')?;
+    domain.strip_suffix(".iam.gserviceaccount.com").map(str::to_owned)
+}
+
+#[cfg(test)]
+mod within_tests {
+    use super::within_of;
+
+    #[test]
+    fn namespace_account_or_project_of_a_source_reference() {
+        assert_eq!(within_of("ServiceAccount/kube-system/default").as_deref(), Some("kube-system"));
+        assert_eq!(within_of("arn:aws:iam::111111111111:role/deploy").as_deref(), Some("111111111111"));
+        assert_eq!(within_of("serviceAccount:ci@acme-prod.iam.gserviceaccount.com").as_deref(), Some("acme-prod"));
+        assert_eq!(within_of("User/alice"), None);
+        assert_eq!(within_of("serviceAccount:x@developer.gserviceaccount.com"), None);
+    }
+}

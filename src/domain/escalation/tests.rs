@@ -529,3 +529,36 @@ fn a_grant_that_reaches_nothing_new_opens_nothing() {
     let after = Graph::build(&f.ledger.changed(&[], vec![grant], vec![]));
     assert!(super::graph::delta(&before, &after, &["c".to_owned()]).is_empty());
 }
+
+#[test]
+fn the_ledger_wide_list_is_what_each_identity_reaches() {
+    // The multi-hop cluster, plus one account that holds cluster-admin cluster-wide (full
+    // control, which implies every role of the cluster, so cluster-admin is not listed beside it).
+    let mut f = Fixture::default();
+    f.account("a", "ns1").account("b", "ns1").account("c", "ns2").account("d", "ns3");
+    f.role(SourceKind::Kubernetes, "cluster-admin", "ClusterRole/cluster-admin", false, vec![k8s(&["*"], &["*"], &["*"], &[])]);
+    f.role(SourceKind::Kubernetes, "deployer", "Role/ns1/deployer", false, vec![k8s(&["create"], &[""], &["pods"], &[])]);
+    f.role(SourceKind::Kubernetes, "ns3-deployer", "Role/ns3/deployer", false, vec![k8s(&["create"], &[""], &["pods"], &[])]);
+    f.role(
+        SourceKind::Kubernetes,
+        "binder",
+        "Role/ns2/binder",
+        false,
+        vec![
+            k8s(&["bind"], &["rbac.authorization.k8s.io"], &["clusterroles"], &["cluster-admin"]),
+            k8s(&["create"], &["rbac.authorization.k8s.io"], &["rolebindings"], &[]),
+        ],
+    );
+    f.grant("a", "deployer", "k8s/prod/ns1").grant("b", "binder", "k8s/prod/ns2");
+    f.account("admin", "ns3").grant("admin", "cluster-admin", "k8s/prod").grant("c", "ns3-deployer", "k8s/prod/ns3");
+    let g = f.graph();
+    let mut listed: Vec<(String, String, u32)> = g.paths().into_iter().map(|(from, to, hops)| (from.id, to.id, hops)).collect();
+    listed.sort();
+    let mut reached: Vec<(String, String, u32)> =
+        ["a", "b", "c", "d", "admin"].iter().flat_map(|id| g.reach(id).into_iter().map(|p| (p.from.id, p.target.id, p.hops))).collect();
+    reached.sort();
+    assert_eq!(listed, reached);
+    // c runs as admin through ns3's pods: full control, and not cluster-admin beside it.
+    assert!(listed.iter().any(|(from, to, hops)| from == "c" && to != "cluster-admin" && *hops == 1), "{listed:?}");
+    assert!(!listed.iter().any(|(from, to, _)| from == "c" && to == "cluster-admin"), "{listed:?}");
+}

@@ -6,6 +6,7 @@ pub mod escalation;
 pub mod holders;
 pub mod identity;
 pub mod matrix;
+pub mod paths;
 pub mod sod;
 
 use crate::domain::change::ChangeRequest;
