@@ -104,8 +104,16 @@ test-release: release test-tools
 BENCH_DIR := $(HOME)/.cache/nhidb/bench
 BENCH_ARGS ?=
 
+# Cloudsplaining (PyPI), the peer the escalation figures are printed beside, in its own
+# virtualenv outside the clone, pinned like the API fuzzer.
+CLOUDSPLAINING_VERSION := 0.9.1
+CLOUDSPLAINING_VENV := $(HOME)/.cache/nhidb/cloudsplaining
+export NHIDB_CLOUDSPLAINING := $(CLOUDSPLAINING_VENV)/bin/cloudsplaining
+
 bench: release
 	@mkdir -p $(BENCH_DIR)
+	@$(CLOUDSPLAINING_VENV)/bin/pip show cloudsplaining 2>/dev/null | grep -qx "Version: $(CLOUDSPLAINING_VERSION)" \
+		|| { python3 -m venv $(CLOUDSPLAINING_VENV) && $(CLOUDSPLAINING_VENV)/bin/pip install --quiet --disable-pip-version-check cloudsplaining==$(CLOUDSPLAINING_VERSION); }
 	NHIDB_DATABASE_URL=sqlite://$(BENCH_DIR)/bench.sqlite NHIDB_LOG=warn,sqlx=error $(RELEASE_BIN) bench --site-root $(RELEASE_SITE_ROOT) $(BENCH_ARGS)
 	@if [ -n "$${NHIDB_BENCH_POSTGRES_URL:-}" ]; then \
 		db="$${NHIDB_BENCH_POSTGRES_URL##*/}"; admin="$${NHIDB_BENCH_POSTGRES_URL%/*}/postgres"; \

@@ -21,6 +21,11 @@ pub struct KubernetesSize {
 /// bindings in one `v1` List.
 pub const KUBERNETES: KubernetesSize = KubernetesSize { namespaces: 100, service_accounts: 100_000, roles: 20_000, cluster_roles: 2_000, bindings: 200_000 };
 
+/// Accounts bound to cluster-admin: `sa-{n}` of namespace `ns-{n}`, for the first tenth of them.
+pub fn admins(size: &KubernetesSize) -> usize {
+    (size.namespaces / 10).max(1)
+}
+
 /// Writes the cluster as `kubectl get … -o json` prints it, or `-o yaml` when `yaml`. `changed`
 /// alters 1 % of it: every hundredth Role gains a rule, every hundredth service account and
 /// binding is gone, and as many new accounts appear.
@@ -83,6 +88,11 @@ pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool, yaml:
         );
         push(&mut out, &item)?;
     }
+    // cluster-admin, bound below to one account in each of the first tenth of the namespaces:
+    // whoever may patch deployments there (the generated Roles allow it) can run as it.
+    item.clear();
+    item.push_str("{\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"ClusterRole\", \"metadata\": {\"name\": \"cluster-admin\"}, \"rules\": [{\"apiGroups\": [\"*\"], \"resources\": [\"*\"], \"verbs\": [\"*\"]}, {\"nonResourceURLs\": [\"*\"], \"verbs\": [\"*\"]}]}");
+    push(&mut out, &item)?;
     let cluster_bindings = size.bindings / 10;
     for b in 0..size.bindings {
         if gone(b) {
@@ -105,6 +115,14 @@ pub fn write_kubernetes(path: &Path, size: &KubernetesSize, changed: bool, yaml:
                 "{{\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"RoleBinding\", \"metadata\": {{\"name\": \"rb-{b}\", \"namespace\": \"ns-{ns}\"}}, \"roleRef\": {{\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"Role\", \"name\": \"role-{role}\"}}, \"subjects\": [{{\"kind\": \"ServiceAccount\", \"name\": \"sa-{sa}\"}}]}}"
             );
         }
+        push(&mut out, &item)?;
+    }
+    for ns in 0..admins(size) {
+        item.clear();
+        let _ = write!(
+            item,
+            "{{\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"ClusterRoleBinding\", \"metadata\": {{\"name\": \"admin-{ns}\"}}, \"roleRef\": {{\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"ClusterRole\", \"name\": \"cluster-admin\"}}, \"subjects\": [{{\"kind\": \"ServiceAccount\", \"name\": \"sa-{ns}\", \"namespace\": \"ns-{ns}\"}}]}}"
+        );
         push(&mut out, &item)?;
     }
     out.write_all(if yaml {
@@ -130,6 +148,17 @@ pub fn write_aws(path: &Path, size: &AwsSize) -> std::io::Result<()> {
     let account = "123456789012";
     let doc =
         |action: &str| format!("{{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": [\"{action}\"], \"Resource\": \"*\"}}]}}");
+    // A few principals that can escalate (the published methods): every hundredth user may pass
+    // roles to a Lambda function it creates and invokes, and every hundredth from the fiftieth
+    // may attach policies to users; every thousandth role holds AdministratorAccess, and trusts
+    // Lambda.
+    let user_doc = |u: usize| match u % 100 {
+        0 => doc("iam:PassRole\", \"lambda:CreateFunction\", \"lambda:InvokeFunction"),
+        50 => doc("iam:AttachUserPolicy"),
+        _ => doc("s3:GetObject"),
+    };
+    let admin = |r: usize| r % 1000 == 0;
+    let admin_arn = "arn:aws:iam::aws:policy/AdministratorAccess";
     let attached = |i: usize| {
         format!(
             "[{{\"PolicyName\": \"policy-{a}\", \"PolicyArn\": \"arn:aws:iam::{account}:policy/policy-{a}\"}}, {{\"PolicyName\": \"policy-{b}\", \"PolicyArn\": \"arn:aws:iam::{account}:policy/policy-{b}\"}}]",
@@ -143,7 +172,7 @@ pub fn write_aws(path: &Path, size: &AwsSize) -> std::io::Result<()> {
         write!(
             out,
             "{sep}{{\"Path\": \"/\", \"UserName\": \"user-{u}\", \"UserId\": \"AIDA{u:016}\", \"Arn\": \"arn:aws:iam::{account}:user/user-{u}\", \"CreateDate\": \"2024-01-15T10:00:00+00:00\", \"UserPolicyList\": [{{\"PolicyName\": \"inline-{u}\", \"PolicyDocument\": {}}}], \"GroupList\": [], \"AttachedManagedPolicies\": {}, \"Tags\": [{{\"Key\": \"team\", \"Value\": \"team-{}\"}}]}}",
-            doc("s3:GetObject"),
+            user_doc(u),
             attached(u),
             u % 50
         )?;
@@ -153,8 +182,13 @@ pub fn write_aws(path: &Path, size: &AwsSize) -> std::io::Result<()> {
         let sep = if r == 0 { "\n" } else { ",\n" };
         write!(
             out,
-            "{sep}{{\"Path\": \"/\", \"RoleName\": \"role-{r}\", \"RoleId\": \"AROA{r:016}\", \"Arn\": \"arn:aws:iam::{account}:role/role-{r}\", \"CreateDate\": \"2024-01-15T10:00:00+00:00\", \"AssumeRolePolicyDocument\": {{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Principal\": {{\"Service\": \"ec2.amazonaws.com\"}}, \"Action\": \"sts:AssumeRole\"}}]}}, \"InstanceProfileList\": [], \"RolePolicyList\": [], \"AttachedManagedPolicies\": {}, \"Tags\": [], \"RoleLastUsed\": {{\"LastUsedDate\": \"2026-11-01T10:00:00+00:00\", \"Region\": \"eu-west-1\"}}}}",
-            attached(r + size.users)
+            "{sep}{{\"Path\": \"/\", \"RoleName\": \"role-{r}\", \"RoleId\": \"AROA{r:016}\", \"Arn\": \"arn:aws:iam::{account}:role/role-{r}\", \"CreateDate\": \"2024-01-15T10:00:00+00:00\", \"AssumeRolePolicyDocument\": {{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Principal\": {{\"Service\": \"{}\"}}, \"Action\": \"sts:AssumeRole\"}}]}}, \"InstanceProfileList\": [], \"RolePolicyList\": [], \"AttachedManagedPolicies\": {}, \"Tags\": [], \"RoleLastUsed\": {{\"LastUsedDate\": \"2026-11-01T10:00:00+00:00\", \"Region\": \"eu-west-1\"}}}}",
+            if admin(r) { "lambda.amazonaws.com" } else { "ec2.amazonaws.com" },
+            if admin(r) {
+                attached(r + size.users).replacen('[', &format!("[{{\"PolicyName\": \"AdministratorAccess\", \"PolicyArn\": \"{admin_arn}\"}}, "), 1)
+            } else {
+                attached(r + size.users)
+            }
         )?;
     }
     out.write_all(b"], \"Policies\": [")?;
@@ -176,6 +210,11 @@ pub fn write_aws(path: &Path, size: &AwsSize) -> std::io::Result<()> {
             versions.join(", ")
         )?;
     }
+    write!(
+        out,
+        ",\n{{\"PolicyName\": \"AdministratorAccess\", \"PolicyId\": \"ANPAIWMBCKSKIEE64ZLYK\", \"Arn\": \"{admin_arn}\", \"Path\": \"/\", \"DefaultVersionId\": \"v1\", \"AttachmentCount\": {}, \"PermissionsBoundaryUsageCount\": 0, \"IsAttachable\": true, \"CreateDate\": \"2015-02-06T18:39:46+00:00\", \"UpdateDate\": \"2015-02-06T18:39:46+00:00\", \"PolicyVersionList\": [{{\"Document\": {{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\"}}]}}, \"VersionId\": \"v1\", \"IsDefaultVersion\": true, \"CreateDate\": \"2015-02-06T18:39:46+00:00\"}}]}}",
+        (0..size.roles).filter(|r| admin(*r)).count()
+    )?;
     out.write_all(b"]}\n")?;
     out.flush()
 }
@@ -291,6 +330,12 @@ async fn figures_in(dir: &Path) -> Result<(), String> {
         peak(&text),
         changes(&text)
     );
+
+    // Escalation paths over both sources, in a process of its own (its peak memory is the graph's).
+    println!();
+    let (_, text) = run(&database_url, &["bench-escalation", "--calls", "200"]).await?;
+    print!("{text}");
+    super::bench_cloudsplaining::figures(&aws, secs, &text).await;
     Ok(())
 }
 
@@ -316,8 +361,8 @@ mod tests {
         };
         let (first, second) = (parse(&a), parse(&b));
         assert_eq!(first.principals.len(), 400);
-        assert_eq!(first.roles.len(), 220);
-        assert_eq!(first.grants.len(), 800);
+        assert_eq!(first.roles.len(), 221, "and cluster-admin");
+        assert_eq!(first.grants.len(), 800 + admins(&size));
         assert_eq!(first.dangling().count(), 0);
         assert_eq!(second.principals.len(), 400, "4 gone, 4 new");
         let y = dir.join("a.yaml");
@@ -327,7 +372,7 @@ mod tests {
         write_aws(&aws, &AwsSize { roles: 20, users: 5, policies: 10 }).unwrap();
         let text = std::fs::read_to_string(&aws).unwrap();
         let o = crate::sources::aws::parse(&[Input { name: "gaad.json", text: &text }], &crate::sources::aws::Options { account: None }).unwrap();
-        assert_eq!((o.principals.len(), o.roles.len() - 5, o.dangling().count()), (25, 10, 0));
+        assert_eq!((o.principals.len(), o.roles.len() - 5, o.dangling().count()), (25, 11, 0), "and AdministratorAccess");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

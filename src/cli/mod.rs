@@ -4,6 +4,8 @@
 
 mod access;
 mod bench;
+mod bench_cloudsplaining;
+mod bench_escalation;
 mod bench_imports;
 mod client;
 mod export;
@@ -73,6 +75,9 @@ pub enum Command {
     /// Generate the benchmark ledger (1M identities, 5M assignments) and measure the
     /// discoverability functions; see `make bench`.
     Bench(bench::BenchArgs),
+    /// The escalation figures of `make bench`, on a database holding the generated imports.
+    #[command(hide = true)]
+    BenchEscalation(bench_escalation::EscalationBenchArgs),
     /// Write a compliance export bundle (CSV + JSON + manifest.json), or verify one offline.
     Export(export::ExportArgs),
     /// Import identities, roles and grants from where they live (Kubernetes RBAC, AWS IAM, GCP
@@ -302,6 +307,7 @@ async fn execute(cli: &Cli) -> Result<ExitCode, String> {
         Command::Token(command) => access::token(&open(cli).await?, command).await,
         Command::Roles(command) => roles::roles(&open(cli).await?, command).await,
         Command::Bench(args) => bench::bench(&open(cli).await?, &cli.database_url, args).await,
+        Command::BenchEscalation(args) => bench_escalation::run(&open(cli).await?, args).await,
         Command::Export(args) if args.command.is_some() => export::export(None, cli, args).await,
         Command::Export(args) => export::export(Some(&open(cli).await?), cli, args).await,
         Command::Import(command) if cli.client.server.is_some() => import::push(&cli.client, command).await,
