@@ -163,9 +163,15 @@ pub(super) struct Builder<'a> {
     index: HashMap<(NodeKind, String), u32>,
     reasons: Vec<Reason>,
     reason_index: HashMap<(usize, Vec<String>), u32>,
+    /// The edges of nodes with many (an AWS role allowed `iam:PassRole` on `*` leads to every
+    /// role of its account), by (from, to, rule): finding one by scanning would be quadratic.
+    many: HashMap<(u32, u32, EdgeRule), u32>,
     /// Each principal's grants, by principal index.
     pub held: Vec<Vec<Held>>,
 }
+
+/// Out-degree from which a node's edges are found through `Builder::many`.
+const MANY: usize = 16;
 
 impl<'a> Builder<'a> {
     fn new(ledger: &'a Ledger) -> Self {
@@ -177,8 +183,16 @@ impl<'a> Builder<'a> {
                 held[p].push(Held { grant: g, version: v });
             }
         }
-        let mut builder =
-            Builder { ledger, nodes: Vec::new(), out: Vec::new(), index: HashMap::new(), reasons: Vec::new(), reason_index: HashMap::new(), held };
+        let mut builder = Builder {
+            ledger,
+            nodes: Vec::new(),
+            out: Vec::new(),
+            index: HashMap::new(),
+            reasons: Vec::new(),
+            reason_index: HashMap::new(),
+            many: HashMap::new(),
+            held,
+        };
         for p in &ledger.principals {
             builder.node(NodeKind::Identity, &p.id, || p.name.clone());
         }
@@ -257,13 +271,25 @@ impl<'a> Builder<'a> {
         }
         let edges = &mut self.out[from as usize];
         // One edge per (target, rule); further grants that allow the same step add reasons.
-        if let Some(e) = edges.iter_mut().find(|e| e.to == to && e.rule == rule) {
+        let found = if edges.len() < MANY {
+            edges.iter().position(|e| e.to == to && e.rule == rule)
+        } else {
+            if edges.len() == MANY && !self.many.contains_key(&(from, edges[0].to, edges[0].rule)) {
+                self.many.extend(edges.iter().enumerate().map(|(i, e)| ((from, e.to, e.rule), i as u32)));
+            }
+            self.many.get(&(from, to, rule)).map(|&i| i as usize)
+        };
+        if let Some(i) = found {
+            let e = &mut edges[i];
             for r in reasons {
                 if !e.reasons.contains(&r) {
                     e.reasons.push(r);
                 }
             }
             return;
+        }
+        if edges.len() >= MANY {
+            self.many.insert((from, to, rule), edges.len() as u32);
         }
         edges.push(Edge { to, rule, reasons });
     }
