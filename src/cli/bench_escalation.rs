@@ -90,8 +90,16 @@ pub async fn run(store: &Store, args: &EscalationBenchArgs) -> Result<ExitCode, 
     let role = service::roles::detail(store, &actor, &format!("k8s-{}-ns-0-role-0", args.cluster)).await.map_err(err)?;
     let scope = ScopePath::parse(&format!("k8s/{}/ns-0", args.cluster)).map_err(|e| e.to_string())?;
     let grants = (args.calls / 10).max(5);
-    let outsiders: Vec<_> =
-        built.ledger.principals.iter().filter(|p| p.source_ref.as_deref().is_some_and(|r| r.starts_with("ServiceAccount/ns-5"))).take(grants).collect();
+    // Accounts that reach nothing yet (ns-5 itself has a cluster-admin account its neighbours
+    // already reach), so that each grant opens paths rather than repeat existing ones.
+    let outsiders: Vec<_> = built
+        .ledger
+        .principals
+        .iter()
+        .filter(|p| p.source_ref.as_deref().is_some_and(|r| r.starts_with("ServiceAccount/ns-5")))
+        .filter(|p| built.graph.reach(&p.id).is_empty())
+        .take(grants)
+        .collect();
     let payload = |i: usize| {
         let who = outsiders[i % outsiders.len()];
         ChangePayload::Access {
@@ -107,7 +115,7 @@ pub async fn run(store: &Store, args: &EscalationBenchArgs) -> Result<ExitCode, 
         }
     };
     if outsiders.is_empty() {
-        return Err("no service account of namespace ns-5… in the imported cluster".into());
+        return Err("no service account of a namespace ns-5… that reaches nothing, in the imported cluster".into());
     }
     let mut samples = Vec::new();
     let mut opened = 0;
