@@ -6,7 +6,7 @@ use super::require;
 use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
 use crate::domain::change::ChangePayload;
-use crate::domain::escalation::graph::{Grant, Graph, Principal, delta};
+use crate::domain::escalation::graph::{Grant, Graph, Principal, grant_delta};
 use crate::domain::escalation::{EscalationDelta, EscalationPath, PathQuery, PathRow, Reacher};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::source::SourceKind;
@@ -148,13 +148,9 @@ pub async fn delta_of(store: &Store, payload: &ChangePayload) -> Result<Option<E
     }
     let built = store.escalation_graph().graph(store, Timestamp::now()).await?;
     let ended: Vec<String> = revokes.iter().map(|r| r.assignment_id.clone()).collect();
-    let changed: Vec<String> = payload.identities();
-    let delta = tokio::task::spawn_blocking(move || {
-        let after = Graph::build(&built.ledger.changed(&ended, added, principals));
-        delta(&built.graph, &after, &changed)
-    })
-    .await
-    .map_err(|e| AppError::internal("escalation delta", e))?;
+    let delta = tokio::task::spawn_blocking(move || grant_delta(&built.graph, &built.ledger, &ended, added, principals))
+        .await
+        .map_err(|e| AppError::internal("escalation delta", e))?;
     Ok(Some(delta))
 }
 

@@ -167,11 +167,11 @@ struct Account {
 }
 
 pub(super) fn edges(b: &mut Builder) {
-    let ledger = b.ledger;
+    let (input, ledger) = (b.input, b.ledger);
     let mut accounts: HashMap<&str, Account> = HashMap::new();
-    for (p, principal) in ledger.principals.iter().enumerate() {
+    for (p, principal) in b.indexed() {
         let (Some(source), Some(arn)) = (&principal.source, &principal.source_ref) else { continue };
-        if source.kind != SourceKind::Aws {
+        if source.kind != SourceKind::Aws || !b.wants(&source.id) {
             continue;
         }
         let account = accounts.entry(source.id.as_str()).or_insert_with(|| Account {
@@ -190,7 +190,7 @@ pub(super) fn edges(b: &mut Builder) {
             account.users.push(p);
         }
         for h in &b.held[p] {
-            let via_group = ledger.grants[h.grant].source_ref.as_deref().and_then(|r| r.split_once("#group/")).and_then(|(_, rest)| rest.split_once('#'));
+            let via_group = input.grant(h.grant).source_ref.as_deref().and_then(|r| r.split_once("#group/")).and_then(|(_, rest)| rest.split_once('#'));
             if let Some((group, _)) = via_group {
                 let targets = account.groups.entry(group.to_owned()).or_default();
                 if super::graph::is_target(&ledger.versions[h.version]) && !targets.contains(&h.version) {
@@ -199,7 +199,8 @@ pub(super) fn edges(b: &mut Builder) {
             }
         }
     }
-    for (p, principal) in ledger.principals.iter().enumerate() {
+    for p in b.sources() {
+        let principal = input.principal(p);
         let (Some(source), Some(arn)) = (&principal.source, &principal.source_ref) else { continue };
         if source.kind != SourceKind::Aws {
             continue;
@@ -216,7 +217,7 @@ pub(super) fn edges(b: &mut Builder) {
 }
 
 fn principal_edges(b: &mut Builder, p: usize, arn: &str, source: &SourceOf, account: &Account, held: &[Held], s: &Statements) {
-    let ledger = b.ledger;
+    let (input, ledger) = (b.input, b.ledger);
     let from = b.identity(p);
     let own_account = account_of(arn).unwrap_or(&source.name).to_owned();
     let is_user = arn.contains(":user/");
@@ -233,7 +234,7 @@ fn principal_edges(b: &mut Builder, p: usize, arn: &str, source: &SourceOf, acco
         control.extend(s.allowing(action, arn));
     }
     let groups: Vec<&str> =
-        held.iter().filter_map(|h| ledger.grants[h.grant].source_ref.as_deref()?.split_once("#group/")?.1.split_once('#').map(|(g, _)| g)).collect();
+        held.iter().filter_map(|h| input.grant(h.grant).source_ref.as_deref()?.split_once("#group/")?.1.split_once('#').map(|(g, _)| g)).collect();
     for group in &groups {
         for action in ["iam:AttachGroupPolicy", "iam:PutGroupPolicy"] {
             control.extend(s.allowing(action, group));
@@ -273,7 +274,7 @@ fn principal_edges(b: &mut Builder, p: usize, arn: &str, source: &SourceOf, acco
         || !s.allowing_anywhere("iam:UpdateLoginProfile").is_empty()
     {
         for &u in account.users.iter().filter(|&&u| u != p) {
-            let user_arn = ledger.principals[u].source_ref.as_deref().unwrap_or_default();
+            let user_arn = input.principal(u).source_ref.as_deref().unwrap_or_default();
             let allowing: Vec<_> =
                 ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"].iter().flat_map(|a| s.allowing(a, user_arn)).collect();
             if !allowing.is_empty() {
@@ -307,7 +308,7 @@ fn principal_edges(b: &mut Builder, p: usize, arn: &str, source: &SourceOf, acco
         if *t == p {
             continue;
         }
-        let role_arn = ledger.principals[*t].source_ref.as_deref().unwrap_or_default();
+        let role_arn = input.principal(*t).source_ref.as_deref().unwrap_or_default();
         let to = b.identity(*t);
         match trust.admits(arn, &own_account) {
             Some(true) => {

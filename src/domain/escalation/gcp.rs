@@ -36,15 +36,16 @@ const SET_POLICY: &[&str] = &["resourcemanager.projects.setIamPolicy", "roles/re
 pub(super) fn edges(b: &mut Builder) {
     let ledger = b.ledger;
     let mut accounts: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (p, principal) in ledger.principals.iter().enumerate() {
+    for (p, principal) in b.indexed() {
         if let (Some(source), Some(key)) = (&principal.source, &principal.source_ref)
             && source.kind == SourceKind::Gcp
+            && b.wants(&source.id)
             && key.starts_with("serviceAccount:")
         {
             accounts.entry(source.id.as_str()).or_default().push(b.identity(p));
         }
     }
-    for p in 0..ledger.principals.len() {
+    for p in b.sources() {
         for h in b.held[p].clone() {
             let version = &ledger.versions[h.version];
             let Some(source) = version.source.as_ref().filter(|s| s.kind == SourceKind::Gcp) else { continue };

@@ -11,7 +11,7 @@
 use super::{EdgeRule, EscalationPath, Hop, NodeKind, NodeRef, Reacher, Reason};
 use crate::domain::scope::ScopePath;
 use crate::domain::source::{SourceKind, SourceRule};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The source an identity or role was imported from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,10 +155,44 @@ pub(super) struct Held {
     pub version: usize,
 }
 
-/// Builds the graph: the rule modules add edges through it.
-pub(super) struct Builder<'a> {
+/// What a build reads: a ledger, and for a patch the grants and identities a change adds
+/// (numbered after the ledger's own), so that the ledger is read in place, never copied.
+#[derive(Clone, Copy)]
+pub(super) struct Input<'a> {
     pub ledger: &'a Ledger,
+    added: &'a [Grant],
+    added_principals: &'a [Principal],
+}
+
+impl<'a> Input<'a> {
+    pub fn principal(self, p: usize) -> &'a Principal {
+        self.ledger.principals.get(p).unwrap_or_else(|| &self.added_principals[p - self.ledger.principals.len()])
+    }
+
+    pub fn principals(self) -> impl Iterator<Item = (usize, &'a Principal)> {
+        self.ledger.principals.iter().chain(self.added_principals).enumerate()
+    }
+
+    pub fn principal_count(self) -> usize {
+        self.ledger.principals.len() + self.added_principals.len()
+    }
+
+    pub fn grant(self, g: usize) -> &'a Grant {
+        self.ledger.grants.get(g).unwrap_or_else(|| &self.added[g - self.ledger.grants.len()])
+    }
+}
+
+/// Builds the graph: the rule modules add edges through it. A patch (see `Patched`) builds
+/// only the edges of the identities a change touches, numbering nodes after its base graph's.
+pub(super) struct Builder<'a> {
+    pub input: Input<'a>,
+    pub ledger: &'a Ledger,
+    /// The graph a patch extends: its nodes and reasons keep their numbers.
+    base: Option<&'a Graph>,
+    /// The number of the first node this builder creates (the base graph's node count).
+    first: u32,
     nodes: Vec<Node>,
+    /// Out-edges by node number (the base graph's nodes included, empty unless rebuilt).
     out: Vec<Vec<Edge>>,
     index: HashMap<(NodeKind, String), u32>,
     reasons: Vec<Reason>,
@@ -168,51 +202,112 @@ pub(super) struct Builder<'a> {
     many: HashMap<(u32, u32, EdgeRule), u32>,
     /// Each principal's grants, by principal index.
     pub held: Vec<Vec<Held>>,
+    /// The principals whose edges are built: all, or those a patch rebuilds.
+    sources: Vec<usize>,
+    /// For a patch, the sources (clusters, accounts, projects) its principals and their roles
+    /// belong to: the rule modules index no other.
+    relevant: Option<HashSet<&'a str>>,
+    /// For a patch, the namespaces of each cluster its principals' grants name (None: all,
+    /// for a cluster-wide grant): only their service accounts are indexed.
+    namespaces: HashMap<&'a str, Option<HashSet<&'a str>>>,
 }
 
 /// Out-degree from which a node's edges are found through `Builder::many`.
 const MANY: usize = 16;
 
 impl<'a> Builder<'a> {
-    fn new(ledger: &'a Ledger) -> Self {
-        let principal_at: HashMap<&str, usize> = ledger.principals.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
-        let version_at: HashMap<(&str, i64), usize> = ledger.versions.iter().enumerate().map(|(i, v)| ((v.role_id.as_str(), v.version), i)).collect();
-        let mut held = vec![Vec::new(); ledger.principals.len()];
-        for (g, grant) in ledger.grants.iter().enumerate() {
-            if let (Some(&p), Some(&v)) = (principal_at.get(grant.identity_id.as_str()), version_at.get(&(grant.role_id.as_str(), grant.version))) {
-                held[p].push(Held { grant: g, version: v });
-            }
-        }
+    fn new(input: Input<'a>, base: Option<&'a Graph>) -> Self {
+        let ledger = input.ledger;
+        let first = base.map_or(0, |g| g.nodes.len() as u32);
         let mut builder = Builder {
+            input,
             ledger,
+            base,
+            first,
             nodes: Vec::new(),
-            out: Vec::new(),
+            out: vec![Vec::new(); first as usize],
             index: HashMap::new(),
             reasons: Vec::new(),
             reason_index: HashMap::new(),
             many: HashMap::new(),
-            held,
+            held: vec![Vec::new(); input.principal_count()],
+            sources: (0..input.principal_count()).collect(),
+            relevant: None,
+            namespaces: HashMap::new(),
         };
-        for p in &ledger.principals {
+        // A full build numbers the principals 0..; a patch numbers the ones it adds after
+        // its base's nodes (the base was built from the same ledger: its principals keep p).
+        let skip = if base.is_some() { ledger.principals.len() } else { 0 };
+        for (_, p) in input.principals().skip(skip) {
             builder.node(NodeKind::Identity, &p.id, || p.name.clone());
         }
         builder
     }
 
+    /// Fills in the grants of the principals `wanted` (by id) hold: all but the `ended` ones.
+    fn hold(&mut self, wanted: &HashMap<&str, usize>, ended: &[String]) {
+        let input = self.input;
+        let version_at: HashMap<(&str, i64), usize> = input.ledger.versions.iter().enumerate().map(|(i, v)| ((v.role_id.as_str(), v.version), i)).collect();
+        for (g, grant) in input.ledger.grants.iter().chain(input.added).enumerate() {
+            if let Some(&p) = wanted.get(grant.identity_id.as_str())
+                && let Some(&v) = version_at.get(&(grant.role_id.as_str(), grant.version))
+                && !ended.contains(&grant.assignment_id)
+            {
+                self.held[p].push(Held { grant: g, version: v });
+            }
+        }
+    }
+
+    /// The principals the rule modules index: all, or for a patch those of its sources.
+    pub fn indexed(&self) -> Vec<(usize, &'a Principal)> {
+        let input = self.input;
+        match (self.base, &self.relevant) {
+            (Some(base), Some(relevant)) => {
+                let mut sources: Vec<&str> = relevant.iter().copied().collect();
+                sources.sort_unstable();
+                let mut principals = Vec::new();
+                for source in sources {
+                    let wanted = self.namespaces.get(source);
+                    let places = base.by_source.get(source).into_iter().flatten();
+                    for (_, held) in places.filter(|(ns, _)| ns.as_deref().is_none_or(|ns| wanted.is_none_or(|w| w.as_ref().is_none_or(|w| w.contains(ns))))) {
+                        principals.extend(held.iter().map(|&p| (p, input.principal(p))));
+                    }
+                }
+                principals.sort_unstable_by_key(|(p, _)| *p);
+                principals
+            }
+            _ => input.principals().collect(),
+        }
+    }
+
+    /// Whether the rule modules should index a source (a cluster, an account, a project).
+    pub fn wants(&self, source_id: &str) -> bool {
+        self.relevant.as_ref().is_none_or(|r| r.contains(source_id))
+    }
+
+    /// The principals whose edges are built.
+    pub fn sources(&self) -> Vec<usize> {
+        self.sources.clone()
+    }
+
     fn node(&mut self, kind: NodeKind, id: &str, label: impl FnOnce() -> String) -> u32 {
-        if let Some(&n) = self.index.get(&(kind, id.to_owned())) {
+        let key = (kind, id.to_owned());
+        if let Some(&n) = self.base.and_then(|g| g.index.get(&key)).or_else(|| self.index.get(&key)) {
             return n;
         }
-        let n = self.nodes.len() as u32;
+        let n = self.first + self.nodes.len() as u32;
         self.nodes.push(Node { kind, id: id.to_owned(), label: label() });
         self.out.push(Vec::new());
-        self.index.insert((kind, id.to_owned()), n);
+        self.index.insert(key, n);
         n
     }
 
     /// The node of principal `p`.
     pub fn identity(&self, p: usize) -> u32 {
-        p as u32
+        match self.base {
+            Some(_) if p >= self.ledger.principals.len() => self.first + (p - self.ledger.principals.len()) as u32,
+            _ => p as u32,
+        }
     }
 
     /// The node of a privileged role (a target).
@@ -234,7 +329,8 @@ impl<'a> Builder<'a> {
 
     /// A group of accounts, created with its members on first use.
     pub fn group(&mut self, key: &str, label: impl FnOnce() -> String, members: impl FnOnce() -> Vec<u32>) -> u32 {
-        if let Some(&n) = self.index.get(&(NodeKind::Group, key.to_owned())) {
+        let existing = (NodeKind::Group, key.to_owned());
+        if let Some(&n) = self.base.and_then(|g| g.index.get(&existing)).or_else(|| self.index.get(&existing)) {
             return n;
         }
         let n = self.node(NodeKind::Group, key, label);
@@ -251,9 +347,9 @@ impl<'a> Builder<'a> {
         if let Some(&r) = self.reason_index.get(&key) {
             return r;
         }
-        let grant = &self.ledger.grants[held.grant];
+        let grant = self.input.grant(held.grant);
         let version = &self.ledger.versions[held.version];
-        let r = self.reasons.len() as u32;
+        let r = (self.base.map_or(0, |g| g.reasons.len()) + self.reasons.len()) as u32;
         self.reasons.push(Reason {
             assignment_id: grant.assignment_id.clone(),
             role_id: version.role_id.clone(),
@@ -307,7 +403,41 @@ impl<'a> Builder<'a> {
             .iter()
             .filter_map(|v| Some((v.role_id.clone(), self.index.get(&(NodeKind::Control, v.source.as_ref()?.id.clone())).copied()?)))
             .collect();
-        Graph { nodes: self.nodes, out: self.out, back, index: self.index, reasons: self.reasons, control_of }
+        let mut by_source: HashMap<String, HashMap<Option<String>, Vec<usize>>> = HashMap::new();
+        for (p, principal) in self.input.principals() {
+            if let Some(source) = &principal.source {
+                let ns = principal.source_ref.as_deref().and_then(|r| r.strip_prefix("ServiceAccount/")?.split_once('/')).map(|(ns, _)| ns.to_owned());
+                by_source.entry(source.id.clone()).or_default().entry(ns).or_default().push(p);
+            }
+        }
+        Graph { nodes: self.nodes, out: self.out, back, index: self.index, reasons: self.reasons, control_of, held: self.held, by_source }
+    }
+
+    /// Every edge the rules make for `sources()`: holding privileged roles, then each source's.
+    fn edges(&mut self) {
+        let (input, ledger) = (self.input, self.ledger);
+        // Holding a privileged role reaches it, and holding an all-powerful one on the
+        // source's whole scope (a ClusterRoleBinding, an AWS attachment) reaches full control.
+        for p in self.sources() {
+            let from = self.identity(p);
+            for held in self.held[p].clone() {
+                let version = &ledger.versions[held.version];
+                if !is_target(version) {
+                    continue;
+                }
+                let reason = self.reason(held, &[]);
+                let role = self.role(held.version);
+                self.edge(from, role, EdgeRule::Holds, vec![reason]);
+                let whole = input.grant(held.grant).scope.depth() <= 2;
+                if let (true, true, Some(source)) = (all_powerful(version), whole, version.source.clone()) {
+                    let control = self.control(&source);
+                    self.edge(from, control, EdgeRule::Holds, vec![reason]);
+                }
+            }
+        }
+        super::kubernetes::edges(self);
+        super::aws::edges(self);
+        super::gcp::edges(self);
     }
 }
 
@@ -341,63 +471,48 @@ pub struct Graph {
     reasons: Vec<Reason>,
     /// The full-control node of each imported role's source.
     control_of: HashMap<String, u32>,
+    /// What a patch reads instead of the whole ledger: each principal's grants, and the
+    /// principals of each source.
+    held: Vec<Vec<Held>>,
+    /// Principals by source id and Kubernetes namespace (None: not a service account).
+    by_source: HashMap<String, HashMap<Option<String>, Vec<usize>>>,
 }
 
 const UNREACHED: u32 = u32::MAX;
 
-impl Graph {
-    pub fn build(ledger: &Ledger) -> Graph {
-        let mut b = Builder::new(ledger);
-        // Holding a privileged role reaches it, and holding an all-powerful one on the
-        // source's whole scope (a ClusterRoleBinding, an AWS attachment) reaches full control.
-        for p in 0..ledger.principals.len() {
-            for held in b.held[p].clone() {
-                let version = &ledger.versions[held.version];
-                if !is_target(version) {
-                    continue;
-                }
-                let reason = b.reason(held, &[]);
-                let role = b.role(held.version);
-                b.edge(p as u32, role, EdgeRule::Holds, vec![reason]);
-                let whole = ledger.grants[held.grant].scope.depth() <= 2;
-                if let (true, true, Some(source)) = (all_powerful(version), whole, version.source.clone()) {
-                    let control = b.control(&source);
-                    b.edge(p as u32, control, EdgeRule::Holds, vec![reason]);
-                }
-            }
-        }
-        super::kubernetes::edges(&mut b);
-        super::aws::edges(&mut b);
-        super::gcp::edges(&mut b);
-        b.finish()
-    }
-
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
-    pub fn edge_count(&self) -> usize {
-        self.out.iter().map(Vec::len).sum()
-    }
+/// A graph as the queries read it: whole, or a base graph with a change patched in.
+trait View {
+    fn len(&self) -> usize;
+    fn node(&self, n: u32) -> &Node;
+    fn find(&self, key: &(NodeKind, String)) -> Option<u32>;
+    fn out(&self, n: u32) -> &[Edge];
+    /// Calls `f(from, i)` for every edge `out(from)[i]` that leads to `n`.
+    fn back(&self, n: u32, f: impl FnMut(u32, u32));
+    fn reason(&self, r: u32) -> &Reason;
 
     fn node_ref(&self, n: u32) -> NodeRef {
-        let node = &self.nodes[n as usize];
+        let node = self.node(n);
         NodeRef { kind: node.kind, id: node.id.clone(), label: node.label.clone() }
     }
 
     fn is_target(&self, n: u32) -> bool {
-        matches!(self.nodes[n as usize].kind, NodeKind::Role | NodeKind::Control)
+        matches!(self.node(n).kind, NodeKind::Role | NodeKind::Control)
+    }
+
+    fn hop(&self, from: u32, i: u32) -> Hop {
+        let e = &self.out(from)[i as usize];
+        Hop { from: self.node_ref(from), to: self.node_ref(e.to), rule: e.rule, reasons: e.reasons.iter().map(|&r| self.reason(r).clone()).collect() }
     }
 
     /// Fewest hops from `start` to every node, with the edge each was reached by.
     fn walk(&self, start: u32) -> (Vec<u32>, Vec<(u32, u32)>) {
-        let n = self.nodes.len();
+        let n = self.len();
         let mut dist = vec![UNREACHED; n];
         let mut parent: Vec<(u32, u32)> = vec![(UNREACHED, 0); n];
         let mut queue = VecDeque::from([start]);
         dist[start as usize] = 0;
         while let Some(at) = queue.pop_front() {
-            for (i, e) in self.out[at as usize].iter().enumerate() {
+            for (i, e) in self.out(at).iter().enumerate() {
                 let cost = u32::from(e.rule.is_hop());
                 let d = dist[at as usize] + cost;
                 if d < dist[e.to as usize] {
@@ -419,17 +534,132 @@ impl Graph {
         let mut at = target;
         while at != start {
             let (from, i) = parent[at as usize];
-            let e = &self.out[from as usize][i as usize];
-            steps.push(Hop {
-                from: self.node_ref(from),
-                to: self.node_ref(at),
-                rule: e.rule,
-                reasons: e.reasons.iter().map(|&r| self.reasons[r as usize].clone()).collect(),
-            });
+            steps.push(self.hop(from, i));
             at = from;
         }
         steps.reverse();
         EscalationPath { from: self.node_ref(start), target: self.node_ref(target), hops: dist[target as usize], steps }
+    }
+
+    /// The targets `identity_id` reaches (holding them or not), by node id, with their hops.
+    fn targets_of(&self, identity_id: &str) -> HashMap<(NodeKind, String), u32> {
+        let Some(start) = self.find(&(NodeKind::Identity, identity_id.to_owned())) else {
+            return HashMap::new();
+        };
+        let (dist, _) = self.walk(start);
+        (0..self.len() as u32)
+            .filter(|&t| self.is_target(t) && dist[t as usize] != UNREACHED)
+            .map(|t| ((self.node(t).kind, self.node(t).id.clone()), dist[t as usize]))
+            .collect()
+    }
+
+    /// Fewest hops of every identity to one target, by identity id.
+    fn identities_reaching(&self, target: &(NodeKind, String)) -> HashMap<&str, u32> {
+        let Some(t) = self.find(target) else {
+            return HashMap::new();
+        };
+        let (dist, _) = self.distances_to(&[t]);
+        (0..self.len())
+            .filter(|&i| dist[i] != UNREACHED && self.node(i as u32).kind == NodeKind::Identity)
+            .map(|i| (self.node(i as u32).id.as_str(), dist[i]))
+            .collect()
+    }
+
+    /// Fewest hops from every node to any of `seeds`, walking edges backwards, with the edge
+    /// each node takes on its way (`(from, i)`: `out(from)[i]`).
+    fn distances_to(&self, seeds: &[u32]) -> (Vec<u32>, Vec<(u32, u32)>) {
+        let mut dist = vec![UNREACHED; self.len()];
+        let mut next: Vec<(u32, u32)> = vec![(UNREACHED, 0); self.len()];
+        let mut queue = VecDeque::new();
+        for &s in seeds {
+            dist[s as usize] = 0;
+            queue.push_back(s);
+        }
+        while let Some(at) = queue.pop_front() {
+            self.back(at, |from, i| {
+                let cost = u32::from(self.out(from)[i as usize].rule.is_hop());
+                let d = dist[at as usize] + cost;
+                if d < dist[from as usize] {
+                    dist[from as usize] = d;
+                    next[from as usize] = (from, i);
+                    if cost == 0 {
+                        queue.push_front(from);
+                    } else {
+                        queue.push_back(from);
+                    }
+                }
+            });
+        }
+        (dist, next)
+    }
+
+    /// The paths of `identities` to `target`, each the shortest, from one backward walk.
+    fn paths_to(&self, target: &(NodeKind, String), identities: &[&str]) -> Vec<EscalationPath> {
+        let Some(t) = self.find(target) else { return Vec::new() };
+        let (dist, next) = self.distances_to(&[t]);
+        identities
+            .iter()
+            .filter_map(|id| {
+                let start = self.find(&(NodeKind::Identity, (*id).to_owned()))?;
+                if dist[start as usize] == UNREACHED {
+                    return None;
+                }
+                let mut steps = Vec::new();
+                let mut at = start;
+                while at != t {
+                    let (from, i) = next[at as usize];
+                    steps.push(self.hop(from, i));
+                    at = self.out(from)[i as usize].to;
+                }
+                Some(EscalationPath { from: self.node_ref(start), target: self.node_ref(t), hops: dist[start as usize], steps })
+            })
+            .collect()
+    }
+}
+
+impl View for Graph {
+    fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn node(&self, n: u32) -> &Node {
+        &self.nodes[n as usize]
+    }
+
+    fn find(&self, key: &(NodeKind, String)) -> Option<u32> {
+        self.index.get(key).copied()
+    }
+
+    fn out(&self, n: u32) -> &[Edge] {
+        &self.out[n as usize]
+    }
+
+    fn back(&self, n: u32, mut f: impl FnMut(u32, u32)) {
+        for &(from, i) in &self.back[n as usize] {
+            f(from, i);
+        }
+    }
+
+    fn reason(&self, r: u32) -> &Reason {
+        &self.reasons[r as usize]
+    }
+}
+
+impl Graph {
+    pub fn build(ledger: &Ledger) -> Graph {
+        let input = Input { ledger, added: &[], added_principals: &[] };
+        let mut b = Builder::new(input, None);
+        b.hold(&input.principals().map(|(i, p)| (p.id.as_str(), i)).collect(), &[]);
+        b.edges();
+        b.finish()
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.out.iter().map(Vec::len).sum()
     }
 
     /// Every privileged target `identity_id` can reach through at least one hop, by the
@@ -453,38 +683,6 @@ impl Graph {
         paths
     }
 
-    /// The targets `identity_id` reaches (holding them or not), by node id, with their hops.
-    fn targets_of(&self, identity_id: &str) -> HashMap<(NodeKind, String), u32> {
-        let Some(&start) = self.index.get(&(NodeKind::Identity, identity_id.to_owned())) else {
-            return HashMap::new();
-        };
-        let (dist, _) = self.walk(start);
-        (0..self.nodes.len() as u32)
-            .filter(|&t| self.is_target(t) && dist[t as usize] != UNREACHED)
-            .map(|t| ((self.nodes[t as usize].kind, self.nodes[t as usize].id.clone()), dist[t as usize]))
-            .collect()
-    }
-
-    /// Fewest hops of every identity to one target, by identity id.
-    fn identities_reaching(&self, target: &(NodeKind, String)) -> HashMap<String, u32> {
-        let Some(&t) = self.index.get(target) else {
-            return HashMap::new();
-        };
-        let dist = self.distances_to(&[t]);
-        (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].kind == NodeKind::Identity && dist[i] != UNREACHED)
-            .map(|i| (self.nodes[i].id.clone(), dist[i]))
-            .collect()
-    }
-
-    /// The path `identity_id` takes to `target`, if it reaches it.
-    fn path_to(&self, identity_id: &str, target: &(NodeKind, String)) -> Option<EscalationPath> {
-        let start = *self.index.get(&(NodeKind::Identity, identity_id.to_owned()))?;
-        let t = *self.index.get(target)?;
-        let (dist, parent) = self.walk(start);
-        (dist[t as usize] != UNREACHED).then(|| self.path(start, t, &dist, &parent))
-    }
-
     /// The identities that can reach a target — a privileged role (or its source's full
     /// control, which grants any role) or a source's full control — with their fewest hops;
     /// holders come with 0 hops. `target_id` is a role id or a source id.
@@ -495,39 +693,13 @@ impl Graph {
             seeds.extend(self.control_of.get(target_id).copied());
         }
         seeds.extend(self.index.get(&(NodeKind::Control, target_id.to_owned())).copied());
-        let dist = self.distances_to(&seeds);
+        let (dist, _) = self.distances_to(&seeds);
         let mut reachers: Vec<Reacher> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].kind == NodeKind::Identity && dist[i] != UNREACHED)
             .map(|i| Reacher { identity: self.node_ref(i as u32), hops: dist[i] })
             .collect();
         reachers.sort_by(|a, b| a.hops.cmp(&b.hops).then_with(|| a.identity.label.cmp(&b.identity.label)));
         reachers
-    }
-
-    /// Fewest hops from every node to any of `seeds`, walking edges backwards.
-    fn distances_to(&self, seeds: &[u32]) -> Vec<u32> {
-        let mut dist = vec![UNREACHED; self.nodes.len()];
-        let mut queue = VecDeque::new();
-        for &s in seeds {
-            dist[s as usize] = 0;
-            queue.push_back(s);
-        }
-        while let Some(at) = queue.pop_front() {
-            for &(from, i) in &self.back[at as usize] {
-                let e = &self.out[from as usize][i as usize];
-                let cost = u32::from(e.rule.is_hop());
-                let d = dist[at as usize] + cost;
-                if d < dist[from as usize] {
-                    dist[from as usize] = d;
-                    if cost == 0 {
-                        queue.push_front(from);
-                    } else {
-                        queue.push_back(from);
-                    }
-                }
-            }
-        }
-        dist
     }
 
     /// Every (identity, target, hops) with at least one hop, ledger-wide — exactly the targets
@@ -537,13 +709,13 @@ impl Graph {
         // Distances to each source's full control, to leave out the roles it implies.
         let mut to_control: HashMap<u32, Vec<u32>> = HashMap::new();
         for &c in self.control_of.values() {
-            to_control.entry(c).or_insert_with(|| self.distances_to(&[c]));
+            to_control.entry(c).or_insert_with(|| self.distances_to(&[c]).0);
         }
         let mut all = Vec::new();
         for t in (0..self.nodes.len() as u32).filter(|&t| self.is_target(t)) {
             let node = &self.nodes[t as usize];
             let control = (node.kind == NodeKind::Role).then(|| self.control_of.get(&node.id)).flatten().and_then(|c| to_control.get(c));
-            let dist = self.distances_to(&[t]);
+            let (dist, _) = self.distances_to(&[t]);
             for (i, &d) in dist.iter().enumerate() {
                 let implied = control.is_some_and(|c| c[i] <= d);
                 if d != UNREACHED && d > 0 && !implied && self.nodes[i].kind == NodeKind::Identity {
@@ -560,11 +732,193 @@ impl Graph {
     }
 }
 
+/// A graph with a change to some identities' grants patched in: their out-edges rebuilt, the
+/// nodes and reasons they lead to added, everything else read from the base graph. Building
+/// it costs what those identities' edges cost, not the whole ledger's (the blast radius of a
+/// grant is computed on every review).
+struct Patched<'g> {
+    base: &'g Graph,
+    /// Nodes the change adds, numbered from `base.len()`.
+    nodes: Vec<Node>,
+    index: HashMap<(NodeKind, String), u32>,
+    /// Base nodes whose out-edges `out` replaces.
+    replaced: Vec<bool>,
+    /// The out-edges of replaced and added nodes.
+    out: HashMap<u32, Vec<Edge>>,
+    back: HashMap<u32, Vec<(u32, u32)>>,
+    /// Reasons the change adds, numbered from `base.reasons.len()`.
+    reasons: Vec<Reason>,
+}
+
+impl<'g> Patched<'g> {
+    /// `base` (the graph of `ledger`) with the grants `ended` ended and `added` made (and the
+    /// identities among `principals` the ledger does not hold yet). `None` when the change
+    /// moves edges of identities it does not touch: a grant through an AWS group changes what
+    /// joining the group gives every user of the account; only a full build is right then.
+    fn of(base: &'g Graph, ledger: &Ledger, ended: &[String], added: &[Grant], principals: &[Principal]) -> Option<Patched<'g>> {
+        let ended_grants: Vec<&Grant> = ledger.grants.iter().filter(|g| ended.contains(&g.assignment_id)).collect();
+        if ended_grants.iter().copied().chain(added).any(|g| g.source_ref.as_deref().is_some_and(|r| r.contains("#group/"))) {
+            return None;
+        }
+        let mut new_principals: Vec<Principal> = Vec::new();
+        for p in principals {
+            if !ledger.principals.iter().any(|q| q.id == p.id) && !new_principals.iter().any(|q| q.id == p.id) {
+                new_principals.push(p.clone());
+            }
+        }
+        let input = Input { ledger, added, added_principals: &new_principals };
+        let mut b = Builder::new(input, Some(base));
+        let mut touched: HashMap<&str, usize> = HashMap::new();
+        for id in ended_grants.iter().map(|g| g.identity_id.as_str()).chain(added.iter().map(|g| g.identity_id.as_str())) {
+            if !touched.contains_key(id)
+                && let Some((p, _)) = input.principals().find(|(_, q)| q.id == id)
+            {
+                touched.insert(id, p);
+            }
+        }
+        // Their grants: the base's (it was built from this ledger) but those ended, and those
+        // added (numbered after the ledger's).
+        let kept = |p: usize| -> Vec<Held> {
+            base.held.get(p).into_iter().flatten().filter(|h| !ended.contains(&ledger.grants[h.grant].assignment_id)).copied().collect()
+        };
+        for (&id, &p) in &touched {
+            let mut held = kept(p);
+            for (j, grant) in added.iter().enumerate().filter(|(_, g)| g.identity_id == id) {
+                if let Some(v) = ledger.versions.iter().position(|v| v.role_id == grant.role_id && v.version == grant.version) {
+                    held.push(Held { grant: ledger.grants.len() + j, version: v });
+                }
+            }
+            b.held[p] = held;
+        }
+        let mut relevant: HashSet<&str> = HashSet::new();
+        let mut namespaces: HashMap<&str, Option<HashSet<&str>>> = HashMap::new();
+        for &p in touched.values() {
+            if let Some(source) = &input.principal(p).source {
+                relevant.insert(&source.id);
+                if source.kind == SourceKind::Kubernetes {
+                    namespaces.entry(&source.id).or_insert_with(|| Some(HashSet::new()));
+                }
+            }
+            for h in &b.held[p] {
+                let Some(source) = &ledger.versions[h.version].source else { continue };
+                relevant.insert(&source.id);
+                if source.kind == SourceKind::Kubernetes {
+                    let entry = namespaces.entry(&source.id).or_insert_with(|| Some(HashSet::new()));
+                    match (entry.as_mut(), input.grant(h.grant).scope.as_str().split('/').nth(2)) {
+                        (Some(wanted), Some(ns)) => {
+                            wanted.insert(ns);
+                        }
+                        _ => *entry = None,
+                    }
+                }
+            }
+        }
+        // What joining an AWS group gives comes from its members' grants: the other principals
+        // of the accounts involved need theirs too.
+        for source in &relevant {
+            let Some(places) = base.by_source.get(*source) else { continue };
+            let members: Vec<usize> = places.values().flatten().copied().collect();
+            if members.first().is_none_or(|&m| input.principal(m).source.as_ref().is_none_or(|s| s.kind != SourceKind::Aws)) {
+                continue;
+            }
+            for m in members.into_iter().filter(|&m| !touched.values().any(|&t| t == m)) {
+                b.held[m] = kept(m);
+            }
+        }
+        let mut touched: Vec<usize> = touched.into_values().collect();
+        touched.sort_unstable();
+        b.sources = touched.clone();
+        b.relevant = Some(relevant);
+        b.namespaces = namespaces;
+        b.edges();
+
+        let first = b.first;
+        let mut replaced = vec![false; first as usize];
+        let mut out: HashMap<u32, Vec<Edge>> = HashMap::new();
+        for &p in &touched {
+            let n = b.identity(p);
+            if n < first {
+                replaced[n as usize] = true;
+            }
+            out.insert(n, std::mem::take(&mut b.out[n as usize]));
+        }
+        for n in first..first + b.nodes.len() as u32 {
+            out.entry(n).or_insert_with(|| std::mem::take(&mut b.out[n as usize]));
+        }
+        // In node order, so that equally short paths are chosen the same way every time.
+        let mut from_nodes: Vec<u32> = out.keys().copied().collect();
+        from_nodes.sort_unstable();
+        let mut back: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        for from in from_nodes {
+            for (i, e) in out[&from].iter().enumerate() {
+                back.entry(e.to).or_default().push((from, i as u32));
+            }
+        }
+        Some(Patched { base, nodes: b.nodes, index: b.index, replaced, out, back, reasons: b.reasons })
+    }
+}
+
+impl View for Patched<'_> {
+    fn len(&self) -> usize {
+        self.base.nodes.len() + self.nodes.len()
+    }
+
+    fn node(&self, n: u32) -> &Node {
+        self.base.nodes.get(n as usize).unwrap_or_else(|| &self.nodes[n as usize - self.base.nodes.len()])
+    }
+
+    fn find(&self, key: &(NodeKind, String)) -> Option<u32> {
+        self.base.index.get(key).or_else(|| self.index.get(key)).copied()
+    }
+
+    fn out(&self, n: u32) -> &[Edge] {
+        match self.replaced.get(n as usize) {
+            Some(false) => &self.base.out[n as usize],
+            _ => self.out.get(&n).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    fn back(&self, n: u32, mut f: impl FnMut(u32, u32)) {
+        for &(from, i) in self.base.back.get(n as usize).into_iter().flatten() {
+            if !self.replaced[from as usize] {
+                f(from, i);
+            }
+        }
+        for &(from, i) in self.back.get(&n).into_iter().flatten() {
+            f(from, i);
+        }
+    }
+
+    fn reason(&self, r: u32) -> &Reason {
+        self.base.reasons.get(r as usize).unwrap_or_else(|| &self.reasons[r as usize - self.base.reasons.len()])
+    }
+}
+
+/// The escalation paths a change to some identities' grants opens and closes: `base` is the
+/// graph of `ledger`, the change ends the grants `ended` and makes `added` (for `principals`
+/// not on the ledger yet, those among them). Only the changed identities' edges are rebuilt.
+pub fn grant_delta(base: &Graph, ledger: &Ledger, ended: &[String], added: Vec<Grant>, principals: Vec<Principal>) -> super::EscalationDelta {
+    let mut changed: Vec<String> = ledger.grants.iter().filter(|g| ended.contains(&g.assignment_id)).map(|g| g.identity_id.clone()).collect();
+    changed.extend(added.iter().map(|g| g.identity_id.clone()));
+    changed.sort();
+    changed.dedup();
+    let patched = Patched::of(base, ledger, ended, &added, &principals);
+    match patched {
+        Some(after) => delta_between(base, &after, &changed),
+        None => delta_between(base, &Graph::build(&ledger.changed(ended, added, principals)), &changed),
+    }
+}
+
 /// The escalation paths a change opens and closes: `before` and `after` are the graphs of the
-/// ledger without and with it, `changed` the identities whose grants it changes. Only targets
-/// those identities reach differently can change for anyone (an identity reaches a target
-/// through them or not at all), so each such target is walked backwards in both graphs.
+/// ledger without and with it, `changed` the identities whose grants it changes.
 pub fn delta(before: &Graph, after: &Graph, changed: &[String]) -> super::EscalationDelta {
+    delta_between(before, after, changed)
+}
+
+/// Only targets the changed identities reach differently can change for anyone (an identity
+/// reaches a target through them or not at all), so each such target is walked backwards in
+/// both graphs.
+fn delta_between(before: &impl View, after: &impl View, changed: &[String]) -> super::EscalationDelta {
     let mut targets: Vec<(NodeKind, String)> = Vec::new();
     for identity in changed {
         let (was, is) = (before.targets_of(identity), after.targets_of(identity));
@@ -579,8 +933,8 @@ pub fn delta(before: &Graph, after: &Graph, changed: &[String]) -> super::Escala
     let mut closed: Vec<Pair> = Vec::new();
     for target in &targets {
         let (was, is) = (before.identities_reaching(target), after.identities_reaching(target));
-        opened.extend(is.iter().filter(|(id, hops)| **hops > 0 && !was.contains_key(*id)).map(|(id, hops)| (id.clone(), target.clone(), *hops)));
-        closed.extend(was.iter().filter(|(id, hops)| **hops > 0 && !is.contains_key(*id)).map(|(id, hops)| (id.clone(), target.clone(), *hops)));
+        opened.extend(is.iter().filter(|(id, hops)| **hops > 0 && !was.contains_key(*id)).map(|(id, hops)| (id.to_string(), target.clone(), *hops)));
+        closed.extend(was.iter().filter(|(id, hops)| **hops > 0 && !is.contains_key(*id)).map(|(id, hops)| (id.to_string(), target.clone(), *hops)));
     }
     spell(before, after, opened, closed, changed)
 }
@@ -602,16 +956,73 @@ pub fn delta_all(before: &Graph, after: &Graph, changed: &[String]) -> super::Es
 }
 
 /// Counts the pairs opened and closed, and spells out the first few of each: the changed
-/// identities' own first, then the nearest.
-fn spell(before: &Graph, after: &Graph, mut opened: Vec<Pair>, mut closed: Vec<Pair>, changed: &[String]) -> super::EscalationDelta {
-    fn sort(pairs: &mut [Pair], graph: &Graph, changed: &[String]) {
-        let label = |t: &(NodeKind, String)| graph.index.get(t).map(|&n| graph.nodes[n as usize].label.clone()).unwrap_or_default();
+/// identities' own first, then the nearest. Each target named is walked once, backwards.
+fn spell(before: &impl View, after: &impl View, mut opened: Vec<Pair>, mut closed: Vec<Pair>, changed: &[String]) -> super::EscalationDelta {
+    fn sort(pairs: &mut [Pair], graph: &impl View, changed: &[String]) {
+        let label = |t: &(NodeKind, String)| graph.find(t).map(|n| graph.node(n).label.clone()).unwrap_or_default();
         pairs.sort_by_cached_key(|(id, target, hops)| (!changed.contains(id), *hops, label(target), id.clone()));
+    }
+    fn named(pairs: &[Pair], graph: &impl View) -> Vec<EscalationPath> {
+        let pairs = &pairs[..pairs.len().min(super::NAMED_PATHS)];
+        let mut targets: Vec<&(NodeKind, String)> = Vec::new();
+        for (_, t, _) in pairs {
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
+        }
+        let mut found: HashMap<(String, &(NodeKind, String)), EscalationPath> = HashMap::new();
+        for target in targets {
+            let ids: Vec<&str> = pairs.iter().filter(|(_, t, _)| t == target).map(|(id, _, _)| id.as_str()).collect();
+            for path in graph.paths_to(target, &ids) {
+                found.insert((path.from.id.clone(), target), path);
+            }
+        }
+        pairs.iter().filter_map(|(id, target, _)| found.remove(&(id.clone(), target))).collect()
     }
     sort(&mut opened, after, changed);
     sort(&mut closed, before, changed);
     let mut delta = super::EscalationDelta { opened_count: opened.len() as i64, closed_count: closed.len() as i64, ..Default::default() };
-    delta.opened = opened.iter().take(super::NAMED_PATHS).filter_map(|(id, target, _)| after.path_to(id, target)).collect();
-    delta.closed = closed.iter().take(super::NAMED_PATHS).filter_map(|(id, target, _)| before.path_to(id, target)).collect();
+    delta.opened = named(&opened, after);
+    delta.closed = named(&closed, before);
     delta
+}
+
+/// Compares a patched graph with a full build of the changed ledger: every identity reaches
+/// the same targets in as many hops, every target is reached by the same identities, and the
+/// delta counts and names the same paths. `Ok(false)` when the change cannot be patched.
+#[cfg(test)]
+pub(super) fn check_patch(ledger: &Ledger, ended: &[String], added: Vec<Grant>, principals: Vec<Principal>) -> Result<bool, String> {
+    let base = Graph::build(ledger);
+    let full = Graph::build(&ledger.changed(ended, added.clone(), principals.clone()));
+    let Some(patched) = Patched::of(&base, ledger, ended, &added, &principals) else { return Ok(false) };
+    let mut targets: HashSet<(NodeKind, String)> = HashSet::new();
+    for n in 0..full.len() as u32 {
+        let node = full.node(n);
+        if node.kind == NodeKind::Identity {
+            let (want, got) = (full.targets_of(&node.id), patched.targets_of(&node.id));
+            if want != got {
+                return Err(format!("{} reaches {want:?} in a full build, {got:?} patched", node.id));
+            }
+            targets.extend(want.into_keys());
+        }
+    }
+    for target in &targets {
+        let (want, got) = (full.identities_reaching(target), patched.identities_reaching(target));
+        if want != got {
+            return Err(format!("{target:?} is reached by {want:?} in a full build, {got:?} patched"));
+        }
+    }
+    let mut changed: Vec<String> = ledger.grants.iter().filter(|g| ended.contains(&g.assignment_id)).map(|g| g.identity_id.clone()).collect();
+    changed.extend(added.iter().map(|g| g.identity_id.clone()));
+    let summary = |d: &super::EscalationDelta| {
+        let names = |paths: &[EscalationPath]| -> Vec<(String, String, u32, usize)> {
+            paths.iter().map(|p| (p.from.id.clone(), p.target.id.clone(), p.hops, p.steps.iter().filter(|s| s.rule.is_hop()).count())).collect()
+        };
+        (d.opened_count, d.closed_count, names(&d.opened), names(&d.closed))
+    };
+    let (want, got) = (summary(&delta(&base, &full, &changed)), summary(&grant_delta(&base, ledger, ended, added, principals)));
+    if want != got {
+        return Err(format!("delta {want:?} in a full build, {got:?} patched"));
+    }
+    Ok(true)
 }

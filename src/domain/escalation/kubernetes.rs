@@ -81,11 +81,11 @@ impl Cluster {
 }
 
 pub(super) fn edges(b: &mut Builder) {
-    let ledger = b.ledger;
+    let (input, ledger) = (b.input, b.ledger);
     let mut clusters: HashMap<&str, Cluster> = HashMap::new();
-    for (p, principal) in ledger.principals.iter().enumerate() {
+    for (p, principal) in b.indexed() {
         let (Some(source), Some(key)) = (&principal.source, &principal.source_ref) else { continue };
-        if source.kind != SourceKind::Kubernetes {
+        if source.kind != SourceKind::Kubernetes || !b.wants(&source.id) {
             continue;
         }
         let cluster = clusters.entry(source.id.as_str()).or_default();
@@ -102,16 +102,17 @@ pub(super) fn edges(b: &mut Builder) {
     for (v, version) in ledger.versions.iter().enumerate() {
         if let (Some(source), Some(key)) = (&version.source, &version.source_ref)
             && source.kind == SourceKind::Kubernetes
+            && b.wants(&source.id)
         {
             clusters.entry(source.id.as_str()).or_default().roles.insert(key.clone(), v);
         }
     }
-    for p in 0..ledger.principals.len() {
+    for p in b.sources() {
         let held: Vec<(Held, &SourceOf, Option<&str>)> = b.held[p]
             .iter()
             .filter_map(|h| {
                 let source = ledger.versions[h.version].source.as_ref().filter(|s| s.kind == SourceKind::Kubernetes)?;
-                let scope = &ledger.grants[h.grant].scope;
+                let scope = &input.grant(h.grant).scope;
                 Some((*h, source, scope.as_str().split('/').nth(2)))
             })
             .collect();
