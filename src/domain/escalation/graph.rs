@@ -145,7 +145,42 @@ struct Node {
 struct Edge {
     to: u32,
     rule: EdgeRule,
-    reasons: Vec<u32>,
+    reasons: Reasons,
+}
+
+/// The reasons of an edge. Most edges have one, kept inline: a million edges, each with a heap
+/// allocation holding one number, cost tens of megabytes.
+#[derive(Debug, Clone)]
+enum Reasons {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Reasons {
+    fn of(reasons: Vec<u32>) -> Self {
+        match reasons[..] {
+            [one] => Reasons::One(one),
+            _ => Reasons::Many(reasons),
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Reasons::One(r) => std::slice::from_ref(r),
+            Reasons::Many(rs) => rs,
+        }
+    }
+
+    fn add(&mut self, r: u32) {
+        if self.as_slice().contains(&r) {
+            return;
+        }
+        match self {
+            Reasons::One(first) => *self = Reasons::Many(vec![*first, r]),
+            Reasons::Many(rs) if rs.is_empty() => *self = Reasons::One(r),
+            Reasons::Many(rs) => rs.push(r),
+        }
+    }
 }
 
 /// A grant as the rule modules read it: the principal's index, the version's, the grant's.
@@ -378,16 +413,14 @@ impl<'a> Builder<'a> {
         if let Some(i) = found {
             let e = &mut edges[i];
             for r in reasons {
-                if !e.reasons.contains(&r) {
-                    e.reasons.push(r);
-                }
+                e.reasons.add(r);
             }
             return;
         }
         if edges.len() >= MANY {
             self.many.insert((from, to, rule), edges.len() as u32);
         }
-        edges.push(Edge { to, rule, reasons });
+        edges.push(Edge { to, rule, reasons: Reasons::of(reasons) });
     }
 
     fn finish(self) -> Graph {
@@ -501,7 +534,12 @@ trait View {
 
     fn hop(&self, from: u32, i: u32) -> Hop {
         let e = &self.out(from)[i as usize];
-        Hop { from: self.node_ref(from), to: self.node_ref(e.to), rule: e.rule, reasons: e.reasons.iter().map(|&r| self.reason(r).clone()).collect() }
+        Hop {
+            from: self.node_ref(from),
+            to: self.node_ref(e.to),
+            rule: e.rule,
+            reasons: e.reasons.as_slice().iter().map(|&r| self.reason(r).clone()).collect(),
+        }
     }
 
     /// Fewest hops from `start` to every node, with the edge each was reached by.
