@@ -171,7 +171,7 @@ pub(super) fn edges(b: &mut Builder) {
     let mut accounts: HashMap<&str, Account> = HashMap::new();
     for (p, principal) in b.indexed() {
         let (Some(source), Some(arn)) = (&principal.source, &principal.source_ref) else { continue };
-        if source.kind != SourceKind::Aws || !b.wants(&source.id) {
+        if source.kind != SourceKind::Aws {
             continue;
         }
         let account = accounts.entry(source.id.as_str()).or_insert_with(|| Account {

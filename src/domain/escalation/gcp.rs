@@ -39,7 +39,6 @@ pub(super) fn edges(b: &mut Builder) {
     for (p, principal) in b.indexed() {
         if let (Some(source), Some(key)) = (&principal.source, &principal.source_ref)
             && source.kind == SourceKind::Gcp
-            && b.wants(&source.id)
             && key.starts_with("serviceAccount:")
         {
             accounts.entry(source.id.as_str()).or_default().push(b.identity(p));

@@ -279,14 +279,13 @@ impl<'a> Builder<'a> {
         builder
     }
 
-    /// Fills in the grants of the principals `wanted` (by id) hold: all but the `ended` ones.
-    fn hold(&mut self, wanted: &HashMap<&str, usize>, ended: &[String]) {
+    /// Fills in the grants the principals `wanted` (by id) hold.
+    fn hold(&mut self, wanted: &HashMap<&str, usize>) {
         let input = self.input;
         let version_at: HashMap<(&str, i64), usize> = input.ledger.versions.iter().enumerate().map(|(i, v)| ((v.role_id.as_str(), v.version), i)).collect();
         for (g, grant) in input.ledger.grants.iter().chain(input.added).enumerate() {
             if let Some(&p) = wanted.get(grant.identity_id.as_str())
                 && let Some(&v) = version_at.get(&(grant.role_id.as_str(), grant.version))
-                && !ended.contains(&grant.assignment_id)
             {
                 self.held[p].push(Held { grant: g, version: v });
             }
@@ -315,7 +314,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Whether the rule modules should index a source (a cluster, an account, a project).
+    /// Whether the rule modules should index a source's roles (a cluster's, an account's);
+    /// `indexed()` already keeps to these sources' principals.
     pub fn wants(&self, source_id: &str) -> bool {
         self.relevant.as_ref().is_none_or(|r| r.contains(source_id))
     }
@@ -604,10 +604,10 @@ trait View {
     }
 
     /// Fewest hops from every node to any of `seeds`, walking edges backwards, with the edge
-    /// each node takes on its way (`(from, i)`: `out(from)[i]`).
-    fn distances_to(&self, seeds: &[u32]) -> (Vec<u32>, Vec<(u32, u32)>) {
+    /// each node leaves by on its way (an index into its `out`).
+    fn distances_to(&self, seeds: &[u32]) -> (Vec<u32>, Vec<u32>) {
         let mut dist = vec![UNREACHED; self.len()];
-        let mut next: Vec<(u32, u32)> = vec![(UNREACHED, 0); self.len()];
+        let mut next: Vec<u32> = vec![UNREACHED; self.len()];
         let mut queue = VecDeque::new();
         for &s in seeds {
             dist[s as usize] = 0;
@@ -619,7 +619,7 @@ trait View {
                 let d = dist[at as usize] + cost;
                 if d < dist[from as usize] {
                     dist[from as usize] = d;
-                    next[from as usize] = (from, i);
+                    next[from as usize] = i;
                     if cost == 0 {
                         queue.push_front(from);
                     } else {
@@ -645,9 +645,9 @@ trait View {
                 let mut steps = Vec::new();
                 let mut at = start;
                 while at != t {
-                    let (from, i) = next[at as usize];
-                    steps.push(self.hop(from, i));
-                    at = self.out(from)[i as usize].to;
+                    let i = next[at as usize];
+                    steps.push(self.hop(at, i));
+                    at = self.out(at)[i as usize].to;
                 }
                 Some(EscalationPath { from: self.node_ref(start), target: self.node_ref(t), hops: dist[start as usize], steps })
             })
@@ -687,7 +687,7 @@ impl Graph {
     pub fn build(ledger: &Ledger) -> Graph {
         let input = Input { ledger, added: &[], added_principals: &[] };
         let mut b = Builder::new(input, None);
-        b.hold(&input.principals().map(|(i, p)| (p.id.as_str(), i)).collect(), &[]);
+        b.hold(&input.principals().map(|(i, p)| (p.id.as_str(), i)).collect());
         b.edges();
         b.finish()
     }

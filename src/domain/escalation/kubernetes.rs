@@ -85,7 +85,7 @@ pub(super) fn edges(b: &mut Builder) {
     let mut clusters: HashMap<&str, Cluster> = HashMap::new();
     for (p, principal) in b.indexed() {
         let (Some(source), Some(key)) = (&principal.source, &principal.source_ref) else { continue };
-        if source.kind != SourceKind::Kubernetes || !b.wants(&source.id) {
+        if source.kind != SourceKind::Kubernetes {
             continue;
         }
         let cluster = clusters.entry(source.id.as_str()).or_default();
