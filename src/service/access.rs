@@ -28,11 +28,18 @@ async fn sod_context(conn: &mut AnyConnection, identity_id: &str) -> Result<(Vec
     Ok((sod::rules(conn).await?, sod::exceptions_of(conn, identity_id).await?))
 }
 
-/// The conflicts `after` introduces over `before` for one identity.
-async fn new_findings(conn: &mut AnyConnection, identity_id: &str, before: &[Holding], after: &[Holding], now: Timestamp) -> Result<Vec<Finding>, AppError> {
-    let (rules, exceptions) = sod_context(conn, identity_id).await?;
-    let was = conflicts(identity_id, before, &rules, &exceptions, now);
-    Ok(introduced(&was, conflicts(identity_id, after, &rules, &exceptions, now)))
+/// The conflicts `after` introduces over `before` for one identity, under `rules`.
+async fn new_findings(
+    conn: &mut AnyConnection,
+    identity_id: &str,
+    before: &[Holding],
+    after: &[Holding],
+    rules: &[SodRule],
+    now: Timestamp,
+) -> Result<Vec<Finding>, AppError> {
+    let exceptions = sod::exceptions_of(conn, identity_id).await?;
+    let was = conflicts(identity_id, before, rules, &exceptions, now);
+    Ok(introduced(&was, conflicts(identity_id, after, rules, &exceptions, now)))
 }
 
 pub(crate) async fn resolve_role(conn: &mut AnyConnection, id_or_slug: &str) -> Result<Option<crate::domain::role::Role>, AppError> {
@@ -217,6 +224,12 @@ async fn proposed_holding(conn: &mut AnyConnection, grant: &GrantItem) -> Result
 /// What the request would do: who gains and loses which permissions, and the conflicts it
 /// would introduce.
 pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<BlastRadius, AppError> {
+    let rules = sod::rules(conn).await?;
+    blast_radius_under(conn, request, &rules, now).await
+}
+
+/// `blast_radius` under the separation-of-duty rules `rules` (read once for every identity).
+async fn blast_radius_under(conn: &mut AnyConnection, request: &ChangeRequest, rules: &[SodRule], now: Timestamp) -> Result<BlastRadius, AppError> {
     let mut blast = BlastRadius::default();
     match &request.payload {
         ChangePayload::Access { grants, revokes } => {
@@ -246,17 +259,17 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
                         });
                     }
                 }
-                blast.findings.extend(new_findings(conn, &identity_id, &before, &after, now).await?);
+                blast.findings.extend(new_findings(conn, &identity_id, &before, &after, rules, now).await?);
             }
         }
         ChangePayload::RoleVersion { role_id, base_version, definition, move_holders: true } => {
             let base = access::version_permissions(conn, role_id, *base_version).await?;
             let d = diff(Some(&crate::domain::role::RoleDefinition::new(definition.scope.clone(), String::new(), base, None)), definition);
-            moving_holders(conn, &mut blast, role_id, None, &d.added, &d.removed, definition.permissions.clone(), now).await?;
+            moving_holders(conn, &mut blast, role_id, None, &d.added, &d.removed, definition.permissions.clone(), rules, now).await?;
         }
         ChangePayload::MoveHolders { role_id, from_version, to_version, .. } => {
             let target = access::version_permissions(conn, role_id, *to_version).await?;
-            moving_holders(conn, &mut blast, role_id, *from_version, &target, &[], target.clone(), now).await?;
+            moving_holders(conn, &mut blast, role_id, *from_version, &target, &[], target.clone(), rules, now).await?;
         }
         ChangePayload::RoleRetire { role_id } => {
             let (holders, _) = access::holders(conn, role_id, HolderFilter::default(), &PageRequest { after: None, limit: Some(50) }, 50, now).await?;
@@ -286,7 +299,7 @@ pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now
                     };
                     let gained: Vec<Permission> = observed.iter().filter(|p| !base.contains(p)).cloned().collect();
                     let lost: Vec<Permission> = base.iter().filter(|p| !observed.contains(p)).cloned().collect();
-                    moving_holders(conn, &mut blast, role_id, Some(version), &gained, &lost, observed, now).await?;
+                    moving_holders(conn, &mut blast, role_id, Some(version), &gained, &lost, observed, rules, now).await?;
                 }
                 // Accepting a grant accepts what it allows its holder.
                 (crate::domain::drift::DriftKind::UnreviewedAccess, Some(role_id), Some(_)) => {
@@ -325,6 +338,7 @@ async fn moving_holders(
     gained: &[Permission],
     lost: &[Permission],
     new_permissions: Vec<Permission>,
+    rules: &[SodRule],
     now: Timestamp,
 ) -> Result<(), AppError> {
     let role = roles::by_id(conn, role_id).await?.ok_or_else(|| AppError::not_found("Role", role_id))?;
@@ -356,7 +370,6 @@ async fn moving_holders(
     }
     // Only identities holding another role on a resource the change touches (or a role paired
     // with this one) can end up in conflict; checking them alone keeps approval fast at scale.
-    let rules = sod::rules(conn).await?;
     let paired: Vec<String> = rules
         .iter()
         .filter_map(|r| match &r.kind {
@@ -379,14 +392,17 @@ async fn moving_holders(
                 h
             })
             .collect();
-        blast.findings.extend(new_findings(conn, &identity_id, &before, &after, now).await?);
+        blast.findings.extend(new_findings(conn, &identity_id, &before, &after, rules, now).await?);
     }
     Ok(())
 }
 
-/// Refuses to apply a change that would leave anyone in an unexcepted conflict.
-pub async fn check_separation(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<(), AppError> {
-    let blast = blast_radius(conn, request, now).await?;
+/// Refuses to apply a change that would leave anyone in an unexcepted conflict. Returns the
+/// separation-of-duty rules it checked with: the applying transaction settles findings under
+/// the same rules without reading them again (a round trip per approval).
+pub async fn check_separation(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<Vec<SodRule>, AppError> {
+    let rules = sod::rules(conn).await?;
+    let blast = blast_radius_under(conn, request, &rules, now).await?;
     let blocking = blast.blocking();
     if let Some(first) = blocking.first() {
         return Err(AppError::invalid_state(format!(
@@ -395,7 +411,7 @@ pub async fn check_separation(conn: &mut AnyConnection, request: &ChangeRequest,
             if blocking.len() > 1 { format!("(and {} more conflicts) ", blocking.len() - 1) } else { String::new() },
         )));
     }
-    Ok(())
+    Ok(rules)
 }
 
 /// Ends an assignment and revokes the credentials exercising it, with the audit events; returns
@@ -430,7 +446,7 @@ pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_
 pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest, now: Timestamp) -> Result<serde_json::Value, AppError> {
     match &request.payload {
         ChangePayload::Access { grants, revokes } => {
-            check_separation(conn, request, now).await?;
+            let rules = check_separation(conn, request, now).await?;
             let mut granted = Vec::new();
             for grant in grants {
                 let role = roles::by_id(conn, &grant.role_id).await?.ok_or_else(|| AppError::not_found("Role", &grant.role_id))?;
@@ -486,7 +502,7 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
                 touched.push(end_assignment(conn, actor, &revoke.assignment_id, &format!("change request {}", request.id), now).await?);
                 revoked += 1;
             }
-            super::findings::settle(conn, &touched, touches, now).await?;
+            super::findings::settle_under(conn, &touched, touches, Some(&rules), now).await?;
             Ok(json!({ "granted": granted, "revoked": revoked }))
         }
         ChangePayload::MoveHolders { role_id, from_version, to_version, role_slug } => {
