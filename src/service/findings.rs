@@ -407,7 +407,7 @@ pub async fn settle_escalation(store: &Store, now: Timestamp, force: bool) -> Re
     let cache = store.escalation_graph();
     let mut settled = cache.settled.lock().await;
     let built = cache.graph(store, now).await?;
-    if !force && settled.as_deref() == Some(built.stamp.as_str()) {
+    if !force && settled.as_ref() == Some(&built.key()) {
         return Ok(());
     }
     let should = {
@@ -418,7 +418,18 @@ pub async fn settle_escalation(store: &Store, now: Timestamp, force: bool) -> Re
     let stored = findings::open_of_kind(tx.conn(), FindingKind::EscalationPath).await?;
     apply(tx.conn(), stored, should, now).await?;
     tx.commit().await?;
-    *settled = Some(built.stamp.clone());
+    *settled = Some(built.key());
+    Ok(())
+}
+
+/// The time step of escalation paths: settles them when a grant of the graph last settled has
+/// run out since and no write has moved the ledger (each change settles its own).
+async fn settle_expired_paths(store: &Store, now: Timestamp) -> Result<(), AppError> {
+    let settled = store.escalation_graph().settled.lock().await.clone();
+    let Some((stamp, Some(until))) = settled else { return Ok(()) };
+    if now.to_rfc3339() >= until && stamp == crate::store::escalation::stamp(&mut *store.read().await?).await? {
+        settle_escalation(store, now, false).await?;
+    }
     Ok(())
 }
 
@@ -587,6 +598,9 @@ pub async fn check(store: &Store, progress: &(dyn Fn(u64, u64) + Sync)) -> Resul
     };
     step(store, clock, now).await?;
     escalation_settled(store).await;
+    // The scheduler's escalation step too, when a grant ran out since the last settling (and
+    // only then: a write not settled is a difference to show).
+    settle_expired_paths(store, now).await?;
     let mut out = Vec::new();
     // One snapshot for the whole comparison, so that writes meanwhile cannot show as differences.
     let mut tx = store.begin_read().await?;

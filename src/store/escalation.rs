@@ -38,7 +38,14 @@ pub async fn stamp(conn: &mut AnyConnection) -> Result<String, AppError> {
 }
 
 pub async fn ledger(conn: &mut AnyConnection, now: Timestamp) -> Result<Ledger, AppError> {
+    Ok(ledger_until(conn, now).await?.0)
+}
+
+/// The ledger as of `now`, with the moment it stops being so by itself: the earliest expiry of
+/// a grant it holds (RFC 3339, compared as the database compares it), if any.
+async fn ledger_until(conn: &mut AnyConnection, now: Timestamp) -> Result<(Ledger, Option<String>), AppError> {
     let mut ledger = Ledger::default();
+    let mut valid_until: Option<String> = None;
     let mut seen: HashSet<String> = HashSet::new();
     let mut principals = sqlx::query_as::<_, (String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)>(
         "select i.id, i.name, i.source_id, s.kind, s.name, i.source_ref, i.source_detail from identities i join sources s on s.id = i.source_id \
@@ -59,22 +66,27 @@ pub async fn ledger(conn: &mut AnyConnection, now: Timestamp) -> Result<Ledger, 
     let live = "a.revoked_at is null and (a.expires_at is null or a.expires_at > $1)";
     let statements = [
         format!(
-            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref from identities i \
+            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref, a.expires_at from identities i \
              join assignments a on a.identity_id = i.id join scopes sc on sc.id = a.scope_id \
              where i.source_id is not null and i.status <> 'retired' and {live}"
         ),
         format!(
-            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref from roles r \
+            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref, a.expires_at from roles r \
              join assignments a on a.role_id = r.id join identities i on i.id = a.identity_id join scopes sc on sc.id = a.scope_id \
              where r.source_id is not null and i.source_id is null and {live}"
         ),
     ];
     let mut held: HashSet<(String, i64)> = HashSet::new();
     for sql in &statements {
-        let mut grants = sqlx::query_as::<_, (String, String, String, String, i64, String, Option<String>)>(sql).bind(&now).fetch(&mut *conn);
-        while let Some((assignment_id, identity_id, name, role_id, version, scope, source_ref)) =
+        let mut grants = sqlx::query_as::<_, (String, String, String, String, i64, String, Option<String>, Option<String>)>(sql).bind(&now).fetch(&mut *conn);
+        while let Some((assignment_id, identity_id, name, role_id, version, scope, source_ref, expires_at)) =
             grants.try_next().await.map_err(db_error("escalation grants"))?
         {
+            if let Some(at) = expires_at
+                && valid_until.as_ref().is_none_or(|until| at < *until)
+            {
+                valid_until = Some(at);
+            }
             if seen.insert(identity_id.clone()) {
                 ledger.principals.push(Principal { id: identity_id.clone(), name, source: None, source_ref: None, trust_policy: None });
             }
@@ -107,7 +119,7 @@ pub async fn ledger(conn: &mut AnyConnection, now: Timestamp) -> Result<Ledger, 
             rules: definition.rules,
         });
     }
-    Ok(ledger)
+    Ok((ledger, valid_until))
 }
 
 /// The last graph built, with the stamp it was built at: shared by every clone of the store,
@@ -118,7 +130,7 @@ pub struct GraphCache {
     /// The stamp of the graph whose escalation findings were last stored; held while they are
     /// settled, so that settling runs one at a time and a later graph is never overwritten by
     /// an earlier one.
-    pub settled: tokio::sync::Mutex<Option<String>>,
+    pub settled: tokio::sync::Mutex<Option<(String, Option<String>)>>,
     /// Settlings started after a commit and not finished yet (`findings::check` waits for them).
     pub pending: std::sync::atomic::AtomicUsize,
 }
@@ -130,6 +142,19 @@ pub struct Built {
     pub graph: Graph,
     /// The ledger's stamp when it was read.
     pub stamp: String,
+    /// How long reading the ledger and building the graph took (`nhidb bench` prints both).
+    pub took: (std::time::Duration, std::time::Duration),
+    /// When the first grant in it runs out: from then on the graph is out of date although no
+    /// write moved the stamp.
+    pub valid_until: Option<String>,
+}
+
+impl Built {
+    /// What the graph was built from: the stamp, and the expiry it stays good until (settling
+    /// compares both, so a graph rebuilt because a grant ran out is settled too).
+    pub fn key(&self) -> (String, Option<String>) {
+        (self.stamp.clone(), self.valid_until.clone())
+    }
 }
 
 impl GraphCache {
@@ -141,18 +166,31 @@ impl GraphCache {
         let mut state = self.state.lock().await;
         if let Some((built, graph)) = state.as_ref()
             && *built == current
+            && graph.valid_until.as_ref().is_none_or(|until| now.to_rfc3339() < *until)
         {
             return Ok(graph.clone());
         }
-        let ledger = ledger(&mut conn, now).await?;
+        let reading = std::time::Instant::now();
+        let (ledger, valid_until) = ledger_until(&mut conn, now).await?;
         drop(conn);
-        let started = std::time::Instant::now();
+        let read = reading.elapsed();
         let stamp = current.clone();
-        let built = tokio::task::spawn_blocking(move || Built { graph: Graph::build(&ledger), ledger, stamp })
-            .await
-            .map_err(|e| AppError::internal("escalation graph", e))?;
+        let built = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let graph = Graph::build(&ledger);
+            Built { graph, ledger, stamp, took: (read, started.elapsed()), valid_until }
+        })
+        .await
+        .map_err(|e| AppError::internal("escalation graph", e))?;
         let graph = &built.graph;
-        tracing::debug!(nodes = graph.node_count(), edges = graph.edge_count(), ms = started.elapsed().as_millis() as u64, "escalation graph built");
+        let (read, build) = built.took;
+        tracing::debug!(
+            nodes = graph.node_count(),
+            edges = graph.edge_count(),
+            read_ms = read.as_millis() as u64,
+            build_ms = build.as_millis() as u64,
+            "escalation graph built"
+        );
         let built = std::sync::Arc::new(built);
         *state = Some((current, built.clone()));
         Ok(built)
