@@ -93,7 +93,7 @@ wasm-opt:
 		*) echo "wasm-opt on PATH is not ~/.cargo/bin/wasm-opt" >&2; exit 1;; esac
 
 release: tools wasm-opt
-	LEPTOS_SITE_ROOT=target/site-release cargo leptos build --release
+	LEPTOS_SITE_ROOT=target/site-release cargo leptos build --release --precompress
 
 test-release: release test-tools
 	NHIDB_BIN=$(RELEASE_BIN) NHIDB_SITE_ROOT=$(RELEASE_SITE_ROOT) npm --prefix end2end run test-release

@@ -15,6 +15,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// Where the built browser bundle lives and how the server answers.
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     // then sign-in for pages, then the server-function guard.
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/assets/{version}/{*path}", get(crate::web::assets::versioned))
         .route("/downloads/hygiene/{file}", get(crate::web::downloads::hygiene_csv))
         .route("/downloads/export.zip", post(crate::web::downloads::export_zip))
         .nest(crate::api::PREFIX, crate::api::router(state.clone()))
@@ -72,8 +74,19 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(guard::require_sign_in))
         .layer(from_fn_with_state(state.clone(), guard::authenticate))
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(compression())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Answers are compressed when the client accepts it (brotli or gzip), except what already is:
+/// precompressed bundle files, wasm (a release build ships precompressed twins; compressing a
+/// debug bundle per request would cost more than it saves on loopback), and export archives.
+/// Compression works chunk by chunk, so streamed downloads stay streamed in flat memory.
+fn compression() -> CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+    CompressionLayer::new()
+        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/wasm")).and(NotForContentType::const_new("application/zip")))
 }
 
 /// What the server does on its own, and how often.

@@ -223,6 +223,7 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
 
     if !args.no_server {
         println!();
+        bundle_figures(&args.site_root);
         server_figures(database_url, &args.site_root, spec.identities).await?;
     }
     Ok(ExitCode::SUCCESS)
@@ -476,6 +477,31 @@ async fn hygiene_figures(store: &Store, database_url: &str, actor: &Actor, calls
         println!("{kind} CSV streamed: {stats}   (target ≥ 200,000 rows/s, ≤ 150 MB)");
     }
     Ok(())
+}
+
+/// What a browser downloads: each file of the bundle raw and as the precompressed twins a
+/// release build writes (`make release`), which the server sends when the browser accepts them.
+fn bundle_figures(site_root: &str) {
+    let pkg = std::path::Path::new(site_root).join("pkg");
+    let Ok(entries) = std::fs::read_dir(&pkg) else {
+        println!("browser bundle: no {} (build it with make release)", pkg.display());
+        return;
+    };
+    let size = |p: std::path::PathBuf| std::fs::metadata(p).ok().map(|m| m.len());
+    let kb = |b: Option<u64>| b.map_or("—".to_owned(), |b| format!("{:.0} kB", b as f64 / 1000.0));
+    let mut files: Vec<_> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.is_file() && !matches!(p.extension().and_then(|e| e.to_str()), Some("br" | "gz"))).collect();
+    files.sort();
+    let (mut raw, mut br) = (0, 0);
+    println!("browser bundle ({}): raw, gzip, brotli", pkg.display());
+    for file in files {
+        let twin = |ext: &str| size(std::path::PathBuf::from(format!("{}.{ext}", file.display())));
+        let (r, g, b) = (size(file.clone()), twin("gz"), twin("br"));
+        raw += r.unwrap_or(0);
+        br += b.or(r).unwrap_or(0);
+        println!("  {:<28} {:>9} {:>9} {:>9}", file.file_name().unwrap_or_default().to_string_lossy(), kb(r), kb(g), kb(b));
+    }
+    println!("  {:<28} {:>9} {:>9} {:>9}   (target: first page's wasm ≤ 350 kB brotli, everything ≤ 600 kB brotli)", "all", kb(Some(raw)), "", kb(Some(br)));
 }
 
 /// Starts `nhidb serve` on the benchmark database, times it until `/healthz` answers, loads it

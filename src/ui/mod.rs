@@ -26,7 +26,7 @@ use crate::domain::operator::SessionView;
 use crate::error::AppError;
 use leptos::prelude::AnyView;
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -40,6 +40,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }
     }
+    // Versioned addresses for the bundle, so browsers may keep it (see `web::assets`).
+    #[cfg(feature = "ssr")]
+    let root = crate::web::assets::root(&options.site_root);
+    #[cfg(not(feature = "ssr"))]
+    let root = String::new();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -47,9 +52,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="icon" type="image/svg+xml" href=format!("{root}/favicon.svg")/>
+                <link rel="stylesheet" id="leptos" href=format!("{root}/pkg/nhidb.css")/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options root/>
                 <MetaTags/>
             </head>
             <body>
@@ -99,7 +105,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/nhidb.css"/>
         <Title formatter=|title: String| if title.is_empty() { "nhidb".to_owned() } else { format!("{title} · nhidb") }/>
         <Router>
             <Routes fallback=|| view! { <ConsoleLayout><NotFound/></ConsoleLayout> }>

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 
 /// Requests for these never need to know the caller.
 fn is_static(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
+    path.starts_with(super::assets::PREFIX) || path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
 }
 
 /// Pages anyone may open.

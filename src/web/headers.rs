@@ -23,7 +23,8 @@ const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let over_tls = state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
         || (state.config.trust_proxy && request.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"));
-    let is_static = request.uri().path().starts_with("/pkg/");
+    let path = request.uri().path();
+    let is_static = path.starts_with(super::assets::PREFIX) || path.starts_with("/pkg/") || path == "/favicon.svg";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -35,9 +36,10 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(NON_PAGE_CSP));
     }
     // Pages and answers carry ledger data: keep them out of shared caches and the back/forward
-    // history of other users of the machine. The bundle may be cached.
-    if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // history of other users of the machine. The bundle may be cached: for a year under its
+    // versioned address (set where it is served), revalidated under the plain one.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(if is_static { "no-cache" } else { "no-store" }));
     }
     if over_tls {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));

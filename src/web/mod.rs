@@ -3,6 +3,7 @@
 //! headers on every response. The service layer re-checks every permission; this layer adds
 //! deny-by-default for endpoints and the browser-facing protections.
 
+pub mod assets;
 pub mod cookie;
 pub mod downloads;
 pub mod guard;

@@ -169,9 +169,14 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: &TestDb, config: nhidb::state::WebConfig) -> TestApp {
+    spawn_app_serving(db, config, "target/site").await
+}
+
+/// A server whose browser bundle is the one under `site_root`.
+pub async fn spawn_app_serving(db: &TestDb, config: nhidb::state::WebConfig, site_root: &str) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let server_config = nhidb::server::ServerConfig { addr, site_root: "target/site".into() };
+    let server_config = nhidb::server::ServerConfig { addr, site_root: site_root.into() };
     let state =
         nhidb::state::AppState { store: db.store.clone(), config: std::sync::Arc::new(config), leptos_options: nhidb::server::leptos_options(&server_config) };
     tokio::spawn(async move {
