@@ -623,12 +623,13 @@ pub async fn check(store: &Store, progress: &(dyn Fn(u64, u64) + Sync)) -> Resul
         progress(done, total.max(done));
         after = last;
     }
-    // Escalation paths against the graph of the same snapshot.
-    let graph = Graph::build(&crate::store::escalation::ledger(conn, now).await?);
     let stored = findings::open_of_kind(conn, FindingKind::EscalationPath).await?.into_iter().map(|s| s.row).collect();
-    compare(escalation_rows(&graph), stored, &mut out);
     let counters: BTreeMap<String, i64> = findings::counts(conn).await?.into_iter().collect();
     let rows: BTreeMap<String, i64> = findings::counted(conn).await?.into_iter().collect();
+    // Escalation paths against the graph of the same snapshot.
+    let mut snapshot = crate::store::export::Snapshot::Pooled(tx);
+    let graph = Graph::build(&crate::store::escalation::ledger(&mut snapshot, now).await?);
+    compare(escalation_rows(&graph), stored, &mut out);
     for kind in FindingKind::ALL {
         let (counter, rows) = (counters.get(kind.as_str()).copied().unwrap_or(0), rows.get(kind.as_str()).copied().unwrap_or(0));
         if counter != rows {

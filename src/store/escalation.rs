@@ -3,17 +3,17 @@
 //! hold — plus every imported role's current version, which a `bind` may name though no one
 //! holds it yet. Native roles carry no source rules, so they only count when privileged.
 
+use super::export::Snapshot;
 use super::{Sql, count, db_error, split_page};
 use crate::domain::Timestamp;
 use crate::domain::escalation::graph::{Grant, Graph, Ledger, Principal, SourceOf, Version};
 use crate::domain::escalation::{PathRow, within_of};
 use crate::domain::hygiene::FindingKind;
 use crate::domain::page::Page;
-use crate::domain::role::{RoleDefinition, Sensitivity};
+use crate::domain::role::Sensitivity;
 use crate::domain::scope::ScopePath;
 use crate::domain::source::SourceKind;
 use crate::error::AppError;
-use futures_util::TryStreamExt;
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -25,100 +25,175 @@ fn source_of(id: Option<String>, kind: Option<String>, name: Option<String>) -> 
 /// `holders_stamp`, moved by triggers), role versions, identities created, imports (trust
 /// policies, sensitivity). Reading it costs a few aggregates, so a cached graph is checked on
 /// every query.
+const STAMP: &str = "select cast((select sum(holders_stamp) from roles where source_id is not null or sensitivity = 'privileged') as text), \
+     cast((select count(*) from role_versions) as text), (select max(id) from identities), (select max(id) from source_imports)";
+
+fn stamp_text(v: [Option<&str>; 4]) -> String {
+    format!("{}/{}/{}/{}", v[0].unwrap_or("0"), v[1].unwrap_or("0"), v[2].unwrap_or_default(), v[3].unwrap_or_default())
+}
+
 pub async fn stamp(conn: &mut AnyConnection) -> Result<String, AppError> {
-    let (grants, versions, identity, import): (Option<i64>, i64, Option<String>, Option<String>) = sqlx::query_as(
-        "select (select cast(sum(holders_stamp) as bigint) from roles where source_id is not null or sensitivity = 'privileged'), \
-         (select count(*) from role_versions), \
-         (select max(id) from identities), (select max(id) from source_imports)",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_error("escalation stamp"))?;
-    Ok(format!("{}/{versions}/{}/{}", grants.unwrap_or(0), identity.unwrap_or_default(), import.unwrap_or_default()))
+    let row: (Option<String>, Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as(STAMP).fetch_one(&mut *conn).await.map_err(db_error("escalation stamp"))?;
+    Ok(stamp_text([row.0.as_deref(), row.1.as_deref(), row.2.as_deref(), row.3.as_deref()]))
 }
 
-pub async fn ledger(conn: &mut AnyConnection, now: Timestamp) -> Result<Ledger, AppError> {
-    Ok(ledger_until(conn, now).await?.0)
+/// The stamp as of `snapshot`.
+async fn stamp_in(snapshot: &mut Snapshot) -> Result<String, AppError> {
+    let mut stamp = None;
+    snapshot
+        .rows(STAMP, None, |v| {
+            stamp = Some(stamp_text([v[0], v[1], v[2], v[3]]));
+            Ok(())
+        })
+        .await?;
+    stamp.ok_or_else(|| AppError::internal("escalation stamp", "no row"))
 }
 
-/// The ledger as of `now`, with the moment it stops being so by itself: the earliest expiry of
-/// a grant it holds (RFC 3339, compared as the database compares it), if any.
-async fn ledger_until(conn: &mut AnyConnection, now: Timestamp) -> Result<(Ledger, Option<String>), AppError> {
+/// A column the query always fills.
+fn cell<'a>(v: &[Option<&'a str>], i: usize) -> Result<&'a str, AppError> {
+    v[i].ok_or_else(|| AppError::internal("escalation ledger", format!("column {i} is null")))
+}
+
+fn owned(v: Option<&str>) -> Option<String> {
+    v.map(str::to_owned)
+}
+
+/// An imported role's rules, without the permissions derived from them (not needed here, and
+/// most of the cost of reading a definition).
+#[derive(serde::Deserialize)]
+struct Rules {
+    #[serde(default)]
+    rules: Vec<crate::domain::source::SourceRule>,
+}
+
+/// The ledger as of `snapshot`, with grants in force at `now`. The rows are read as text off
+/// the snapshot (on SQLite straight off the statement, on a thread of its own, see
+/// `export::Snapshot`): through sqlx's `Any` driver the 400,000 rows of the bench import took
+/// longer to read than the graph takes to build.
+pub async fn ledger(snapshot: &mut Snapshot, now: Timestamp) -> Result<Ledger, AppError> {
+    Ok(ledger_until(snapshot, now).await?.0)
+}
+
+/// `ledger`, with the moment it stops being so by itself: the earliest expiry of a grant it
+/// holds (RFC 3339, compared as the database compares it), if any.
+async fn ledger_until(snapshot: &mut Snapshot, now: Timestamp) -> Result<(Ledger, Option<String>), AppError> {
     let mut ledger = Ledger::default();
     let mut valid_until: Option<String> = None;
     let mut seen: HashSet<String> = HashSet::new();
-    let mut principals = sqlx::query_as::<_, (String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)>(
-        "select i.id, i.name, i.source_id, s.kind, s.name, i.source_ref, i.source_detail from identities i join sources s on s.id = i.source_id \
-         where i.source_id is not null and i.status <> 'retired'",
-    )
-    .fetch(&mut *conn);
-    while let Some((id, name, source_id, kind, source_name, source_ref, detail)) = principals.try_next().await.map_err(db_error("escalation identities"))? {
-        let trust_policy = detail.as_deref().and_then(|d| serde_json::from_str::<HashMap<String, String>>(d).ok()).and_then(|mut d| d.remove("trust_policy"));
-        seen.insert(id.clone());
-        ledger.principals.push(Principal { id, name, source: source_of(source_id, kind, source_name), source_ref, trust_policy });
-    }
-    drop(principals);
+    snapshot
+        .rows(
+            "select i.id, i.name, i.source_id, s.kind, s.name, i.source_ref, i.source_detail from identities i join sources s on s.id = i.source_id \
+             where i.source_id is not null and i.status <> 'retired'",
+            None,
+            |v| {
+                // Only AWS roles carry a trust policy; most details need no parsing.
+                let trust_policy = v[6]
+                    .filter(|d| d.contains("\"trust_policy\""))
+                    .and_then(|d| serde_json::from_str::<HashMap<String, String>>(d).ok())
+                    .and_then(|mut d| d.remove("trust_policy"));
+                let id = cell(v, 0)?.to_owned();
+                seen.insert(id.clone());
+                ledger.principals.push(Principal {
+                    id,
+                    name: cell(v, 1)?.to_owned(),
+                    source: source_of(owned(v[2]), owned(v[3]), owned(v[4])),
+                    source_ref: owned(v[5]),
+                    trust_policy,
+                });
+                Ok(())
+            },
+        )
+        .await?;
 
     // Grants of imported identities, then imported roles granted to native identities (in
     // nhidb). Native identities are never reached (no rule leads to one), so their grants of
     // native roles cannot be on a path.
-    let now = now.to_rfc3339();
     let live = "a.revoked_at is null and (a.expires_at is null or a.expires_at > $1)";
     let statements = [
         format!(
-            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref, a.expires_at from identities i \
+            "select a.id, a.identity_id, i.name, a.role_id, cast(a.role_version as text), sc.path, a.source_ref, a.expires_at from identities i \
              join assignments a on a.identity_id = i.id join scopes sc on sc.id = a.scope_id \
              where i.source_id is not null and i.status <> 'retired' and {live}"
         ),
         format!(
-            "select a.id, a.identity_id, i.name, a.role_id, a.role_version, sc.path, a.source_ref, a.expires_at from roles r \
+            "select a.id, a.identity_id, i.name, a.role_id, cast(a.role_version as text), sc.path, a.source_ref, a.expires_at from roles r \
              join assignments a on a.role_id = r.id join identities i on i.id = a.identity_id join scopes sc on sc.id = a.scope_id \
              where r.source_id is not null and i.source_id is null and {live}"
         ),
     ];
     let mut held: HashSet<(String, i64)> = HashSet::new();
+    // Grants share few scopes (a cluster's namespaces): each is parsed once.
+    let mut scopes: HashMap<String, ScopePath> = HashMap::new();
     for sql in &statements {
-        let mut grants = sqlx::query_as::<_, (String, String, String, String, i64, String, Option<String>, Option<String>)>(sql).bind(&now).fetch(&mut *conn);
-        while let Some((assignment_id, identity_id, name, role_id, version, scope, source_ref, expires_at)) =
-            grants.try_next().await.map_err(db_error("escalation grants"))?
-        {
-            if let Some(at) = expires_at
-                && valid_until.as_ref().is_none_or(|until| at < *until)
-            {
-                valid_until = Some(at);
-            }
-            if seen.insert(identity_id.clone()) {
-                ledger.principals.push(Principal { id: identity_id.clone(), name, source: None, source_ref: None, trust_policy: None });
-            }
-            let scope = ScopePath::parse(&scope).map_err(|e| AppError::internal("stored scope", e))?;
-            held.insert((role_id.clone(), version));
-            ledger.grants.push(Grant { assignment_id, identity_id, role_id, version, scope, source_ref });
-        }
+        snapshot
+            .rows_bound(sql, vec![now.to_rfc3339()], |v| {
+                let identity_id = cell(v, 1)?;
+                if !seen.contains(identity_id) {
+                    seen.insert(identity_id.to_owned());
+                    ledger.principals.push(Principal {
+                        id: identity_id.to_owned(),
+                        name: cell(v, 2)?.to_owned(),
+                        source: None,
+                        source_ref: None,
+                        trust_policy: None,
+                    });
+                }
+                if let Some(at) = v[7]
+                    && valid_until.as_deref().is_none_or(|until| at < until)
+                {
+                    valid_until = Some(at.to_owned());
+                }
+                let path = cell(v, 5)?;
+                let scope = match scopes.get(path) {
+                    Some(scope) => scope.clone(),
+                    None => {
+                        let scope = ScopePath::parse(path).map_err(|e| AppError::internal("stored scope", e))?;
+                        scopes.insert(path.to_owned(), scope.clone());
+                        scope
+                    }
+                };
+                let (role_id, version) = (cell(v, 3)?.to_owned(), cell(v, 4)?.parse::<i64>().map_err(|e| AppError::internal("stored role version", e))?);
+                held.insert((role_id.clone(), version));
+                ledger.grants.push(Grant {
+                    assignment_id: cell(v, 0)?.to_owned(),
+                    identity_id: identity_id.to_owned(),
+                    role_id,
+                    version,
+                    scope,
+                    source_ref: owned(v[6]),
+                });
+                Ok(())
+            })
+            .await?;
     }
 
-    let mut versions = sqlx::query_as::<_, (String, String, i64, i64, String, Option<String>, Option<String>, Option<String>, Option<String>, String)>(
-        "select r.id, r.slug, v.version, r.current_version, r.sensitivity, r.source_id, s.kind, s.name, r.source_ref, v.definition \
-         from roles r join role_versions v on v.role_id = r.id left join sources s on s.id = r.source_id \
-         where r.status = 'active' and (r.source_id is not null or r.sensitivity = 'privileged')",
-    )
-    .fetch(&mut *conn);
-    while let Some((role_id, slug, version, current, sensitivity, source_id, kind, source_name, source_ref, definition)) =
-        versions.try_next().await.map_err(db_error("escalation role versions"))?
-    {
-        if version != current && !held.contains(&(role_id.clone(), version)) {
-            continue;
-        }
-        let definition: RoleDefinition = serde_json::from_str(&definition).map_err(|e| AppError::internal("stored role definition", e))?;
-        ledger.versions.push(Version {
-            role_id,
-            slug,
-            version,
-            privileged: sensitivity == Sensitivity::Privileged.as_str(),
-            source: source_of(source_id, kind, source_name),
-            source_ref,
-            rules: definition.rules,
-        });
-    }
+    snapshot
+        .rows(
+            "select r.id, r.slug, cast(v.version as text), cast(r.current_version as text), r.sensitivity, r.source_id, s.kind, s.name, r.source_ref, v.definition \
+             from roles r join role_versions v on v.role_id = r.id left join sources s on s.id = r.source_id \
+             where r.status = 'active' and (r.source_id is not null or r.sensitivity = 'privileged')",
+            None,
+            |v| {
+                let number = |i: usize| cell(v, i)?.parse::<i64>().map_err(|e| AppError::internal("stored role version", e));
+                let (role_id, version) = (cell(v, 0)?, number(2)?);
+                if version != number(3)? && !held.contains(&(role_id.to_owned(), version)) {
+                    return Ok(());
+                }
+                let definition: Rules = serde_json::from_str(cell(v, 9)?).map_err(|e| AppError::internal("stored role definition", e))?;
+                ledger.versions.push(Version {
+                    role_id: role_id.to_owned(),
+                    slug: cell(v, 1)?.to_owned(),
+                    version,
+                    privileged: cell(v, 4)? == Sensitivity::Privileged.as_str(),
+                    source: source_of(owned(v[5]), owned(v[6]), owned(v[7])),
+                    source_ref: owned(v[8]),
+                    rules: definition.rules,
+                });
+                Ok(())
+            },
+        )
+        .await?;
     Ok((ledger, valid_until))
 }
 
@@ -170,11 +245,16 @@ impl GraphCache {
         {
             return Ok(graph.clone());
         }
-        let reading = std::time::Instant::now();
-        let (ledger, valid_until) = ledger_until(&mut conn, now).await?;
         drop(conn);
+        // The stamp the graph is kept under is read in the same snapshot as the ledger: the
+        // graph is exactly the ledger of its stamp.
+        let reading = std::time::Instant::now();
+        let mut snapshot = Snapshot::begin(store).await?;
+        let stamp = stamp_in(&mut snapshot).await?;
+        let (ledger, valid_until) = ledger_until(&mut snapshot, now).await?;
+        drop(snapshot);
         let read = reading.elapsed();
-        let stamp = current.clone();
+        let current = stamp.clone();
         let built = tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
             let graph = Graph::build(&ledger);
