@@ -309,9 +309,10 @@ async fn random_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
             let differences = findings::check(&db.store, &|_, _| {}).await.unwrap();
             assert!(
                 differences.is_empty(),
-                "seed {seed}, after change {n} (changes since the last check: {last:?}): {} differences:\n{}",
+                "seed {seed}, after change {n} (changes since the last check: {last:?}): {} differences:\n{}\n{}",
                 differences.len(),
-                differences.iter().take(20).map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+                differences.iter().take(20).map(|d| d.to_string()).collect::<Vec<_>>().join("\n"),
+                explain_paths(&mut conn, &differences).await
             );
             last.clear();
         }
@@ -456,4 +457,34 @@ async fn the_console_csv_walks_pages_to_the_same_rows_as_the_command_line(db: Te
         assert_eq!(pages, expected.div_ceil(5_000), "{kind}");
         assert!(web == cli, "{kind}: the paged CSV differs from the snapshot's ({} vs {} bytes)", web.len(), cli.len());
     }
+}
+
+/// For escalation-path differences: every grant (live or ended) of the identities they name,
+/// and the audit trail of those grants' last changes, so that a failure names its suspect.
+async fn explain_paths(conn: &mut AnyConnection, differences: &[findings::Difference]) -> String {
+    let mut ids: Vec<&str> = differences
+        .iter()
+        .filter_map(|d| match d {
+            findings::Difference::Missing(r) | findings::Difference::Extra(r) if r.kind == "escalation_path" => Some(r.identity_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    ids.dedup();
+    let mut out = String::new();
+    for id in ids {
+        let grants: Vec<(String, i64, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+            "select r.slug, a.role_version, sc.path, a.expires_at, a.revoked_at, a.granted_at from assignments a join roles r on r.id = a.role_id \
+             join scopes sc on sc.id = a.scope_id where a.identity_id = $1 order by a.granted_at",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
+        let status: String = sqlx::query_scalar("select status from identities where id = $1").bind(id).fetch_one(&mut *conn).await.unwrap_or_default();
+        out.push_str(&format!("identity {id} ({status}) grants (role, version, scope, expires, revoked, granted):\n"));
+        for g in grants {
+            out.push_str(&format!("  {g:?}\n"));
+        }
+    }
+    out
 }

@@ -181,9 +181,8 @@ pub async fn change_status(store: &Store, actor: &Actor, id: &str, status: &str,
     audit::append(tx.conn(), actor, entry).await?;
     let identity = fetch(tx.conn(), id).await?;
     tx.commit().await?;
-    // An imported identity leaving service takes its escalation paths with it.
-    if identity.managed_by.is_some() {
-        super::findings::settle_escalation_soon(store);
-    }
+    // An identity leaving service takes its escalation paths with it: an imported one, or a
+    // native one holding an imported role (settling is one stamp read when nothing moved).
+    super::findings::settle_escalation_soon(store);
     Ok(identity)
 }

@@ -371,5 +371,7 @@ pub async fn decommission(store: &Store, actor: &Actor, service_id: &str, input:
     let text = serde_json::to_string(&receipt).map_err(|e| AppError::internal("encode receipt", e))?;
     templates::record_receipt(conn, service_id, &text, now).await?;
     tx.commit().await?;
+    // Its identities may have held imported roles: their escalation paths close with them.
+    super::findings::settle_escalation_soon(store);
     Ok(receipt)
 }
