@@ -112,6 +112,7 @@ export NHIDB_CLOUDSPLAINING := $(CLOUDSPLAINING_VENV)/bin/cloudsplaining
 
 bench: release
 	@mkdir -p $(BENCH_DIR)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	@$(CLOUDSPLAINING_VENV)/bin/pip show cloudsplaining 2>/dev/null | grep -qx "Version: $(CLOUDSPLAINING_VERSION)" \
 		|| { python3 -m venv $(CLOUDSPLAINING_VENV) && $(CLOUDSPLAINING_VENV)/bin/pip install --quiet --disable-pip-version-check cloudsplaining==$(CLOUDSPLAINING_VERSION); }
 	NHIDB_DATABASE_URL=sqlite://$(BENCH_DIR)/bench.sqlite NHIDB_LOG=warn,sqlx=error $(RELEASE_BIN) bench --site-root $(RELEASE_SITE_ROOT) $(BENCH_ARGS)

@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// SQLite database).
     #[arg(long)]
     pub no_imports: bool,
+    /// Skip the page figures (wrk on every console page, on a demo ledger and on this one:
+    /// about three minutes).
+    #[arg(long)]
+    pub no_pages: bool,
     /// Directory holding the built browser bundle, for the measured server.
     #[arg(long, env = "NHIDB_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -74,7 +78,7 @@ where
     Ok(percentiles(samples))
 }
 
-fn ms(d: Duration) -> String {
+pub(super) fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -225,6 +229,18 @@ pub async fn bench(store: &Store, database_url: &str, args: &BenchArgs) -> Resul
         println!();
         bundle_figures(&args.site_root);
         server_figures(database_url, &args.site_root, spec.identities).await?;
+        if !args.no_pages {
+            use super::bench_pages::{Load, demo_figures, figures};
+            println!();
+            let demo =
+                Load {
+                    connections: 32, seconds: 5, target: "target ≥ 2,000 req/s and p99 ≤ 25 ms on /, /identities, /identities/{id}, /roles, /roles/{id}"
+                };
+            demo_figures(&args.site_root, &demo).await?;
+            println!();
+            let one = Load { connections: 1, seconds: 5, target: "target p99 ≤ 50 ms on every page" };
+            figures(database_url, &args.site_root, "this ledger", &one).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -489,8 +505,14 @@ fn bundle_figures(site_root: &str) {
     };
     let size = |p: std::path::PathBuf| std::fs::metadata(p).ok().map(|m| m.len());
     let kb = |b: Option<u64>| b.map_or("—".to_owned(), |b| format!("{:.0} kB", b as f64 / 1000.0));
-    let mut files: Vec<_> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.is_file() && !matches!(p.extension().and_then(|e| e.to_str()), Some("br" | "gz"))).collect();
+    let mut files: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            // TypeScript declarations are written beside the bundle but never downloaded.
+            p.is_file() && !matches!(p.extension().and_then(|e| e.to_str()), Some("br" | "gz")) && !p.to_string_lossy().ends_with(".d.ts")
+        })
+        .collect();
     files.sort();
     let (mut raw, mut br) = (0, 0);
     println!("browser bundle ({}): raw, gzip, brotli", pkg.display());
@@ -504,44 +526,59 @@ fn bundle_figures(site_root: &str) {
     println!("  {:<28} {:>9} {:>9} {:>9}   (target: first page's wasm ≤ 350 kB brotli, everything ≤ 600 kB brotli)", "all", kb(Some(raw)), "", kb(Some(br)));
 }
 
+/// `nhidb serve` on a database, in its own process, answering `/healthz`.
+pub(super) struct Server {
+    pub child: tokio::process::Child,
+    pub addr: String,
+    pub pid: u32,
+    /// From spawning the process to the first healthy answer.
+    pub startup: Duration,
+}
+
+impl Server {
+    pub async fn start(database_url: &str, site_root: &str) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(&exe)
+            .args(["serve", "--addr", "127.0.0.1:0", "--site-root", site_root])
+            .env("NHIDB_DATABASE_URL", database_url)
+            .env("NHIDB_LOG", "info")
+            // The hygiene scheduler would walk the million identities in the background and skew
+            // what is measured here; the reports have their own figures.
+            .env("NHIDB_HYGIENE_INTERVAL_MINUTES", "0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let pid = child.id().unwrap_or_default();
+        let mut lines = BufReader::new(child.stderr.take().ok_or("no server log")?).lines();
+        let addr = loop {
+            let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? else {
+                return Err("the server exited".into());
+            };
+            if let Some(at) = line.find("listening on http://") {
+                break line[at + "listening on http://".len()..].split_whitespace().next().unwrap_or_default().to_owned();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        loop {
+            if get(&addr, "/healthz", None).await.is_ok_and(|r| r.starts_with("HTTP/1.1 200")) {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err("the server did not answer /healthz within 30 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(Server { child, addr, pid, startup: started.elapsed() })
+    }
+}
+
 /// Starts `nhidb serve` on the benchmark database, times it until `/healthz` answers, loads it
 /// with API calls, and reads its peak resident memory from /proc.
 async fn server_figures(database_url: &str, site_root: &str, identities: i64) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(&exe)
-        .args(["serve", "--addr", "127.0.0.1:0", "--site-root", site_root])
-        .env("NHIDB_DATABASE_URL", database_url)
-        .env("NHIDB_LOG", "info")
-        // The hygiene scheduler would walk the million identities in the background and skew
-        // what is measured here; the reports have their own figures.
-        .env("NHIDB_HYGIENE_INTERVAL_MINUTES", "0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let pid = child.id().unwrap_or_default();
-    let mut lines = BufReader::new(child.stderr.take().ok_or("no server log")?).lines();
-    let addr = loop {
-        let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? else {
-            return Err("the server exited".into());
-        };
-        if let Some(at) = line.find("listening on http://") {
-            break line[at + "listening on http://".len()..].split_whitespace().next().unwrap_or_default().to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    loop {
-        if get(&addr, "/healthz", None).await.is_ok_and(|r| r.starts_with("HTTP/1.1 200")) {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err("the server did not answer /healthz within 30 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let startup = started.elapsed();
+    let Server { mut child, addr, pid, startup } = Server::start(database_url, site_root).await?;
     println!("server start-up on this database: {:.3} s   (target ≤ 1 s)", startup.as_secs_f64());
 
     // A token for the load, then a burst of the discoverability calls over HTTP.

@@ -7,6 +7,7 @@ mod bench;
 mod bench_cloudsplaining;
 mod bench_escalation;
 mod bench_imports;
+mod bench_pages;
 mod client;
 mod export;
 mod import;

@@ -341,3 +341,19 @@ pub async fn analyze(conn: &mut AnyConnection, backend: Backend) -> Result<(), A
     }
     Ok(())
 }
+
+/// The role held most often and one identity holding it: the pages the page figures load for
+/// "a role" and "an identity" (the heaviest of each on a generated ledger).
+pub async fn busiest_role_and_holder(conn: &mut AnyConnection) -> Result<Option<(String, String)>, AppError> {
+    let role: Option<(String,)> = sqlx::query_as("select role_id from assignments where revoked_at is null group by role_id order by count(*) desc limit 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error("busiest role"))?;
+    let Some((role,)) = role else { return Ok(None) };
+    let identity: Option<(String,)> = sqlx::query_as("select identity_id from assignments where role_id = $1 and revoked_at is null limit 1")
+        .bind(&role)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error("holder of the busiest role"))?;
+    Ok(identity.map(|(identity,)| (role, identity)))
+}

@@ -217,7 +217,7 @@ fn Forbidden(access: rpc::Access) -> impl IntoView {
 }
 
 /// The menu: every section, each link shown only to those its page's rule allows.
-const MENU: &[(&str, &[(&str, &str)])] = &[
+pub(crate) const MENU: &[(&str, &[(&str, &str)])] = &[
     ("", &[("/", "Overview")]),
     ("Ledger", &[("/identities", "Identities"), ("/services", "Services"), ("/templates", "Templates"), ("/sources", "Sources")]),
     (
