@@ -82,10 +82,13 @@ pub fn router(state: AppState) -> Router {
 /// Answers are compressed when the client accepts it (brotli or gzip), except what already is:
 /// precompressed bundle files, wasm (a release build ships precompressed twins; compressing a
 /// debug bundle per request would cost more than it saves on loopback), and export archives.
-/// Compression works chunk by chunk, so streamed downloads stay streamed in flat memory.
+/// At the fastest level: pages are small and made per request, so the server's CPU matters
+/// more than the last few percent of size. Compression works chunk by chunk, so streamed
+/// downloads stay streamed in flat memory.
 fn compression() -> CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
     CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
         .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/wasm")).and(NotForContentType::const_new("application/zip")))
 }
 
