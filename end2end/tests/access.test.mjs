@@ -23,6 +23,9 @@ test('sign in, see the console, sign out', async () => {
   await page.waitForURL(/\/identities\?kind=ci_bot$/);
   await page.waitForSelector('.operator-name:has-text("Aud Auditor")');
   await page.waitForSelector('#identities-table');
+  // Signing out before the page has hydrated posts the form without the app (a loaded machine
+  // gets there first), which signs out too but lands on the sign-in page with `?next=`.
+  await hydrated(page);
 
   await page.click('.sign-out button');
   await page.waitForURL(/\/sign-in$/);
