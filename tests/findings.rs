@@ -29,6 +29,7 @@ store_tests!(
     concurrent_changes_keep_stored_findings_equal_to_a_recompute,
     revoking_the_grant_behind_a_conflict_closes_the_finding_at_once,
     the_console_csv_walks_pages_to_the_same_rows_as_the_command_line,
+    an_immediate_revocation_closes_the_escalation_paths_of_the_grant_it_ends,
 );
 
 fn requester() -> Actor {
@@ -151,7 +152,8 @@ async fn step(db: &TestDb, conn: &mut AnyConnection, rng: &mut StdRng, n: usize)
             let Some(assignment) = pick(conn, rng, "select id from assignments where revoked_at is null").await else { return (label, false) };
             let input = AccessInput { grants: vec![], revokes: vec![assignment], reason: "random revoke".into() };
             if let Ok(request) = access::propose(&db.store, &requester(), &input).await {
-                took = approve(db, &request.id).await;
+                // A revocation of a standard role applies at once, without review.
+                took = request.state == ChangeState::Applied || approve(db, &request.id).await;
             }
         }
         50..54 => {
@@ -487,4 +489,46 @@ async fn explain_paths(conn: &mut AnyConnection, differences: &[findings::Differ
         }
     }
     out
+}
+
+/// A revocation of a standard role applies at once, without review: the escalation paths the
+/// grant opened must close as they do after an approval (they stayed open until the next
+/// reviewed change, and the random sequence caught it now and then).
+async fn an_immediate_revocation_closes_the_escalation_paths_of_the_grant_it_ends(db: TestDb) {
+    seed::demo(&db.store, 10, &|_| {}).await.unwrap();
+    let target = imports::Target {
+        kind: SourceKind::Kubernetes,
+        name: "esc".into(),
+        owner: Some(support::text(&db, "select name from owners order by name limit 1").await),
+        plan_only: false,
+    };
+    let input = vec![imports::InputFile { name: "escalation.yaml".into(), text: include_str!("fixtures/import/kubernetes/escalation.yaml").into() }];
+    imports::import_kubernetes(&db.store, &support::admin(), &target, &imports::KubernetesOptions::default(), input).await.unwrap();
+    let builder = support::text(&db, "select id from identities where source_ref = 'ServiceAccount/ci/builder'").await;
+    let pod_runner = support::text(&db, "select slug from roles where source_ref = 'Role/platform/pod-runner'").await;
+
+    // Running pods as platform/rbac-manager, the builder can bind cluster-admin.
+    let grant = GrantInput { identity_id: builder.clone(), role: pod_runner, scope: String::new(), expires_at: String::new() };
+    let request = access::propose(&db.store, &requester(), &AccessInput { grants: vec![grant], revokes: vec![], reason: "run pods".into() }).await.unwrap();
+    assert!(approve(&db, &request.id).await, "the grant is applied");
+    findings::escalation_settled(&db.store).await;
+    assert_ne!(open_paths(&db, &builder).await, "0", "the grant opened escalation paths");
+    assert!(findings::check(&db.store, &|_, _| {}).await.unwrap().is_empty());
+
+    let assignment = support::text(&db, &format!("select id from assignments where identity_id = '{builder}' and revoked_at is null")).await;
+    let input = AccessInput { grants: vec![], revokes: vec![assignment], reason: "no more pods".into() };
+    let revoked = access::propose(&db.store, &requester(), &input).await.unwrap();
+    assert_eq!(revoked.state, ChangeState::Applied, "a standard revocation applies without review");
+    findings::escalation_settled(&db.store).await;
+    assert_eq!(open_paths(&db, &builder).await, "0", "the paths close with the grant");
+    let differences = findings::check(&db.store, &|_, _| {}).await.unwrap();
+    assert!(differences.is_empty(), "{}", differences.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"));
+}
+
+async fn open_paths(db: &TestDb, identity_id: &str) -> String {
+    support::text(
+        db,
+        &format!("select cast(count(*) as text) from findings where kind = 'escalation_path' and closed_at is null and identity_id = '{identity_id}'"),
+    )
+    .await
 }

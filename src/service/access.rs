@@ -181,6 +181,8 @@ pub async fn propose(store: &Store, actor: &Actor, input: &AccessInput) -> Resul
     .await?;
     let applied = changes::by_id(tx.conn(), &request.id).await?.ok_or_else(|| AppError::not_found("Change request", &request.id))?;
     tx.commit().await?;
+    // Applied without review, like an approval: the paths the ended grants opened close.
+    super::findings::settle_escalation_soon(store);
     Ok(applied)
 }
 
@@ -782,6 +784,11 @@ pub async fn record_expired_grants(store: &Store) -> Result<usize, AppError> {
         )
         .await?;
         tx.commit().await?;
+    }
+    // Recording moves the graph's stamp: settle now rather than leave the paths of the grants
+    // that ran out to the next change or tick.
+    if !due.is_empty() {
+        super::findings::settle_escalation_soon(store);
     }
     Ok(due.len())
 }
