@@ -286,14 +286,7 @@ async fn random_changes_keep_stored_findings_equal_to_a_recompute(db: TestDb) {
     seed::demo(&db.store, 80, &|_| {}).await.unwrap();
     // A small cluster whose rules lead from identity to identity, so that grants, revocations,
     // status changes and role moves open and close escalation paths too.
-    let target = imports::Target {
-        kind: SourceKind::Kubernetes,
-        name: "esc".into(),
-        owner: Some(support::text(&db, "select name from owners order by name limit 1").await),
-        plan_only: false,
-    };
-    let input = vec![imports::InputFile { name: "escalation.yaml".into(), text: include_str!("fixtures/import/kubernetes/escalation.yaml").into() }];
-    imports::import_kubernetes(&db.store, &support::admin(), &target, &imports::KubernetesOptions::default(), input).await.unwrap();
+    import_escalation_cluster(&db).await;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut conn = AnyConnection::connect(&db.url).await.unwrap();
     let started = std::time::Instant::now();
@@ -496,14 +489,7 @@ async fn explain_paths(conn: &mut AnyConnection, differences: &[findings::Differ
 /// reviewed change, and the random sequence caught it now and then).
 async fn an_immediate_revocation_closes_the_escalation_paths_of_the_grant_it_ends(db: TestDb) {
     seed::demo(&db.store, 10, &|_| {}).await.unwrap();
-    let target = imports::Target {
-        kind: SourceKind::Kubernetes,
-        name: "esc".into(),
-        owner: Some(support::text(&db, "select name from owners order by name limit 1").await),
-        plan_only: false,
-    };
-    let input = vec![imports::InputFile { name: "escalation.yaml".into(), text: include_str!("fixtures/import/kubernetes/escalation.yaml").into() }];
-    imports::import_kubernetes(&db.store, &support::admin(), &target, &imports::KubernetesOptions::default(), input).await.unwrap();
+    import_escalation_cluster(&db).await;
     let builder = support::text(&db, "select id from identities where source_ref = 'ServiceAccount/ci/builder'").await;
     let pod_runner = support::text(&db, "select slug from roles where source_ref = 'Role/platform/pod-runner'").await;
 
@@ -531,4 +517,18 @@ async fn open_paths(db: &TestDb, identity_id: &str) -> String {
         &format!("select cast(count(*) as text) from findings where kind = 'escalation_path' and closed_at is null and identity_id = '{identity_id}'"),
     )
     .await
+}
+
+/// Imports the cluster `esc` (tests/fixtures/import/kubernetes/escalation.yaml), whose rules lead
+/// from identity to identity: `platform/rbac-manager` may bind cluster-admin, and whoever may
+/// create pods in `platform` can run as it.
+async fn import_escalation_cluster(db: &TestDb) {
+    let target = imports::Target {
+        kind: SourceKind::Kubernetes,
+        name: "esc".into(),
+        owner: Some(support::text(db, "select name from owners order by name limit 1").await),
+        plan_only: false,
+    };
+    let input = vec![imports::InputFile { name: "escalation.yaml".into(), text: include_str!("fixtures/import/kubernetes/escalation.yaml").into() }];
+    imports::import_kubernetes(&db.store, &support::admin(), &target, &imports::KubernetesOptions::default(), input).await.unwrap();
 }
