@@ -60,6 +60,8 @@ fn console_routes() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = console_routes();
     let options = state.leptos_options.clone();
+    // The bundle's version is a digest of the site root: taken now rather than by the first page.
+    crate::web::assets::version(&options.site_root);
     // Layers run outermost (last added) first: headers on every answer, then who is calling,
     // then sign-in for pages, then the server-function guard.
     Router::new()
