@@ -420,7 +420,7 @@ pub struct RoleDetail {
     /// Newest first.
     pub versions: Vec<RoleVersion>,
     pub holders: Vec<VersionHolders>,
-    /// (identity id, name, pinned version) of the first holders by name.
+    /// (identity id, name, pinned version) of the first holders in identity order, sorted by name.
     pub some_holders: Vec<(String, String, i64)>,
     pub requests: Vec<super::change::ChangeRequest>,
 }

@@ -24,7 +24,7 @@ pub async fn get(store: &Store, actor: &Actor, policy: &HygienePolicy) -> Result
         audit_events: audit::head(&mut conn).await?.0,
         pending_approvals: changes::count_pending(&mut conn).await?,
         open_findings,
-        top_roles: roles::top_by_holders(&mut conn, now, 8).await?,
+        top_roles: roles::top_by_holders(&mut conn, 8).await?,
         findings_trend,
         expiries_ahead: per_week(now, 8, &expiring),
     })

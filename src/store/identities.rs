@@ -217,16 +217,30 @@ pub async fn list(conn: &mut AnyConnection, filter: &IdentityFilter, page: &Page
     let rows = sqlx::query_as_with::<_, IdentityRow, _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("list identities"))?;
     let (rows, next_cursor) = split_page(rows, size, |r| r.id.clone());
 
-    let mut count_sql = Sql::new("select count(*) from identities i");
-    push_filter(&mut count_sql, filter);
-    let total = count(conn, count_sql, "count identities").await?;
+    let total = if filter.owner_id.is_none() && filter.service_id.is_none() && filter.label.is_none() && filter.text.is_none() {
+        // By kind and status only (the list as first opened): from the counters the triggers
+        // keep, instead of counting a million rows on every page.
+        let mut count_sql = Sql::new("select cast(coalesce(sum(n), 0) as bigint) from identity_counts i where 1 = 1");
+        if let Some(kind) = filter.kind {
+            count_sql.push(" and i.kind = ").bind(kind.as_str());
+        }
+        if let Some(status) = filter.status {
+            count_sql.push(" and i.status = ").bind(status.as_str());
+        }
+        count(conn, count_sql, "count identities").await?
+    } else {
+        let mut count_sql = Sql::new("select count(*) from identities i");
+        push_filter(&mut count_sql, filter);
+        count(conn, count_sql, "count identities").await?
+    };
     let items = rows.into_iter().map(IdentityRow::into_identity).collect::<Result<_, _>>()?;
     Ok(Page { items, next_cursor, total })
 }
 
 /// Number of identities per status, for the overview.
 pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, AppError> {
-    sqlx::query_as("select status, count(*) from identities group by status order by status")
+    // From the counters the triggers keep (migration 0012), not a count of the table.
+    sqlx::query_as("select status, cast(sum(n) as bigint) from identity_counts group by status having sum(n) > 0 order by status")
         .fetch_all(conn)
         .await
         .map_err(db_error("count identities by status"))
@@ -234,14 +248,15 @@ pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i6
 
 /// Number of non-retired identities per kind, for the overview.
 pub async fn count_by_kind(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, AppError> {
-    sqlx::query_as("select kind, count(*) from identities where status <> 'retired' group by kind order by kind")
+    sqlx::query_as("select kind, cast(sum(n) as bigint) from identity_counts where status <> 'retired' group by kind having sum(n) > 0 order by kind")
         .fetch_all(conn)
         .await
         .map_err(db_error("count identities by kind"))
 }
 
+/// From the counters (migration 0012).
 pub async fn count_all(conn: &mut AnyConnection) -> Result<i64, AppError> {
-    sqlx::query_scalar("select count(*) from identities").fetch_one(conn).await.map_err(db_error("count identities"))
+    sqlx::query_scalar("select cast(coalesce(sum(n), 0) as bigint) from identity_counts").fetch_one(conn).await.map_err(db_error("count identities"))
 }
 
 /// How many identities have an id from `first` to `last`, counting no further than `up_to`

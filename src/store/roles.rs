@@ -375,10 +375,13 @@ pub async fn catalog(
 
 /// The first holders of a role (active grants), by identity name, for the role page.
 pub async fn some_holders(conn: &mut AnyConnection, role_id: &str, now: Timestamp, limit: i64) -> Result<Vec<(String, String, i64)>, AppError> {
+    // The first holders in identity order (a walk of the role's holder index that stops after
+    // `limit`), shown by name. Ordering every holder by name first sorted ten thousand rows for
+    // the hot role on each view of its page; the full list is the holders page.
     sqlx::query_as(
-        "select i.id, i.name, a.role_version from assignments a join identities i on i.id = a.identity_id \
+        "select f.id, i.name, f.role_version from (select a.identity_id as id, a.role_version from assignments a \
          where a.role_id = $1 and a.revoked_at is null and (a.expires_at is null or a.expires_at > $2) \
-         order by i.name, i.id limit $3",
+         order by a.identity_id limit $3) f join identities i on i.id = f.id order by i.name, f.id",
     )
     .bind(role_id)
     .bind(now.to_rfc3339())
@@ -386,6 +389,33 @@ pub async fn some_holders(conn: &mut AnyConnection, role_id: &str, now: Timestam
     .fetch_all(conn)
     .await
     .map_err(db_error("some holders"))
+}
+
+/// Active roles whose slug contains `text` (any case), those starting with it first, at most
+/// `limit`: (slug, current version, scope path). One statement over the roles alone, for a picker
+/// that must answer while someone types, whatever the size of the catalog.
+pub async fn matching(conn: &mut AnyConnection, text: &str, limit: i64) -> Result<Vec<(String, i64, String)>, AppError> {
+    let text = text.trim().to_lowercase();
+    let mut sql = Sql::new(
+        "select r.slug, r.current_version, sc.path from roles r \
+         join role_versions v on v.role_id = r.id and v.version = r.current_version join scopes sc on sc.id = v.scope_id \
+         where r.status = 'active' and lower(r.slug) like ",
+    );
+    sql.bind(contains_pattern(&text)).push(" escape '\\' order by case when lower(r.slug) like ");
+    sql.bind(format!("{}%", super::escape_like(&text))).push(" escape '\\' then 0 else 1 end, r.slug limit ").bind(limit);
+    let (text, args) = sql.into_parts(conn);
+    sqlx::query_as_with::<_, (String, i64, String), _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("matching roles"))
+}
+
+/// The slugs of the roles `ids` names, those that exist: (id, slug).
+pub async fn slugs(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<(String, String)>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("select id, slug from roles where id in ");
+    sql.bind_list(ids);
+    let (text, args) = sql.into_parts(conn);
+    sqlx::query_as_with::<_, (String, String), _>(&text, args).fetch_all(&mut *conn).await.map_err(db_error("role slugs"))
 }
 
 /// Every role with its current version, by slug: the whole catalog as code sees it.
@@ -406,15 +436,12 @@ pub async fn all_with_current(conn: &mut AnyConnection) -> Result<Vec<(Role, Rol
 }
 
 /// The roles with the most live holders: (role id, slug, holders), most first.
-pub async fn top_by_holders(conn: &mut AnyConnection, now: Timestamp, limit: i64) -> Result<Vec<(String, String, i64)>, AppError> {
-    sqlx::query_as(
-        "select r.id, r.slug, count(*) as holders from assignments a join roles r on r.id = a.role_id \
-         where a.revoked_at is null and (a.expires_at is null or a.expires_at > $1) \
-         group by r.id, r.slug order by holders desc, r.slug limit $2",
-    )
-    .bind(now.to_rfc3339())
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-    .map_err(db_error("top roles by holders"))
+pub async fn top_by_holders(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(String, String, i64)>, AppError> {
+    // From the counter the triggers keep (migration 0012): a grouping of every grant took
+    // seconds at five million.
+    sqlx::query_as("select id, slug, holders_count from roles where holders_count > 0 order by holders_count desc, slug limit $1")
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("top roles by holders"))
 }

@@ -38,7 +38,7 @@ impl ServiceRow {
 
 const SELECT: &str = "select s.id, s.name, s.display_name, s.description, s.owner_id, o.name as owner_name, \
     s.status, s.created_at, s.updated_at, \
-    (select count(*) from identities i where i.service_id = s.id and i.status <> 'retired') as identity_count \
+    s.identity_count \
     from services s join owners o on o.id = s.owner_id";
 
 fn name_taken(name: &str) -> AppError {
