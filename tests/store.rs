@@ -26,6 +26,9 @@ store_tests!(
     a_viewer_cannot_change_the_ledger,
     pasted_secrets_are_refused_and_nothing_is_written,
     demo_seed_fills_an_empty_ledger_once,
+    the_dashboard_counters_follow_every_kind_of_write,
+    the_role_picker_searches_the_catalog,
+    the_audit_page_checks_new_events_against_the_last_whole_walk,
 );
 
 async fn migrations_can_run_again(db: TestDb) {
@@ -298,4 +301,121 @@ async fn demo_seed_fills_an_empty_ledger_once(db: TestDb) {
     assert_eq!(kinds.len(), IdentityKind::ALL.len(), "every kind is represented");
     assert!(seed::demo(&db.store, 10, &|_| {}).await.is_err(), "a second seed is refused");
     assert!(audit::verify(&db.store, &admin()).await.unwrap().broken.is_none());
+}
+
+/// Counters that disagree with a count of the rows they stand for (0 when all agree).
+async fn counter_drift(db: &TestDb) -> (i64, i64) {
+    let identities = support::count(
+        db,
+        "select (select count(*) from identity_counts c \
+           where c.n <> (select count(*) from identities i where i.status = c.status and i.kind = c.kind)) \
+         + (select count(*) from (select status, kind from identities group by status, kind) t \
+           where not exists (select 1 from identity_counts c where c.status = t.status and c.kind = t.kind))",
+    )
+    .await;
+    let services = support::count(
+        db,
+        "select count(*) from services s where s.identity_count <> \
+         (select count(*) from identities i where i.service_id = s.id and i.status <> 'retired')",
+    )
+    .await;
+    let holders = support::count(
+        db,
+        "select count(*) from roles r where r.holders_count <> \
+         (select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null and a.expiry_recorded_at is null)",
+    )
+    .await;
+    (identities + services, holders)
+}
+
+/// The dashboard reads identities per status and kind and holders per role from counters kept
+/// by triggers (a count of the ledger took seconds at a million identities): they must follow
+/// inserts, status and kind changes, retirements, revocations, recorded expiries and bulk
+/// statements that move many rows at once, on both backends.
+async fn the_dashboard_counters_follow_every_kind_of_write(db: TestDb) {
+    seed::demo(&db.store, 60, &|_| {}).await.unwrap();
+    assert_eq!(counter_drift(&db).await, (0, 0), "after the seed");
+    let page = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest { after: None, limit: Some(10) }).await.unwrap();
+    identities::change_status(&db.store, &admin(), &page.items[0].id, "retired", "gone").await.unwrap();
+    identities::change_status(&db.store, &admin(), &page.items[1].id, "suspended", "paused").await.unwrap();
+    assert_eq!(counter_drift(&db).await, (0, 0), "after a retirement and a suspension");
+    // Bulk statements, as an operator's script or a migration would write them.
+    support::sql(&db, "update identities set kind = 'workload' where kind = 'ci_bot'").await;
+    support::sql(&db, "update assignments set expiry_recorded_at = '2026-01-01T00:00:00Z' where id in (select id from assignments where revoked_at is null order by id limit 5)").await;
+    support::sql(&db, "update assignments set revoked_at = '2026-01-01T00:00:00Z', revoked_by = 'script' where id in (select id from assignments where revoked_at is null order by id desc limit 7)").await;
+    support::sql(&db, "update identities set last_seen_at = '2026-01-02T00:00:00Z'").await;
+    support::sql(&db, "update identities set service_id = null where id in (select id from identities where service_id is not null order by id limit 3)").await;
+    support::sql(&db, "update identities set status = 'retired' where id in (select id from identities where status = 'active' order by id desc limit 4)")
+        .await;
+    assert_eq!(counter_drift(&db).await, (0, 0), "after bulk updates");
+    let overview = nhidb::service::overview::get(&db.store, &admin(), &Default::default()).await.unwrap();
+    assert_eq!(overview.identities_total, support::count(&db, "select count(*) from identities").await);
+    assert_eq!(overview.identities_by_status.iter().map(|(_, n)| n).sum::<i64>(), overview.identities_total);
+    let (top_id, _, top_n) = overview.top_roles.first().cloned().expect("the seed grants roles");
+    let live =
+        support::count(&db, &format!("select count(*) from assignments where role_id = '{top_id}' and revoked_at is null and expiry_recorded_at is null"))
+            .await;
+    assert_eq!(top_n, live);
+    let all = identities::list(&db.store, &admin(), &IdentityFilter::default(), &PageRequest::default()).await.unwrap();
+    assert_eq!(all.total, overview.identities_total);
+    let suspended =
+        identities::list(&db.store, &admin(), &IdentityFilter { status: Some(IdentityStatus::Suspended), ..Default::default() }, &PageRequest::default())
+            .await
+            .unwrap();
+    assert_eq!(suspended.total, support::count(&db, "select count(*) from identities where status = 'suspended'").await);
+}
+
+/// The role fields search the catalog as someone types: part of a slug in any case, those that
+/// start with it first, active roles only, at most a picker's worth; `%` and `_` are letters.
+async fn the_role_picker_searches_the_catalog(db: TestDb) {
+    seed::demo(&db.store, 20, &|_| {}).await.unwrap();
+    let choices = |text: &'static str| {
+        let store = db.store.clone();
+        async move { nhidb::service::roles::choices(&store, &admin(), text).await.unwrap() }
+    };
+    let found = choices("READER").await;
+    assert!(!found.is_empty() && found.iter().all(|c| c.id.contains("reader")), "{found:?}");
+    let found = choices("data-").await;
+    assert_eq!(found.first().map(|c| c.id.as_str()), Some("data-reader"), "prefix matches first: {found:?}");
+    assert!(found[0].label.starts_with("data-reader (v"), "{found:?}");
+    assert!(choices("%").await.is_empty(), "a % is a letter, not a wildcard");
+    assert!(choices("no-such-role-at-all").await.is_empty());
+    let all = choices("").await;
+    assert!(!all.is_empty() && all.len() as i64 <= nhidb::service::roles::PICKER_SIZE);
+    let viewer = nhidb::service::roles::choices(&db.store, &operator(&[]), "").await.unwrap_err();
+    assert_eq!(viewer.code(), AppError::forbidden("x").code());
+}
+
+/// The audit page verifies what was written since the last whole walk, linked to where it
+/// ended, and falls back to a whole walk when that does not verify: an altered new event, or
+/// the anchor's own row rewritten, is reported as a whole walk reports it.
+async fn the_audit_page_checks_new_events_against_the_last_whole_walk(db: TestDb) {
+    let owner = owner(&db.store, "team-a").await;
+    let create = |name: String| {
+        let (store, owner) = (db.store.clone(), owner.clone());
+        async move { identities::create(&store, &admin(), &identity_input(&name, "workload", &owner, None)).await.unwrap() }
+    };
+    for i in 0..4 {
+        create(format!("a-{i}")).await;
+    }
+    let (first, walked) = audit::verify_recent(&db.store, &admin()).await.unwrap();
+    assert!(first.broken.is_none() && walked.is_none(), "the first view walks the whole chain");
+    for i in 0..3 {
+        create(format!("b-{i}")).await;
+    }
+    let (second, walked) = audit::verify_recent(&db.store, &admin()).await.unwrap();
+    assert!(second.broken.is_none() && walked.is_some(), "later views resume from the last walk");
+    assert_eq!(second.verified, first.verified + 3);
+    assert_eq!(second.head_hash, audit::verify(&db.store, &admin()).await.unwrap().head_hash);
+
+    // A new event altered after it was written.
+    create("c-0".to_owned()).await;
+    let altered = second.verified + 1;
+    support::tamper_audit(&db, &format!("update audit_events set actor_name = 'someone else' where seq = {altered}")).await;
+    let (third, walked) = audit::verify_recent(&db.store, &admin()).await.unwrap();
+    assert_eq!(third.broken.as_ref().map(|b| b.seq()), Some(altered), "{}", third.summary());
+    assert!(walked.is_none(), "a break is reported by a whole walk");
+    // Broken: no anchor is kept, every view walks it all and keeps reporting it.
+    let (again, _) = audit::verify_recent(&db.store, &admin()).await.unwrap();
+    assert_eq!(again.broken.as_ref().map(|b| b.seq()), Some(altered));
 }

@@ -72,12 +72,19 @@ test('a conflicting pair opens findings at once, and revoking the grant behind o
   await page.goto(`${ctx.app.base}/sod`);
   await hydrated(page);
   await page.click('summary:has-text("Add a conflicting role pair")');
-  const value = async (select, slug) => page.locator(`${select} option`, { hasText: slug }).first().getAttribute('value');
-  await page.selectOption('#pair-a', await value('#pair-a', 'data-reader'));
-  await page.selectOption('#pair-b', await value('#pair-b', 'log-writer'));
+  // The role pickers search the catalog as one types, and take the slug.
+  const pick = async (field, typed, slug) => {
+    await page.fill(field, typed);
+    await page.waitForSelector(`${field}-choices option[value="${slug}"]`, { state: 'attached' });
+    await page.fill(field, slug);
+  };
+  await pick('#pair-a', 'DATA-rea', 'data-reader');
+  await pick('#pair-b', 'g-wri', 'log-writer');
   await page.fill('#pair-why', 'Who reads customer data must not also write the logs');
   await page.click('#sod-pair-form button[type="submit"]');
   await page.waitForSelector('#sod-rules tr:has-text("log-writer")');
+  // The violations the new rule opens are listed on the page at once (read from the stored findings).
+  await page.waitForSelector('#sod-violations tbody tr');
 
   await page.goto(`${ctx.app.base}/`);
   await hydrated(page);

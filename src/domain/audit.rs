@@ -141,6 +141,10 @@ pub struct ChainStatus {
     /// The first sequence number that does not verify.
     pub broken_at: Option<i64>,
     pub problem: Option<String>,
+    /// When the whole chain was last walked (the events after that walk were checked now,
+    /// linked to where it ended); absent when this answer is itself a walk of the whole chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_chain_walked_at: Option<Timestamp>,
 }
 
 impl From<ChainReport> for ChainStatus {
@@ -151,6 +155,7 @@ impl From<ChainReport> for ChainStatus {
             broken_at: report.broken.as_ref().map(ChainBreak::seq),
             problem: report.broken.as_ref().map(ChainBreak::describe),
             head_hash: report.head_hash,
+            whole_chain_walked_at: None,
         }
     }
 }
@@ -205,7 +210,21 @@ impl Default for ChainVerifier {
     }
 }
 
+/// A point of the chain already verified: the sequence and hash a walk reached, and when the walk
+/// of the whole chain behind it was made. Walks resume from it to check only what came after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainAnchor {
+    pub seq: i64,
+    pub hash: String,
+    pub whole_walk_at: Timestamp,
+}
+
 impl ChainVerifier {
+    /// A verifier that continues after `anchor` (its events already verified).
+    pub fn resume(anchor: &ChainAnchor) -> ChainVerifier {
+        ChainVerifier { expected_seq: anchor.seq + 1, prev_hash: anchor.hash.clone() }
+    }
+
     pub fn push(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
         if event.seq != self.expected_seq {
             return Err(ChainBreak::Gap { expected: self.expected_seq, found: event.seq });

@@ -1,6 +1,7 @@
 use super::require;
+use crate::domain::Timestamp;
 use crate::domain::actor::{Actor, Capability};
-use crate::domain::audit::{AuditEvent, ChainReport, ChainVerifier};
+use crate::domain::audit::{AuditEvent, ChainAnchor, ChainReport, ChainVerifier};
 use crate::domain::checkpoint::{Checkpoint, CheckpointBreak, Witness};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::AppError;
@@ -11,7 +12,56 @@ const BATCH: i64 = 5_000;
 /// Walks the whole audit chain from the first event and checks every link and hash, and that
 /// the chain reaches the recorded head.
 pub async fn verify(store: &Store, actor: &Actor) -> Result<ChainReport, AppError> {
-    Ok(walk(store, actor, None).await?.0)
+    let walked_at = Timestamp::now();
+    let report = walk(store, actor, None).await?.0;
+    store.set_chain_anchor(report.broken.is_none().then(|| ChainAnchor { seq: report.verified, hash: report.head_hash.clone(), whole_walk_at: walked_at }));
+    Ok(report)
+}
+
+/// How long the audit page relies on the last walk of the whole chain before walking it again.
+pub const WHOLE_WALK_EVERY_SECONDS: i64 = 600;
+
+/// The chain as the audit page shows it when it opens. Walking the whole chain on every view
+/// cost a page a walk of every event ever written (seconds, in a year's log, for any auditor
+/// reloading). Instead the events written since the last whole walk are verified now, linked to
+/// where that walk ended, whose row must still hold the hash it had; the whole chain is walked
+/// again when none was walked in this process, when the last is older than
+/// `WHOLE_WALK_EVERY_SECONDS`, when anything does not verify (so a break is reported as a whole
+/// walk finds it), and always on *Verify now* (`verify`).
+pub async fn verify_recent(store: &Store, actor: &Actor) -> Result<(ChainReport, Option<Timestamp>), AppError> {
+    require(actor, Capability::Audit)?;
+    let now = Timestamp::now();
+    if let Some(anchor) = store.chain_anchor().filter(|a| a.whole_walk_at.plus_seconds(WHOLE_WALK_EVERY_SECONDS) > now) {
+        if let Some(report) = resume(store, &anchor).await? {
+            store.set_chain_anchor(Some(ChainAnchor { seq: report.verified, hash: report.head_hash.clone(), whole_walk_at: anchor.whole_walk_at }));
+            return Ok((report, Some(anchor.whole_walk_at)));
+        }
+    }
+    Ok((verify(store, actor).await?, None))
+}
+
+/// The chain from `anchor` to the head, if it verifies (`None`: walk it all).
+async fn resume(store: &Store, anchor: &ChainAnchor) -> Result<Option<ChainReport>, AppError> {
+    let mut conn = store.read().await?;
+    let (head_seq, head_hash) = audit::head(&mut conn).await?;
+    let still = audit::batch_after(&mut conn, anchor.seq - 1, 1).await?;
+    if head_seq < anchor.seq || still.first().is_none_or(|e| e.seq != anchor.seq || e.hash != anchor.hash || e.expected_hash() != e.hash) {
+        return Ok(None);
+    }
+    let mut verifier = ChainVerifier::resume(anchor);
+    let mut after = anchor.seq;
+    while after < head_seq {
+        let batch = audit::batch_after(&mut conn, after, BATCH.min(head_seq - after)).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        if batch.iter().any(|event| verifier.push(event).is_err()) {
+            return Ok(None);
+        }
+    }
+    if verifier.finish(head_seq, &head_hash).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(ChainReport { verified: verifier.count(), head_hash: verifier.head_hash().to_owned(), broken: None }))
 }
 
 /// What the log says against signed checkpoints kept outside the database: how many held (and

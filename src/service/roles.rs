@@ -41,13 +41,23 @@ pub async fn version_diff(store: &Store, actor: &Actor, role_id: &str, from: i64
     Ok(diff(Some(&a.definition), &b.definition))
 }
 
-/// Active roles to pick from when granting.
-pub async fn choices(store: &Store, actor: &Actor) -> Result<Vec<crate::domain::page::Choice>, AppError> {
+/// Active roles to pick from, for a picker filtered as someone types: the slug (what the forms
+/// take) and how it reads. At most `PICKER_SIZE`: a catalog of ten thousand roles is searched,
+/// never sent to the browser whole.
+pub async fn choices(store: &Store, actor: &Actor, text: &str) -> Result<Vec<crate::domain::page::Choice>, AppError> {
     require(actor, Capability::ReadLedger)?;
-    Ok(roles::all_with_current(&mut *store.read().await?)
+    Ok(roles::matching(&mut *store.read().await?, text, PICKER_SIZE)
         .await?
         .into_iter()
-        .filter(|(role, _)| role.status == crate::domain::role::RoleStatus::Active)
-        .map(|(role, v)| crate::domain::page::Choice { id: role.id, label: format!("{} (v{}, {})", role.slug, v.version, v.definition.scope) })
+        .map(|(slug, version, scope)| crate::domain::page::Choice { label: format!("{slug} (v{version}, {scope})"), id: slug })
         .collect())
 }
+
+/// The slugs of roles by id: (id, slug), for pages that name the roles a rule pairs.
+pub async fn slugs(store: &Store, actor: &Actor, ids: &[String]) -> Result<Vec<(String, String)>, AppError> {
+    require(actor, Capability::ReadLedger)?;
+    roles::slugs(&mut *store.read().await?, ids).await
+}
+
+/// How many roles a picker offers at once.
+pub const PICKER_SIZE: i64 = 20;

@@ -80,6 +80,8 @@ pub struct Store {
     holders: Arc<holder_cache::HolderCache>,
     /// The escalation graph last built (see `escalation`), shared like the holder cache.
     escalation: Arc<escalation::GraphCache>,
+    /// Where the last walk of the whole audit chain ended (see `service::audit::verify_recent`).
+    chain_anchor: Arc<std::sync::Mutex<Option<crate::domain::audit::ChainAnchor>>>,
     /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
     /// in-memory databases, which a second connection could not see.
     sqlite_file: Option<std::path::PathBuf>,
@@ -330,6 +332,7 @@ impl Store {
             writer: Arc::new(Mutex::new(Writer::default())),
             holders: Arc::new(holder_cache::HolderCache::new(holder_cache::DEFAULT_BUDGET)),
             escalation: Arc::default(),
+            chain_anchor: Arc::default(),
             sqlite_file,
         })
     }
@@ -353,6 +356,17 @@ impl Store {
     /// The escalation graph, rebuilt when the ledger moved (see `escalation`).
     pub fn escalation_graph(&self) -> &escalation::GraphCache {
         &self.escalation
+    }
+
+    /// Where the last walk of the whole audit chain ended in this process, if it verified.
+    pub fn chain_anchor(&self) -> Option<crate::domain::audit::ChainAnchor> {
+        self.chain_anchor.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
+    pub fn set_chain_anchor(&self, anchor: Option<crate::domain::audit::ChainAnchor>) {
+        if let Ok(mut kept) = self.chain_anchor.lock() {
+            *kept = anchor;
+        }
     }
 
     /// The in-memory snapshots of roles' holders (see `holder_cache`).

@@ -15,9 +15,18 @@ pub async fn search_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     crate::ui::session::run(|store, actor| async move { crate::service::audit::search(&store, &actor, &query).await }).await
 }
 
+/// The chain's status: on opening the page, the events since the last whole walk, linked to it
+/// (see `service::audit::verify_recent`); `whole` (*Verify now*) walks every event.
 #[server(prefix = "/rpc", endpoint = "audit/verify")]
-pub async fn verify_chain() -> Result<ChainStatus, AppError> {
-    crate::ui::session::run(|store, actor| async move { Ok(ChainStatus::from(crate::service::audit::verify(&store, &actor).await?)) }).await
+pub async fn verify_chain(#[server(default)] whole: bool) -> Result<ChainStatus, AppError> {
+    crate::ui::session::run(|store, actor| async move {
+        if whole {
+            return Ok(ChainStatus::from(crate::service::audit::verify(&store, &actor).await?));
+        }
+        let (report, walked_at) = crate::service::audit::verify_recent(&store, &actor).await?;
+        Ok(ChainStatus { whole_chain_walked_at: walked_at, ..ChainStatus::from(report) })
+    })
+    .await
 }
 
 #[component]
@@ -36,7 +45,7 @@ pub fn AuditPage() -> impl IntoView {
     let page = Resource::new(move || query.get(), search_audit);
     let verify = ServerAction::<VerifyChain>::new();
     let reruns = successes(verify);
-    let status = Resource::new(move || reruns.get(), |_| verify_chain());
+    let status = Resource::new(move || reruns.get(), |_| verify_chain(false));
     view! {
         <Title text="Audit log"/>
         <PageHeader title="Audit log" subtitle="Every change, append-only and hash-chained: each event's hash covers the one before it."/>
@@ -46,7 +55,11 @@ pub fn AuditPage() -> impl IntoView {
                     match status.await {
                         Ok(s) if s.ok => view! {
                             <span><span class="badge badge-active" id="chain-verified">"Verified"</span>
-                            {format!(" up to sequence {} · head {}", s.verified, s.head_hash)}</span>
+                            {format!(" up to sequence {} · head {}", s.verified, s.head_hash)}
+                            <span class="muted small" id="chain-walked">{match s.whole_chain_walked_at {
+                                Some(at) => format!(" · whole chain walked {}, newer events checked now", at.short()),
+                                None => " · whole chain walked now".to_owned(),
+                            }}</span></span>
                         }.into_any(),
                         Ok(s) => view! {
                             <span><span class="badge badge-danger" id="chain-broken">"Broken"</span>
@@ -57,6 +70,7 @@ pub fn AuditPage() -> impl IntoView {
                 })}
             </Suspense>
             <ActionForm action=verify attr:class="inline-form">
+                <input type="hidden" name="whole" value="true"/>
                 <button type="submit" class="button" id="verify-now" disabled=verify.pending()>"Verify now"</button>
             </ActionForm>
         </section>

@@ -1,9 +1,10 @@
 //! "Who can write to prod/payments/ledger-db?" and "who held role R at time T?".
 
-use super::{load_holders_at, load_role_choices, load_who_can};
+use super::picker::RolePicker;
+use super::{load_holders_at, load_who_can};
 use crate::domain::discovery::WhoCanQuery;
 use crate::domain::role::{ACTIONS, ActionClass};
-use crate::ui::components::{ChoiceOptions, EmptyState, ErrorNotice, Loading, PageHeader, Table};
+use crate::ui::components::{EmptyState, ErrorNotice, Loading, PageHeader, Table};
 use crate::ui::format::{count, query_string};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,7 +30,6 @@ pub fn AccessPage() -> impl IntoView {
         move || at.get(),
         |(role, at, after)| async move { if role.is_empty() || at.is_empty() { None } else { Some(load_holders_at(role, at, after).await) } },
     );
-    let roles = Resource::new(|| (), |_| load_role_choices());
     view! {
         <Title text="Who can"/>
         <PageHeader title="Who can…" subtitle="Answer access questions from the ledger: who may do what where, and who held a role when."/>
@@ -37,7 +37,6 @@ pub fn AccessPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let q = who.get_untracked();
                 let (role, at_value, _) = at.get_untracked();
-                let roles = roles.await.unwrap_or_default();
                 let action = q.action.clone();
                 let class = q.class.clone();
                 let actions = ACTIONS.iter().map(|(a, _)| view! { <option value=*a selected=action.as_deref() == Some(*a)>{*a}</option> }).collect_view();
@@ -99,7 +98,7 @@ pub fn AccessPage() -> impl IntoView {
                         <h2>"Who held a role at a moment"</h2>
                         <Form method="GET" action="/access" attr:class="filters" attr:id="held-at-form">
                             <label class="filter filter-wide"><span>"Role"</span>
-                                <select name="role"><ChoiceOptions choices=roles selected=Some(role.clone()) placeholder="Choose a role"/></select>
+                                <RolePicker id="at-role" name="role" value=role.clone()/>
                             </label>
                             <label class="filter"><span>"At (date or RFC 3339 time)"</span><input type="text" name="at" value=at_value.clone() placeholder="2026-11-01T12:00:00Z"/></label>
                             <div class="filter-actions"><button type="submit" class="button primary">"Show holders"</button></div>

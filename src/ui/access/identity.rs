@@ -3,9 +3,8 @@
 
 use super::{GrantRole, RevokeAssignment};
 use crate::domain::discovery::EffectiveAccess;
-use crate::domain::page::Choice;
 use crate::ui::CsrfField;
-use crate::ui::components::{ChoiceOptions, ErrorNotice, FieldError, FormError, submission_error};
+use crate::ui::components::{ErrorNotice, FieldError, FormError, submission_error};
 use crate::ui::format::date;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -17,7 +16,6 @@ use leptos_router::components::A;
 pub fn AccessSection(
     identity_id: String,
     access: Result<EffectiveAccess, crate::error::AppError>,
-    roles: Vec<Choice>,
     revoke: ServerAction<RevokeAssignment>,
     /// Whether the operator may grant and revoke here (an active identity, a proposer).
     may_change: bool,
@@ -31,7 +29,7 @@ pub fn AccessSection(
                 Ok(access) => view! { <AccessView access revoke may_change/> }.into_any(),
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
             }}
-            {may_change.then(|| view! { <GrantForm identity_id roles/> })}
+            {may_change.then(|| view! { <GrantForm identity_id/> })}
         </section>
     }
 }
@@ -131,7 +129,7 @@ fn AccessView(access: EffectiveAccess, revoke: ServerAction<RevokeAssignment>, m
 }
 
 #[component]
-fn GrantForm(identity_id: String, roles: Vec<Choice>) -> impl IntoView {
+fn GrantForm(identity_id: String) -> impl IntoView {
     let action = ServerAction::<GrantRole>::new();
     let error = submission_error(action);
     view! {
@@ -142,9 +140,7 @@ fn GrantForm(identity_id: String, roles: Vec<Choice>) -> impl IntoView {
                 <input type="hidden" name="identity_id" value=identity_id/>
                 <div class="field">
                     <label for="grant-role">"Role"</label>
-                    <select id="grant-role" name="role" required>
-                        <ChoiceOptions choices=roles selected={None::<String>} placeholder="Choose a role" required=true/>
-                    </select>
+                    <super::picker::RolePicker id="grant-role" name="role" required=true/>
                     <FieldError error field="role"/>
                 </div>
                 <div class="field">

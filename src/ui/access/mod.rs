@@ -7,10 +7,11 @@ pub mod holders;
 pub mod identity;
 pub mod matrix;
 pub mod paths;
+pub mod picker;
 pub mod sod;
 
 use crate::domain::change::ChangeRequest;
-use crate::domain::discovery::{Capable, EffectiveAccess, Holder, HoldersPage, Violations, WhoCanQuery};
+use crate::domain::discovery::{Capable, EffectiveAccess, Holder, HoldersPage, WhoCanQuery};
 use crate::domain::matrix::{MatrixDraft, MatrixView};
 use crate::domain::page::{Choice, Page};
 use crate::domain::sod::{SodException, SodRule};
@@ -24,8 +25,8 @@ pub async fn load_effective(identity_id: String) -> Result<EffectiveAccess, AppE
 }
 
 #[server(prefix = "/rpc", endpoint = "access/role-choices")]
-pub async fn load_role_choices() -> Result<Vec<Choice>, AppError> {
-    crate::ui::session::run(|store, actor| async move { crate::service::roles::choices(&store, &actor).await }).await
+pub async fn load_role_choices(text: String) -> Result<Vec<Choice>, AppError> {
+    crate::ui::session::run(|store, actor| async move { crate::service::roles::choices(&store, &actor, &text).await }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "access/grant")]
@@ -89,13 +90,18 @@ pub async fn load_holders_at(role: String, at: String, after: Option<String>) ->
     .await
 }
 
+/// Violations the separation-of-duty page lists before pointing to the Hygiene report.
+pub const SOD_PAGE_ROWS: u32 = 100;
+
 /// The separation-of-duty page's data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SodOverview {
     /// Rules with their roles' slugs for display.
     pub rules: Vec<(SodRule, Option<(String, String)>)>,
     pub exceptions: Vec<SodException>,
-    pub violations: Violations,
+    /// The first page of the stored SoD findings (kept current by every change), with the
+    /// total: the whole list is the Hygiene report and its CSV.
+    pub violations: Page<crate::domain::hygiene::Finding>,
     pub as_of: crate::domain::Timestamp,
 }
 
@@ -104,22 +110,33 @@ pub async fn load_sod() -> Result<SodOverview, AppError> {
     crate::ui::session::run(|store, actor| async move {
         use crate::domain::sod::SodRuleKind;
         let rules = crate::service::access::sod_rules(&store, &actor).await?;
-        let mut named = Vec::new();
-        for rule in rules {
-            let slugs = match &rule.kind {
-                SodRuleKind::RolePair { role_a, role_b } => {
-                    let a = crate::service::roles::detail(&store, &actor, role_a).await.map(|d| d.role.slug).unwrap_or_default();
-                    let b = crate::service::roles::detail(&store, &actor, role_b).await.map(|d| d.role.slug).unwrap_or_default();
-                    Some((a, b))
-                }
+        let ids: Vec<String> = rules
+            .iter()
+            .filter_map(|r| match &r.kind {
+                SodRuleKind::RolePair { role_a, role_b } => Some([role_a.clone(), role_b.clone()]),
                 SodRuleKind::ReadWrite => None,
-            };
-            named.push((rule, slugs));
-        }
+            })
+            .flatten()
+            .collect();
+        let slugs: std::collections::HashMap<String, String> = crate::service::roles::slugs(&store, &actor, &ids).await?.into_iter().collect();
+        let slug = |id: &String| slugs.get(id).cloned().unwrap_or_default();
+        let named = rules
+            .into_iter()
+            .map(|rule| {
+                let pair = match &rule.kind {
+                    SodRuleKind::RolePair { role_a, role_b } => Some((slug(role_a), slug(role_b))),
+                    SodRuleKind::ReadWrite => None,
+                };
+                (rule, pair)
+            })
+            .collect();
         Ok(SodOverview {
             rules: named,
             exceptions: crate::service::access::exceptions(&store, &actor).await?,
-            violations: crate::service::access::violations(&store, &actor, None, 500).await?,
+            violations: {
+                let first = crate::domain::hygiene::FindingQuery { after: None, limit: Some(SOD_PAGE_ROWS) };
+                crate::service::hygiene::report(&store, &actor, "sod_violation", &first, &Default::default()).await?
+            },
             as_of: crate::domain::Timestamp::now(),
         })
     })

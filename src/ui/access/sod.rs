@@ -1,6 +1,7 @@
 //! Separation of duties: the rules, their exceptions, and the violations standing today.
 
-use super::{AddException, AddRolePair, SodOverview, ToggleRule, load_role_choices, load_sod};
+use super::picker::RolePicker;
+use super::{AddException, AddRolePair, SodOverview, ToggleRule, load_sod};
 use crate::domain::actor::Capability;
 use crate::domain::sod::SodRuleKind;
 use crate::ui::components::{Badge, ChoiceOptions, EmptyState, ErrorNotice, FieldError, FormError, Loading, PageHeader, Table, submission_error, successes};
@@ -17,15 +18,13 @@ pub fn SodPage() -> impl IntoView {
     let exception = ServerAction::<AddException>::new();
     let (t, p, e) = (successes(toggle), successes(pair), successes(exception));
     let overview = Resource::new(move || (t.get(), p.get(), e.get()), |_| load_sod());
-    let roles = Resource::new(|| (), |_| load_role_choices());
     view! {
         <Title text="Separation of duties"/>
         <PageHeader title="Separation of duties" subtitle="What one identity must not hold at once, the exceptions granted, and the conflicts standing today."/>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                let roles = roles.await.unwrap_or_default();
                 match overview.await {
-                    Ok(overview) => view! { <SodView overview roles toggle pair exception/> }.into_any(),
+                    Ok(overview) => view! { <SodView overview toggle pair exception/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
@@ -34,13 +33,7 @@ pub fn SodPage() -> impl IntoView {
 }
 
 #[component]
-fn SodView(
-    overview: SodOverview,
-    roles: Vec<crate::domain::page::Choice>,
-    toggle: ServerAction<ToggleRule>,
-    pair: ServerAction<AddRolePair>,
-    exception: ServerAction<AddException>,
-) -> impl IntoView {
+fn SodView(overview: SodOverview, toggle: ServerAction<ToggleRule>, pair: ServerAction<AddRolePair>, exception: ServerAction<AddException>) -> impl IntoView {
     let admin = can(Capability::Administer);
     let query = use_query_map();
     let (prefill_identity, prefill_resource) = query.with_untracked(|q| (q.get("identity").unwrap_or_default(), q.get("resource").unwrap_or_default()));
@@ -111,25 +104,33 @@ fn SodView(
     let has_exceptions = !overview.exceptions.is_empty();
     let violations = overview
         .violations
-        .findings
+        .items
         .clone()
         .into_iter()
-        .map(|(id, name, f)| {
-            let add = format!("/sod?identity={id}&resource={}", f.resource.clone().unwrap_or_default());
+        .map(|f| {
+            let id = f.identity_id.clone();
+            let add = format!("/sod?identity={id}&resource={}", f.subject_id.as_deref().map(resource_of).unwrap_or_default());
             view! {
                 <tr>
-                    <td><A href=format!("/identities/{id}") attr:class="strong">{name.clone()}</A></td>
-                    <td class="small">{f.message.clone()}</td>
-                    <td>{match &f.excepted_by {
-                        Some(_) => view! { <Badge tone="kind" text="Excepted"/> }.into_any(),
-                        None => view! { <Badge tone="danger" text="Violation"/> }.into_any(),
-                    }}</td>
-                    <td>{(admin && f.blocks()).then(|| view! { <A href=add>"Add exception…"</A> })}</td>
+                    <td><A href=format!("/identities/{id}") attr:class="strong">{f.identity_name.clone()}</A></td>
+                    <td class="small">{f.detail.clone()}</td>
+                    <td><Badge tone="danger" text="Violation"/></td>
+                    <td>{admin.then(|| view! { <A href=add>"Add exception…"</A> })}</td>
                 </tr>
             }
         })
         .collect_view();
-    let has_violations = !overview.violations.findings.is_empty();
+    let has_violations = !overview.violations.items.is_empty();
+    let total = overview.violations.total;
+    let more = (total > overview.violations.items.len() as i64).then(|| {
+        view! {
+            <p class="muted" id="sod-more">
+                {format!("Showing {} of {total}. ", overview.violations.items.len())}
+                <A href="/hygiene?kind=sod_violation">"All of them in the Hygiene report"</A>
+                " (with a CSV download)."
+            </p>
+        }
+    });
     view! {
         <FormError error=toggle_error fields=&[]/>
         <section class="card">
@@ -141,10 +142,10 @@ fn SodView(
                     <ActionForm action=pair attr:class="form-grid" attr:id="sod-pair-form">
                         <CsrfField/>
                         <div class="field"><label for="pair-a">"Role"</label>
-                            <select id="pair-a" name="role_a" required><ChoiceOptions choices=roles.clone() selected={None::<String>} placeholder="Choose" required=true/></select>
+                            <RolePicker id="pair-a" name="role_a" required=true/>
                             <FieldError error=pair_error field="role_a"/></div>
                         <div class="field"><label for="pair-b">"conflicts with"</label>
-                            <select id="pair-b" name="role_b" required><ChoiceOptions choices=roles.clone() selected={None::<String>} placeholder="Choose" required=true/></select>
+                            <RolePicker id="pair-b" name="role_b" required=true/>
                             <FieldError error=pair_error field="role_b"/></div>
                         <div class="field field-wide"><label for="pair-why">"Why"</label>
                             <input id="pair-why" type="text" name="description" required placeholder="Who deploys must not also approve releases"/>
@@ -158,7 +159,7 @@ fn SodView(
         <section class="card">
             <h2>"Violations today"</h2>
             {if has_violations {
-                view! { <Table id="sod-violations" headers=&["Identity", "Conflict", "", ""]>{violations}</Table> }.into_any()
+                view! { <Table id="sod-violations" headers=&["Identity", "Conflict", "", ""]>{violations}</Table> {more} }.into_any()
             } else {
                 view! { <EmptyState text="No identity holds conflicting access."/> }.into_any()
             }}
@@ -195,5 +196,25 @@ fn SodView(
                 </details>
             })}
         </section>
+    }
+}
+
+/// The resource of a stored SoD finding's subject, `rule/resource/role/role` (empty for a role
+/// pair). Resources may hold slashes; rule ids and role ids do not.
+fn resource_of(subject: &str) -> String {
+    let Some((_, rest)) = subject.split_once('/') else { return String::new() };
+    let mut parts = rest.rsplitn(3, '/');
+    let (_, _, resource) = (parts.next(), parts.next(), parts.next());
+    resource.unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_resource_comes_out_of_a_subject_even_with_slashes() {
+        assert_eq!(super::resource_of("read-write-split/db:ledger/R1/R2"), "db:ledger");
+        assert_eq!(super::resource_of("read-write-split/api:prod/payments/R1/R2"), "api:prod/payments");
+        assert_eq!(super::resource_of("pair-1//R1/R2"), "");
+        assert_eq!(super::resource_of("junk"), "");
     }
 }

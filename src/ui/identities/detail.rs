@@ -14,7 +14,7 @@ use crate::domain::page::Page;
 use crate::error::AppError;
 use crate::ui::access::escalation::{CanBecome, load_escalation};
 use crate::ui::access::identity::AccessSection;
-use crate::ui::access::{RevokeAssignment, load_effective, load_role_choices};
+use crate::ui::access::{RevokeAssignment, load_effective};
 use crate::ui::components::{
     Badge, EmptyState, ErrorNotice, FieldError, FormError, History, LabelChips, Loading, PageHeader, Table, submission_error, successes,
 };
@@ -40,15 +40,14 @@ pub fn IdentityPage() -> impl IntoView {
     let detail = Resource::new(move || (id.get(), status_changes.get(), credential_changes.get(), revocations.get()), |(id, _, _, _)| load_identity(id));
     let access = Resource::new(move || (id.get(), status_changes.get(), revocations.get()), |(id, _, _)| load_effective(id));
     let escalation = Resource::new(move || (id.get(), status_changes.get(), revocations.get()), |(id, _, _)| load_escalation(id));
-    let choices = Resource::new(|| (), |_| load_role_choices());
     let session = expect_context::<CurrentSession>().0;
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let may_propose = session.await.ok().flatten().is_some_and(|s| s.can(Capability::Propose));
-                let (access, roles, escalation) = (access.await, choices.await.unwrap_or_default(), escalation.await);
+                let (access, escalation) = (access.await, escalation.await);
                 match detail.await {
-                    Ok(detail) => view! { <IdentityView detail access escalation roles may_propose status_action credential_action revoke/> }.into_any(),
+                    Ok(detail) => view! { <IdentityView detail access escalation may_propose status_action credential_action revoke/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Identity"/>
                         <PageHeader title="Identity"/>
@@ -65,7 +64,6 @@ fn IdentityView(
     detail: IdentityDetail,
     access: Result<EffectiveAccess, AppError>,
     escalation: Result<Page<EscalationPath>, AppError>,
-    roles: Vec<Choice>,
     may_propose: bool,
     status_action: ServerAction<ChangeIdentityStatus>,
     credential_action: ServerAction<RegisterCredential>,
@@ -122,7 +120,7 @@ fn IdentityView(
                 <dt>"Last seen"</dt><dd>{when(&identity.last_seen_at)}</dd>
             </dl>
         </section>
-        <AccessSection identity_id=identity.id.clone() access roles revoke may_change=may_propose && identity.status == IdentityStatus::Active/>
+        <AccessSection identity_id=identity.id.clone() access revoke may_change=may_propose && identity.status == IdentityStatus::Active/>
         <CanBecome paths=escalation/>
         <section class="card">
             <h2>"Assignment history"</h2>
