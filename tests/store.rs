@@ -380,6 +380,8 @@ async fn the_role_picker_searches_the_catalog(db: TestDb) {
     assert!(found[0].label.starts_with("data-reader (v"), "{found:?}");
     assert!(choices("%").await.is_empty(), "a % is a letter, not a wildcard");
     assert!(choices("no-such-role-at-all").await.is_empty());
+    let long = nhidb::service::roles::choices(&db.store, &admin(), &"r".repeat(201)).await.unwrap_err();
+    assert!(long.field_message("text").is_some(), "{long:?}");
     let all = choices("").await;
     assert!(!all.is_empty() && all.len() as i64 <= nhidb::service::roles::PICKER_SIZE);
     let viewer = nhidb::service::roles::choices(&db.store, &operator(&[]), "").await.unwrap_err();

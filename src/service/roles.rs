@@ -46,6 +46,10 @@ pub async fn version_diff(store: &Store, actor: &Actor, role_id: &str, from: i64
 /// never sent to the browser whole.
 pub async fn choices(store: &Store, actor: &Actor, text: &str) -> Result<Vec<crate::domain::page::Choice>, AppError> {
     require(actor, Capability::ReadLedger)?;
+    // No slug is this long: a longer text is a mistake (or a probe), not a search to run.
+    if text.chars().count() > 200 {
+        return Err(AppError::invalid("text", "Search for a role with at most 200 characters of its name."));
+    }
     Ok(roles::matching(&mut *store.read().await?, text, PICKER_SIZE)
         .await?
         .into_iter()
