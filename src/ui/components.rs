@@ -79,8 +79,10 @@ where
 /// The message for one field, under the input it belongs to.
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    // `try_get`: a server render cut short (the client went away) may dispose of the action
+    // before this last read; that is no error worth a panic.
     move || {
-        error.get().and_then(|e| e.field_message(field)).map(|message| {
+        error.try_get().flatten().and_then(|e| e.field_message(field)).map(|message| {
             view! { <p class="field-error" id=format!("{field}-error") role="alert">{message}</p> }
         })
     }
@@ -91,7 +93,7 @@ pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl 
 #[component]
 pub fn FormError(error: Signal<Option<AppError>>, fields: &'static [&'static str]) -> impl IntoView {
     move || {
-        error.get().map(|e| {
+        error.try_get().flatten().map(|e| {
             let about_fields = fields.iter().any(|f| e.field_message(f).is_some());
             if about_fields {
                 view! {

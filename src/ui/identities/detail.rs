@@ -9,7 +9,6 @@ use crate::domain::credential::{Credential, CredentialKind, CredentialState};
 use crate::domain::discovery::EffectiveAccess;
 use crate::domain::escalation::EscalationPath;
 use crate::domain::identity::{IdentityDetail, IdentityStatus};
-use crate::domain::page::Choice;
 use crate::domain::page::Page;
 use crate::error::AppError;
 use crate::ui::access::escalation::{CanBecome, load_escalation};
