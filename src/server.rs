@@ -120,6 +120,7 @@ fn due(every: Option<Duration>, last: &mut Option<Instant>) -> bool {
 /// the first time or when the windows changed), the audit chain's head signed into the
 /// checkpoint file, and old sign-in throttle entries forgotten, each on its own schedule.
 pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
+    spawn_chain_walks(store.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let (mut last_hygiene, mut last_checkpoint, mut last_purge) = (None, None, None);
@@ -166,6 +167,24 @@ pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "recorded grants whose time ran out"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+            }
+        }
+    });
+}
+
+/// The whole audit chain walked at start-up and again every
+/// `WHOLE_WALK_EVERY_SECONDS`, in a task of its own: a walk of a large log takes a while, and
+/// neither the other housekeeping nor the audit page (which resumes from the last walk) waits
+/// for it. A break found is logged here and shown by the audit page.
+fn spawn_chain_walks(store: crate::store::Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match crate::service::audit::refresh_whole_walk(&store).await {
+                Ok(Some(report)) if report.broken.is_some() => tracing::error!(summary = %report.summary(), "the audit chain does not verify"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "walking the audit chain failed; will retry"),
             }
         }
     });

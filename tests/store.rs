@@ -325,7 +325,16 @@ async fn counter_drift(db: &TestDb) -> (i64, i64) {
          (select count(*) from assignments a where a.role_id = r.id and a.revoked_at is null and a.expiry_recorded_at is null)",
     )
     .await;
-    (identities + services, holders)
+    let versions = support::count(
+        db,
+        "select (select count(*) from role_version_counts c where c.n <> (select count(*) from assignments a \
+           where a.role_id = c.role_id and a.role_version = c.version and a.revoked_at is null and a.expiry_recorded_at is null)) \
+         + (select count(*) from (select role_id, role_version from assignments where revoked_at is null and expiry_recorded_at is null \
+           group by role_id, role_version) t \
+           where not exists (select 1 from role_version_counts c where c.role_id = t.role_id and c.version = t.role_version))",
+    )
+    .await;
+    (identities + services, holders + versions)
 }
 
 /// The dashboard reads identities per status and kind and holders per role from counters kept
@@ -344,6 +353,13 @@ async fn the_dashboard_counters_follow_every_kind_of_write(db: TestDb) {
     support::sql(&db, "update assignments set expiry_recorded_at = '2026-01-01T00:00:00Z' where id in (select id from assignments where revoked_at is null order by id limit 5)").await;
     support::sql(&db, "update assignments set revoked_at = '2026-01-01T00:00:00Z', revoked_by = 'script' where id in (select id from assignments where revoked_at is null order by id desc limit 7)").await;
     support::sql(&db, "update identities set last_seen_at = '2026-01-02T00:00:00Z'").await;
+    // Holders moved back to a role's first version, as a script undoing a move would.
+    support::sql(
+        &db,
+        "update assignments set role_version = 1 where id in (select id from assignments where role_version > 1 and revoked_at is null order by id limit 3)",
+    )
+    .await;
+    support::sql(&db, "update assignments set expires_at = '2030-01-01T00:00:00Z' where id in (select id from assignments order by id limit 4)").await;
     support::sql(&db, "update identities set service_id = null where id in (select id from identities where service_id is not null order by id limit 3)").await;
     support::sql(&db, "update identities set status = 'retired' where id in (select id from identities where status = 'active' order by id desc limit 4)")
         .await;
@@ -409,6 +425,8 @@ async fn the_audit_page_checks_new_events_against_the_last_whole_walk(db: TestDb
     assert!(second.broken.is_none() && walked.is_some(), "later views resume from the last walk");
     assert_eq!(second.verified, first.verified + 3);
     assert_eq!(second.head_hash, audit::verify(&db.store, &admin()).await.unwrap().head_hash);
+    // The server's periodic walk has nothing to do while the last whole walk is recent.
+    assert!(audit::refresh_whole_walk(&db.store).await.unwrap().is_none());
 
     // A new event altered after it was written.
     create("c-0".to_owned()).await;
@@ -420,4 +438,6 @@ async fn the_audit_page_checks_new_events_against_the_last_whole_walk(db: TestDb
     // Broken: no anchor is kept, every view walks it all and keeps reporting it.
     let (again, _) = audit::verify_recent(&db.store, &admin()).await.unwrap();
     assert_eq!(again.broken.as_ref().map(|b| b.seq()), Some(altered));
+    let periodic = audit::refresh_whole_walk(&db.store).await.unwrap().expect("a broken chain is walked again at every period");
+    assert_eq!(periodic.broken.as_ref().map(|b| b.seq()), Some(altered));
 }

@@ -18,26 +18,38 @@ pub async fn verify(store: &Store, actor: &Actor) -> Result<ChainReport, AppErro
     Ok(report)
 }
 
-/// How long the audit page relies on the last walk of the whole chain before walking it again.
+/// How often the whole chain is walked again in the background (`refresh_whole_walk`).
 pub const WHOLE_WALK_EVERY_SECONDS: i64 = 600;
 
 /// The chain as the audit page shows it when it opens. Walking the whole chain on every view
 /// cost a page a walk of every event ever written (seconds, in a year's log, for any auditor
 /// reloading). Instead the events written since the last whole walk are verified now, linked to
-/// where that walk ended, whose row must still hold the hash it had; the whole chain is walked
-/// again when none was walked in this process, when the last is older than
-/// `WHOLE_WALK_EVERY_SECONDS`, when anything does not verify (so a break is reported as a whole
-/// walk finds it), and always on *Verify now* (`verify`).
+/// where that walk ended, whose row must still hold the hash it had. The whole chain is walked
+/// here only when this process has no walk to resume from (none yet, or the last found a
+/// break, so a break is reported exactly as a whole walk finds it) or when the resumed check
+/// does not verify; otherwise the server walks it in the background every
+/// `WHOLE_WALK_EVERY_SECONDS` (`refresh_whole_walk`), and *Verify now* (`verify`) walks it on
+/// demand. A page view never waits for the periodic walk.
 pub async fn verify_recent(store: &Store, actor: &Actor) -> Result<(ChainReport, Option<Timestamp>), AppError> {
     require(actor, Capability::Audit)?;
-    let now = Timestamp::now();
-    if let Some(anchor) = store.chain_anchor().filter(|a| a.whole_walk_at.plus_seconds(WHOLE_WALK_EVERY_SECONDS) > now) {
+    if let Some(anchor) = store.chain_anchor() {
         if let Some(report) = resume(store, &anchor).await? {
             store.set_chain_anchor(Some(ChainAnchor { seq: report.verified, hash: report.head_hash.clone(), whole_walk_at: anchor.whole_walk_at }));
             return Ok((report, Some(anchor.whole_walk_at)));
         }
     }
     Ok((verify(store, actor).await?, None))
+}
+
+/// The server's periodic walk of the whole chain, so that an edit before the last anchor is
+/// found within `WHOLE_WALK_EVERY_SECONDS` without a page view paying for it. Does nothing
+/// while the last walk is recent enough; returns the report of a walk it made.
+pub async fn refresh_whole_walk(store: &Store) -> Result<Option<ChainReport>, AppError> {
+    let now = Timestamp::now();
+    if store.chain_anchor().is_some_and(|a| a.whole_walk_at.plus_seconds(WHOLE_WALK_EVERY_SECONDS) > now) {
+        return Ok(None);
+    }
+    verify(store, &Actor::system("audit chain walk")).await.map(Some)
 }
 
 /// The chain from `anchor` to the head, if it verifies (`None`: walk it all).

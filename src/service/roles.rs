@@ -24,7 +24,7 @@ pub async fn detail(store: &Store, actor: &Actor, id_or_slug: &str) -> Result<Ro
     let now = Timestamp::now();
     Ok(RoleDetail {
         versions: roles::versions(&mut conn, &role.id).await?,
-        holders: roles::holders_by_version(&mut conn, &role.id, now).await?,
+        holders: roles::live_holders_by_version(&mut conn, &role.id).await?,
         some_holders: roles::some_holders(&mut conn, &role.id, now, 25).await?,
         requests: changes::about(&mut conn, &role.id, 20).await?,
         role,

@@ -234,6 +234,19 @@ pub async fn holders_by_version(conn: &mut AnyConnection, role_id: &str, now: Ti
     Ok(rows.into_iter().map(|(version, holders)| VersionHolders { version, holders }).collect())
 }
 
+/// Live holders per version from the counters triggers keep (migration 0013): grants neither
+/// revoked nor recorded as expired, as the catalog's holder counts. A role's page reads these
+/// instead of grouping every grant of the role per view; figures that must judge expiry to the
+/// second (blast radius, holder moves) use `holders_by_version`.
+pub async fn live_holders_by_version(conn: &mut AnyConnection, role_id: &str) -> Result<Vec<VersionHolders>, AppError> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as("select version, n from role_version_counts where role_id = $1 and n > 0 order by version desc")
+        .bind(role_id)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error("live holders by version"))?;
+    Ok(rows.into_iter().map(|(version, holders)| VersionHolders { version, holders }).collect())
+}
+
 #[derive(sqlx::FromRow)]
 struct CatalogRow {
     id: String,
