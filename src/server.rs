@@ -175,16 +175,32 @@ pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
 /// The whole audit chain walked at start-up and again every
 /// `WHOLE_WALK_EVERY_SECONDS`, in a task of its own: a walk of a large log takes a while, and
 /// neither the other housekeeping nor the audit page (which resumes from the last walk) waits
-/// for it. A break found is logged here and shown by the audit page.
+/// for it. A broken chain is walked again at the same pace, not at every tick, and logged when
+/// what is broken changes.
 fn spawn_chain_walks(store: crate::store::Store) {
+    use crate::service::audit::{WHOLE_WALK_EVERY_SECONDS, refresh_whole_walk};
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
+        // A walk longer than a tick does not make the next ones run back to back.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let pace = Duration::from_secs(WHOLE_WALK_EVERY_SECONDS.unsigned_abs());
+        let mut last_break: Option<(Instant, String)> = None;
         loop {
             tick.tick().await;
-            match crate::service::audit::refresh_whole_walk(&store).await {
-                Ok(Some(report)) if report.broken.is_some() => tracing::error!(summary = %report.summary(), "the audit chain does not verify"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "walking the audit chain failed; will retry"),
+            if last_break.as_ref().is_some_and(|(at, _)| at.elapsed() < pace) {
+                continue;
+            }
+            match refresh_whole_walk(&store).await {
+                Ok(Some(report)) if report.broken.is_some() => {
+                    let summary = report.summary();
+                    if last_break.as_ref().is_none_or(|(_, logged)| *logged != summary) {
+                        tracing::error!(%summary, "the audit chain does not verify");
+                    }
+                    last_break = Some((Instant::now(), summary));
+                }
+                Ok(Some(_)) => last_break = None,
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "the audit chain could not be walked; will retry"),
             }
         }
     });

@@ -427,6 +427,17 @@ async fn the_audit_page_checks_new_events_against_the_last_whole_walk(db: TestDb
     assert_eq!(second.head_hash, audit::verify(&db.store, &admin()).await.unwrap().head_hash);
     // The server's periodic walk has nothing to do while the last whole walk is recent.
     assert!(audit::refresh_whole_walk(&db.store).await.unwrap().is_none());
+    // A whole walk that started before a break was recorded does not put its anchor back, and a
+    // resumed check does not move an anchor that changed under it.
+    let kept = db.store.chain_anchor().expect("an anchor after a verified walk");
+    let clears_at_start = db.store.chain_clears();
+    db.store.clear_chain_anchor();
+    db.store.keep_walked_anchor(clears_at_start, kept.clone());
+    assert_eq!(db.store.chain_anchor(), None, "a stale walk hid a recorded break");
+    db.store.keep_walked_anchor(db.store.chain_clears(), kept.clone());
+    let other = nhidb::domain::audit::ChainAnchor { seq: kept.seq - 1, ..kept.clone() };
+    db.store.advance_chain_anchor(&other, nhidb::domain::audit::ChainAnchor { seq: kept.seq + 100, ..kept.clone() });
+    assert_eq!(db.store.chain_anchor(), Some(kept));
 
     // A new event altered after it was written.
     create("c-0".to_owned()).await;

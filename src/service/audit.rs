@@ -11,11 +11,26 @@ const BATCH: i64 = 5_000;
 
 /// Walks the whole audit chain from the first event and checks every link and hash, and that
 /// the chain reaches the recorded head.
+/// A walk that breaks, or fails to read the chain (an event edited until it no longer decodes),
+/// drops this process's anchor, so no view resumes past it.
 pub async fn verify(store: &Store, actor: &Actor) -> Result<ChainReport, AppError> {
+    require(actor, Capability::Audit)?;
     let walked_at = Timestamp::now();
-    let report = walk(store, actor, None).await?.0;
-    store.set_chain_anchor(report.broken.is_none().then(|| ChainAnchor { seq: report.verified, hash: report.head_hash.clone(), whole_walk_at: walked_at }));
-    Ok(report)
+    let clears = store.chain_clears();
+    match walk(store, actor, None).await {
+        Ok((report, _)) if report.broken.is_none() => {
+            store.keep_walked_anchor(clears, ChainAnchor { seq: report.verified, hash: report.head_hash.clone(), whole_walk_at: walked_at });
+            Ok(report)
+        }
+        Ok((report, _)) => {
+            store.clear_chain_anchor();
+            Ok(report)
+        }
+        Err(e) => {
+            store.clear_chain_anchor();
+            Err(e)
+        }
+    }
 }
 
 /// How often the whole chain is walked again in the background (`refresh_whole_walk`).
@@ -33,8 +48,13 @@ pub const WHOLE_WALK_EVERY_SECONDS: i64 = 600;
 pub async fn verify_recent(store: &Store, actor: &Actor) -> Result<(ChainReport, Option<Timestamp>), AppError> {
     require(actor, Capability::Audit)?;
     if let Some(anchor) = store.chain_anchor() {
-        if let Some(report) = resume(store, &anchor).await? {
-            store.set_chain_anchor(Some(ChainAnchor { seq: report.verified, hash: report.head_hash.clone(), whole_walk_at: anchor.whole_walk_at }));
+        let resumed = resume(store, &anchor).await;
+        if resumed.is_err() {
+            // Unreadable past the anchor: judged by a whole walk, which reports what it finds.
+            store.clear_chain_anchor();
+        }
+        if let Ok(Some(report)) = resumed {
+            store.advance_chain_anchor(&anchor, ChainAnchor { seq: report.verified, hash: report.head_hash.clone(), whole_walk_at: anchor.whole_walk_at });
             return Ok((report, Some(anchor.whole_walk_at)));
         }
     }

@@ -65,6 +65,13 @@ impl Backend {
     }
 }
 
+/// The audit chain's anchor in this process (see `service::audit::verify_recent`).
+#[derive(Debug, Default)]
+struct ChainState {
+    anchor: Option<crate::domain::audit::ChainAnchor>,
+    clears: u64,
+}
+
 /// The database behind nhidb: a pool plus what is needed to open write transactions safely.
 #[derive(Clone)]
 pub struct Store {
@@ -81,7 +88,7 @@ pub struct Store {
     /// The escalation graph last built (see `escalation`), shared like the holder cache.
     escalation: Arc<escalation::GraphCache>,
     /// Where the last walk of the whole audit chain ended (see `service::audit::verify_recent`).
-    chain_anchor: Arc<std::sync::Mutex<Option<crate::domain::audit::ChainAnchor>>>,
+    chain_anchor: Arc<std::sync::Mutex<ChainState>>,
     /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
     /// in-memory databases, which a second connection could not see.
     sqlite_file: Option<std::path::PathBuf>,
@@ -360,12 +367,43 @@ impl Store {
 
     /// Where the last walk of the whole audit chain ended in this process, if it verified.
     pub fn chain_anchor(&self) -> Option<crate::domain::audit::ChainAnchor> {
-        self.chain_anchor.lock().map(|a| a.clone()).unwrap_or_default()
+        self.chain_anchor.lock().map(|s| s.anchor.clone()).unwrap_or_default()
     }
 
-    pub fn set_chain_anchor(&self, anchor: Option<crate::domain::audit::ChainAnchor>) {
-        if let Ok(mut kept) = self.chain_anchor.lock() {
-            *kept = anchor;
+    /// How many times the anchor was dropped (a break, or a walk that failed): a whole walk takes
+    /// this before it starts and hands it to `keep_walked_anchor`.
+    pub fn chain_clears(&self) -> u64 {
+        self.chain_anchor.lock().map(|s| s.clears).unwrap_or_default()
+    }
+
+    /// Drops the anchor: the chain did not verify (or could not be read), so views walk it all
+    /// until a walk that started after this verifies it again.
+    pub fn clear_chain_anchor(&self) {
+        if let Ok(mut state) = self.chain_anchor.lock() {
+            state.anchor = None;
+            state.clears += 1;
+        }
+    }
+
+    /// Keeps the anchor of a whole walk that verified, unless the anchor was dropped after the walk
+    /// started (a walk that began before an edit must not hide the break found since) or a walk
+    /// that started later already left its own.
+    pub fn keep_walked_anchor(&self, clears_at_start: u64, anchor: crate::domain::audit::ChainAnchor) {
+        if let Ok(mut state) = self.chain_anchor.lock()
+            && state.clears == clears_at_start
+            && state.anchor.as_ref().is_none_or(|a| a.whole_walk_at <= anchor.whole_walk_at)
+        {
+            state.anchor = Some(anchor);
+        }
+    }
+
+    /// Moves the anchor forward after a resumed check, only if it is still the one the check
+    /// started from (compare and set: a break recorded meanwhile stays recorded).
+    pub fn advance_chain_anchor(&self, from: &crate::domain::audit::ChainAnchor, to: crate::domain::audit::ChainAnchor) {
+        if let Ok(mut state) = self.chain_anchor.lock()
+            && state.anchor.as_ref() == Some(from)
+        {
+            state.anchor = Some(to);
         }
     }
 

@@ -57,7 +57,10 @@ where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
-    Signal::derive(move || action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
+    // Read once here, and with `try_with` below: a server render cut short may dispose of the
+    // action before the signal's last read.
+    let value = action.value();
+    Signal::derive(move || value.try_with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())).flatten())
 }
 
 /// A counter that moves each time `action` succeeds, to refetch what it changed. Failed
