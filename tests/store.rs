@@ -367,6 +367,20 @@ async fn the_dashboard_counters_follow_every_kind_of_write(db: TestDb) {
     let overview = nhidb::service::overview::get(&db.store, &admin(), &Default::default()).await.unwrap();
     assert_eq!(overview.identities_total, support::count(&db, "select count(*) from identities").await);
     assert_eq!(overview.identities_by_status.iter().map(|(_, n)| n).sum::<i64>(), overview.identities_total);
+    for (status, n) in &overview.identities_by_status {
+        assert_eq!(*n, support::count(&db, &format!("select count(*) from identities where status = '{status}'")).await, "{status}");
+    }
+    for (kind, n) in &overview.identities_by_kind {
+        assert_eq!(*n, support::count(&db, &format!("select count(*) from identities where status <> 'retired' and kind = '{kind}'")).await, "{kind}");
+    }
+    assert_eq!(
+        overview.identities_by_kind.iter().map(|(_, n)| n).sum::<i64>(),
+        support::count(&db, "select count(*) from identities where status <> 'retired'").await
+    );
+    assert_eq!(overview.services_active, support::count(&db, "select count(*) from services where status = 'active'").await);
+    assert_eq!(overview.roles_active, support::count(&db, "select count(*) from roles where status = 'active'").await);
+    assert_eq!(overview.pending_approvals, support::count(&db, "select count(*) from change_requests where state = 'pending'").await);
+    assert_eq!(overview.audit_events, support::count(&db, "select max(seq) from audit_events").await);
     let (top_id, _, top_n) = overview.top_roles.first().cloned().expect("the seed grants roles");
     let live =
         support::count(&db, &format!("select count(*) from assignments where role_id = '{top_id}' and revoked_at is null and expiry_recorded_at is null"))

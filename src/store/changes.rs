@@ -322,8 +322,3 @@ pub async fn set_policy(conn: &mut AnyConnection, policy: &ApprovalPolicy, by: &
     .map_err(db_error("set approval policy"))?;
     Ok(())
 }
-
-/// Requests waiting for a decision.
-pub async fn count_pending(conn: &mut AnyConnection) -> Result<i64, AppError> {
-    sqlx::query_scalar("select count(*) from change_requests where state = 'pending'").fetch_one(conn).await.map_err(db_error("count pending requests"))
-}

@@ -237,21 +237,13 @@ pub async fn list(conn: &mut AnyConnection, filter: &IdentityFilter, page: &Page
     Ok(Page { items, next_cursor, total })
 }
 
-/// Number of identities per status, for the overview.
-pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, AppError> {
-    // From the counters the triggers keep (migration 0012), not a count of the table.
-    sqlx::query_as("select status, cast(sum(n) as bigint) from identity_counts group by status having sum(n) > 0 order by status")
+/// Every (status, kind) counter with identities in it (migration 0012): the overview's three
+/// identity figures from one read.
+pub async fn counts(conn: &mut AnyConnection) -> Result<Vec<(String, String, i64)>, AppError> {
+    sqlx::query_as("select status, kind, cast(n as bigint) from identity_counts where n > 0 order by status, kind")
         .fetch_all(conn)
         .await
-        .map_err(db_error("count identities by status"))
-}
-
-/// Number of non-retired identities per kind, for the overview.
-pub async fn count_by_kind(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, AppError> {
-    sqlx::query_as("select kind, cast(sum(n) as bigint) from identity_counts where status <> 'retired' group by kind having sum(n) > 0 order by kind")
-        .fetch_all(conn)
-        .await
-        .map_err(db_error("count identities by kind"))
+        .map_err(db_error("identity counts"))
 }
 
 /// From the counters (migration 0012).

@@ -23,6 +23,7 @@ pub mod holder_cache;
 pub mod hygiene;
 pub mod identities;
 pub mod operators;
+pub mod overview;
 pub mod owners;
 pub mod roles;
 pub mod scopes;

@@ -133,10 +133,6 @@ pub async fn by_slugs(conn: &mut AnyConnection, slugs: &[String]) -> Result<Vec<
     sqlx::query_as_with::<_, RoleRow, _>(&text, args).fetch_all(conn).await.map_err(db_error("roles by slug"))?.into_iter().map(RoleRow::into_role).collect()
 }
 
-pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {
-    sqlx::query_scalar("select count(*) from roles where status = 'active'").fetch_one(conn).await.map_err(db_error("count roles"))
-}
-
 pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Role>, AppError> {
     sqlx::query_as::<_, RoleRow>(&format!("{SELECT} where r.id = $1"))
         .bind(id)
