@@ -29,6 +29,7 @@ store_tests!(
     the_dashboard_counters_follow_every_kind_of_write,
     the_role_picker_searches_the_catalog,
     the_audit_page_checks_new_events_against_the_last_whole_walk,
+    namespaces_are_made_once_with_their_missing_ancestors,
 );
 
 async fn migrations_can_run_again(db: TestDb) {
@@ -465,4 +466,33 @@ async fn the_audit_page_checks_new_events_against_the_last_whole_walk(db: TestDb
     assert_eq!(again.broken.as_ref().map(|b| b.seq()), Some(altered));
     let periodic = audit::refresh_whole_walk(&db.store).await.unwrap().expect("a broken chain is walked again at every period");
     assert_eq!(periodic.broken.as_ref().map(|b| b.seq()), Some(altered));
+}
+
+/// Provisioning makes the scopes of a service's grants in one pass: an existing ancestor is
+/// found, a missing one made (and linked as parent), a shared one read once.
+async fn namespaces_are_made_once_with_their_missing_ancestors(db: TestDb) {
+    use nhidb::domain::scope::ScopePath;
+    use nhidb::store::scopes;
+    let path = |p: &str| ScopePath::parse(p).unwrap();
+    let now = nhidb::domain::Timestamp::now();
+    let mut tx = db.store.begin().await.unwrap();
+    let prod = scopes::ensure(tx.conn(), &path("prod"), nhidb::domain::scope::ScopeKind::Namespace, now).await.unwrap();
+    let wanted = [path("prod/orders/db"), path("prod/orders"), path("prod"), path("prod/orders/cache"), path("stage/orders")];
+    let ids = scopes::ensure_namespaces(tx.conn(), &wanted, now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(ids.keys().cloned().collect::<Vec<_>>(), ["prod", "prod/orders", "prod/orders/cache", "prod/orders/db", "stage/orders"], "only the asked paths");
+    assert_eq!(ids["prod"], prod.id, "an existing scope is found, not made again");
+    for child in ["prod/orders", "prod/orders/db", "prod/orders/cache", "stage/orders"] {
+        let linked = support::count(&db, &format!("select count(*) from scopes c join scopes p on p.id = c.parent_id where c.path = '{child}'")).await;
+        assert_eq!(linked, 1, "{child} is linked to its parent");
+    }
+    assert_eq!(support::count(&db, "select count(*) from scopes where path = 'stage'").await, 1, "a missing ancestor is made");
+    assert_eq!(support::count(&db, "select count(*) from scopes").await, 6);
+    let again = {
+        let mut tx = db.store.begin().await.unwrap();
+        let again = scopes::ensure_namespaces(tx.conn(), &wanted, now).await.unwrap();
+        tx.commit().await.unwrap();
+        again
+    };
+    assert_eq!(again, ids, "a second run finds them all");
 }

@@ -10,7 +10,7 @@ use crate::domain::labels::Labels;
 use crate::domain::name::{self, IdentityName};
 use crate::domain::owner::{Owner, OwnerStatus};
 use crate::domain::role::{Role, RoleStatus};
-use crate::domain::scope::{ScopeKind, ScopePath};
+use crate::domain::scope::ScopePath;
 use crate::domain::service::ServiceDraft;
 use crate::domain::template::{
     DecommissionInput, DecommissionReceipt, Placement, PlannedIdentity, ProvisionInput, ProvisionRequest, Provisioned, ProvisionedGrant, ProvisionedIdentity,
@@ -61,13 +61,12 @@ pub async fn provision(store: &Store, actor: &Actor, input: &ProvisionInput, ide
     let request = input.parse()?;
     let key = idempotency_key.map(check_key).transpose()?;
     let hash = request.fingerprint();
-    // Concurrent retries race between the check and the insert; the loser fails on a unique
-    // constraint and, once the winner has committed, finds its record on the next round.
+    // The earlier answer is looked for inside the writing transaction (SQLite writers take
+    // turns, so none can slip in between). On PostgreSQL concurrent retries can still race
+    // between the look and the insert; the loser fails on a unique constraint and, once the
+    // winner has committed, finds its record on the next round.
     let mut attempt = 0;
     loop {
-        if let Some(previous) = replay(store, key, &request, &hash).await? {
-            return Ok(previous);
-        }
         match provision_once(store, actor, &request, key, &hash).await {
             Err(AppError::Conflict { .. }) if attempt < 2 => attempt += 1,
             outcome => return outcome,
@@ -77,19 +76,18 @@ pub async fn provision(store: &Store, actor: &Actor, input: &ProvisionInput, ide
 
 /// The stored answer to an earlier identical request, or a conflict if the key or the service
 /// name was used for a different one.
-async fn replay(store: &Store, key: Option<&str>, request: &ProvisionRequest, hash: &str) -> Result<Option<Provisioned>, AppError> {
-    let mut conn = store.read().await?;
+async fn replay(conn: &mut AnyConnection, key: Option<&str>, request: &ProvisionRequest, hash: &str) -> Result<Option<Provisioned>, AppError> {
     let name = request.placement.service.as_str();
     // The key decides first; without a key (or an unknown one) the service name does.
     let by_key = match key {
-        Some(key) => templates::provision_by_key(&mut conn, key)
+        Some(key) => templates::provision_by_key(conn, key)
             .await?
             .map(|r| (r, format!("Idempotency-Key {key} was already used for a different request; use a new key for new parameters."))),
         None => None,
     };
     let found = match by_key {
         Some(found) => Some(found),
-        None => templates::provision_by_service(&mut conn, name)
+        None => templates::provision_by_service(conn, name)
             .await?
             .map(|r| (r, format!("Service {name} was already provisioned with different parameters; decommission it or choose another name."))),
     };
@@ -110,11 +108,7 @@ async fn template(conn: &mut AnyConnection, key: &str) -> Result<Template, AppEr
 
 /// Pipelines know owners by name more often than by id; both are accepted.
 pub(super) async fn owner(conn: &mut AnyConnection, key: &str) -> Result<Owner, AppError> {
-    let owner = match owners::by_id(conn, key).await? {
-        Some(owner) => Some(owner),
-        None => owners::by_name(conn, key).await?,
-    };
-    match owner {
+    match owners::by_id_or_name(conn, key).await? {
         None => Err(AppError::invalid("owner", format!("No owner has id or name \"{key}\"."))),
         Some(owner) if owner.status == OwnerStatus::Disabled => Err(AppError::invalid("owner", format!("{} is disabled and cannot own services.", owner.name))),
         Some(owner) => Ok(owner),
@@ -141,6 +135,9 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
     let now = Timestamp::now();
     let mut tx = store.begin().await?;
     let conn = tx.conn();
+    if let Some(previous) = replay(conn, key, request, hash).await? {
+        return Ok(previous);
+    }
     let template = template(conn, &request.template).await?;
     let owner = owner(conn, &request.owner).await?;
     let roles = active_roles(conn, &template).await?;
@@ -154,8 +151,8 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
         description: request.description.clone(),
         owner_id: owner.id.clone(),
     };
-    let service_id = services::insert(conn, &draft, now).await?;
-    services::set_provenance(conn, &service_id, &template.id, template.current_version, env).await?;
+    let provenance = services::Provenance { template_id: &template.id, template_version: template.current_version, env };
+    let service_id = services::insert(conn, &draft, Some(&provenance), now).await?;
     // The run's audit events are chained together at the end, in the same transaction.
     let mut events = vec![AuditEntry::new(
         "service.create",
@@ -165,14 +162,14 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
                 "template": template.slug, "template_version": template.current_version } }),
     )];
 
-    let mut scope_ids = BTreeMap::new();
+    let mut paths = Vec::new();
     for grant in plan.iter().flat_map(|p| &p.grants) {
-        if !scope_ids.contains_key(&grant.scope) {
-            let path = ScopePath::parse(&grant.scope).map_err(|e| AppError::internal("planned scope", e))?;
-            let scope = scopes::ensure(conn, &path, ScopeKind::Namespace, now).await?;
-            scope_ids.insert(grant.scope.clone(), scope.id);
+        let path = ScopePath::parse(&grant.scope).map_err(|e| AppError::internal("planned scope", e))?;
+        if !paths.contains(&path) {
+            paths.push(path);
         }
     }
+    let scope_ids = scopes::ensure_namespaces(conn, &paths, now).await?;
 
     let mut labels = Labels::default();
     labels.insert("env", env);

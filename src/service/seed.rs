@@ -351,7 +351,7 @@ async fn seed_catalog(store: &Store, actor: &Actor) -> Result<Catalog, AppError>
             description: format!("Owns the {word} domain."),
             owner_id: team_ids[*team].clone(),
         };
-        let id = services::insert(conn, &draft, now).await?;
+        let id = services::insert(conn, &draft, None, now).await?;
         for env in ["prod", "staging"] {
             let group = ScopePath::parse(&format!("{env}/{word}")).map_err(internal)?;
             scopes::ensure(conn, &group, ScopeKind::ResourceGroup, now).await?;

@@ -59,7 +59,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &ServiceInput) -> Resul
     let draft = input.parse()?;
     let mut tx = store.begin().await?;
     check_owner(tx.conn(), &draft).await?;
-    let id = services::insert(tx.conn(), &draft, Timestamp::now()).await?;
+    let id = services::insert(tx.conn(), &draft, None, Timestamp::now()).await?;
     audit::append(tx.conn(), actor, AuditEntry::new("service.create", "service", &id, json!({ "after": summary(&draft) }))).await?;
     let service = fetch(tx.conn(), &id).await?;
     tx.commit().await?;

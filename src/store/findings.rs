@@ -300,20 +300,22 @@ pub fn csv_query(kind: FindingKind) -> String {
 }
 
 /// The CSV columns of the open findings of `kind` after `after` (identity, subject), at most
-/// `size` rows, with the parameters the statement binds: the page is chosen from the partial
-/// index alone, then joined to names (see `page_rows`).
+/// `size` rows, with the parameters the statement binds.
 pub fn csv_page(kind: FindingKind, after: Option<&(String, String)>, size: Option<u32>) -> (String, Vec<String>) {
     let (keyset, params) = match after {
-        Some((identity, subject)) => (" and (identity_id, subject_id) > ($1, $2)", vec![identity.clone(), subject.clone()]),
+        Some((identity, subject)) => (" and (f.identity_id, f.subject_id) > ($1, $2)", vec![identity.clone(), subject.clone()]),
         None => ("", Vec::new()),
     };
     let limit = size.map(|n| format!(" limit {n}")).unwrap_or_default();
+    // Joined in one query, the kind written into it: the partial index gives the rows in
+    // order, so nothing is sorted. (A page chosen in a subquery and joined outside was
+    // materialised and sorted again: a walk of the 250,000 SoD findings of the benchmark took
+    // 0.63–0.97 s in SQLite alone that way, 0.52 s joined.)
     let sql = format!(
         "select f.kind, f.identity_id, i.name, s.name, o.name, f.subject_id, f.subject, f.detail, f.since \
-         from (select kind, identity_id, subject_id, subject, detail, since from findings \
-         where closed_at is null and kind = '{}'{keyset} order by identity_id, subject_id{limit}) f \
-         join identities i on i.id = f.identity_id join owners o on o.id = i.owner_id \
-         left join services s on s.id = i.service_id order by f.identity_id, f.subject_id",
+         from findings f join identities i on i.id = f.identity_id join owners o on o.id = i.owner_id \
+         left join services s on s.id = i.service_id \
+         where f.closed_at is null and f.kind = '{}'{keyset} order by f.identity_id, f.subject_id{limit}",
         kind.as_str()
     );
     (sql, params)

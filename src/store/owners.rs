@@ -51,12 +51,14 @@ pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Owner>, 
         .transpose()
 }
 
-pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Owner>, AppError> {
-    sqlx::query_as::<_, OwnerRow>(&format!("{SELECT} where name = $1"))
-        .bind(name)
+/// The owner whose id is `key`, else the one named `key` (names are unique), in one read.
+pub async fn by_id_or_name(conn: &mut AnyConnection, key: &str) -> Result<Option<Owner>, AppError> {
+    // The id first: an owner whose name is another's id is still found by its id.
+    sqlx::query_as::<_, OwnerRow>(&format!("select * from ({SELECT} where id = $1 union all {SELECT} where name = $1) as o limit 1"))
+        .bind(key)
         .fetch_optional(conn)
         .await
-        .map_err(db_error("owner by name"))?
+        .map_err(db_error("owner by id or name"))?
         .map(OwnerRow::into_owner)
         .transpose()
 }

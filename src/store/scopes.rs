@@ -3,6 +3,7 @@ use crate::domain::Timestamp;
 use crate::domain::scope::{Scope, ScopeKind, ScopePath};
 use crate::error::AppError;
 use sqlx::AnyConnection;
+use std::collections::BTreeMap;
 
 #[derive(sqlx::FromRow)]
 struct ScopeRow {
@@ -42,6 +43,43 @@ pub async fn ensure(conn: &mut AnyConnection, path: &ScopePath, kind: ScopeKind,
         Some(parent) => Some(Box::pin(ensure(conn, &parent, ScopeKind::Namespace, at)).await?.id),
         None => None,
     };
+    insert(conn, path, kind, parent_id, at).await
+}
+
+/// [`ensure`] for several namespaces written in one transaction (a provisioning run's), with the
+/// scopes found or made remembered so a shared ancestor (`prod` of `prod/a` and `prod/b`) is
+/// read once. Returns the id of each of `paths`.
+pub async fn ensure_namespaces(conn: &mut AnyConnection, paths: &[ScopePath], at: Timestamp) -> Result<BTreeMap<String, String>, AppError> {
+    let mut known = BTreeMap::new();
+    let mut by_depth: Vec<&ScopePath> = paths.iter().collect();
+    // Parents first: a child then finds its parent among the known ones.
+    by_depth.sort_by_key(|p| p.as_str().matches('/').count());
+    for path in by_depth {
+        ensure_known(conn, path, at, &mut known).await?;
+    }
+    known.retain(|path, _| paths.iter().any(|p| p.as_str() == path));
+    Ok(known)
+}
+
+async fn ensure_known(conn: &mut AnyConnection, path: &ScopePath, at: Timestamp, known: &mut BTreeMap<String, String>) -> Result<String, AppError> {
+    if let Some(id) = known.get(path.as_str()) {
+        return Ok(id.clone());
+    }
+    let id = match by_path(conn, path).await? {
+        Some(existing) => existing.id,
+        None => {
+            let parent_id = match path.parent() {
+                Some(parent) => Some(Box::pin(ensure_known(conn, &parent, at, known)).await?),
+                None => None,
+            };
+            insert(conn, path, ScopeKind::Namespace, parent_id, at).await?.id
+        }
+    };
+    known.insert(path.as_str().to_owned(), id.clone());
+    Ok(id)
+}
+
+async fn insert(conn: &mut AnyConnection, path: &ScopePath, kind: ScopeKind, parent_id: Option<String>, at: Timestamp) -> Result<Scope, AppError> {
     let id = new_id();
     sqlx::query("insert into scopes (id, path, kind, parent_id, description, created_at) values ($1, $2, $3, $4, '', $5)")
         .bind(&id)

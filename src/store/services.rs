@@ -45,11 +45,20 @@ fn name_taken(name: &str) -> AppError {
     AppError::conflict(Some("name"), format!("A service named \"{name}\" already exists."))
 }
 
-pub async fn insert(conn: &mut AnyConnection, draft: &ServiceDraft, at: Timestamp) -> Result<String, AppError> {
+/// Where a provisioned service came from: its template (and version) and environment.
+pub struct Provenance<'a> {
+    pub template_id: &'a str,
+    pub template_version: i64,
+    pub env: &'a str,
+}
+
+/// A new service; one provisioned from a template is written with its provenance in the same
+/// statement.
+pub async fn insert(conn: &mut AnyConnection, draft: &ServiceDraft, from: Option<&Provenance<'_>>, at: Timestamp) -> Result<String, AppError> {
     let id = new_id();
     sqlx::query(
-        "insert into services (id, name, display_name, description, owner_id, status, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, 'active', $6, $6)",
+        "insert into services (id, name, display_name, description, owner_id, status, created_at, updated_at, template_id, template_version, env) \
+         values ($1, $2, $3, $4, $5, 'active', $6, $6, $7, $8, $9)",
     )
     .bind(&id)
     .bind(draft.name.as_str())
@@ -57,6 +66,9 @@ pub async fn insert(conn: &mut AnyConnection, draft: &ServiceDraft, at: Timestam
     .bind(&draft.description)
     .bind(&draft.owner_id)
     .bind(at.to_rfc3339())
+    .bind(from.map(|f| f.template_id))
+    .bind(from.map(|f| f.template_version))
+    .bind(from.map(|f| f.env))
     .execute(conn)
     .await
     .map_err(unique_or("insert service", || name_taken(draft.name.as_str())))?;
@@ -131,10 +143,6 @@ pub async fn options(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(String
         .map_err(db_error("service options"))
 }
 
-pub async fn count_active(conn: &mut AnyConnection) -> Result<i64, AppError> {
-    sqlx::query_scalar("select count(*) from services where status = 'active'").fetch_one(conn).await.map_err(db_error("count services"))
-}
-
 pub async fn set_status(conn: &mut AnyConnection, id: &str, status: ServiceStatus, at: Timestamp) -> Result<(), AppError> {
     sqlx::query(
         "update services set status = $2, updated_at = $3, \
@@ -150,17 +158,6 @@ pub async fn set_status(conn: &mut AnyConnection, id: &str, status: ServiceStatu
 }
 
 /// Records what template (and version) a service was provisioned from, and its environment.
-pub async fn set_provenance(conn: &mut AnyConnection, id: &str, template_id: &str, template_version: i64, env: &str) -> Result<(), AppError> {
-    sqlx::query("update services set template_id = $2, template_version = $3, env = $4 where id = $1")
-        .bind(id)
-        .bind(template_id)
-        .bind(template_version)
-        .bind(env)
-        .execute(conn)
-        .await
-        .map_err(db_error("set service provenance"))?;
-    Ok(())
-}
 
 /// The environment a service was provisioned into (`prod`), if it came from a template.
 pub async fn env(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, AppError> {
