@@ -30,6 +30,7 @@ store_tests!(
     the_role_picker_searches_the_catalog,
     the_audit_page_checks_new_events_against_the_last_whole_walk,
     namespaces_are_made_once_with_their_missing_ancestors,
+    an_owner_is_found_by_id_before_name,
 );
 
 async fn migrations_can_run_again(db: TestDb) {
@@ -495,4 +496,17 @@ async fn namespaces_are_made_once_with_their_missing_ancestors(db: TestDb) {
         again
     };
     assert_eq!(again, ids, "a second run finds them all");
+}
+
+/// Pipelines name owners by id or by name; an id wins over another owner's name that happens to
+/// be the same text.
+async fn an_owner_is_found_by_id_before_name(db: TestDb) {
+    use nhidb::store::owners;
+    let first = owner(&db.store, "payments-team").await;
+    let shadow = owner(&db.store, &first).await;
+    let mut conn = db.store.read().await.unwrap();
+    assert_eq!(owners::by_id_or_name(&mut conn, &first).await.unwrap().map(|o| o.id), Some(first.clone()), "the id, not the owner named like it");
+    assert_eq!(owners::by_id_or_name(&mut conn, "payments-team").await.unwrap().map(|o| o.id), Some(first.clone()));
+    assert_eq!(owners::by_id_or_name(&mut conn, &shadow).await.unwrap().map(|o| o.id), Some(shadow.clone()));
+    assert_eq!(owners::by_id_or_name(&mut conn, "nobody").await.unwrap(), None);
 }

@@ -296,6 +296,7 @@ async fn pipeline_figures(store: &Store, count: usize) -> Result<(), String> {
     );
     // What keeping findings current costs: the same provisioning with and without it,
     // interleaved so that both see the same database and cache (at least once each).
+    service::findings::escalation_settled(store).await;
     let (mut with, mut without) = (Vec::new(), Vec::new());
     for i in 0..count.max(2) {
         let maintained = i % 2 == 0;

@@ -56,7 +56,10 @@ fn step(text: &str) {
 /// Returns the memory the parser freed to the system. The parser runs on a blocking thread,
 /// whose allocator arena keeps what it freed (the input's text and its object tree, a few
 /// hundred MB for a large cluster) unless asked: the import's writes then start from the
-/// observation's size, not the parser's peak.
+/// observation's size, not the parser's peak. The `nhidb` binary allocates through mimalloc,
+/// which returns freed pages by itself after a few milliseconds (the first import of the
+/// benchmark's cluster peaked at 391 MB with it, 433 MB with glibc and this trim); the trim still
+/// serves the library under glibc's allocator (tests) and SQLite's own allocations.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages of the allocator's arenas to the system; it

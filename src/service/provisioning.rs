@@ -61,17 +61,10 @@ pub async fn provision(store: &Store, actor: &Actor, input: &ProvisionInput, ide
     let request = input.parse()?;
     let key = idempotency_key.map(check_key).transpose()?;
     let hash = request.fingerprint();
-    // The earlier answer is looked for inside the writing transaction (SQLite writers take
-    // turns, so none can slip in between). On PostgreSQL concurrent retries can still race
-    // between the look and the insert; the loser fails on a unique constraint and, once the
-    // winner has committed, finds its record on the next round.
-    let mut attempt = 0;
-    loop {
-        match provision_once(store, actor, &request, key, &hash).await {
-            Err(AppError::Conflict { .. }) if attempt < 2 => attempt += 1,
-            outcome => return outcome,
-        }
-    }
+    // The earlier answer is looked up inside the writing transaction: writers take turns on
+    // both backends (`Store::begin`), so no identical request can commit between the look and
+    // the insert, and a conflict is final.
+    provision_once(store, actor, &request, key, &hash).await
 }
 
 /// The stored answer to an earlier identical request, or a conflict if the key or the service
@@ -136,6 +129,8 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
     let mut tx = store.begin().await?;
     let conn = tx.conn();
     if let Some(previous) = replay(conn, key, request, hash).await? {
+        // Nothing was written: ending the transaction hands the writers' turn on at once.
+        tx.commit().await?;
         return Ok(previous);
     }
     let template = template(conn, &request.template).await?;

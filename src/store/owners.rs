@@ -53,14 +53,18 @@ pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Owner>, 
 
 /// The owner whose id is `key`, else the one named `key` (names are unique), in one read.
 pub async fn by_id_or_name(conn: &mut AnyConnection, key: &str) -> Result<Option<Owner>, AppError> {
-    // The id first: an owner whose name is another's id is still found by its id.
-    sqlx::query_as::<_, OwnerRow>(&format!("select * from ({SELECT} where id = $1 union all {SELECT} where name = $1) as o limit 1"))
-        .bind(key)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_error("owner by id or name"))?
-        .map(OwnerRow::into_owner)
-        .transpose()
+    // The id first (an owner whose name is another's id is still found by its id), each
+    // branch an index lookup; the rank orders at most two rows.
+    sqlx::query_as::<_, OwnerRow>(
+        "select id, kind, name, email, status from (select id, kind, name, email, status, 0 as rank from owners where id = $1 \
+         union all select id, kind, name, email, status, 1 as rank from owners where name = $1) as o order by rank limit 1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error("owner by id or name"))?
+    .map(OwnerRow::into_owner)
+    .transpose()
 }
 
 /// Owners to choose from in forms and filters, by name.

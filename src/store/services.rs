@@ -157,8 +157,6 @@ pub async fn set_status(conn: &mut AnyConnection, id: &str, status: ServiceStatu
     Ok(())
 }
 
-/// Records what template (and version) a service was provisioned from, and its environment.
-
 /// The environment a service was provisioned into (`prod`), if it came from a template.
 pub async fn env(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, AppError> {
     let env: Option<Option<String>> =
