@@ -93,6 +93,10 @@ pub struct Store {
     /// The SQLite database file, for the export's direct reader; none for PostgreSQL and for
     /// in-memory databases, which a second connection could not see.
     sqlite_file: Option<std::path::PathBuf>,
+    /// Direct readers of that file left idle by finished snapshots (see `export::Snapshot`).
+    idle_readers: export::IdleReaders,
+    /// Role versions' permissions, shared like the holder cache (see `access::VersionCache`).
+    versions: Arc<access::VersionCache>,
 }
 
 /// The writers' turn, and on a SQLite file the connection every write goes through. SQLite
@@ -342,6 +346,8 @@ impl Store {
             escalation: Arc::default(),
             chain_anchor: Arc::default(),
             sqlite_file,
+            idle_readers: Arc::default(),
+            versions: Arc::default(),
         })
     }
 
@@ -352,6 +358,14 @@ impl Store {
     /// The SQLite database file, when there is one a second connection can open.
     pub fn sqlite_file(&self) -> Option<&std::path::Path> {
         self.sqlite_file.as_deref()
+    }
+
+    pub(crate) fn idle_readers(&self) -> &export::IdleReaders {
+        &self.idle_readers
+    }
+
+    pub fn version_cache(&self) -> &access::VersionCache {
+        &self.versions
     }
 
     /// The same database with its own holder cache of `budget` holders (tests use a tiny one to
