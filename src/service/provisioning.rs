@@ -157,14 +157,13 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
                 "template": template.slug, "template_version": template.current_version } }),
     )];
 
-    let mut paths = Vec::new();
+    let mut paths = BTreeMap::new();
     for grant in plan.iter().flat_map(|p| &p.grants) {
-        let path = ScopePath::parse(&grant.scope).map_err(|e| AppError::internal("planned scope", e))?;
-        if !paths.contains(&path) {
-            paths.push(path);
+        if !paths.contains_key(&grant.scope) {
+            paths.insert(grant.scope.clone(), ScopePath::parse(&grant.scope).map_err(|e| AppError::internal("planned scope", e))?);
         }
     }
-    let scope_ids = scopes::ensure_namespaces(conn, &paths, now).await?;
+    let scope_ids = scopes::ensure_namespaces(conn, &paths.values().cloned().collect::<Vec<_>>(), now).await?;
 
     let mut labels = Labels::default();
     labels.insert("env", env);
@@ -237,8 +236,19 @@ async fn provision_once(store: &Store, actor: &Actor, request: &ProvisionRequest
         })
         .collect();
     assignments::insert_many(conn, &new_grants, now).await?;
-    let new_ids: Vec<String> = created.iter().map(|i| i.id.clone()).collect();
-    super::findings::settle(conn, &new_ids, super::findings::Touches::Created, now).await?;
+    // Settled from what was just written, without reading it back.
+    let settled: Vec<(String, Vec<super::findings::CreatedGrant<'_>>)> = created
+        .iter()
+        .map(|identity| {
+            let grants = identity
+                .grants
+                .iter()
+                .map(|grant| super::findings::CreatedGrant { assignment_id: &grant.assignment_id, role: &roles[&grant.role], scope: &paths[&grant.scope] })
+                .collect();
+            (identity.id.clone(), grants)
+        })
+        .collect();
+    super::findings::settle_created(conn, store.version_cache(), &settled, now).await?;
     events.push(AuditEntry::new(
         "service.provision",
         "service",

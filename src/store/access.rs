@@ -93,6 +93,43 @@ pub async fn permissions_of_versions(conn: &mut AnyConnection, versions: &[(Stri
     Ok(out)
 }
 
+/// Permissions of role versions read before, for the store's life. A version never changes
+/// once written, so there is nothing to invalidate, on this node or any other; provisioning
+/// settles its new identities' separation of duties from it without reading their grants back.
+#[derive(Default)]
+pub struct VersionCache(std::sync::Mutex<std::collections::HashMap<(String, i64), Vec<Permission>>>);
+
+/// Versions kept at most (a ledger's templates use a few dozen); past it the cache starts again.
+const VERSIONS_KEPT: usize = 10_000;
+
+impl VersionCache {
+    /// The permissions of each of `versions`, sorted, reading only those not read before.
+    pub async fn permissions(&self, conn: &mut AnyConnection, versions: &[(String, i64)]) -> Result<Vec<Vec<Permission>>, AppError> {
+        let missing: Vec<(String, i64)> = {
+            let known = self.0.lock().map_err(|_| AppError::internal("version cache", "poisoned"))?;
+            let mut missing: Vec<_> = versions.iter().filter(|key| !known.contains_key(*key)).cloned().collect();
+            missing.sort();
+            missing.dedup();
+            missing
+        };
+        let mut read: std::collections::HashMap<(String, i64), Vec<Permission>> = missing.iter().map(|key| (key.clone(), Vec::new())).collect();
+        if !missing.is_empty() {
+            for (key, permission) in permissions_of_versions(conn, &missing).await? {
+                read.entry(key).or_default().push(permission);
+            }
+        }
+        let mut known = self.0.lock().map_err(|_| AppError::internal("version cache", "poisoned"))?;
+        if known.len() + read.len() > VERSIONS_KEPT {
+            known.clear();
+        }
+        for (key, mut permissions) in read {
+            permissions.sort();
+            known.insert(key, permissions);
+        }
+        Ok(versions.iter().map(|key| known.get(key).cloned().unwrap_or_default()).collect())
+    }
+}
+
 pub async fn version_permissions(conn: &mut AnyConnection, role_id: &str, version: i64) -> Result<Vec<Permission>, AppError> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("select action, resource from role_version_permissions where role_id = $1 and version = $2 order by action, resource")
