@@ -510,3 +510,15 @@ async fn an_owner_is_found_by_id_before_name(db: TestDb) {
     assert_eq!(owners::by_id_or_name(&mut conn, &shadow).await.unwrap().map(|o| o.id), Some(shadow.clone()));
     assert_eq!(owners::by_id_or_name(&mut conn, "nobody").await.unwrap(), None);
 }
+
+/// The bundled SQLite is compiled with page caches private to each connection, empty until used
+/// (`LIBSQLITE3_FLAGS` in `.cargo/config.toml`). With SQLite's process-wide LRU instead, a
+/// connection could be left with no cache at all once others held the budget: after a hygiene
+/// rebuild, a console download re-read every b-tree page for every row, three times slower.
+#[tokio::test]
+async fn sqlite_page_caches_are_private_to_each_connection() {
+    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    let options: Vec<String> = sqlx::query_scalar("pragma compile_options").fetch_all(&mut conn).await.unwrap();
+    assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "built with a shared page cache: {options:?}");
+    assert!(options.iter().any(|o| o == "DEFAULT_PCACHE_INITSZ=0"), "page caches start with a block: {options:?}");
+}
