@@ -31,6 +31,7 @@ store_tests!(
     the_audit_page_checks_new_events_against_the_last_whole_walk,
     namespaces_are_made_once_with_their_missing_ancestors,
     an_owner_is_found_by_id_before_name,
+    writes_go_on_after_the_database_dropped_every_connection,
 );
 
 async fn migrations_can_run_again(db: TestDb) {
@@ -509,6 +510,30 @@ async fn an_owner_is_found_by_id_before_name(db: TestDb) {
     assert_eq!(owners::by_id_or_name(&mut conn, "payments-team").await.unwrap().map(|o| o.id), Some(first.clone()));
     assert_eq!(owners::by_id_or_name(&mut conn, &shadow).await.unwrap().map(|o| o.id), Some(shadow.clone()));
     assert_eq!(owners::by_id_or_name(&mut conn, "nobody").await.unwrap(), None);
+}
+
+/// PostgreSQL restarted, or an operator ended every session: the writers' kept connection is
+/// gone, and the next write opens another instead of failing.
+async fn writes_go_on_after_the_database_dropped_every_connection(db: TestDb) {
+    if db.store.backend() != nhidb::store::Backend::Postgres {
+        return;
+    }
+    let mut tx = db.store.begin().await.unwrap();
+    insert_owner(&mut tx, "before").await;
+    tx.commit().await.unwrap();
+    let mut conn = db.store.read().await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    assert!(ended.iter().any(|&e| e), "the writers' connection was among those ended");
+    let mut tx = tokio::time::timeout(std::time::Duration::from_secs(10), db.store.begin()).await.expect("the next writer gets its turn").unwrap();
+    insert_owner(&mut tx, "after").await;
+    tx.commit().await.unwrap();
+    assert_eq!(owner_rows(&db, "after").await, 1);
 }
 
 /// The bundled SQLite is compiled with page caches private to each connection, empty until used

@@ -45,7 +45,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -111,6 +111,35 @@ pub struct Store {
 #[derive(Default)]
 struct Writer {
     kept: Option<AnyConnection>,
+    /// When the kept connection was opened and last handed back (PostgreSQL replaces it when
+    /// either is old, see `KEPT_IDLE`).
+    opened: Option<Instant>,
+    used: Option<Instant>,
+}
+
+impl Writer {
+    fn keep(&mut self, conn: AnyConnection) {
+        self.kept = Some(conn);
+        self.used = Some(Instant::now());
+    }
+}
+
+/// A kept PostgreSQL writer connection idle longer than this, or older than `KEPT_LIFETIME`,
+/// is replaced by one from the pool (which checks it is alive) rather than reused: a connection
+/// a failover or a firewall dropped silently would otherwise hold the writers' turn until the
+/// kernel gave up on its socket, and one that lived for ever would keep statements prepared
+/// before another server changed the schema. A busy server keeps its connection warm.
+const KEPT_IDLE: Duration = Duration::from_secs(60);
+const KEPT_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// An error that says the connection itself is gone (rather than the statement refused): a
+/// broken socket or protocol, or PostgreSQL's connection-exception and shutdown codes.
+fn is_connection_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+        _ => false,
+    }
 }
 
 /// A write transaction. Dropping it without `commit` rolls back.
@@ -144,7 +173,7 @@ impl WriteTx {
                 match run_raw(&mut conn, "commit").await {
                     Ok(_) => {
                         if let Some(writer) = self.writer.as_mut() {
-                            writer.kept = Some(conn);
+                            writer.keep(conn);
                         }
                         Ok(())
                     }
@@ -179,7 +208,7 @@ async fn run_raw(conn: &mut AnyConnection, sql: &'static str) -> Result<(), sqlx
 
 async fn rollback_kept(mut conn: AnyConnection, mut writer: OwnedMutexGuard<Writer>) {
     match run_raw(&mut conn, "rollback").await {
-        Ok(_) => writer.kept = Some(conn),
+        Ok(_) => writer.keep(conn),
         Err(e) => tracing::warn!(error = %e, "rolling back an abandoned write failed; its connection is closed"),
     }
 }
@@ -489,16 +518,21 @@ impl Store {
             }
             Backend::Postgres => {
                 // The turn across servers is the audit head's row lock, taken in the same round
-                // trip as `begin`. A kept connection the database has closed since (a restart, an
-                // idle timeout) fails here; one fresh connection is tried before the write fails.
+                // trip as `begin`. A kept connection the database has closed since (a restart)
+                // fails here; one fresh connection is tried before the write fails. Any other
+                // failure is the write's: the connection is closed (which ends what `begin`
+                // started) and the error returned, not waited for twice.
                 const BEGIN: &str = "begin; select seq from audit_head where id = 1 for update";
-                if let Some(mut conn) = guard.kept.take() {
+                let fresh = guard.opened.is_some_and(|at| at.elapsed() < KEPT_LIFETIME) && guard.used.is_some_and(|at| at.elapsed() < KEPT_IDLE);
+                if let Some(mut conn) = guard.kept.take().filter(|_| fresh) {
                     match run_raw(&mut conn, BEGIN).await {
                         Ok(()) => return Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) }),
+                        Err(e) if !is_connection_error(&e) => return Err(AppError::internal("take the writers' turn", e)),
                         Err(e) => tracing::info!(error = %e, "the writers' connection failed; opening another"),
                     }
                 }
                 let mut conn = self.pool.acquire().await.map_err(db_error("acquire connection"))?.detach();
+                guard.opened = Some(Instant::now());
                 run_raw(&mut conn, BEGIN).await.map_err(db_error("take the writers' turn"))?;
                 Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) })
             }
