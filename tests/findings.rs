@@ -141,10 +141,18 @@ async fn step(db: &TestDb, conn: &mut AnyConnection, rng: &mut StdRng, n: usize)
             let Some(id) = pick(conn, rng, active).await else { return (label, false) };
             let role = ROLES[rng.gen_range(0..ROLES.len())];
             let expires_at = if rng.gen_bool(0.3) { soon(rng) } else { String::new() };
-            let grant = GrantInput { identity_id: id, role: role.into(), scope: String::new(), expires_at };
-            if let Ok(request) =
-                access::propose(&db.store, &requester(), &AccessInput { grants: vec![grant], revokes: vec![], reason: "random grant".into() }).await
-            {
+            let mut grants = vec![GrantInput { identity_id: id.clone(), role: role.into(), scope: String::new(), expires_at }];
+            // Several grants in one request, to the same identity or another: the approval
+            // settles from the holdings it proposed (see `access::apply`), which must be what
+            // the ledger holds afterwards, the same role twice included.
+            if rng.gen_bool(0.25) {
+                let other = if rng.gen_bool(0.5) { Some(id) } else { pick(conn, rng, active).await };
+                if let Some(other) = other {
+                    let role = ROLES[rng.gen_range(0..ROLES.len())];
+                    grants.push(GrantInput { identity_id: other, role: role.into(), scope: String::new(), expires_at: String::new() });
+                }
+            }
+            if let Ok(request) = access::propose(&db.store, &requester(), &AccessInput { grants, revokes: vec![], reason: "random grant".into() }).await {
                 took = approve(db, &request.id).await;
             }
         }

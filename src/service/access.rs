@@ -227,12 +227,18 @@ async fn proposed_holding(conn: &mut AnyConnection, grant: &GrantItem) -> Result
 /// would introduce.
 pub async fn blast_radius(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<BlastRadius, AppError> {
     let rules = sod::rules(conn).await?;
-    blast_radius_under(conn, request, &rules, now).await
+    Ok(blast_radius_under(conn, request, &rules, now).await?.0)
 }
 
-/// `blast_radius` under the separation-of-duty rules `rules` (read once for every identity).
-async fn blast_radius_under(conn: &mut AnyConnection, request: &ChangeRequest, rules: &[SodRule], now: Timestamp) -> Result<BlastRadius, AppError> {
+/// The holdings each identity of an access change would have after it, in identity order;
+/// its grants' holdings have no assignment id yet.
+type Proposed = Vec<(String, Vec<Holding>)>;
+
+/// `blast_radius` under the separation-of-duty rules `rules` (read once for every identity),
+/// with the holdings an access change proposes (empty for other changes).
+async fn blast_radius_under(conn: &mut AnyConnection, request: &ChangeRequest, rules: &[SodRule], now: Timestamp) -> Result<(BlastRadius, Proposed), AppError> {
     let mut blast = BlastRadius::default();
+    let mut proposed = Proposed::new();
     match &request.payload {
         ChangePayload::Access { grants, revokes } => {
             for identity_id in request.payload.identities() {
@@ -262,6 +268,7 @@ async fn blast_radius_under(conn: &mut AnyConnection, request: &ChangeRequest, r
                     }
                 }
                 blast.findings.extend(new_findings(conn, &identity_id, &before, &after, rules, now).await?);
+                proposed.push((identity_id, after));
             }
         }
         ChangePayload::RoleVersion { role_id, base_version, definition, move_holders: true } => {
@@ -289,7 +296,7 @@ async fn blast_radius_under(conn: &mut AnyConnection, request: &ChangeRequest, r
             blast.losing_count = total;
         }
         ChangePayload::Acknowledge { drift_id, .. } => {
-            let Some(finding) = crate::store::drift::by_id(conn, drift_id).await? else { return Ok(blast) };
+            let Some(finding) = crate::store::drift::by_id(conn, drift_id).await? else { return Ok((blast, proposed)) };
             match (finding.kind, &finding.role_id, finding.role_version) {
                 // The source already moved the role's holders: accepting the change accepts
                 // what they gained and lost, and any conflict it brought.
@@ -326,7 +333,7 @@ async fn blast_radius_under(conn: &mut AnyConnection, request: &ChangeRequest, r
         }
         ChangePayload::RoleCreate { .. } | ChangePayload::RoleVersion { .. } | ChangePayload::Template { .. } => {}
     }
-    Ok(blast)
+    Ok((blast, proposed))
 }
 
 /// Blast radius of moving a role's holders to new permissions: the first named, all counted,
@@ -403,8 +410,13 @@ async fn moving_holders(
 /// separation-of-duty rules it checked with: the applying transaction settles findings under
 /// the same rules without reading them again (a round trip per approval).
 pub async fn check_separation(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<Vec<SodRule>, AppError> {
+    Ok(separation_checked(conn, request, now).await?.0)
+}
+
+/// `check_separation`, with the holdings the change proposes (see `blast_radius_under`).
+async fn separation_checked(conn: &mut AnyConnection, request: &ChangeRequest, now: Timestamp) -> Result<(Vec<SodRule>, Proposed), AppError> {
     let rules = sod::rules(conn).await?;
-    let blast = blast_radius_under(conn, request, &rules, now).await?;
+    let (blast, proposed) = blast_radius_under(conn, request, &rules, now).await?;
     let blocking = blast.blocking();
     if let Some(first) = blocking.first() {
         return Err(AppError::invalid_state(format!(
@@ -413,7 +425,7 @@ pub async fn check_separation(conn: &mut AnyConnection, request: &ChangeRequest,
             if blocking.len() > 1 { format!("(and {} more conflicts) ", blocking.len() - 1) } else { String::new() },
         )));
     }
-    Ok(rules)
+    Ok((rules, proposed))
 }
 
 /// Ends an assignment and revokes the credentials exercising it, with the audit events; returns
@@ -444,11 +456,30 @@ pub async fn end_assignment(conn: &mut AnyConnection, actor: &Actor, assignment_
     Ok(assignment.identity_id)
 }
 
+/// Gives the holding `grant` proposed its assignment id `id`; false when it has none left.
+fn assign_proposed(proposed: &mut Proposed, grant: &GrantItem, role_id: &str, id: &str) -> bool {
+    let holding = proposed
+        .iter_mut()
+        .filter(|(identity_id, _)| *identity_id == grant.identity_id)
+        .flat_map(|(_, holdings)| holdings.iter_mut())
+        .find(|h| h.assignment_id.is_none() && h.role_id == role_id && h.scope == grant.scope && h.expires_at == grant.expires_at);
+    match holding {
+        Some(h) => {
+            h.assignment_id = Some(id.to_owned());
+            true
+        }
+        None => false,
+    }
+}
+
 /// Carries out an approved access change inside the approving transaction.
 pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequest, now: Timestamp) -> Result<serde_json::Value, AppError> {
     match &request.payload {
         ChangePayload::Access { grants, revokes } => {
-            let rules = check_separation(conn, request, now).await?;
+            let (rules, mut proposed) = separation_checked(conn, request, now).await?;
+            // Whether the proposed holdings are what the identities hold once the grants are
+            // in: then settling need not read them back (a round trip per approval).
+            let mut as_proposed = revokes.is_empty();
             let mut granted = Vec::new();
             for grant in grants {
                 let role = roles::by_id(conn, &grant.role_id).await?.ok_or_else(|| AppError::not_found("Role", &grant.role_id))?;
@@ -461,9 +492,11 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
                 }
                 let scope = scopes::ensure(conn, &grant.scope, ScopeKind::Namespace, now).await?;
                 if assignments::holds(conn, &grant.identity_id, &role.id, &scope.id, now).await? {
+                    as_proposed = false;
                     continue;
                 }
                 let id = store::new_id();
+                as_proposed &= grant.expires_at.is_none_or(|t| t > now) && assign_proposed(&mut proposed, grant, &role.id, &id);
                 assignments::insert(
                     conn,
                     &assignments::NewAssignment {
@@ -504,7 +537,13 @@ pub async fn apply(conn: &mut AnyConnection, actor: &Actor, request: &ChangeRequ
                 touched.push(end_assignment(conn, actor, &revoke.assignment_id, &format!("change request {}", request.id), now).await?);
                 revoked += 1;
             }
-            super::findings::settle_under(conn, &touched, touches, Some(&rules), now).await?;
+            for (_, holdings) in &mut proposed {
+                // In the order `access::holdings` reads them: which of two grants of a role is
+                // met first decides the scopes a conflict's message names.
+                holdings.sort_by(|a, b| a.assignment_id.cmp(&b.assignment_id));
+            }
+            let known = super::findings::Known { rules: &rules, holdings: as_proposed.then_some(proposed.as_slice()) };
+            super::findings::settle_under(conn, &touched, touches, Some(&known), now).await?;
             Ok(json!({ "granted": granted, "revoked": revoked }))
         }
         ChangePayload::MoveHolders { role_id, from_version, to_version, role_slug } => {

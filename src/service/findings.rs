@@ -143,9 +143,20 @@ pub async fn settle(conn: &mut AnyConnection, ids: &[String], touches: Touches, 
     settle_under(conn, ids, touches, None, now).await
 }
 
-/// `settle`, under the separation-of-duty rules the caller read in this transaction when it has
-/// them (an approval checks separation before it applies): a round trip fewer per change.
-pub async fn settle_under(conn: &mut AnyConnection, ids: &[String], touches: Touches, rules: Option<&[SodRule]>, now: Timestamp) -> Result<(), AppError> {
+/// What a change already read in its transaction that settling would read again: an approval
+/// checks separation of duties before it applies, under the rules, from each identity's
+/// holdings before the change plus what it grants.
+pub struct Known<'a> {
+    pub rules: &'a [SodRule],
+    /// Every live holding of each identity settled, as the ledger holds them now (assignment
+    /// ids included, in id order, as `access::holdings` reads them); `None` when the change did
+    /// not leave them exactly as it proposed (a grant already held, a revocation).
+    pub holdings: Option<&'a [(String, Vec<Holding>)]>,
+}
+
+/// `settle`, with what the caller read in this transaction when it has it: a round trip fewer
+/// per change for each.
+pub async fn settle_under(conn: &mut AnyConnection, ids: &[String], touches: Touches, known: Option<&Known<'_>>, now: Timestamp) -> Result<(), AppError> {
     if !MAINTAINED.load(std::sync::atomic::Ordering::Relaxed) {
         return Ok(());
     }
@@ -161,11 +172,11 @@ pub async fn settle_under(conn: &mut AnyConnection, ids: &[String], touches: Tou
         let (first, last) = (&run[0], &run[run.len() - 1]);
         let dense = (run.len() + run.len() / 4) as i64;
         if run.len() > BATCH && crate::store::identities::count_between(conn, first, last, dense + 1).await? <= dense {
-            settle_batch(conn, Identities::Between { first, last }, run, touches, rules, &mut versions, now).await?;
+            settle_batch(conn, Identities::Between { first, last }, run, touches, known, &mut versions, now).await?;
             continue;
         }
         for batch in run.chunks(BATCH) {
-            settle_batch(conn, Identities::Listed(batch), batch, touches, rules, &mut versions, now).await?;
+            settle_batch(conn, Identities::Listed(batch), batch, touches, known, &mut versions, now).await?;
         }
     }
     Ok(())
@@ -179,7 +190,7 @@ async fn settle_batch(
     of: Identities<'_>,
     ids: &[String],
     touches: Touches,
-    known_rules: Option<&[SodRule]>,
+    known: Option<&Known<'_>>,
     versions: &mut VersionPermissions,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -191,9 +202,9 @@ async fn settle_batch(
     let started = std::time::Instant::now();
     // Nothing can be found about retired identities: their open findings close.
     let separated = !matches!(touches, Touches::Retired) && kinds.contains(&FindingKind::SodViolation);
-    let rules = match known_rules {
+    let rules = match known {
         _ if !separated => None,
-        Some(rules) => Some(std::borrow::Cow::Borrowed(rules)),
+        Some(known) => Some(std::borrow::Cow::Borrowed(known.rules)),
         None => Some(std::borrow::Cow::Owned(sod::rules(conn).await?)),
     };
     // Each statement skipped is a round trip saved per change: the windows are read only for
@@ -214,7 +225,8 @@ async fn settle_batch(
     timed(0, started);
     if let Some(rules) = rules {
         let started = std::time::Instant::now();
-        should.extend(separation(conn, of, &rules, versions, now).await?);
+        let held = known.and_then(|k| k.holdings).map(|held| held.iter().filter(|(id, _)| concerned(id)).cloned().collect());
+        should.extend(separation(conn, of, held, &rules, versions, now).await?);
         timed(1, started);
     }
     should.retain(|r| concerned(&r.identity_id));
@@ -340,7 +352,7 @@ async fn derive(
     let mut rows = hygiene::derive(conn, kinds, of, window).await?;
     if kinds.contains(&FindingKind::SodViolation) {
         let rules = sod::rules(conn).await?;
-        rows.extend(separation(conn, of, &rules, versions, now).await?);
+        rows.extend(separation(conn, of, None, &rules, versions, now).await?);
     }
     Ok(rows)
 }
@@ -374,12 +386,16 @@ impl VersionPermissions {
 async fn separation(
     conn: &mut AnyConnection,
     of: Identities<'_>,
+    known: Option<Vec<(String, Vec<Holding>)>>,
     rules: &[SodRule],
     versions: &mut VersionPermissions,
     now: Timestamp,
 ) -> Result<Vec<Row>, AppError> {
     if !rules.iter().any(|r| r.enabled) {
         return Ok(Vec::new());
+    }
+    if let Some(held) = known {
+        return conflict_rows(conn, of, held, rules, now).await;
     }
     // A change's few identities are read in one joined statement (a statement costs more than
     // its rows there); a rebuild's or a large import's batch reads grants and fills in
