@@ -34,7 +34,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NHIDB_DATABASE_URL ?= sqlite://nhidb.sqlite
 export NHIDB_ADDR ?= 127.0.0.1:3000
 
-.PHONY: run test tools test-tools build release wasm-opt test-release test-rust test-browser api-fuzz bench clean-db help
+.PHONY: run test tools test-tools build release wasm-opt test-release test-rust test-browser api-fuzz bench chaos clean-db help
 
 help:
 	@echo "make run           build, migrate, seed demo data (first run) and serve http://$(NHIDB_ADDR)"
@@ -46,6 +46,7 @@ help:
 	@echo "make api-fuzz      schemathesis against /api/v1/openapi.json of a running server (part of make test)"
 	@echo "make bench         generate 1M identities / 5M assignments once, print discoverability latencies"
 	@echo "                   (PostgreSQL too if NHIDB_BENCH_POSTGRES_URL is set)"
+	@echo "make chaos         kill -9 loops (SQLite and PostgreSQL) and a database outage on a real server"
 	@echo "make clean-db      delete the local SQLite database"
 
 tools:
@@ -122,6 +123,16 @@ bench: release
 			|| psql -q "$$admin" -c "create database \"$$db\""; \
 		echo; NHIDB_DATABASE_URL="$$NHIDB_BENCH_POSTGRES_URL" NHIDB_LOG=warn,sqlx=error $(RELEASE_BIN) bench --site-root $(RELEASE_SITE_ROOT) $(BENCH_ARGS); \
 	fi
+
+# Faults on a real server (tests/chaos.rs): 50 kill -9 cycles per backend and a 10 s database
+# outage, figures printed. Short versions of the same scenarios run in make test.
+CHAOS_CYCLES ?= 50
+CHAOS_OUTAGE_SECONDS ?= 10
+
+chaos:
+	NHIDB_CHAOS_CYCLES=$(CHAOS_CYCLES) NHIDB_CHAOS_OUTAGE_SECONDS=$(CHAOS_OUTAGE_SECONDS) \
+		NHIDB_TEST_POSTGRES_URL=$${NHIDB_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} NHIDB_REQUIRE_POSTGRES=1 \
+		RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test --features ssr --test chaos -- --nocapture --test-threads 1
 
 clean-db:
 	rm -f nhidb.sqlite nhidb.sqlite-wal nhidb.sqlite-shm

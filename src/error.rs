@@ -50,6 +50,10 @@ pub enum AppError {
     /// Too much expensive work (password hashing, hygiene computations, exports) at once.
     #[error("The server is busy with other requests like this one. Try again in {retry_after_seconds} seconds.")]
     Busy { retry_after_seconds: i64 },
+    /// The database does not answer (down, restarting, unreachable, or every connection busy
+    /// for longer than a request should wait). Nothing was changed unless it committed before.
+    #[error("The database is not answering right now. Try again in {retry_after_seconds} seconds.")]
+    Unavailable { retry_after_seconds: i64 },
 }
 
 fn summarize(errors: &[FieldError]) -> String {
@@ -79,6 +83,7 @@ impl AppError {
             AppError::TooLarge { .. } => "NHI-VAL-002",
             AppError::Refused { .. } => "NHI-AUTH-006",
             AppError::Busy { .. } => "NHI-BUSY-001",
+            AppError::Unavailable { .. } => "NHI-DB-001",
         }
     }
 
@@ -93,7 +98,7 @@ impl AppError {
             AppError::Internal { .. } => 500,
             AppError::Transport { .. } => 502,
             AppError::TooLarge { .. } => 413,
-            AppError::Busy { .. } => 503,
+            AppError::Busy { .. } | AppError::Unavailable { .. } => 503,
         }
     }
 
@@ -124,7 +129,9 @@ impl AppError {
     /// Seconds the client should wait before retrying, for answers that carry `Retry-After`.
     pub fn retry_after(&self) -> Option<i64> {
         match self {
-            AppError::Throttled { retry_after_seconds } | AppError::Busy { retry_after_seconds } => Some(*retry_after_seconds),
+            AppError::Throttled { retry_after_seconds } | AppError::Busy { retry_after_seconds } | AppError::Unavailable { retry_after_seconds } => {
+                Some(*retry_after_seconds)
+            }
             _ => None,
         }
     }
@@ -258,6 +265,7 @@ mod tests {
             AppError::TooLarge { limit_bytes: 1 },
             AppError::Refused { refusal: crate::domain::change::DecisionRefusal::OwnRequest },
             AppError::Busy { retry_after_seconds: 1 },
+            AppError::Unavailable { retry_after_seconds: 1 },
         ];
         let mut codes: Vec<_> = all.iter().map(AppError::code).collect();
         codes.sort();

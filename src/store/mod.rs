@@ -97,6 +97,67 @@ pub struct Store {
     idle_readers: export::IdleReaders,
     /// Role versions' permissions, shared like the holder cache (see `access::VersionCache`).
     versions: Arc<access::VersionCache>,
+    /// Whether the database answered the last attempt to get a connection (see `acquire`).
+    outage: Arc<Outage>,
+    /// For the probe that tells a database that is down from a pool that is busy.
+    options: AnyConnectOptions,
+}
+
+/// How long a request waits for a pooled connection before it is told the database is not
+/// answering. While connecting fails, sqlx keeps retrying until then.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// While the database is known not to answer, one request at most this often tries again
+/// (briefly, `PROBE_TIMEOUT`); the others are answered 503 at once instead of each waiting out
+/// `ACQUIRE_TIMEOUT` and holding a task, a socket and a client for it.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A request that has waited this long for a pooled connection has one connection opened
+/// beside the pool (by one waiting request at a time): if that fails for want of a database,
+/// every waiting request is answered 503 then, not after `ACQUIRE_TIMEOUT` (sqlx retries a
+/// refused connection until then).
+const PROBE_AFTER: Duration = Duration::from_millis(500);
+
+/// Since when connections cannot be had, and when the last try was: a circuit breaker.
+#[derive(Default)]
+struct Outage {
+    state: std::sync::Mutex<Option<(Instant, Instant)>>,
+    probing: std::sync::atomic::AtomicBool,
+}
+
+impl Outage {
+    /// `None` to fail at once; else how long this attempt may wait.
+    fn attempt(&self) -> Option<Duration> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match state.as_mut() {
+            None => Some(ACQUIRE_TIMEOUT),
+            Some((_, last)) if last.elapsed() < PROBE_EVERY => None,
+            Some((_, last)) => {
+                *last = Instant::now();
+                Some(PROBE_TIMEOUT)
+            }
+        }
+    }
+
+    fn failed(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.is_none() {
+            tracing::error!("the database is not answering; requests are refused with 503 until it does");
+            *state = Some((Instant::now(), Instant::now()));
+        }
+    }
+
+    fn answered(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((since, _)) = state.take() {
+            tracing::warn!(seconds = since.elapsed().as_secs_f64(), "the database answers again");
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
 }
 
 /// The writers' turn, and (on a SQLite file and on PostgreSQL) the connection every write goes
@@ -166,7 +227,7 @@ impl WriteTx {
         match &mut self.conn {
             TxConn::Pooled(_) => {
                 let TxConn::Pooled(tx) = std::mem::replace(&mut self.conn, TxConn::Kept(None)) else { unreachable!() };
-                tx.commit().await.map_err(|e| AppError::internal("commit", e))
+                tx.commit().await.map_err(db_error("commit"))
             }
             TxConn::Kept(conn) => {
                 let mut conn = conn.take().expect("a write transaction's connection is present until it ends");
@@ -179,7 +240,7 @@ impl WriteTx {
                     }
                     // Whatever state the failed commit left, closing the connection rolls it
                     // back; the next writer opens another.
-                    Err(e) => Err(AppError::internal("commit", e)),
+                    Err(e) => Err(db_error("commit")(e)),
                 }
             }
         }
@@ -301,7 +362,23 @@ pub(crate) fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
 
 /// Turns a database error into the safe internal error, logging the cause with `context`.
 pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
-    move |e| AppError::internal(context, e)
+    move |e| {
+        if is_unreachable(&e) {
+            tracing::warn!(context, error = %e, "the database is not answering");
+            AppError::Unavailable { retry_after_seconds: RETRY_AFTER_SECONDS }
+        } else {
+            AppError::internal(context, e)
+        }
+    }
+}
+
+/// What a client told the database is not answering should wait before it tries again.
+const RETRY_AFTER_SECONDS: i64 = 5;
+
+/// A connection that is gone, or none to be had in time: the database is down or out of reach
+/// (503 and `Retry-After`, not a 500 with a request id).
+fn is_unreachable(e: &sqlx::Error) -> bool {
+    is_connection_error(e) || matches!(e, sqlx::Error::PoolTimedOut)
 }
 
 /// True when the error is a unique-constraint violation (on either backend).
@@ -309,9 +386,9 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
-/// Maps a unique violation to `conflict`, anything else to an internal error.
+/// Maps a unique violation to `conflict`, anything else as `db_error` does.
 pub fn unique_or(context: &'static str, conflict: impl FnOnce() -> AppError) -> impl FnOnce(sqlx::Error) -> AppError {
-    move |e| if is_unique_violation(&e) { conflict() } else { AppError::internal(context, e) }
+    move |e| if is_unique_violation(&e) { conflict() } else { db_error(context)(e) }
 }
 
 fn backend_of(url: &str) -> Result<Backend, String> {
@@ -344,9 +421,10 @@ impl Store {
             Backend::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(|e| format!("Invalid database URL: {e}"))?;
+        let probe_options = options.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -381,6 +459,8 @@ impl Store {
             sqlite_file,
             idle_readers: Arc::default(),
             versions: Arc::default(),
+            outage: Arc::default(),
+            options: probe_options,
         })
     }
 
@@ -470,7 +550,66 @@ impl Store {
 
     /// A pooled connection for reads (each statement sees committed data).
     pub async fn read(&self) -> Result<PoolConnection<Any>, AppError> {
-        self.pool.acquire().await.map_err(db_error("acquire connection"))
+        self.acquire().await
+    }
+
+    /// A pooled connection, or 503 at once while the database is known not to answer (see
+    /// `Outage`).
+    async fn acquire(&self) -> Result<PoolConnection<Any>, AppError> {
+        let unavailable = AppError::Unavailable { retry_after_seconds: RETRY_AFTER_SECONDS };
+        let Some(wait) = self.outage.attempt() else { return Err(unavailable) };
+        let acquired = tokio::select! {
+            acquired = tokio::time::timeout(wait, self.pool.acquire()) => acquired,
+            () = self.found_down() => return Err(unavailable),
+        };
+        match acquired {
+            Ok(Ok(conn)) => {
+                self.outage.answered();
+                Ok(conn)
+            }
+            Ok(Err(e)) => {
+                if is_unreachable(&e) {
+                    self.outage.failed();
+                }
+                Err(db_error("acquire connection")(e))
+            }
+            Err(_) => {
+                self.outage.failed();
+                Err(unavailable)
+            }
+        }
+    }
+
+    /// Resolves once the database is found not to answer while this request waits for a
+    /// connection (see `PROBE_AFTER`); never while it answers.
+    async fn found_down(&self) {
+        use std::sync::atomic::Ordering;
+        tokio::time::sleep(PROBE_AFTER).await;
+        loop {
+            if self.outage.is_down() {
+                return;
+            }
+            if !self.outage.probing.swap(true, Ordering::AcqRel) {
+                let probe = tokio::time::timeout(PROBE_TIMEOUT, AnyConnection::connect_with(&self.options)).await;
+                self.outage.probing.store(false, Ordering::Release);
+                match probe {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                    }
+                    Ok(Err(e)) if !is_unreachable(&e) => {}
+                    Ok(Err(_)) | Err(_) => {
+                        self.outage.failed();
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(PROBE_AFTER).await;
+        }
+    }
+
+    /// Whether the last attempt to get a connection failed (`/healthz` says not ready).
+    pub fn database_down(&self) -> bool {
+        self.outage.is_down()
     }
 
     /// Opens a write transaction, whose turn among writers is taken up front. On SQLite that is
@@ -497,7 +636,7 @@ impl Store {
                 let mut conn = match guard.kept.take() {
                     Some(conn) => conn,
                     None => {
-                        let mut conn = self.pool.acquire().await.map_err(db_error("acquire connection"))?.detach();
+                        let mut conn = self.acquire().await?.detach();
                         // The one writer gets a larger page cache than SQLite's 2 MB: a large
                         // import (hundreds of thousands of rows in one transaction, into
                         // indexes in random order) otherwise spills pages to the WAL and reads
@@ -512,7 +651,7 @@ impl Store {
                 };
                 if let Err(e) = run_raw(&mut conn, "begin immediate").await {
                     guard.kept = Some(conn);
-                    return Err(AppError::internal("begin", e));
+                    return Err(db_error("begin")(e));
                 }
                 Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) })
             }
@@ -527,11 +666,11 @@ impl Store {
                 if let Some(mut conn) = guard.kept.take().filter(|_| fresh) {
                     match run_raw(&mut conn, BEGIN).await {
                         Ok(()) => return Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) }),
-                        Err(e) if !is_connection_error(&e) => return Err(AppError::internal("take the writers' turn", e)),
+                        Err(e) if !is_connection_error(&e) => return Err(db_error("take the writers' turn")(e)),
                         Err(e) => tracing::info!(error = %e, "the writers' connection failed; opening another"),
                     }
                 }
-                let mut conn = self.pool.acquire().await.map_err(db_error("acquire connection"))?.detach();
+                let mut conn = self.acquire().await?.detach();
                 guard.opened = Some(Instant::now());
                 run_raw(&mut conn, BEGIN).await.map_err(db_error("take the writers' turn"))?;
                 Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) })
