@@ -101,40 +101,72 @@ pub struct Housekeeping {
     pub hygiene_every: Option<Duration>,
     /// Where and how often the audit chain's head is signed (never when `None`).
     pub checkpoints: Option<(Arc<crate::service::checkpoints::Checkpoints>, Duration)>,
+    /// How often the scheduler wakes (a minute, but for tests).
+    pub tick: Duration,
+    /// Who claims the jobs' periods (see `service::jobs`): this server, in the logs and in
+    /// `job_runs`.
+    pub runner: String,
 }
 
-/// Whether `every` has passed since `last` (always the first time), noting now as the last run.
-fn due(every: Option<Duration>, last: &mut Option<Instant>) -> bool {
-    match every {
-        Some(every) if last.is_none_or(|at| at.elapsed() >= every) => {
-            *last = Some(Instant::now());
-            true
+/// Whether this server runs `job` in this period of `every` (see `service::jobs`); a failed
+/// claim skips the run, which the next period makes up for.
+async fn claimed(store: &crate::store::Store, runner: &str, job: &str, every: Option<Duration>) -> bool {
+    let Some(every) = every else { return false };
+    match crate::service::jobs::claim(store, job, every, runner).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(job, error = %e, "could not claim a scheduled job; will retry");
+            false
         }
-        _ => false,
     }
 }
 
 /// Housekeeping that must happen even when nobody looks: pending change requests whose time ran
 /// out are closed, grants whose time ran out recorded (both audited), and the finding counters
-/// folded, every minute. Time-based hygiene findings are moved forward (or all findings rebuilt,
+/// folded, every tick. Time-based hygiene findings are moved forward (or all findings rebuilt,
 /// the first time or when the windows changed), the audit chain's head signed into the
-/// checkpoint file, and old sign-in throttle entries forgotten, each on its own schedule.
+/// checkpoint file, and old sign-in throttle entries forgotten, each on its own schedule. Each
+/// job runs once per period across all servers sharing the database (`service::jobs`); only a
+/// server's first hygiene run is its own, so that windows changed in its configuration take
+/// effect when it starts.
 pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
     spawn_chain_walks(store.clone());
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        let (mut last_hygiene, mut last_checkpoint, mut last_purge) = (None, None, None);
+        let mut tick = tokio::time::interval(plan.tick);
+        let runner = plan.runner.as_str();
+        let mut first = true;
         loop {
             tick.tick().await;
-            if due(plan.hygiene_every, &mut last_hygiene) {
+            // The first run is this server's own, whoever claimed the period.
+            let own = std::mem::take(&mut first) && plan.hygiene_every.is_some();
+            if claimed(&store, runner, "hygiene", plan.hygiene_every).await || own {
                 match crate::service::hygiene::record(&store, &plan.hygiene).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(identities = n, "hygiene findings moved forward in time"),
                     Err(e) => tracing::warn!(error = %e, "hygiene run failed; will retry"),
                 }
             }
-            // Escalation paths moved by what no change settles (a grant running out, another
-            // server's change).
+            if let Some((checkpoints, every)) = &plan.checkpoints
+                && claimed(&store, runner, "checkpoint", Some(*every)).await
+            {
+                match crate::service::checkpoints::record_head(&store, checkpoints).await {
+                    Ok(Some(c)) => tracing::info!(seq = c.seq, "audit checkpoint signed"),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "audit checkpoint not signed"),
+                }
+            }
+            if claimed(&store, runner, "purge", Some(Duration::from_secs(3600))).await {
+                if let Err(e) = crate::service::auth::forget_old_throttles(&store).await {
+                    tracing::warn!(error = %e, "throttle cleanup failed; will retry");
+                }
+                if let Err(e) = crate::service::jobs::prune(&store).await {
+                    tracing::warn!(error = %e, "pruning job runs failed; will retry");
+                }
+            }
+            if !claimed(&store, runner, "expiry", Some(plan.tick)).await {
+                continue;
+            }
+            // Escalation paths moved by what no change settles (a grant running out).
             if plan.hygiene_every.is_some()
                 && let Err(e) = crate::service::findings::settle_escalation(&store, crate::domain::Timestamp::now(), false).await
             {
@@ -143,20 +175,6 @@ pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
             // The summary sums the counters' rows: keep them few, whatever the interval above.
             if let Err(e) = crate::service::findings::fold_counts(&store).await {
                 tracing::warn!(error = %e, "folding finding counts failed; will retry");
-            }
-            if let Some((checkpoints, every)) = &plan.checkpoints
-                && due(Some(*every), &mut last_checkpoint)
-            {
-                match crate::service::checkpoints::record_head(&store, checkpoints).await {
-                    Ok(Some(c)) => tracing::info!(seq = c.seq, "audit checkpoint signed"),
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "audit checkpoint not signed"),
-                }
-            }
-            if due(Some(Duration::from_secs(3600)), &mut last_purge)
-                && let Err(e) = crate::service::auth::forget_old_throttles(&store).await
-            {
-                tracing::warn!(error = %e, "throttle cleanup failed; will retry");
             }
             match crate::service::changes::expire_due(&store).await {
                 Ok(0) => {}

@@ -4,6 +4,11 @@
 //! everything it acknowledged is there in full and nothing half-done exists; after the restart
 //! that follows, every acknowledged provisioning replays the same answer for its key.
 //!
+//! Two servers on one PostgreSQL: concurrent approvals of one request on both apply it once, a
+//! grant applied through one is read through the other at once, sessions and tokens work on
+//! either (a token revoked on one is refused by the other), and the scheduler's jobs run once
+//! per period across both.
+//!
 //! The outage: PostgreSQL cut off under load (through a proxy the test controls) is answered
 //! 503 with `Retry-After` at once, and outlived without a restart.
 //!
@@ -53,14 +58,15 @@ struct Server {
 }
 
 async fn start(db: &TestDb) -> Server {
-    start_on(db, &db.url).await
+    start_on(db, &db.url, &[]).await
 }
 
-/// `nhidb serve` on the test's database, reached at `url`.
-async fn start_on(db: &TestDb, url: &str) -> Server {
+/// `nhidb serve` on the test's database, reached at `url`, with `env` besides.
+async fn start_on(db: &TestDb, url: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nhidb"))
         .envs(db.env())
         .env("NHIDB_DATABASE_URL", url)
+        .envs(env.iter().copied())
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("NHIDB_LOG", "info")
         .stderr(Stdio::piped())
@@ -539,7 +545,7 @@ async fn a_database_outage_is_answered_503_and_outlived_without_a_restart() {
     let (host_part, name) = db.url.rsplit_once('/').expect("database name");
     let through_proxy = format!("{}/{name}", host_part.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port)));
     assert_ne!(through_proxy, db.url, "the test database is reached through the proxy");
-    let server = start_on(&db, &through_proxy).await;
+    let server = start_on(&db, &through_proxy, &[]).await;
     let base = server.base.clone();
 
     let answers = Arc::new(Mutex::new(Vec::<Answer>::new()));
@@ -637,4 +643,160 @@ async fn a_database_outage_is_answered_503_and_outlived_without_a_restart() {
     assert_eq!(health_during, 503, "/healthz says not ready during the outage");
     assert_eq!(health_after, 200, "/healthz is ready again after it");
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+}
+
+/// Two `nhidb serve` processes on one PostgreSQL database (see the module comment).
+/// `NHIDB_CHAOS_REQUESTS` sets how many requests both approve at once (100).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_one_postgresql() {
+    let Some(db) = support::postgres().await else {
+        eprintln!("skipped: NHIDB_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let requests: usize = std::env::var("NHIDB_CHAOS_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let seeded = Command::new(env!("CARGO_BIN_EXE_nhidb")).envs(db.env()).env("NHIDB_LOG", "warn").args(["seed-demo", "--identities", "20", "--quiet"]).output().await.unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let owner_id = support::text(&db, "select min(id) from owners where status = 'active' and kind = 'team'").await;
+    let token = |name: &str| nhidb::domain::token::TokenInput {
+        name: name.into(),
+        scopes: vec!["read".into()],
+        owner_id: owner_id.clone(),
+        expires_in_days: "30".into(),
+        limits: String::new(),
+    };
+    let reader = nhidb::service::tokens::create(&db.store, &support::admin(), &token("two-server reader")).await.expect("token").secret;
+    let doomed = nhidb::service::tokens::create(&db.store, &support::admin(), &token("two-server doomed")).await.expect("token");
+    let identities: Vec<String> =
+        sqlx::query_scalar("select id from identities where status = 'active' order by id").fetch_all(&mut *db.store.read().await.unwrap()).await.unwrap();
+    let role_id = support::text(&db, "select id from roles where slug = 'log-writer'").await;
+    // A request whose time ran out before the servers start: the scheduler closes it once.
+    let stale = nhidb::service::access::propose(
+        &db.store,
+        &support::operator(&[nhidb::domain::actor::ConsoleRole::Requester]),
+        &nhidb::domain::discovery::AccessInput {
+            grants: vec![nhidb::domain::discovery::GrantInput {
+                identity_id: identities[0].clone(),
+                role: "log-writer".into(),
+                scope: "prod/stale".into(),
+                expires_at: String::new(),
+            }],
+            revokes: vec![],
+            reason: "left to expire".into(),
+        },
+    )
+    .await
+    .expect("stale request");
+    support::sql(&db, &format!("update change_requests set expires_at = '2000-01-01T00:00:00Z' where id = '{}'", stale.id)).await;
+
+    let tick = [("NHIDB_HOUSEKEEPING_SECONDS", "1")];
+    let (a, b) = (start_on(&db, &db.url, &tick).await, start_on(&db, &db.url, &tick).await);
+    let started = Instant::now();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Signed in on one server, used on both.
+    let requester = sign_in(&http, &a.base, "requester@example.com", "nhidb-demo-requester").await;
+    let approver_a = sign_in(&http, &a.base, "approver@example.com", "nhidb-demo-approver").await;
+    let approver_b = sign_in(&http, &b.base, "approver2@example.com", "nhidb-demo-approver2").await;
+    let admin = sign_in(&http, &b.base, "admin@example.com", "nhidb-demo-admin").await;
+
+    let mut twice_applied = Vec::new();
+    let mut unclear = Vec::new();
+    let mut incoherent = Vec::new();
+    for n in 0..requests {
+        let identity_id = identities[n % identities.len()].clone();
+        let scope = format!("prod/two-{n}");
+        let filed_on = if n % 2 == 0 { &a.base } else { &b.base };
+        let fields = [("identity_id", identity_id.as_str()), ("role", "log-writer"), ("scope", scope.as_str()), ("expires_at", ""), ("reason", "two servers")];
+        let request = post_form(&http, filed_on, &requester, "/rpc/access/grant", &fields).await.expect("grant request filed");
+        let id = request["id"].as_str().expect("request id").to_owned();
+        let decide = |base: String, session: &Session| {
+            let (http, id) = (http.clone(), id.clone());
+            let (cookie, csrf) = (session.cookie.clone(), session.csrf.clone());
+            async move {
+                let response = http
+                    .post(format!("{base}/rpc/changes/decide"))
+                    .header("origin", &base)
+                    .header("accept", "application/json")
+                    .header("cookie", cookie)
+                    .form(&[("id", id.as_str()), ("verdict", "approve"), ("comment", "both at once"), ("_csrf", csrf.as_str())])
+                    .send()
+                    .await
+                    .expect("decide");
+                (response.status().as_u16(), response.text().await.unwrap_or_default())
+            }
+        };
+        let (on_a, on_b) = tokio::join!(decide(a.base.clone(), &approver_a), decide(b.base.clone(), &approver_b));
+        let applied_on = [(&a.base, &b.base, &on_a), (&b.base, &a.base, &on_b)]
+            .into_iter()
+            .filter(|(_, _, (status, body))| *status == 200 && body.contains("\"state\":\"applied\""))
+            .map(|(on, other, _)| (on.clone(), other.clone()))
+            .collect::<Vec<_>>();
+        let grants = support::count(&db, &format!("select count(*) from assignments where change_request_id = '{id}'")).await;
+        let events =
+            support::count(&db, &format!("select count(*) from audit_events where action = 'change.applied' and subject_id = '{id}'")).await;
+        if applied_on.len() != 1 || grants != 1 || events != 1 {
+            twice_applied.push(format!("{id}: applied on {} servers, {grants} grants, {events} events ({on_a:?} / {on_b:?})", applied_on.len()));
+            continue;
+        }
+        // The other approver is told, in words, that it is done.
+        let (_, other_answer) = if applied_on[0].0 == a.base { (&on_a, &on_b) } else { (&on_b, &on_a) };
+        if other_answer.0 == 200 || !other_answer.1.contains("no longer be decided") {
+            unclear.push(format!("{id}: {other_answer:?}"));
+        }
+        // Read at once through the server that did not apply it.
+        let reader_base = &applied_on[0].1;
+        let holders: serde_json::Value = http
+            .get(format!("{reader_base}/api/v1/roles/{role_id}/holders?scope={scope}"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .expect("holders")
+            .json()
+            .await
+            .expect("holders json");
+        let held = holders["holders"].as_array().into_iter().flatten().any(|h| h["identity_id"] == identity_id.as_str() && h["scope"] == scope.as_str());
+        let access: serde_json::Value = http
+            .get(format!("{reader_base}/api/v1/identities/{identity_id}/permissions"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .expect("permissions")
+            .json()
+            .await
+            .expect("permissions json");
+        let can = access["holdings"].as_array().into_iter().flatten().any(|h| h["scope"] == scope.as_str());
+        if !held || !can {
+            incoherent.push(format!("{id} on {reader_base}: holders {held}, permissions {can}"));
+        }
+    }
+
+    // A token revoked on one server is refused by the other at its next request.
+    let before = http.get(format!("{}/api/v1/identities?limit=1", a.base)).bearer_auth(&doomed.secret).send().await.unwrap().status().as_u16();
+    post_form(&http, &b.base, &admin, "/rpc/tokens/revoke", &[("id", doomed.token.id.as_str())]).await.expect("revoke token on B");
+    let after = http.get(format!("{}/api/v1/identities?limit=1", a.base)).bearer_auth(&doomed.secret).send().await.unwrap().status().as_u16();
+
+    // Let both schedulers wake several times.
+    tokio::time::sleep(Duration::from_secs(4).saturating_sub(started.elapsed())).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let (a_pid, b_pid) = (a.child.id().unwrap_or_default(), b.child.id().unwrap_or_default());
+    a.kill().await;
+    b.kill().await;
+    let expiries = support::count(&db, &format!("select count(*) from audit_events where action = 'change.expired' and subject_id = '{}'", stale.id)).await;
+    let runs = support::count(&db, "select count(*) from job_runs where job = 'expiry'").await;
+    let by_a = support::count(&db, &format!("select count(*) from job_runs where job = 'expiry' and runner like '% pid {a_pid}'")).await;
+    let by_b = support::count(&db, &format!("select count(*) from job_runs where job = 'expiry' and runner like '% pid {b_pid}'")).await;
+    eprintln!(
+        "two servers on one PostgreSQL: {requests} requests approved on both at once, {} applied twice or not at once, {} other approvers not told clearly, \
+         {} grants not read at once through the other server; token revoked on B: {before} then {after} on A; \
+         scheduler over {elapsed:.1} s with 1 s ticks on each: {runs} expiry runs ({by_a} by A, {by_b} by B), the stale request closed {expiries} time(s)",
+        twice_applied.len(),
+        unclear.len(),
+        incoherent.len(),
+    );
+    assert!(twice_applied.is_empty(), "{twice_applied:?}");
+    assert!(unclear.is_empty(), "{unclear:?}");
+    assert!(incoherent.is_empty(), "{incoherent:?}");
+    assert_eq!((before, after), (200, 401), "a token revoked through one server is refused by the other");
+    assert_eq!(expiries, 1, "the scheduler closed the stale request once");
+    assert!(runs as f64 <= elapsed + 2.0, "{runs} expiry runs in {elapsed:.1} s: once per period across both servers, not once per server");
+    assert!(runs >= 2, "the scheduler ran ({runs} expiry runs)");
 }

@@ -126,6 +126,11 @@ pub struct ServeArgs {
     /// exports and `nhidb audit checkpoint`).
     #[arg(long, env = "NHIDB_CHECKPOINT_INTERVAL_MINUTES", default_value_t = 10)]
     pub checkpoint_interval_minutes: u64,
+    /// How often the scheduler wakes to close expired requests and grants and run what is due,
+    /// in seconds. With several servers on one database each job runs once per period across
+    /// all of them.
+    #[arg(long, env = "NHIDB_HOUSEKEEPING_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub housekeeping_seconds: u64,
     /// How long a lock (of an address on an account, an account, or an address) lasts.
     #[arg(long, env = "NHIDB_SIGNIN_LOCK_SECONDS", default_value_t = 900)]
     pub signin_lock_seconds: i64,
@@ -395,6 +400,8 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
             hygiene: web.hygiene,
             hygiene_every: minutes(cli.hygiene.hygiene_interval_minutes),
             checkpoints: minutes(args.checkpoint_interval_minutes).map(|every| (checkpoints, every)),
+            tick: std::time::Duration::from_secs(args.housekeeping_seconds),
+            runner: format!("{}:{} pid {}", hostname(), local.port(), std::process::id()),
         },
     );
     let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
@@ -550,4 +557,14 @@ async fn seed(cli: &Cli, args: &SeedArgs) -> Result<ExitCode, String> {
     let requests = service::seed::demo_requests(&store).await.map_err(failed)?;
     println!("demo change requests: {requests} (pending, applied, rejected, cancelled, expired)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// This machine's name, for the scheduler's records (`job_runs.runner`).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
 }

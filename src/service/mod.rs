@@ -17,6 +17,7 @@ pub mod findings;
 pub mod hygiene;
 pub mod identities;
 pub mod imports;
+pub mod jobs;
 pub mod limits;
 pub mod matrix;
 pub mod operators;

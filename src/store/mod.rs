@@ -22,6 +22,7 @@ pub mod findings;
 pub mod holder_cache;
 pub mod hygiene;
 pub mod identities;
+pub mod jobs;
 pub mod operators;
 pub mod overview;
 pub mod owners;
