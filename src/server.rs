@@ -76,9 +76,33 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(guard::require_sign_in))
         .layer(from_fn_with_state(state.clone(), guard::authenticate))
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(from_fn(count_request))
         .layer(compression())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Counts and times every answer for `/metrics`, by the route pattern that matched (`route`
+/// layers run after routing, so it is known; answers no route matched count as `unmatched`).
+async fn count_request(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::METRICS.observe_request(&route, &method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// The metrics listener (`serve --metrics-addr`): `GET /metrics` and nothing else, on an address
+/// of its own, so that it is never reachable where the console is.
+pub fn metrics_router(store: crate::store::Store) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let store = store.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render(&store).await) }
+        }),
+    )
 }
 
 /// Answers are compressed when the client accepts it (brotli or gzip), except what already is:
@@ -140,7 +164,7 @@ pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
             // The first run is this server's own, whoever claimed the period.
             let own = std::mem::take(&mut first) && plan.hygiene_every.is_some();
             if claimed(&store, runner, "hygiene", plan.hygiene_every).await || own {
-                match crate::service::hygiene::record(&store, &plan.hygiene).await {
+                match timed("hygiene", crate::service::hygiene::record(&store, &plan.hygiene)).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(identities = n, "hygiene findings moved forward in time"),
                     Err(e) => tracing::warn!(error = %e, "hygiene run failed; will retry"),
@@ -149,45 +173,58 @@ pub fn spawn_housekeeping(store: crate::store::Store, plan: Housekeeping) {
             if let Some((checkpoints, every)) = &plan.checkpoints
                 && claimed(&store, runner, "checkpoint", Some(*every)).await
             {
-                match crate::service::checkpoints::record_head(&store, checkpoints).await {
+                match timed("checkpoint", crate::service::checkpoints::record_head(&store, checkpoints)).await {
                     Ok(Some(c)) => tracing::info!(seq = c.seq, "audit checkpoint signed"),
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "audit checkpoint not signed"),
                 }
             }
             if claimed(&store, runner, "purge", Some(Duration::from_secs(3600))).await {
+                let started = Instant::now();
                 if let Err(e) = crate::service::auth::forget_old_throttles(&store).await {
                     tracing::warn!(error = %e, "throttle cleanup failed; will retry");
                 }
                 if let Err(e) = crate::service::jobs::prune(&store).await {
                     tracing::warn!(error = %e, "pruning job runs failed; will retry");
                 }
+                crate::metrics::METRICS.observe_job("purge", started.elapsed());
             }
-            if !claimed(&store, runner, "expiry", Some(plan.tick)).await {
-                continue;
-            }
-            // Escalation paths moved by what no change settles (a grant running out).
-            if plan.hygiene_every.is_some()
-                && let Err(e) = crate::service::findings::settle_escalation(&store, crate::domain::Timestamp::now(), false).await
-            {
-                tracing::warn!(error = %e, "escalation findings not settled; will retry");
-            }
-            // The summary sums the counters' rows: keep them few, whatever the interval above.
-            if let Err(e) = crate::service::findings::fold_counts(&store).await {
-                tracing::warn!(error = %e, "folding finding counts failed; will retry");
-            }
-            match crate::service::changes::expire_due(&store).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "closed change requests whose time ran out"),
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
-            }
-            match crate::service::access::record_expired_grants(&store).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "recorded grants whose time ran out"),
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+            if claimed(&store, runner, "expiry", Some(plan.tick)).await {
+                timed("expiry", expiry(&store, plan.hygiene_every.is_some())).await;
             }
         }
     });
+}
+
+/// Runs `work` as the scheduled job `job`, timed for `/metrics`.
+async fn timed<T>(job: &str, work: impl std::future::Future<Output = T>) -> T {
+    let started = Instant::now();
+    let out = work.await;
+    crate::metrics::METRICS.observe_job(job, started.elapsed());
+    out
+}
+
+/// The job run every tick: requests and grants whose time ran out, escalation paths and the
+/// finding counters.
+async fn expiry(store: &crate::store::Store, hygiene: bool) {
+    // Escalation paths moved by what no change settles (a grant running out).
+    if hygiene && let Err(e) = crate::service::findings::settle_escalation(store, crate::domain::Timestamp::now(), false).await {
+        tracing::warn!(error = %e, "escalation findings not settled; will retry");
+    }
+    // The summary sums the counters' rows: keep them few, whatever the interval above.
+    if let Err(e) = crate::service::findings::fold_counts(store).await {
+        tracing::warn!(error = %e, "folding finding counts failed; will retry");
+    }
+    match crate::service::changes::expire_due(store).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(expired = n, "closed change requests whose time ran out"),
+        Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+    }
+    match crate::service::access::record_expired_grants(store).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(expired = n, "recorded grants whose time ran out"),
+        Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+    }
 }
 
 /// The whole audit chain walked at start-up and again every

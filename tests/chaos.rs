@@ -6,8 +6,8 @@
 //!
 //! Two servers on one PostgreSQL: concurrent approvals of one request on both apply it once, a
 //! grant applied through one is read through the other at once, sessions and tokens work on
-//! either (a token revoked on one is refused by the other), and the scheduler's jobs run once
-//! per period across both.
+//! either (a token revoked on one is refused by the other), the scheduler's jobs run once
+//! per period across both, and `/metrics` answers on its own address only.
 //!
 //! The outage: PostgreSQL cut off under load (through a proxy the test controls) is answered
 //! 503 with `Retry-After` at once, and outlived without a restart.
@@ -688,8 +688,10 @@ async fn two_servers_share_one_postgresql() {
     .expect("stale request");
     support::sql(&db, &format!("update change_requests set expires_at = '2000-01-01T00:00:00Z' where id = '{}'", stale.id)).await;
 
-    let tick = [("NHIDB_HOUSEKEEPING_SECONDS", "1")];
-    let (a, b) = (start_on(&db, &db.url, &tick).await, start_on(&db, &db.url, &tick).await);
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let (tick, with_metrics) = (("NHIDB_HOUSEKEEPING_SECONDS", "1"), ("NHIDB_METRICS_ADDR", metrics_addr.as_str()));
+    let (a, b) = (start_on(&db, &db.url, &[tick, with_metrics]).await, start_on(&db, &db.url, &[tick]).await);
     let started = Instant::now();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     // Signed in on one server, used on both.
@@ -777,6 +779,9 @@ async fn two_servers_share_one_postgresql() {
     // Let both schedulers wake several times.
     tokio::time::sleep(Duration::from_secs(4).saturating_sub(started.elapsed())).await;
     let elapsed = started.elapsed().as_secs_f64();
+    // A's metrics, on their own address; the console's address has none.
+    let metrics = http.get(format!("http://{metrics_addr}/metrics")).send().await.expect("metrics").text().await.unwrap();
+    let on_console = http.get(format!("{}/metrics", a.base)).send().await.expect("console /metrics").text().await.unwrap();
     let (a_pid, b_pid) = (a.child.id().unwrap_or_default(), b.child.id().unwrap_or_default());
     a.kill().await;
     b.kill().await;
@@ -799,4 +804,17 @@ async fn two_servers_share_one_postgresql() {
     assert_eq!(expiries, 1, "the scheduler closed the stale request once");
     assert!(runs as f64 <= elapsed + 2.0, "{runs} expiry runs in {elapsed:.1} s: once per period across both servers, not once per server");
     assert!(runs >= 2, "the scheduler ran ({runs} expiry runs)");
+    for expected in [
+        "nhidb_http_requests_total{method=\"GET\",route=\"/api/v1/roles/{id}/holders\",status=\"200\"}",
+        "nhidb_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/identities/{id}/permissions\"",
+        "nhidb_db_acquire_wait_seconds_count",
+        "nhidb_db_pool_connections{state=\"in_use\"}",
+        "nhidb_scheduler_job_runs_total{job=\"expiry\"}",
+        "nhidb_scheduler_job_duration_seconds_bucket{job=\"expiry\"",
+        "nhidb_database_up 1",
+        "nhidb_audit_head_seq ",
+    ] {
+        assert!(metrics.contains(expected), "/metrics lacks {expected}:\n{metrics}");
+    }
+    assert!(!on_console.contains("nhidb_http_requests_total"), "the console's address serves no metrics");
 }

@@ -131,6 +131,10 @@ pub struct ServeArgs {
     /// all of them.
     #[arg(long, env = "NHIDB_HOUSEKEEPING_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub housekeeping_seconds: u64,
+    /// Serve `GET /metrics` (Prometheus text format) on this address, apart from the console
+    /// (off when unset). Keep it where only the monitoring system reaches it.
+    #[arg(long, env = "NHIDB_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// How long a lock (of an address on an account, an account, or an address) lasts.
     #[arg(long, env = "NHIDB_SIGNIN_LOCK_SECONDS", default_value_t = 900)]
     pub signin_lock_seconds: i64,
@@ -404,6 +408,17 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
             runner: format!("{}:{} pid {}", hostname(), local.port(), std::process::id()),
         },
     );
+    if let Some(addr) = args.metrics_addr {
+        let metrics = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("Cannot listen for metrics on {addr}: {e}"))?;
+        let at = metrics.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!("metrics on http://{at}/metrics");
+        let router = server::metrics_router(store.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let state = AppState { store, config: Arc::new(web), leptos_options: server::leptos_options(&config) };
     server::serve(state, listener).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,11 @@ const BATCH: i64 = 5_000;
 /// the chain reaches the recorded head.
 /// A walk that breaks, or fails to read the chain (an event edited until it no longer decodes),
 /// drops this process's anchor, so no view resumes past it.
+/// The sequence number of the chain's last event (for `/metrics`, which has no actor).
+pub async fn head_seq(store: &Store) -> Result<i64, AppError> {
+    Ok(crate::store::audit::head(&mut *store.read().await?).await?.0)
+}
+
 pub async fn verify(store: &Store, actor: &Actor) -> Result<ChainReport, AppError> {
     require(actor, Capability::Audit)?;
     let walked_at = Timestamp::now();

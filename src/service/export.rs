@@ -78,6 +78,7 @@ pub async fn export(
     checkpoints: Option<&Checkpoints>,
     progress: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<Manifest, AppError> {
+    let _timed = crate::metrics::METRICS.export_seconds.start_timer();
     require(actor, Capability::Audit)?;
     let _turn = super::limits::EXPORTS.turn().await?;
     std::fs::create_dir_all(dir).map_err(|e| AppError::invalid("out", format!("Cannot create {}: {e}", dir.display())))?;

@@ -184,6 +184,7 @@ pub async fn import_gcp(store: &Store, actor: &Actor, target: &Target, policy: I
 /// Reconciles an observation with the ledger (see the module comment).
 pub async fn import(store: &Store, actor: &Actor, target: &Target, mut observation: Observation, input_hash: String) -> Result<ImportRecord, AppError> {
     require(actor, Capability::Import)?;
+    let _timed = crate::metrics::METRICS.import_seconds.with_label_values(&[target.kind.as_str()]).start_timer();
     let name = parse_source_name(&target.name).map_err(|e| AppError::invalid("name", e))?;
     let started = std::time::Instant::now();
     let now = Timestamp::now();

@@ -559,10 +559,12 @@ impl Store {
     async fn acquire(&self) -> Result<PoolConnection<Any>, AppError> {
         let unavailable = AppError::Unavailable { retry_after_seconds: RETRY_AFTER_SECONDS };
         let Some(wait) = self.outage.attempt() else { return Err(unavailable) };
+        let waited = crate::metrics::METRICS.acquire_seconds.start_timer();
         let acquired = tokio::select! {
             acquired = tokio::time::timeout(wait, self.pool.acquire()) => acquired,
             () = self.found_down() => return Err(unavailable),
         };
+        waited.observe_duration();
         match acquired {
             Ok(Ok(conn)) => {
                 self.outage.answered();
@@ -606,6 +608,11 @@ impl Store {
             }
             tokio::time::sleep(PROBE_AFTER).await;
         }
+    }
+
+    /// Connections the pool holds, and how many of them are idle (for `/metrics`).
+    pub fn pool_connections(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
     }
 
     /// Whether the last attempt to get a connection failed (`/healthz` says not ready).
