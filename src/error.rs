@@ -54,6 +54,9 @@ pub enum AppError {
     /// for longer than a request should wait). Nothing was changed unless it committed before.
     #[error("The database is not answering right now. Try again in {retry_after_seconds} seconds.")]
     Unavailable { retry_after_seconds: i64 },
+    /// The database's disk is full: nothing was written; reads go on.
+    #[error("The database has no space left to write; nothing was changed. Try again in {retry_after_seconds} seconds, once space is freed.")]
+    StorageFull { retry_after_seconds: i64 },
 }
 
 fn summarize(errors: &[FieldError]) -> String {
@@ -84,6 +87,7 @@ impl AppError {
             AppError::Refused { .. } => "NHI-AUTH-006",
             AppError::Busy { .. } => "NHI-BUSY-001",
             AppError::Unavailable { .. } => "NHI-DB-001",
+            AppError::StorageFull { .. } => "NHI-DB-002",
         }
     }
 
@@ -98,7 +102,7 @@ impl AppError {
             AppError::Internal { .. } => 500,
             AppError::Transport { .. } => 502,
             AppError::TooLarge { .. } => 413,
-            AppError::Busy { .. } | AppError::Unavailable { .. } => 503,
+            AppError::Busy { .. } | AppError::Unavailable { .. } | AppError::StorageFull { .. } => 503,
         }
     }
 
@@ -129,9 +133,10 @@ impl AppError {
     /// Seconds the client should wait before retrying, for answers that carry `Retry-After`.
     pub fn retry_after(&self) -> Option<i64> {
         match self {
-            AppError::Throttled { retry_after_seconds } | AppError::Busy { retry_after_seconds } | AppError::Unavailable { retry_after_seconds } => {
-                Some(*retry_after_seconds)
-            }
+            AppError::Throttled { retry_after_seconds }
+            | AppError::Busy { retry_after_seconds }
+            | AppError::Unavailable { retry_after_seconds }
+            | AppError::StorageFull { retry_after_seconds } => Some(*retry_after_seconds),
             _ => None,
         }
     }
@@ -266,6 +271,7 @@ mod tests {
             AppError::Refused { refusal: crate::domain::change::DecisionRefusal::OwnRequest },
             AppError::Busy { retry_after_seconds: 1 },
             AppError::Unavailable { retry_after_seconds: 1 },
+            AppError::StorageFull { retry_after_seconds: 1 },
         ];
         let mut codes: Vec<_> = all.iter().map(AppError::code).collect();
         codes.sort();

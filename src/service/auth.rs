@@ -222,9 +222,7 @@ pub async fn resolve_session(store: &Store, policy: &AccessPolicy, cookie_value:
         return Ok(None);
     }
     if record.last_seen_at.plus_seconds(TOUCH_EVERY_SECONDS) <= now {
-        let mut tx = store.begin().await?;
-        sessions::touch(tx.conn(), &id_hash, now).await?;
-        tx.commit().await?;
+        touch(store, "session", async |conn| sessions::touch(conn, &id_hash, now).await).await;
     }
     let view = SessionView {
         operator_id: record.operator.id.clone(),
@@ -289,11 +287,23 @@ pub async fn resolve_token(store: &Store, bearer: &str) -> Result<Actor, AppErro
     let now = Timestamp::now();
     let token = tokens::by_secret_hash(&mut *store.read().await?, &secret_hash(bearer)).await?.filter(|t| t.is_usable(now)).ok_or(AppError::Unauthenticated)?;
     if token.last_used_at.is_none_or(|t| t.plus_seconds(TOUCH_EVERY_SECONDS) <= now) {
-        let mut tx = store.begin().await?;
-        tokens::touch(tx.conn(), &token.id, now).await?;
-        tx.commit().await?;
+        touch(store, "token", async |conn| tokens::touch(conn, &token.id, now).await).await;
     }
     Ok(Actor::token(&token.id, &token.name, token.scopes).limited_to(token.limits))
+}
+
+/// Records that a session or token was used. Bookkeeping only: when it cannot be written (a
+/// full disk, a write refused) the request it belongs to goes on, so that reads keep working;
+/// the next use a minute later writes it.
+async fn touch(store: &Store, what: &'static str, write: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<(), AppError>) {
+    let touched = async {
+        let mut tx = store.begin().await?;
+        write(tx.conn()).await?;
+        tx.commit().await
+    };
+    if let Err(e) = touched.await {
+        tracing::warn!(what, error = %e, "last use not recorded");
+    }
 }
 
 #[cfg(test)]

@@ -364,7 +364,10 @@ pub(crate) fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
 /// Turns a database error into the safe internal error, logging the cause with `context`.
 pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
     move |e| {
-        if is_unreachable(&e) {
+        if is_disk_full(&e) {
+            tracing::error!(context, error = %e, "the database's disk is full; writes are refused until space is freed");
+            AppError::StorageFull { retry_after_seconds: 60 }
+        } else if is_unreachable(&e) {
             tracing::warn!(context, error = %e, "the database is not answering");
             AppError::Unavailable { retry_after_seconds: RETRY_AFTER_SECONDS }
         } else {
@@ -375,6 +378,12 @@ pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
 
 /// What a client told the database is not answering should wait before it tries again.
 const RETRY_AFTER_SECONDS: i64 = 5;
+
+/// The disk under the database is full: SQLite's `SQLITE_FULL` (13, also what a failed write to
+/// the WAL becomes) or PostgreSQL's `disk_full` (53100).
+fn is_disk_full(e: &sqlx::Error) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "13" || c == "53100")
+}
 
 /// A connection that is gone, or none to be had in time: the database is down or out of reach
 /// (503 and `Retry-After`, not a 500 with a request id).
