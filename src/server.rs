@@ -86,10 +86,20 @@ pub fn router(state: AppState) -> Router {
 /// layers run after routing, so it is known; answers no route matched count as `unmatched`).
 async fn count_request(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-    let method = request.method().as_str().to_owned();
+    // Standard methods only: anyone can send any method name, and each would add series.
+    let method: &'static str = match request.method().as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    };
     let started = Instant::now();
     let response = next.run(request).await;
-    crate::metrics::METRICS.observe_request(&route, &method, response.status().as_u16(), started.elapsed());
+    crate::metrics::METRICS.observe_request(&route, method, response.status().as_u16(), started.elapsed());
     response
 }
 

@@ -216,9 +216,9 @@ pub async fn resolve_session(store: &Store, policy: &AccessPolicy, cookie_value:
     }
     let now = Timestamp::now();
     if let Some(reason) = session_expiry(record.last_seen_at, record.expires_at, now, policy) {
-        let mut tx = store.begin().await?;
-        sessions::end(tx.conn(), &id_hash, now, reason).await?;
-        tx.commit().await?;
+        // Signed out whether or not the end can be written now (a full disk): the next request
+        // finds it expired again and tries once more.
+        touch(store, "session end", async |conn| sessions::end(conn, &id_hash, now, reason).await).await;
         return Ok(None);
     }
     if record.last_seen_at.plus_seconds(TOUCH_EVERY_SECONDS) <= now {
@@ -292,9 +292,9 @@ pub async fn resolve_token(store: &Store, bearer: &str) -> Result<Actor, AppErro
     Ok(Actor::token(&token.id, &token.name, token.scopes).limited_to(token.limits))
 }
 
-/// Records that a session or token was used. Bookkeeping only: when it cannot be written (a
-/// full disk, a write refused) the request it belongs to goes on, so that reads keep working;
-/// the next use a minute later writes it.
+/// Records that a session or token was used, or that a session ran out. Bookkeeping only: when
+/// it cannot be written (a full disk, a write refused) the request it belongs to goes on, so
+/// that reads keep working; a later request writes it.
 async fn touch(store: &Store, what: &'static str, write: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<(), AppError>) {
     let touched = async {
         let mut tx = store.begin().await?;

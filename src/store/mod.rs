@@ -112,7 +112,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// (briefly, `PROBE_TIMEOUT`); the others are answered 503 at once instead of each waiting out
 /// `ACQUIRE_TIMEOUT` and holding a task, a socket and a client for it.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A request that has waited this long for a pooled connection has one connection opened
 /// beside the pool (by one waiting request at a time): if that fails for want of a database,
@@ -127,16 +127,24 @@ struct Outage {
     probing: std::sync::atomic::AtomicBool,
 }
 
+/// What a request that needs a connection may do.
+enum Attempt {
+    /// The database answers: wait up to `ACQUIRE_TIMEOUT`, probing if it takes long.
+    Wait,
+    /// It did not: this request is the one a second that tries again, for `PROBE_TIMEOUT`.
+    Retry,
+}
+
 impl Outage {
-    /// `None` to fail at once; else how long this attempt may wait.
-    fn attempt(&self) -> Option<Duration> {
+    /// `None` to fail at once.
+    fn attempt(&self) -> Option<Attempt> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match state.as_mut() {
-            None => Some(ACQUIRE_TIMEOUT),
+            None => Some(Attempt::Wait),
             Some((_, last)) if last.elapsed() < PROBE_EVERY => None,
             Some((_, last)) => {
                 *last = Instant::now();
-                Some(PROBE_TIMEOUT)
+                Some(Attempt::Retry)
             }
         }
     }
@@ -567,11 +575,14 @@ impl Store {
     /// `Outage`).
     async fn acquire(&self) -> Result<PoolConnection<Any>, AppError> {
         let unavailable = AppError::Unavailable { retry_after_seconds: RETRY_AFTER_SECONDS };
-        let Some(wait) = self.outage.attempt() else { return Err(unavailable) };
+        let Some(attempt) = self.outage.attempt() else { return Err(unavailable) };
         let waited = crate::metrics::METRICS.acquire_seconds.start_timer();
-        let acquired = tokio::select! {
-            acquired = tokio::time::timeout(wait, self.pool.acquire()) => acquired,
-            () = self.found_down() => return Err(unavailable),
+        let acquired = match attempt {
+            Attempt::Wait => tokio::select! {
+                acquired = tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.acquire()) => acquired,
+                () = self.found_down() => return Err(unavailable),
+            },
+            Attempt::Retry => tokio::time::timeout(PROBE_TIMEOUT, self.pool.acquire()).await,
         };
         waited.observe_duration();
         match acquired {
@@ -580,15 +591,13 @@ impl Store {
                 Ok(conn)
             }
             Ok(Err(e)) => {
-                if is_unreachable(&e) {
+                // A pool with every connection busy for the whole wait is not an outage.
+                if is_connection_error(&e) {
                     self.outage.failed();
                 }
                 Err(db_error("acquire connection")(e))
             }
-            Err(_) => {
-                self.outage.failed();
-                Err(unavailable)
-            }
+            Err(_) => Err(unavailable),
         }
     }
 
@@ -602,8 +611,16 @@ impl Store {
                 return;
             }
             if !self.outage.probing.swap(true, Ordering::AcqRel) {
+                // Cleared however the probe ends: this future is dropped when the pool hands
+                // the request a connection first.
+                struct Probing<'a>(&'a std::sync::atomic::AtomicBool);
+                impl Drop for Probing<'_> {
+                    fn drop(&mut self) {
+                        self.0.store(false, std::sync::atomic::Ordering::Release);
+                    }
+                }
+                let _probing = Probing(&self.outage.probing);
                 let probe = tokio::time::timeout(PROBE_TIMEOUT, AnyConnection::connect_with(&self.options)).await;
-                self.outage.probing.store(false, Ordering::Release);
                 match probe {
                     Ok(Ok(conn)) => {
                         let _ = conn.close().await;
@@ -681,10 +698,14 @@ impl Store {
                 const BEGIN: &str = "begin; select seq from audit_head where id = 1 for update";
                 let fresh = guard.opened.is_some_and(|at| at.elapsed() < KEPT_LIFETIME) && guard.used.is_some_and(|at| at.elapsed() < KEPT_IDLE);
                 if let Some(mut conn) = guard.kept.take().filter(|_| fresh) {
-                    match run_raw(&mut conn, BEGIN).await {
-                        Ok(()) => return Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) }),
-                        Err(e) if !is_connection_error(&e) => return Err(db_error("take the writers' turn")(e)),
-                        Err(e) => tracing::info!(error = %e, "the writers' connection failed; opening another"),
+                    // Bounded: a connection whose peer vanished without a word (a host gone,
+                    // packets dropped) would otherwise hold the writers' turn until the kernel
+                    // gave up on it. Dropped unfinished, it is closed, which ends its `begin`.
+                    match tokio::time::timeout(ACQUIRE_TIMEOUT, run_raw(&mut conn, BEGIN)).await {
+                        Ok(Ok(())) => return Ok(WriteTx { conn: TxConn::Kept(Some(conn)), writer: Some(guard) }),
+                        Ok(Err(e)) if !is_connection_error(&e) => return Err(db_error("take the writers' turn")(e)),
+                        Ok(Err(e)) => tracing::info!(error = %e, "the writers' connection failed; opening another"),
+                        Err(_) => tracing::warn!("the writers' connection did not answer within 10 s; opening another"),
                     }
                 }
                 let mut conn = self.acquire().await?.detach();
